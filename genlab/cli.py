@@ -1,0 +1,39 @@
+"""The `python -m genlab` command line: one subcommand per area of the package.
+
+Each area keeps its own `cli.py` with `add_parser(subparsers)`, which registers its
+subcommand and sets `func` (called with the parsed args; returns an exit code).
+Heavy imports (torch) happen inside those functions so `--help` stays fast.
+"""
+
+import argparse
+import sys
+
+from genlab.clock import cli as clock_cli
+from genlab.data import cli as data_cli
+from genlab.eval import cli as eval_cli
+from genlab.train import cli as train_cli
+
+AREAS = (data_cli, train_cli, eval_cli, clock_cli)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the top-level parser with every area's subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m genlab",
+        description="genlab: explore generative models of 3D voxel digits.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for area in AREAS:
+        area.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Runs the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (ValueError, FileNotFoundError, OSError) as error:
+        # Bad input is the user's to fix: say what is wrong, without a traceback.
+        print(f"error: {error}", file=sys.stderr)
+        return 2

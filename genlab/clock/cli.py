@@ -1,0 +1,5 @@
+"""`python -m genlab clock`: see add_parser."""
+
+
+def add_parser(subparsers) -> None:
+    """Registers nothing yet."""

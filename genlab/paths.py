@@ -1,0 +1,27 @@
+"""Where genlab finds and keeps things: one place for every path."""
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = REPO_ROOT / "weights"
+RESULTS_DIR = REPO_ROOT / "results"
+
+
+def cache_dir() -> Path:
+    """Returns the user cache folder for built datasets (GENLAB_CACHE_DIR overrides)."""
+    override = os.environ.get("GENLAB_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "genlab"
+
+
+def shared_data_dir() -> Path:
+    """Returns the shared data folder beside the repo (GENLAB_SHARED_DATA overrides)."""
+    return Path(os.environ.get("GENLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def mnist_dir() -> Path:
+    """Returns the folder of MNIST IDX files to use by default (GENLAB_MNIST_DIR overrides)."""
+    return Path(os.environ.get("GENLAB_MNIST_DIR", shared_data_dir() / "mnist"))

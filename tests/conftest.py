@@ -1,0 +1,20 @@
+"""Shared test fixtures."""
+
+import pytest
+
+from genlab import paths
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Returns ../shared/data, or skips the test where that folder is missing."""
+    folder = paths.shared_data_dir()
+    if not folder.is_dir():
+        pytest.skip(f"shared data folder {folder} is missing")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Points genlab's dataset cache at a per-test folder so tests never share state."""
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
