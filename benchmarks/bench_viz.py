@@ -1,0 +1,78 @@
+"""Benchmark: server-side cost of one latent-slider step in the app (decode + mesh + figure).
+
+    python -m benchmarks.bench_viz [--repeats 200]
+
+For each backbone, builds an untrained AE (genlab.models.build_model) and times, per step:
+decode one latent vector, build the culled voxel mesh, build the Plotly figure; and the
+same plus the JSON encoding Streamlit sends to the browser. An untrained decoder outputs
+~0.5 everywhere, a worst case for the mesh (speckled, many faces), so a digit-like grid is
+timed too. Prints medians in milliseconds; the target is well under 30 ms on one CPU thread.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from genlab.models import BACKBONES, build_model
+from genlab.viz import voxel_figure, voxel_mesh
+
+
+def median_ms(step, repeats: int) -> float:
+    """Returns the median wall time of step() in milliseconds, after one warm-up call."""
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def digit_like_grid() -> np.ndarray:
+    """Returns a (16, 16, 16) grid shaped like an extruded '7' (the thickness of a real digit)."""
+    grid = np.zeros((16, 16, 16), np.float32)
+    grid[12:15, 5:11, 3:13] = 0.9                 # the bar
+    for row in range(12):                         # the diagonal stroke
+        column = 4 + row * 8 // 12
+        grid[row, 5:11, column:column + 3] = 0.7
+    return grid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # one core, as a busy shared machine would give the app
+
+    print(f"{'model':<14}{'faces':>7}{'decode':>9}{'+mesh':>9}{'+figure':>9}{'+json':>9}   (median ms)")
+    for backbone in BACKBONES:
+        model = build_model("ae", backbone).eval()
+        z = torch.randn(1, model.latent_dim)
+
+        def decode():
+            with torch.no_grad():
+                return model.decode(z)[0].numpy()
+
+        grid = decode()
+        faces = len(voxel_mesh(grid).triangles) // 2
+        decode_ms = median_ms(decode, args.repeats)
+        mesh_ms = median_ms(lambda: voxel_mesh(decode()), args.repeats)
+        figure_ms = median_ms(lambda: voxel_figure(decode()), args.repeats)
+        json_ms = median_ms(lambda: voxel_figure(decode()).to_json(), args.repeats)
+        print(f"ae/{backbone:<11}{faces:>7}{decode_ms:>9.2f}{mesh_ms:>9.2f}{figure_ms:>9.2f}{json_ms:>9.2f}")
+
+    grid = digit_like_grid()
+    faces = len(voxel_mesh(grid).triangles) // 2
+    print(f"{'digit grid':<14}{faces:>7}{'-':>9}{median_ms(lambda: voxel_mesh(grid), args.repeats):>9.2f}"
+          f"{median_ms(lambda: voxel_figure(grid), args.repeats):>9.2f}"
+          f"{median_ms(lambda: voxel_figure(grid).to_json(), args.repeats):>9.2f}")
+    print(f"{'surface':<14}{'':>7}{'-':>9}{'-':>9}"
+          f"{median_ms(lambda: voxel_figure(grid, surface=True), args.repeats):>9.2f}"
+          f"{median_ms(lambda: voxel_figure(grid, surface=True).to_json(), args.repeats):>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
