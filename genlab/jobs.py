@@ -1,0 +1,130 @@
+"""Background jobs for the app: long work (training) on a thread, with a progress log and Cancel.
+
+A job lives in this module's registry, not in a Streamlit script run, so it survives reruns
+and page switches; each job belongs to an owner (one browser session), so one user's run
+never shows up in, or stops, another's.
+
+    job = start_job(owner, "vae/gru", work)      # work(report, stop_event) -> result
+    job.snapshot()                                # status, log, progress, ETA ... for drawing
+    job.cancel()                                  # asks work to stop (it checks stop_event)
+"""
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
+MAX_RUNNING = 2  # jobs running at once on this server, across all users (CPU is scarce)
+
+
+class JobError(RuntimeError):
+    """A job failed for a reason worth showing to the user as it is (bad input, divergence)."""
+
+
+@dataclass
+class Job:
+    """One background job: its thread, its progress log and how it ended."""
+
+    id: str
+    owner: str
+    label: str
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    status: str = RUNNING
+    log: list[dict] = field(default_factory=list)   # what report() received, in order
+    result: Any = None
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def report(self, entry: dict) -> None:
+        """Appends one progress entry (from the worker thread); "done"/"total" give the fraction."""
+        with self._lock:
+            self.log.append({**entry, "time": time.time() - self.started})
+
+    def cancel(self) -> None:
+        """Asks the job to stop; it ends as "cancelled" once the work notices."""
+        self.stop_event.set()
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    def snapshot(self) -> dict:
+        """Returns a consistent copy for drawing: status, log, fraction done, ETA (s), result, error."""
+        with self._lock:
+            log = list(self.log)
+            status, result, error = self.status, self.result, self.error
+        fraction, eta = 0.0, None
+        if log and log[-1].get("total"):
+            last = log[-1]
+            fraction = min(1.0, last["done"] / last["total"])
+            if 0 < fraction < 1:
+                eta = last["time"] * (1 - fraction) / fraction
+        if status == DONE:
+            fraction, eta = 1.0, 0.0
+        elapsed = (self.finished or time.time()) - self.started
+        return {"id": self.id, "label": self.label, "status": status, "log": log,
+                "fraction": fraction, "eta_s": eta, "elapsed_s": elapsed,
+                "result": result, "error": error, "cancelling": self.stop_event.is_set()}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Returns True once the job has finished (waits up to `timeout` seconds)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+
+_jobs: dict[str, Job] = {}
+_registry_lock = threading.Lock()
+_ids = itertools.count(1)
+
+
+def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], threading.Event], Any]) -> Job:
+    """Returns a new running Job that calls work(report, stop_event) on a daemon thread.
+
+    work returns the job's result; it should return early when stop_event is set (the job is
+    then "cancelled", keeping whatever result it returned). A JobError or ValueError it raises
+    becomes the job's error message; any other exception too, prefixed with its type.
+    Raises JobError if `owner` already has a running job or the server runs MAX_RUNNING jobs.
+    """
+    with _registry_lock:
+        running = [job for job in _jobs.values() if job.running]
+        if any(job.owner == owner for job in running):
+            raise JobError("you already have a job running; cancel it or wait for it to finish")
+        if len(running) >= MAX_RUNNING:
+            raise JobError(f"the server is already running {MAX_RUNNING} jobs; try again when one finishes")
+        job = Job(id=f"job-{next(_ids)}", owner=owner, label=label)
+        _jobs[job.id] = job
+    job.thread = threading.Thread(target=_run, args=(job, work), name=job.id, daemon=True)
+    job.thread.start()
+    return job
+
+
+def _run(job: Job, work) -> None:
+    try:
+        result = work(job.report, job.stop_event)
+        status, error = (CANCELLED if job.stop_event.is_set() else DONE), None
+    except (JobError, ValueError, FileNotFoundError) as exc:
+        result, status, error = None, FAILED, str(exc)
+    except Exception as exc:  # noqa: BLE001 - the user sees a message, never a traceback
+        result, status, error = None, FAILED, f"{type(exc).__name__}: {exc}"
+    with job._lock:
+        job.result, job.status, job.error, job.finished = result, status, error, time.time()
+
+
+def jobs_for(owner: str) -> list[Job]:
+    """Returns `owner`'s jobs, newest first."""
+    with _registry_lock:
+        return sorted((job for job in _jobs.values() if job.owner == owner),
+                      key=lambda job: job.started, reverse=True)
+
+
+def get_job(job_id: str, owner: str) -> Job | None:
+    """Returns the job `job_id` if it belongs to `owner`, else None."""
+    with _registry_lock:
+        job = _jobs.get(job_id)
+    return job if job is not None and job.owner == owner else None

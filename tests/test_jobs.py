@@ -1,0 +1,92 @@
+"""Background jobs: progress, results, cancel, failures and per-owner isolation."""
+
+import threading
+
+import pytest
+
+from genlab import jobs
+
+
+def counting_work(steps, gate=None):
+    """Returns work that reports `steps` steps; waits on `gate` (if given) before each step."""
+    def work(report, stop_event):
+        for step in range(1, steps + 1):
+            if gate is not None:
+                gate.wait(5)
+            if stop_event.is_set():
+                return f"stopped after {step - 1}"
+            report({"done": step, "total": steps, "loss": 1.0 / step})
+        return "finished"
+    return work
+
+
+def test_job_reports_progress_and_returns_its_result():
+    job = jobs.start_job("alice", "count", counting_work(4))
+    assert job.wait(5)
+    state = job.snapshot()
+    assert state["status"] == jobs.DONE and state["result"] == "finished"
+    assert [entry["done"] for entry in state["log"]] == [1, 2, 3, 4]
+    assert state["fraction"] == 1.0 and state["eta_s"] == 0.0
+
+
+def test_cancel_stops_the_job_and_keeps_its_result():
+    gate = threading.Event()
+    job = jobs.start_job("bob", "count", counting_work(100, gate))
+    assert job.snapshot()["status"] == jobs.RUNNING
+    job.cancel()
+    gate.set()
+    assert job.wait(5)
+    state = job.snapshot()
+    assert state["status"] == jobs.CANCELLED and state["result"].startswith("stopped after")
+    assert state["cancelling"]
+
+
+def test_eta_comes_from_the_fraction_done():
+    gate = threading.Event()
+    job = jobs.start_job("carol", "half", counting_work(2, gate))
+    job.report({"done": 1, "total": 4})
+    state = job.snapshot()
+    assert state["fraction"] == 0.25
+    assert state["eta_s"] == pytest.approx(3 * state["log"][-1]["time"])
+    job.cancel()
+    gate.set()
+    job.wait(5)
+
+
+def test_failure_becomes_a_message():
+    def bad_input(report, stop_event):
+        raise ValueError("file x.h5 is not HDF5")
+
+    def crash(report, stop_event):
+        raise RuntimeError("boom")
+
+    first = jobs.start_job("dave", "bad", bad_input)
+    first.wait(5)
+    assert first.snapshot()["status"] == jobs.FAILED
+    assert first.snapshot()["error"] == "file x.h5 is not HDF5"
+    second = jobs.start_job("dave", "crash", crash)
+    second.wait(5)
+    assert second.snapshot()["error"] == "RuntimeError: boom"
+
+
+def test_owners_are_isolated_and_limited_to_one_running_job():
+    gate = threading.Event()
+    mine = jobs.start_job("erin", "mine", counting_work(3, gate))
+    with pytest.raises(jobs.JobError, match="already have a job running"):
+        jobs.start_job("erin", "again", counting_work(1))
+    assert jobs.get_job(mine.id, "frank") is None
+    assert jobs.get_job(mine.id, "erin") is mine
+    assert all(job.owner == "erin" for job in jobs.jobs_for("erin"))
+    assert jobs.jobs_for("frank") == []
+    gate.set()
+    assert mine.wait(5)
+
+
+def test_server_wide_limit(monkeypatch):
+    monkeypatch.setattr(jobs, "MAX_RUNNING", 1)
+    gate = threading.Event()
+    first = jobs.start_job("gina", "one", counting_work(2, gate))
+    with pytest.raises(jobs.JobError, match="already running 1 jobs"):
+        jobs.start_job("hank", "two", counting_work(1))
+    gate.set()
+    first.wait(5)
