@@ -1,0 +1,378 @@
+"""Synthetic analogue clocks for training the reader, deterministic by seed.
+
+Clock `i` of `make_clocks(n, seed)` depends only on `(seed, i)`, so any slice of a
+dataset can be regenerated on its own. Each clock is drawn with PIL at twice the output
+size (cheap anti-aliasing), then photographed: perspective and rotation, lighting,
+glare, blur, noise and JPEG artefacts.
+
+    from genlab.clock.synth import make_clocks
+    images, labels = make_clocks(10_000, seed=0)   # (10000, 150, 150) uint8, (10000, 2) [hour, minute]
+"""
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+SIZE = 150  # the Leiden set's image size
+FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
+ARABIC = [str(h) for h in range(1, 13)]
+ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+# Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
+SEGMENTS = {
+    "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
+    "e": (0, 1, 0, 2), "f": (0, 0, 0, 1), "g": (0, 1, 1, 1),
+}
+DIGIT_SEGMENTS = {
+    "0": "abcdef", "1": "bc", "2": "abged", "3": "abgcd", "4": "fgbc", "5": "afgcd",
+    "6": "afgedc", "7": "abc", "8": "abcdefg", "9": "abcdfg",
+}
+
+
+def hand_angles(hour, minute):
+    """Returns (hour_angle, minute_angle) in degrees clockwise from 12 for [hour, minute] labels.
+
+    Works on scalars or arrays; hour is 0..11 (0 is twelve o'clock), minute 0..59.
+    """
+    hour = np.asarray(hour) % 12
+    minute = np.asarray(minute)
+    return (hour + minute / 60.0) * 30.0, minute * 6.0
+
+
+@lru_cache(maxsize=None)
+def font_paths() -> tuple:
+    """Returns the TrueType font files found on this machine (sorted, so choices are reproducible)."""
+    found = set()
+    for folder in FONT_DIRS:
+        if folder.is_dir():
+            # Math fonts draw their digits as symbols; skip them.
+            found.update(str(p) for p in folder.rglob("*.ttf") if "Math" not in p.name)
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=512)
+def _font(path: str, size: int):
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+
+
+def _shade(rng, light: bool) -> int:
+    return int(rng.uniform(185, 255) if light else rng.uniform(0, 80))
+
+
+@lru_cache(maxsize=8)
+def _grid(side: int):
+    """Returns (yy, xx): (side, side) float32 coordinates in [0, 1)."""
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side
+    return yy, xx
+
+
+def _background(rng, side: int) -> Image.Image:
+    """Returns a (side, side) "L" texture: a wall, wood grain, or a plain gradient (for clutter).
+
+    Drawn at a quarter of the resolution and scaled up: backgrounds are out of focus anyway.
+    """
+    out_side, side = side, max(8, side // 4)
+    kind = rng.integers(4)
+    base = rng.uniform(40, 220)
+    yy, xx = _grid(side)
+    if kind == 0:  # painted wall: smooth low-frequency blotches
+        coarse = rng.normal(0, 1, (6, 6)).astype(np.float32)
+        blotch = np.asarray(Image.fromarray(coarse, "F").resize((side, side), Image.BICUBIC))
+        texture = base + rng.uniform(5, 30) * blotch
+    elif kind == 1:  # wood grain: warped stripes
+        warp = np.asarray(Image.fromarray(rng.normal(0, 1, (4, 4)).astype(np.float32), "F")
+                          .resize((side, side), Image.BICUBIC))
+        angle = rng.uniform(0, np.pi)
+        u = xx * np.cos(angle) + yy * np.sin(angle)
+        texture = base + rng.uniform(10, 45) * np.sin((u + 0.08 * warp) * rng.uniform(20, 70))
+    else:  # a gradient (lit wall), sometimes with clutter drawn over it later
+        gx, gy = rng.uniform(-60, 60, 2)
+        texture = base + gx * (xx - 0.5) + gy * (yy - 0.5)
+    small = Image.fromarray(np.clip(texture, 0, 255).astype(np.uint8))
+    return small.resize((out_side, out_side), Image.BILINEAR)
+
+
+def _clutter(draw, rng, side: int) -> None:
+    """Draws random shelves, frames and objects behind the clock."""
+    for _ in range(rng.integers(0, 7)):
+        x0, y0 = rng.uniform(-0.2, 1.0, 2) * side
+        w, h = rng.uniform(0.05, 0.6, 2) * side
+        shade = int(rng.uniform(0, 255))
+        shape = rng.integers(3)
+        if shape == 0:
+            draw.rectangle([x0, y0, x0 + w, y0 + h], fill=shade)
+        elif shape == 1:
+            draw.ellipse([x0, y0, x0 + w, y0 + h], fill=shade)
+        else:
+            draw.line([x0, y0, x0 + w, y0 + h], fill=shade, width=int(rng.uniform(1, 0.05 * side)))
+
+
+def _face_polygon(shape: str, cx, cy, r, corner_rotation=0.0):
+    """Returns the outline points of a non-round face (square, hexagon, octagon...)."""
+    sides = {"square": 4, "hexagon": 6, "octagon": 8, "dodecagon": 12}[shape]
+    start = np.pi / sides + corner_rotation if shape == "square" else corner_rotation
+    t = start + np.arange(sides) * 2 * np.pi / sides
+    r_corner = r / np.cos(np.pi / sides)  # the inscribed circle has radius r
+    return list(zip(cx + r_corner * np.sin(t), cy - r_corner * np.cos(t)))
+
+
+def _draw_shape(draw, shape, cx, cy, r, fill):
+    if shape == "round":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    elif shape == "rounded":
+        draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=r * 0.3, fill=fill)
+    else:
+        draw.polygon(_face_polygon(shape, cx, cy, r), fill=fill)
+
+
+def _polar(cx, cy, angle_deg, radius):
+    a = np.deg2rad(angle_deg)
+    return cx + radius * np.sin(a), cy - radius * np.cos(a)
+
+
+def _draw_ticks(draw, rng, cx, cy, r, ink):
+    style = rng.choice(["none", "hours", "minutes", "dots", "bars"], p=[0.1, 0.25, 0.35, 0.15, 0.15])
+    if style == "none":
+        return
+    outer = r * rng.uniform(0.88, 0.97)
+    major_len = r * rng.uniform(0.06, 0.16)
+    major_w = max(1, int(r * rng.uniform(0.015, 0.05)))
+    for k in range(60 if style in ("minutes", "dots") else 12):
+        major = style not in ("minutes", "dots") or k % 5 == 0
+        angle = k * (6 if style in ("minutes", "dots") else 30)
+        if style == "dots":
+            x, y = _polar(cx, cy, angle, outer - major_len / 2)
+            d = r * (0.035 if major else 0.014)
+            draw.ellipse([x - d, y - d, x + d, y + d], fill=ink)
+            continue
+        length = major_len if major else major_len * 0.4
+        width = major_w if major else max(1, major_w // 3)
+        if style == "bars" and k % 3 == 0:
+            width, length = width * 2, length * 1.3
+        draw.line([_polar(cx, cy, angle, outer), _polar(cx, cy, angle, outer - length)], fill=ink, width=width)
+
+
+def _draw_segment_digits(draw, text, x, y, height, ink, width):
+    """Draws digits as seven-segment strokes centred on (x, y)."""
+    cell_w = height * 0.45
+    total = len(text) * cell_w * 1.4
+    left = x - total / 2 + cell_w * 0.2
+    for i, ch in enumerate(text):
+        ox, oy = left + i * cell_w * 1.4, y - height / 2
+        for seg in DIGIT_SEGMENTS[ch]:
+            x0, y0, x1, y1 = SEGMENTS[seg]
+            draw.line([ox + x0 * cell_w, oy + y0 * height / 2, ox + x1 * cell_w, oy + y1 * height / 2],
+                      fill=ink, width=width)
+
+
+def _draw_numerals(draw, rng, cx, cy, r, ink):
+    style = rng.choice(["none", "arabic", "roman", "quarters", "drawn"], p=[0.25, 0.35, 0.2, 0.1, 0.1])
+    if style == "none":
+        return
+    labels = ROMAN if style == "roman" else ARABIC
+    hours = [3, 6, 9, 12] if style == "quarters" else range(1, 13)
+    size = int(r * rng.uniform(0.15, 0.28))
+    ring = r * rng.uniform(0.62, 0.78)
+    fonts = font_paths()
+    font = _font(fonts[rng.integers(len(fonts))] if fonts else "", max(size, 6))
+    stroke = max(1, size // 8)
+    for h in hours:
+        x, y = _polar(cx, cy, h * 30, ring)
+        text = labels[h - 1]
+        if style == "drawn":
+            _draw_segment_digits(draw, text, x, y, size, ink, stroke)
+        else:
+            draw.text((x, y), text, fill=ink, font=font, anchor="mm")
+
+
+def _hand_polygon(shape, cx, cy, angle_deg, length, width, tail):
+    """Returns the outline of a hand pointing at angle_deg: a bar, taper, leaf (spade) or arrow."""
+    a = np.deg2rad(angle_deg)
+    d = np.array([np.sin(a), -np.cos(a)])  # along the hand
+    n = np.array([np.cos(a), np.sin(a)])  # across it
+    c = np.array([cx, cy])
+    half = width / 2
+    if shape == "bar":
+        pts = [c - tail * d + half * n, c + length * d + half * n, c + length * d - half * n, c - tail * d - half * n]
+    elif shape == "taper":
+        pts = [c - tail * d + half * n, c + length * d + 0.15 * half * n, c + length * d - 0.15 * half * n,
+               c - tail * d - half * n]
+    elif shape == "leaf":
+        pts = [c - tail * d, c + 0.2 * length * d + 0.35 * half * n, c + 0.65 * length * d + 1.4 * half * n,
+               c + length * d, c + 0.65 * length * d - 1.4 * half * n, c + 0.2 * length * d - 0.35 * half * n]
+    else:  # arrow
+        neck = length * 0.8
+        pts = [c - tail * d + 0.5 * half * n, c + neck * d + 0.5 * half * n, c + neck * d + 1.6 * half * n,
+               c + length * d, c + neck * d - 1.6 * half * n, c + neck * d - 0.5 * half * n,
+               c - tail * d - 0.5 * half * n]
+    return [tuple(p) for p in pts]
+
+
+def _perspective_coeffs(src, dst):
+    """Returns PIL PERSPECTIVE coefficients mapping output points dst to input points src."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return np.linalg.solve(np.array(rows, float), np.array(rhs, float))
+
+
+def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE, clean: bool = False) -> np.ndarray:
+    """Returns one (size, size) uint8 grayscale photo of a clock showing hour:minute.
+
+    hour: 0..11 (0 is twelve), minute: 0..59. clean=True draws an upright, centred, white
+    round clock with black hands and no photographic effects (used to check labels).
+    """
+    side = 2 * size
+    light_face = clean or rng.random() < 0.8
+    if clean:
+        canvas = Image.new("L", (side, side), 128)
+    else:
+        canvas = _background(rng, side)
+    draw = ImageDraw.Draw(canvas)
+    if not clean:
+        _clutter(draw, rng, side)
+
+    r = side * (0.42 if clean else rng.uniform(0.3, 0.47))
+    cx, cy = (side / 2, side / 2) if clean else side / 2 + rng.uniform(-0.06, 0.06, 2) * side
+    shape = "round" if clean else rng.choice(
+        ["round", "square", "rounded", "hexagon", "octagon", "dodecagon"], p=[0.6, 0.1, 0.1, 0.05, 0.1, 0.05])
+    face = 245 if clean else _shade(rng, light_face)
+    ink = 0 if clean else _shade(rng, not light_face)
+
+    if not clean:
+        if rng.random() < 0.6:  # cast shadow
+            off = rng.uniform(-0.08, 0.08, 2) * r
+            _draw_shape(draw, shape, cx + off[0], cy + off[1], r * 1.1, int(rng.uniform(0, 60)))
+        if rng.random() < 0.85:  # bezel
+            _draw_shape(draw, shape, cx, cy, r * rng.uniform(1.03, 1.18), int(rng.uniform(0, 255)))
+    _draw_shape(draw, shape, cx, cy, r, face)
+    if not clean and rng.random() < 0.3:  # inner ring / chapter ring
+        rr = r * rng.uniform(0.5, 0.85)
+        draw.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], outline=ink, width=max(1, int(r * 0.01)))
+
+    if not clean:
+        _draw_ticks(draw, rng, cx, cy, r, ink)
+        _draw_numerals(draw, rng, cx, cy, r, ink)
+
+    # Hands: the hour hand is always clearly shorter than the minute hand.
+    hour_deg, minute_deg = hand_angles(hour, minute)
+    if clean:
+        shape_h = shape_m = "bar"
+        len_m, len_h, w_m, w_h, hand_ink = 0.85 * r, 0.5 * r, 0.04 * r, 0.08 * r, 0
+    else:
+        shape_h = rng.choice(["bar", "taper", "leaf", "arrow"])
+        shape_m = shape_h if rng.random() < 0.7 else rng.choice(["bar", "taper", "leaf", "arrow"])
+        len_m = r * rng.uniform(0.68, 0.95)
+        len_h = len_m * rng.uniform(0.5, 0.72)
+        w_m = r * rng.uniform(0.025, 0.08)
+        w_h = w_m * rng.uniform(1.0, 1.8)
+        hand_ink = ink if rng.random() < 0.8 else _shade(rng, not light_face)
+    tail = rng.uniform(0, 0.25) if not clean else 0.1
+    for shape_, ang, length, width in ((shape_h, hour_deg, len_h, w_h), (shape_m, minute_deg, len_m, w_m)):
+        draw.polygon(_hand_polygon(shape_, cx, cy, ang, length, width, tail * length), fill=hand_ink)
+    if not clean and rng.random() < 0.5:  # second hand, thin, anywhere
+        sec = rng.uniform(0, 360)
+        sec_ink = int(rng.uniform(0, 255))
+        draw.line([_polar(cx, cy, sec + 180, 0.2 * r), _polar(cx, cy, sec, r * rng.uniform(0.8, 0.97))],
+                  fill=sec_ink, width=max(1, int(r * 0.012)))
+    cap = r * (0.05 if clean else rng.uniform(0.02, 0.09))
+    draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
+
+    image = canvas.reduce(2)  # anti-aliased, now (size, size)
+    if clean:
+        return np.asarray(image)
+    return _photograph(image, rng, size, cx / 2, cy / 2, r / 2)
+
+
+def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
+    """Returns the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed."""
+    # Perspective and rotation: move the corners of a square around the face, then map it back.
+    tilt = np.deg2rad(rng.normal(0, 6))
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * size / 2
+    rot = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]])
+    squash = np.ones((4, 2))
+    axis = rng.integers(2)
+    k = rng.uniform(-0.25, 0.25)  # foreshortening of one side
+    squash[:, axis] += k * corners[:, 1 - axis] / (size / 2) * (rng.random() < 0.6)
+    moved = (corners * squash) @ rot.T + size / 2 + rng.normal(0, 0.02 * size, (4, 2))
+    straight = corners + size / 2
+    image = image.transform((size, size), Image.PERSPECTIVE, _perspective_coeffs(straight, moved),
+                            Image.BILINEAR, fillcolor=int(rng.uniform(0, 255)))
+    if rng.random() < 0.6:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.3)))
+
+    x = np.asarray(image, np.float32)
+    yy, xx = _grid(size)
+    if rng.random() < 0.4:  # glare: a bright soft band across the glass
+        angle = rng.uniform(0, np.pi)
+        band = np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5) - rng.uniform(-0.3, 0.3)
+        glare = np.exp(-(band / rng.uniform(0.04, 0.15)) ** 2) * rng.uniform(0.2, 0.7)
+        glass = ((xx * size - cx) ** 2 + (yy * size - cy) ** 2) < (r * 1.1) ** 2
+        x = x + glare * glass * (255 - x)
+    # Lighting: overall exposure (low light), contrast and an uneven gradient.
+    gain = rng.uniform(0.25, 1.15) if rng.random() < 0.35 else rng.uniform(0.75, 1.15)
+    gx, gy = rng.normal(0, 0.3, 2)
+    x = x * gain * (1 + gx * (xx - 0.5) + gy * (yy - 0.5))
+    x = (x - x.mean()) * rng.uniform(0.6, 1.2) + x.mean()
+    x = x + rng.uniform(0, 10) * rng.standard_normal(x.shape, np.float32)
+    image = Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
+    if rng.random() < 0.5:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=int(rng.uniform(15, 90)))
+        image = Image.open(buffer)
+    return np.asarray(image, np.uint8)
+
+
+def random_time(rng: np.random.Generator) -> tuple:
+    """Returns a uniformly random (hour 0..11, minute 0..59)."""
+    t = int(rng.integers(720))
+    return t // 60, t % 60
+
+
+def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None):
+    """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
+
+    Clock i depends only on (seed, i). progress(done, total) is called every 100 clocks.
+    """
+    if n < 0 or size < 16:
+        raise ValueError(f"need n >= 0 and size >= 16, got n={n}, size={size}")
+    images = np.empty((n, size, size), np.uint8)
+    labels = np.empty((n, 2), np.int64)
+    for j in range(n):
+        rng = np.random.default_rng([seed, start + j])
+        labels[j] = random_time(rng)
+        images[j] = render_clock(*labels[j], rng, size)
+        if progress is not None and (j + 1) % 100 == 0:
+            progress(j + 1, n)
+    return images, labels
+
+
+def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None):
+    """Returns make_clocks(n, seed, size), kept as .npy files in the genlab cache folder."""
+    from genlab.paths import cache_dir
+
+    folder = cache_dir() / "clock"
+    stem = folder / f"synth_seed{seed}_n{n}_size{size}"
+    images_path, labels_path = Path(f"{stem}_images.npy"), Path(f"{stem}_labels.npy")
+    if images_path.exists() and labels_path.exists():
+        return np.load(images_path), np.load(labels_path)
+    images, labels = make_clocks(n, seed, size, progress=progress)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(images_path, images)
+    np.save(labels_path, labels)
+    return images, labels
+
+
+def save_grid(images: np.ndarray, path, columns: int = 8) -> None:
+    """Saves (N, H, W) uint8 images as one PNG grid (for looking at samples)."""
+    n, h, w = images.shape
+    rows = -(-n // columns)
+    grid = np.full((rows * (h + 2), columns * (w + 2)), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, columns)
+        grid[r * (h + 2):r * (h + 2) + h, c * (w + 2):c * (w + 2) + w] = img
+    Image.fromarray(grid).save(path)
