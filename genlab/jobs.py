@@ -41,7 +41,7 @@ class Job:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def report(self, entry: dict) -> None:
-        """Appends one progress entry (from the worker thread); "done"/"total" give the fraction."""
+        """Appends one progress entry (from the worker thread); its "done" and "total" give the fraction done."""
         with self._lock:
             self.log.append({**entry, "time": time.time() - self.started})
 
@@ -128,3 +128,48 @@ def get_job(job_id: str, owner: str) -> Job | None:
     with _registry_lock:
         job = _jobs.get(job_id)
     return job if job is not None and job.owner == owner else None
+
+
+def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_size: int, lr: float,
+                  dataset, runs_dir, max_train: int | None = None, seed: int = 0, name: str | None = None):
+    """Returns work for start_job that trains a new model and saves it in `runs_dir`.
+
+    The job's log gets one entry per step: epoch, epochs, step (= done), total (steps), losses,
+    samples_per_s, val_loss (at epoch ends). Its result: {"checkpoint": path or None,
+    "cancelled": bool, "best_val_loss": float}. A cancelled run keeps the checkpoint of what it
+    learned; a diverged run raises JobError saying so (the last good checkpoint stays).
+    max_train: train on only the first max_train training digits (faster on a CPU).
+    """
+    from pathlib import Path
+
+    def work(report, stop_event):
+        from dataclasses import replace
+
+        from genlab.models import build_model
+        from genlab.train import TrainConfig, TrainingDiverged, train
+
+        data = dataset
+        if max_train and max_train < len(dataset.X_train):
+            data = replace(dataset, X_train=dataset.X_train[:max_train], y_train=dataset.y_train[:max_train],
+                           params={**dataset.params, "max_train": max_train})
+        model = build_model(kind, backbone, latent_dim=latent_dim)
+        stem = name or f"{kind}_{backbone}_{time.strftime('%Y%m%d-%H%M%S')}"
+        path = Path(runs_dir) / f"{stem}.safetensors"
+
+        def on_progress(progress) -> None:
+            step = (progress.epoch - 1) * progress.steps_per_epoch + progress.step
+            report({"epoch": progress.epoch, "epochs": progress.epochs, "step": step, "done": step,
+                    "total": progress.epochs * progress.steps_per_epoch,
+                    "losses": dict(progress.losses), "samples_per_s": progress.samples_per_s,
+                    "val_loss": progress.val_loss})
+
+        config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=None)
+        try:
+            result = train(model, data, config, on_progress=on_progress, stop_event=stop_event,
+                           checkpoint_path=path)
+        except TrainingDiverged as error:
+            raise JobError(str(error)) from None
+        return {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
+                "best_val_loss": result.best_val_loss}
+
+    return work

@@ -1,0 +1,266 @@
+"""What the app's pages share: the chosen dataset, the checkpoint catalogue, uploads, caches.
+
+Pages stay thin by calling these. The pure functions (catalogue, upload checks) are tested
+with plain pytest; the `st.cache_*` loaders and session helpers need a Streamlit session.
+"""
+
+import hashlib
+import io
+import json
+import re
+import uuid
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from genlab import paths
+
+MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
+MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
+MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
+SOURCES = {
+    "synthetic": "Offline synthetic digits",
+    "mnist": "Built from MNIST",
+    "kaggle": "Kaggle 3D MNIST file",
+}
+
+
+# -- folders ---------------------------------------------------------------------------------
+def runs_dir() -> Path:
+    """Returns the folder where the app saves trained checkpoints (in the user cache)."""
+    return paths.cache_dir() / "runs"
+
+
+def uploads_dir() -> Path:
+    """Returns the folder where uploaded files are kept while the app uses them."""
+    return paths.cache_dir() / "uploads"
+
+
+# -- datasets --------------------------------------------------------------------------------
+def mnist_available(folder=None) -> bool:
+    """Returns True if `folder` (default genlab.paths.mnist_dir()) holds MNIST IDX image files."""
+    folder = Path(folder or paths.mnist_dir())
+    return folder.is_dir() and any(folder.glob("*images-idx3-ubyte*"))
+
+
+def default_dataset_choice() -> dict:
+    """Returns the dataset the app starts on: MNIST-built if its IDX files are present, else synthetic."""
+    if mnist_available():
+        return {"source": "mnist", "params": {}}
+    return {"source": "synthetic", "params": {}}
+
+
+def dataset_title(choice: dict) -> str:
+    """Returns a short human description of a dataset choice {"source", "params"}."""
+    title = SOURCES.get(choice["source"], choice["source"])
+    if choice["source"] == "kaggle" and "name" in choice:
+        title += f" ({choice['name']})"
+    elif choice["source"] == "mnist":
+        title += f" ({choice['params'].get('mnist_dir', paths.mnist_dir())})"
+    return title
+
+
+def rotate_grid(grid, max_degrees: float, seed: int = 0) -> np.ndarray:
+    """Returns grid (16, 16, 16) turned by random angles in [-max_degrees, max_degrees] about each axis.
+
+    A preview of what randomly rotated training copies look like (trilinear resampling).
+    """
+    from scipy import ndimage
+
+    angles = np.random.default_rng(seed).uniform(-max_degrees, max_degrees, size=3)
+    rotated = np.asarray(grid, dtype=np.float32)
+    for angle, plane in zip(angles, [(1, 2), (0, 2), (0, 1)]):
+        rotated = ndimage.rotate(rotated, angle, axes=plane, reshape=False, order=1, mode="constant")
+    return np.clip(rotated, 0.0, 1.0)
+
+
+def save_upload(name: str, data: bytes) -> Path:
+    """Returns the path of a copy of uploaded bytes, named by content hash (safe file name)."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-80:] or "upload"
+    path = uploads_dir() / f"{digest}-{safe}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def read_image_upload(name: str, data: bytes):
+    """Returns a PIL image from uploaded bytes; ValueError naming the file if it is not a usable image."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"{name} is {len(data) / 2**20:.1f} MB; images up to "
+                         f"{MAX_IMAGE_BYTES // 2**20} MB are accepted")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"{name} is {image.width}x{image.height} pixels; that is too large to read")
+        image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+        raise ValueError(f"{name} is not an image genlab can read ({type(error).__name__})") from None
+    except OSError as error:
+        raise ValueError(f"{name} is a damaged or truncated image: {error}") from None
+    return image
+
+
+def lift_upload(name: str, data: bytes) -> np.ndarray:
+    """Returns the (16, 16, 16) voxel grid of an uploaded 2D digit image; ValueError if unusable."""
+    from genlab.data import lift_image
+
+    image = read_image_upload(name, data)
+    try:
+        return lift_image(image)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+# -- checkpoints ------------------------------------------------------------------------------
+def read_checkpoint_info(path) -> dict:
+    """Returns a genlab checkpoint's JSON metadata without loading its tensors; ValueError if unreadable."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("genlab")
+        info = json.loads(raw) if raw else None
+    except Exception as error:  # noqa: BLE001 - safetensors raises several types for bad files
+        raise ValueError(f"{path.name} is not a readable checkpoint: {error}") from None
+    if not isinstance(info, dict) or "kind" not in info:
+        raise ValueError(f"{path.name} is not a genlab checkpoint (no genlab metadata)")
+    return info
+
+
+def list_checkpoints() -> list[dict]:
+    """Returns every checkpoint the app can load: shipped ones first, then trained runs (newest first).
+
+    Each entry: name, origin ("shipped" | "trained"), path, kind, backbone, latent_dim,
+    dataset (source) and metrics. Trained files that cannot be read come last, with "error".
+    """
+    from genlab.models import shipped_models
+
+    entries = []
+    for model in shipped_models():
+        entries.append({"name": model["name"], "origin": "shipped", "path": model["path"],
+                        "kind": model.get("kind"), "backbone": model.get("backbone"),
+                        "latent_dim": model.get("latent_dim"),
+                        "dataset": (model.get("dataset") or {}).get("source", "mnist"),
+                        "metrics": model.get("metrics", {})})
+    unreadable = []
+    runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in runs:
+        entry = {"name": path.stem, "origin": "trained", "path": str(path)}
+        try:
+            info = read_checkpoint_info(path)
+        except ValueError as error:
+            unreadable.append({**entry, "error": str(error)})
+            continue
+        entries.append({**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
+                        "latent_dim": info.get("latent_dim"),
+                        "dataset": (info.get("dataset") or {}).get("source"),
+                        "metrics": info.get("metrics", {})})
+    return entries + unreadable
+
+
+def checkpoint_label(entry: dict) -> str:
+    """Returns how a checkpoint is named in select boxes."""
+    if "error" in entry:
+        return f"{entry['name']} (unreadable)"
+    return f"{entry['name']} · {entry['origin']} · {entry['kind']}/{entry['backbone']}"
+
+
+# -- Streamlit: per-user state and shared caches ------------------------------------------------
+def owner_id() -> str:
+    """Returns this browser session's id (owner of its background jobs)."""
+    if "owner" not in st.session_state:
+        st.session_state.owner = uuid.uuid4().hex
+    return st.session_state.owner
+
+
+def dataset_choice() -> dict:
+    """Returns this user's dataset choice {"source", "params"[, "name"]} (the default at first)."""
+    if "dataset_choice" not in st.session_state:
+        st.session_state.dataset_choice = default_dataset_choice()
+    return st.session_state.dataset_choice
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
+def _load_dataset(source: str, params_json: str):
+    from genlab.data import load_dataset
+
+    return load_dataset(source, **json.loads(params_json))
+
+
+def load_dataset(choice: dict):
+    """Returns the VoxelDataset for a choice, built once per server and shared read-only.
+
+    cache_resource, not cache_data: the arrays are large (~160 MB for 10,000 digits) and
+    cache_data would copy them on every rerun.
+    """
+    return _load_dataset(choice["source"], json.dumps(choice["params"], sort_keys=True))
+
+
+def current_dataset():
+    """Returns this user's VoxelDataset."""
+    return load_dataset(dataset_choice())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def class_indices(fingerprint: str, _labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Returns {digit: indices of that digit} for a dataset's labels (cached per dataset fingerprint)."""
+    return {digit: np.flatnonzero(_labels == digit) for digit in range(10)}
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _load_model(path: str, modified: float):
+    from genlab.models import load_model
+
+    return load_model(path)
+
+
+def load_model(path) -> object:
+    """Returns the model in a checkpoint, shared by every session until the file changes."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path.name} does not exist")
+    return _load_model(str(path), path.stat().st_mtime)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def encoded_test_digits(path: str, modified: float, fingerprint: str, _X: np.ndarray) -> np.ndarray:
+    """Returns latents (N, latent_dim) of dataset digits, for slider ranges (cached per model and data)."""
+    from genlab.explore import encode
+
+    return encode(_load_model(path, modified), _X)
+
+
+# -- evaluation tables ----------------------------------------------------------------------------
+def paper_table():
+    """Returns a DataFrame of the paper's test BCE and MSE: kind, backbone, paper BCE, paper MSE."""
+    import pandas as pd
+
+    from genlab.eval.paper import PAPER_BCE, PAPER_MSE
+
+    rows = [{"kind": kind, "backbone": backbone, "paper BCE": PAPER_BCE[kind][backbone],
+             "paper MSE": PAPER_MSE[kind][backbone]}
+            for kind in PAPER_BCE for backbone in PAPER_BCE[kind]]
+    return pd.DataFrame(rows)
+
+
+def comparison_table():
+    """Returns a DataFrame of our evaluation beside the paper's numbers, or None if there is none yet."""
+    try:
+        from genlab.eval import load_results
+    except ImportError:
+        return None
+    try:
+        results = load_results()
+    except (FileNotFoundError, ValueError):
+        return None
+    if not results:
+        return None
+    return results

@@ -1,0 +1,90 @@
+"""Latent-space tools for the app's explorer: decode, rank dimensions, interpolate, slider ranges.
+
+All functions take a genlab model (see genlab.models) and numpy arrays, and return numpy.
+"""
+
+import numpy as np
+import torch
+
+from genlab.models.kinds import slerp
+
+INTERPOLATION_MODES = ("linear", "spherical")
+
+
+@torch.no_grad()
+def decode(model, z) -> np.ndarray:
+    """Returns voxel probabilities (B, 16, 16, 16) for latents z (B, latent_dim) or (latent_dim,) -> (16, 16, 16)."""
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32))
+    single = z.ndim == 1
+    grids = model.decode(z[None] if single else z).numpy()
+    return grids[0] if single else grids
+
+
+@torch.no_grad()
+def encode(model, grids) -> np.ndarray:
+    """Returns latents (B, latent_dim) for voxel grids (B, 16, 16, 16), or (latent_dim,) for one grid."""
+    x = torch.as_tensor(np.asarray(grids, dtype=np.float32))
+    single = x.ndim == 3
+    z = model.encode(x[None] if single else x).numpy()
+    return z[0] if single else z
+
+
+@torch.no_grad()
+def prior_samples(model, n: int, seed: int = 0) -> np.ndarray:
+    """Returns n latents (n, latent_dim) drawn from the model's prior N(0, I), deterministic by seed."""
+    return model.prior(n, generator=torch.Generator().manual_seed(seed)).numpy()
+
+
+def rank_dimensions(model, z, step: float = 1.0) -> np.ndarray:
+    """Returns the latent dimensions ordered by influence, most influential first: int (latent_dim,).
+
+    Influence of dimension i: mean absolute change of the decoded voxels when z[i] moves by
+    +-step, both directions decoded for every dimension in one batch of 2 * latent_dim.
+    """
+    z = np.asarray(z, dtype=np.float32)
+    offsets = np.concatenate([np.eye(len(z)), -np.eye(len(z))]).astype(np.float32) * step
+    grids = decode(model, np.concatenate([z[None], z[None] + offsets]))
+    change = np.abs(grids[1:] - grids[0]).mean(axis=(1, 2, 3))      # (2 * latent_dim,)
+    influence = change.reshape(2, len(z)).mean(axis=0)
+    return np.argsort(-influence, kind="stable")
+
+
+def interpolate_latents(z_a, z_b, steps: int, mode: str = "linear") -> np.ndarray:
+    """Returns `steps` latents (steps, latent_dim) on the path from z_a to z_b (both ends included).
+
+    mode: "linear" (straight line) or "spherical" (slerp, which keeps the norm of prior samples).
+    """
+    if mode not in INTERPOLATION_MODES:
+        raise ValueError(f"interpolation mode must be one of {INTERPOLATION_MODES}, not {mode!r}")
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, not {steps}")
+    a = torch.as_tensor(np.asarray(z_a, dtype=np.float32))
+    b = torch.as_tensor(np.asarray(z_b, dtype=np.float32))
+    t = torch.linspace(0.0, 1.0, steps)
+    path = torch.lerp(a, b, t[:, None]) if mode == "linear" else slerp(a, b, t)
+    return path.numpy()
+
+
+def slider_ranges(latents, minimum: float = 3.0, margin: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (low, high), each (latent_dim,): slider bounds covering the given latents.
+
+    latents: (N, latent_dim), e.g. encoded dataset digits. Each bound is at least +-minimum
+    (three prior standard deviations) and reaches `margin` times the furthest latent seen.
+    """
+    latents = np.asarray(latents, dtype=np.float32)
+    reach = np.maximum(np.abs(latents).max(axis=0) * margin, minimum)
+    reach = np.ceil(reach * 2) / 2  # round to half units so the sliders read cleanly
+    return -reach, reach
+
+
+def sample_latents(model, n: int, seed: int = 0, reference=None) -> np.ndarray:
+    """Returns n latents (n, latent_dim) to decode as new samples, deterministic by seed.
+
+    VAEs and GANs draw from their prior N(0, I). An AE has no prior: with `reference`
+    latents (N, latent_dim) of encoded digits, it draws from a diagonal Gaussian fitted to them.
+    """
+    z = prior_samples(model, n, seed)
+    if model.kind == "ae" and reference is not None:
+        reference = np.asarray(reference, dtype=np.float32)
+        z = reference.mean(axis=0) + z * reference.std(axis=0)
+    return z.astype(np.float32)

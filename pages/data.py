@@ -1,0 +1,137 @@
+"""Data: browse 3D MNIST digits by class, switch datasets, preview noise and rotation, lift a 2D image."""
+
+import numpy as np
+import streamlit as st
+
+from genlab import appstate
+from genlab.viz import projection_grid, voxel_figure
+
+st.title("Data")
+choice = appstate.dataset_choice()
+try:
+    dataset = appstate.load_dataset(choice)
+except (ValueError, FileNotFoundError, OSError) as error:
+    st.error(f"The dataset could not be loaded: {error}")
+    st.session_state.pop("dataset_choice", None)   # fall back to the default next time
+    st.stop()
+
+info = dataset.describe()
+st.caption(f"Loaded: **{appstate.dataset_title(choice)}** · {info['n_train']:,} train / "
+           f"{info['n_test']:,} test digits · fingerprint `{info['fingerprint']}`")
+
+browse, corrupt, lift, switch = st.tabs(["Browse", "Noise & rotation", "Lift a 2D image", "Switch dataset"])
+
+
+def pick_digit(key: str) -> tuple[np.ndarray, str]:
+    """Draws split / class / index widgets; returns the chosen grid (16, 16, 16) and its caption."""
+    left, middle, right = st.columns([1, 2, 3])
+    split = left.radio("Split", ["train", "test"], horizontal=True, key=f"{key}_split")
+    X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
+    digit = middle.segmented_control("Digit", list(range(10)), default=0, key=f"{key}_digit") or 0
+    indices = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit]
+    if len(indices) == 0:
+        st.warning(f"The {split} split has no digit {digit}.")
+        st.stop()
+    number = right.slider(f"Which {digit} ({len(indices):,} in {split})", 0, len(indices) - 1, 0,
+                          key=f"{key}_index")
+    return X[indices[number]], f"{split} #{indices[number]} (digit {digit})"
+
+
+def view_controls(key: str) -> tuple[float, bool]:
+    """Draws threshold and surface widgets; returns (threshold, surface)."""
+    left, right = st.columns([3, 1])
+    threshold = left.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key=f"{key}_threshold")
+    surface = right.toggle("Smooth surface", key=f"{key}_surface")
+    return threshold, surface
+
+
+with browse:
+    @st.fragment
+    def browse_view():
+        grid, caption = pick_digit("browse")
+        threshold, surface = view_controls("browse")
+        view, gallery = st.columns([3, 2])
+        view.plotly_chart(voxel_figure(grid, threshold, surface, title=caption), key="browse_figure")
+        digit = st.session_state.get("browse_digit") or 0
+        split = st.session_state.get("browse_split", "train")
+        X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
+        first = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit][:24]
+        gallery.image(projection_grid(X[first], columns=6, scale=5),
+                      caption=f"The first {len(first)} {digit}s of the {split} split (front view)")
+
+    browse_view()
+
+with corrupt:
+    @st.fragment
+    def corruption_view():
+        from genlab.data import add_gaussian_noise
+
+        grid, caption = pick_digit("corrupt")
+        left, middle, right = st.columns(3)
+        variance = left.slider("Noise variance", 0.0, 0.3, 0.1, 0.01, key="noise_variance",
+                               help="genlab's noisy-data experiments use 0.1")
+        degrees = middle.slider("Random rotation up to (degrees)", 0, 180, 30, 5, key="rotate_deg")
+        seed = right.number_input("Seed", 0, 10_000, 0, key="corrupt_seed")
+        threshold, surface = view_controls("corrupt")
+        noisy = add_gaussian_noise(grid[None], variance=variance, seed=int(seed))[0]
+        rotated = appstate.rotate_grid(grid, degrees, seed=int(seed))
+        a, b, c = st.columns(3)
+        a.plotly_chart(voxel_figure(grid, threshold, surface, height=340, title="original"), key="c_orig")
+        b.plotly_chart(voxel_figure(noisy, threshold, surface, height=340,
+                                    title=f"Gaussian noise, variance {variance:.2f}"), key="c_noisy")
+        c.plotly_chart(voxel_figure(rotated, threshold, surface, height=340,
+                                    title=f"rotated up to ±{degrees}°"), key="c_rot")
+
+    corruption_view()
+
+with lift:
+    st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …): genlab lifts it to "
+                "3D with the same procedure that built 3D MNIST.")
+    upload = st.file_uploader("Digit image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+                              key="lift_upload")
+    if upload is not None:
+        try:
+            grid = appstate.lift_upload(upload.name, upload.getvalue())
+        except ValueError as error:
+            st.error(str(error))
+        else:
+            left, right = st.columns([1, 2])
+            left.image(upload.getvalue(), caption=upload.name, width=220)
+            threshold, surface = view_controls("lift")
+            right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),
+                               key="lift_figure")
+
+with switch:
+    st.markdown("Every page uses the dataset chosen here (per browser session). Built datasets "
+                "are cached on disk, so switching back is instant.")
+    synthetic, mnist, kaggle = st.tabs(["Offline synthetic", "MNIST folder", "Kaggle .h5 file"])
+
+    def switch_to(new_choice: dict) -> None:
+        try:
+            with st.spinner("Building the dataset (only the first time)…"):
+                appstate.load_dataset(new_choice)
+        except (ValueError, FileNotFoundError, OSError) as error:
+            st.error(f"Could not load that dataset: {error}")
+            return
+        st.session_state.dataset_choice = new_choice
+        st.rerun()
+
+    with synthetic:
+        st.write("Procedural handwriting-like digits: no download, built in seconds.")
+        if st.button("Use synthetic digits", key="use_synthetic"):
+            switch_to({"source": "synthetic", "params": {}})
+    with mnist:
+        folder = st.text_input("Folder of MNIST IDX files", str(appstate.paths.mnist_dir()),
+                               key="mnist_folder")
+        if st.button("Build from MNIST", key="use_mnist"):
+            if not appstate.mnist_available(folder):
+                st.error(f"No MNIST IDX files (*images-idx3-ubyte*) in {folder}")
+            else:
+                switch_to({"source": "mnist", "params": {"mnist_dir": folder}})
+    with kaggle:
+        st.write("Upload `full_dataset_vectors.h5` (or a `*_point_clouds.h5` file) from the "
+                 "Kaggle 3D MNIST dataset.")
+        h5 = st.file_uploader("Kaggle file", type=["h5", "hdf5"], key="kaggle_upload")
+        if h5 is not None and st.button("Use this file", key="use_kaggle"):
+            path = appstate.save_upload(h5.name, h5.getvalue())
+            switch_to({"source": "kaggle", "params": {"path": str(path)}, "name": h5.name})
