@@ -47,6 +47,7 @@ class DigitClassifier(nn.Module):
         self.to_features = nn.Sequential(nn.Linear(4 * width * 8, feature_dim), nn.ReLU())
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(feature_dim, N_CLASSES))
         self.metadata: dict = {}
+        self.path: Path | None = None  # the file it was loaded from
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Returns penultimate features (B, feature_dim) of grids x (B, 16, 16, 16)."""
@@ -168,4 +169,5 @@ def load_classifier(path=None) -> DigitClassifier:
     except RuntimeError as error:
         raise ValueError(f"{path} does not match the classifier architecture: {error}") from None
     model.metadata = {k: v for k, v in header.items() if k not in ("format", "format_version", "config")}
+    model.path = path
     return model.eval()

@@ -51,7 +51,7 @@ def label_distribution(labels, n_classes: int = 10) -> dict:
     nonzero = shares[shares > 0]
     return {
         "shares": [float(s) for s in shares],
-        "entropy_bits": float(-(nonzero * np.log2(nonzero)).sum()),
+        "entropy_bits": float(-(nonzero * np.log2(nonzero)).sum()) + 0.0,  # + 0.0: no "-0.0"
         "top_label": int(shares.argmax()),
         "top_share": float(shares.max()),
     }

@@ -1,0 +1,285 @@
+"""The full evaluation of generative models: what `python -m genlab evaluate` computes.
+
+For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
+
+- reconstruction: the paper's BCE and MSE, IoU at 0.5, per-digit BCE, and the same on inputs
+  with Gaussian noise (variance 0.1) against clean targets;
+- generation: `n_samples` samples from a fixed seed (AE: decoded from a Gaussian fitted to its
+  codes of training digits), judged by the digit classifier: Fréchet distance and PRDC of its
+  features against the real test digits, and the distribution of the labels it predicts;
+- latent space: straight paths between pairs of test digits of different labels, classified;
+- cost: parameters, training time and throughput (from the checkpoint), latency per sample.
+
+Every figure except wall-clock timings (kept under "timing" and "run") is a deterministic
+function of the checkpoints, the dataset and EvalConfig: two runs give identical numbers.
+"""
+
+import hashlib
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab import __version__
+from genlab.eval import classifier as clf
+from genlab.eval import frechet, latent, metrics, paper, prdc, stats
+
+FORMAT = "genlab-evaluation"
+FORMAT_VERSION = 1
+N_DIGITS = 10
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Sample counts and seeds: fixed so that figures compare run to run."""
+
+    n_samples: int = 1000  # generated grids per model (and real test digits they are compared with)
+    sample_seed: int = 0
+    prdc_k: int = 5
+    n_boot: int = 200  # bootstrap rounds for confidence intervals
+    noise_variance: float = 0.1
+    noise_seed: int = 0
+    n_paths: int = 100  # latent interpolation paths per model
+    path_steps: int = 9  # points per path, endpoints included
+    path_seed: int = 0
+    ae_fit_size: int = 5000  # training digits whose codes fit the AE's Gaussian
+    latency_repeats: int = 15
+    batch_size: int = 250
+
+
+def file_sha256(path) -> str:
+    """Returns the hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def _batched(fn, X: np.ndarray, batch_size: int) -> np.ndarray:
+    """Returns np.concatenate of fn(batch) over float32 batches of X."""
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    return torch.cat([fn(batch) for batch in X.split(batch_size)]).double().numpy()
+
+
+def gaussian_code_sampler(codes: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Returns n latents (n, D) drawn from the Gaussian (mean, full covariance) fitted to codes (M, D)."""
+    mean, cov = frechet.gaussian_stats(codes)
+    values, vectors = np.linalg.eigh(cov)
+    root = vectors * np.sqrt(np.clip(values, 0, None))  # root @ root.T == cov, even if cov is singular
+    noise = np.random.default_rng(seed).standard_normal((n, len(mean)))
+    return mean + noise @ root.T
+
+
+@torch.no_grad()
+def draw_samples(model, n: int, seed: int, fit_grids: np.ndarray, batch_size: int = 250) -> tuple[np.ndarray, str]:
+    """Returns n generated grids (n, 16, 16, 16) and how they were drawn.
+
+    VAE and GAN decode their N(0, I) prior; an AE has no prior, so its latents come from a
+    Gaussian fitted to its codes of fit_grids (training digits).
+    """
+    if model.kind == "ae":
+        codes = _batched(model.encode, fit_grids, batch_size)
+        z = gaussian_code_sampler(codes, n, seed)
+        grids = _batched(model.decode, z, batch_size)
+        return grids, f"decoded from a Gaussian fitted to the codes of {len(fit_grids)} training digits"
+    return model.sample(n, generator=torch.Generator().manual_seed(seed)).double().numpy(), "decoded from the N(0, I) prior"
+
+
+def _mean_ci(values: np.ndarray, config: EvalConfig) -> dict:
+    low, high = stats.bootstrap_mean_ci(values, n_boot=config.n_boot, seed=0)
+    return {"mean": float(values.mean()), "ci": [low, high]}
+
+
+def reconstruction_metrics(X: np.ndarray, y: np.ndarray, recon: np.ndarray, config: EvalConfig) -> dict:
+    """Returns BCE, MSE, IoU (each mean with CI) and per-digit mean BCE of reconstructions of X."""
+    per_sample = {"bce": metrics.bce(X, recon), "mse": metrics.mse(X, recon), "iou": metrics.iou(X, recon)}
+    result = {name: _mean_ci(values, config) for name, values in per_sample.items()}
+    result["bce_per_digit"] = [float(per_sample["bce"][y == d].mean()) if (y == d).any() else None for d in range(N_DIGITS)]
+    return result
+
+
+def generation_metrics(real_features: np.ndarray, probs: np.ndarray, features: np.ndarray, config: EvalConfig) -> dict:
+    """Returns FD, PRDC (each with a bootstrap CI) and the predicted-label distribution of generated samples."""
+    fd_ci = stats.bootstrap_ci(frechet.frechet_distance, [real_features, features], n_boot=config.n_boot, seed=0)
+    terms = prdc.prdc_per_sample(real_features, features, k=config.prdc_k)
+    result = {"fd": {"value": frechet.frechet_distance(real_features, features), "ci": list(fd_ci)}}
+    for name in ("precision", "recall", "density", "coverage"):
+        result[name] = _mean_ci(terms[name].astype(np.float64), config)
+    result["labels"] = stats.label_distribution(probs.argmax(axis=1), N_DIGITS)
+    result["confidence"] = float(probs.max(axis=1).mean())
+    return result
+
+
+def interpolation_pairs(y: np.ndarray, n_paths: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns index arrays (a, b), each (n_paths,), of test digits with different labels."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, len(y), size=n_paths)
+    b = rng.integers(0, len(y), size=n_paths)
+    for i in np.flatnonzero(y[a] == y[b]):  # redraw the few same-label partners
+        candidates = np.flatnonzero(y != y[a[i]])
+        b[i] = candidates[rng.integers(0, len(candidates))] if len(candidates) else b[i]
+    return a, b
+
+
+@torch.no_grad()
+def latent_metrics(model, classifier, X: np.ndarray, y: np.ndarray, config: EvalConfig) -> dict:
+    """Returns path_quality and path_evenness of linear latent paths between pairs of test digits."""
+    a, b = interpolation_pairs(y, config.n_paths, config.path_seed)
+    z_a = torch.as_tensor(_batched(model.encode, X[a], config.batch_size))
+    z_b = torch.as_tensor(_batched(model.encode, X[b], config.batch_size))
+    t = torch.linspace(0, 1, config.path_steps, dtype=torch.float64)
+    path = z_a[:, None] + t[None, :, None] * (z_b - z_a)[:, None]  # (P, S, D)
+    grids = _batched(model.decode, path.reshape(-1, path.shape[-1]).numpy(), config.batch_size)
+    probs, _ = clf.classify(classifier, grids)
+    n, s = config.n_paths, config.path_steps
+    result = latent.path_quality(probs.reshape(n, s, -1), y[a], y[b])
+    result["evenness"] = latent.path_evenness(grids.reshape(n, s, -1))
+    return result
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1000)
+
+
+@torch.no_grad()
+def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, dict]:
+    """Returns (cost, timing): sizes and training figures from the checkpoint; latencies measured now."""
+    training = model.metadata.get("training", {}) if hasattr(model, "metadata") else {}
+    params = sum(p.numel() for p in model.parameters())
+    critic = sum(p.numel() for name, p in model.named_parameters() if name.startswith("discriminator."))
+    cost = {
+        "params": params - critic,  # what generating and reconstructing use
+        "params_with_discriminator": params,
+        "file_bytes": Path(path).stat().st_size if path else None,
+        "train_seconds": training.get("seconds"),
+        "train_samples_per_s": training.get("samples_per_s"),
+        "train_epochs": training.get("epochs_done"),
+        "train_device": training.get("device"),
+        "train_world_size": training.get("world_size"),
+    }
+    one_z = torch.zeros(1, model.latent_dim)
+    one_x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32))
+    timing = {
+        "decode_ms": _median_ms(lambda: model.decode(one_z), config.latency_repeats),
+        "reconstruct_ms": _median_ms(lambda: model.reconstruct(one_x), config.latency_repeats),
+    }
+    return cost, timing
+
+
+def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:
+    """Returns every figure for one model (a dict, JSON-able); see the module docstring."""
+    torch.manual_seed(0)
+    X, y = data.X_test, np.asarray(data.y_test)
+    start = time.perf_counter()
+    recon = _batched(model.reconstruct, X, config.batch_size)
+    record = {
+        "kind": model.kind,
+        "backbone": model.backbone,
+        "latent_dim": model.latent_dim,
+        "checkpoint": None if path is None else {"path": str(path), "name": Path(path).stem, "sha256": file_sha256(path)},
+        "reconstruction": reconstruction_metrics(X, y, recon, config),
+    }
+    reconstruct_seconds = time.perf_counter() - start
+
+    from genlab.data import add_gaussian_noise
+
+    noisy = add_gaussian_noise(X, variance=config.noise_variance, seed=config.noise_seed)
+    record["noisy_reconstruction"] = reconstruction_metrics(X, y, _batched(model.reconstruct, noisy, config.batch_size), config)
+
+    fit = np.asarray(data.X_train[np.random.default_rng(config.sample_seed).permutation(len(data.X_train))[: config.ae_fit_size]])
+    grids, how = draw_samples(model, config.n_samples, config.sample_seed, fit, config.batch_size)
+    probs, features = clf.classify(classifier, grids)
+    record["generation"] = {"sampling": how, **generation_metrics(real_features, probs, features, config)}
+    record["latent"] = latent_metrics(model, classifier, X, y, config)
+    record["cost"], record["timing"] = cost_metrics(model, path, config, X)
+    record["timing"]["reconstruct_batch_ms_per_sample"] = reconstruct_seconds / len(X) * 1000
+    record["timing"]["evaluate_seconds"] = time.perf_counter() - start
+    return record
+
+
+def reference_metrics(data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:
+    """Returns the figures that give the models' numbers meaning: BCE floor, mean-voxel baseline,
+    and real training digits judged as if they were generated samples (the best a generator can do)."""
+    X = data.X_test
+    floor = metrics.bce_floor(X)
+    pick = np.random.default_rng(config.sample_seed + 1).permutation(len(data.X_train))[: config.n_samples]
+    probs, features = clf.classify(classifier, data.X_train[pick])
+    return {
+        "bce_floor": float(floor.mean()),
+        "mean_voxel_baseline": metrics.mean_voxel_baseline(data.X_train, X),
+        "real_train_digits": generation_metrics(real_features, probs, features, config),
+    }
+
+
+def hardware() -> dict:
+    """Returns a JSON-able description of the machine running the evaluation."""
+    return {
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on_model=None, models=None) -> dict:
+    """Returns the evaluation of checkpoint files (or of `models`, a list of (model, path|None)) on data's test split.
+
+    on_model(index, total, record) is called as each model finishes. The result is JSON-able:
+    format, dataset, classifier, config, reference figures, the paper's tables and one record per model.
+    """
+    from genlab.models import load_model
+
+    config = config or EvalConfig()
+    start = time.perf_counter()
+    pairs = list(models) if models is not None else [(None, Path(p)) for p in checkpoints]
+    if not pairs:
+        raise ValueError("nothing to evaluate: no checkpoints given and none shipped in weights/")
+    X = data.X_test
+    n_real = min(config.n_samples, len(X))
+    _, real_features = clf.classify(classifier, X[:n_real])
+    results = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "genlab_version": __version__,
+        "dataset": data.describe(),
+        "classifier": {
+            "sha256": file_sha256(classifier.path) if getattr(classifier, "path", None) else None,
+            "test_accuracy": classifier.metadata.get("test_accuracy"),
+            "feature_dim": classifier.config["feature_dim"],
+            "accuracy_here": clf.accuracy(classifier, X, data.y_test),
+            "dataset": classifier.metadata.get("dataset"),
+        },
+        "config": asdict(config),
+        "reference": reference_metrics(data, classifier, real_features, config),
+        "paper": {"bce": paper.PAPER_BCE, "mse": paper.PAPER_MSE},
+        "models": [],
+    }
+    for index, (model, path) in enumerate(pairs):
+        model = model if model is not None else load_model(path)
+        record = evaluate_model(model, path, data, classifier, real_features, config)
+        results["models"].append(record)
+        if on_model is not None:
+            on_model(index + 1, len(pairs), record)
+    results["run"] = {"seconds": time.perf_counter() - start, "hardware": hardware()}
+    return results
+
+
+def without_timings(results: dict) -> dict:
+    """Returns a copy of results without wall-clock figures: what must be identical between runs."""
+    clean = {k: v for k, v in results.items() if k != "run"}
+    clean["models"] = [{k: v for k, v in m.items() if k != "timing"} for m in results["models"]]
+    return clean

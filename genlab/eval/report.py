@@ -1,0 +1,343 @@
+"""Evaluation output: evaluation.json, evaluation.csv, report.md and Plotly charts, and load_results().
+
+Only the standard library at import time, so the app's Compare page can call load_results()
+cheaply; plotly is imported when charts are drawn.
+"""
+
+import csv
+import json
+from pathlib import Path
+
+from genlab import paths
+
+KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
+BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
+RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html")
+
+
+def load_results(path=None) -> dict:
+    """Returns the evaluation dict stored in evaluation.json (default: the committed results/).
+
+    path: a results folder or a JSON file. Raises FileNotFoundError if absent and ValueError,
+    naming the file, if it is not a genlab evaluation.
+    """
+    path = Path(path) if path is not None else paths.RESULTS_DIR
+    if path.is_dir():
+        path = path / "evaluation.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no evaluation at {path} (run: python -m genlab evaluate)")
+    try:
+        results = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(results, dict) or results.get("format") != "genlab-evaluation":
+        raise ValueError(f"{path} is not a genlab evaluation (format {results.get('format') if isinstance(results, dict) else None!r})")
+    return results
+
+
+def model_name(record: dict) -> str:
+    """Returns a model's display name: its checkpoint's file stem, else kind_backbone."""
+    checkpoint = record.get("checkpoint") or {}
+    return checkpoint.get("name") or f"{record['kind']}_{record['backbone']}"
+
+
+def summary_rows(results: dict) -> list[dict]:
+    """Returns one flat dict per model: the headline figures, as written to evaluation.csv."""
+    rows = []
+    for m in results["models"]:
+        rec, noisy, gen, lat, cost = m["reconstruction"], m["noisy_reconstruction"], m["generation"], m["latent"], m["cost"]
+        paper_bce = results["paper"]["bce"].get(m["kind"], {}).get(m["backbone"])
+        paper_mse = results["paper"]["mse"].get(m["kind"], {}).get(m["backbone"])
+        rows.append({
+            "name": model_name(m),
+            "kind": m["kind"],
+            "backbone": m["backbone"],
+            "latent_dim": m["latent_dim"],
+            "sha256": (m.get("checkpoint") or {}).get("sha256"),
+            "bce": rec["bce"]["mean"],
+            "bce_paper": paper_bce,
+            "bce_diff": None if paper_bce is None else rec["bce"]["mean"] - paper_bce,
+            "mse": rec["mse"]["mean"],
+            "mse_paper": paper_mse,
+            "mse_diff": None if paper_mse is None else rec["mse"]["mean"] - paper_mse,
+            "iou": rec["iou"]["mean"],
+            "noisy_bce": noisy["bce"]["mean"],
+            "noisy_mse": noisy["mse"]["mean"],
+            "noisy_iou": noisy["iou"]["mean"],
+            "fd": gen["fd"]["value"],
+            "fd_low": gen["fd"]["ci"][0],
+            "fd_high": gen["fd"]["ci"][1],
+            "precision": gen["precision"]["mean"],
+            "recall": gen["recall"]["mean"],
+            "density": gen["density"]["mean"],
+            "coverage": gen["coverage"]["mean"],
+            "label_entropy_bits": gen["labels"]["entropy_bits"],
+            "top_label": gen["labels"]["top_label"],
+            "top_share": gen["labels"]["top_share"],
+            "confidence": gen["confidence"],
+            "off_path_rate": lat["off_path_rate"],
+            "off_point_share": lat["off_point_share"],
+            "evenness": lat["evenness"],
+            "params": cost["params"],
+            "file_bytes": cost["file_bytes"],
+            "train_seconds": cost["train_seconds"],
+            "train_samples_per_s": cost["train_samples_per_s"],
+            "train_device": cost["train_device"],
+            "decode_ms": m["timing"]["decode_ms"],
+            "reconstruct_ms": m["timing"]["reconstruct_ms"],
+        })
+    return rows
+
+
+def write_csv(results: dict, path) -> Path:
+    """Writes summary_rows(results) as CSV; returns the path."""
+    rows = summary_rows(results)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+def _f(value, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _signed(value, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:+.{digits}f}".replace("-", "−")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _grid(results: dict) -> dict:
+    return {(m["kind"], m["backbone"]): m for m in results["models"]}
+
+
+def paper_table(results: dict, metric: str) -> list[str]:
+    """Returns Markdown lines of the paper's 3 x 4 table for "bce" or "mse": ours / paper / difference."""
+    grid, published = _grid(results), results["paper"][metric]
+    rows = []
+    for kind, kind_name in KIND_NAMES.items():
+        cells = [kind_name]
+        for backbone in BACKBONE_NAMES:
+            m, theirs = grid.get((kind, backbone)), published.get(kind, {}).get(backbone)
+            if m is None:
+                cells.append(f"— / {_f(theirs)} / —")
+            else:
+                ours = m["reconstruction"][metric]["mean"]
+                cells.append(f"**{_f(ours)}** / {_f(theirs)} / {_signed(None if theirs is None else ours - theirs)}")
+        rows.append(cells)
+    return _table(["", *BACKBONE_NAMES.values()], rows)
+
+
+def _by_kind(rows: list[dict], key: str) -> dict:
+    """Returns {kind: mean of key over that kind's models} for kinds that have values."""
+    out = {}
+    for kind in KIND_NAMES:
+        values = [r[key] for r in rows if r["kind"] == kind and r[key] is not None]
+        if values:
+            out[kind] = sum(values) / len(values)
+    return out
+
+
+def findings(results: dict) -> list[str]:
+    """Returns plain-language findings, computed from the numbers, including where they agree or
+    disagree with the paper's conclusion that autoencoders give the best cost-benefit."""
+    rows = summary_rows(results)
+    out = []
+    beaten = [r for r in rows if r["bce_paper"] is not None and r["bce"] < r["bce_paper"] and r["mse"] < r["mse_paper"]]
+    compared = [r for r in rows if r["bce_paper"] is not None]
+    if compared:
+        out.append(f"{len(beaten)} of {len(compared)} models beat their published cell on both BCE and MSE.")
+    bce, fd, secs, params = (_by_kind(rows, k) for k in ("bce", "fd", "train_seconds", "params"))
+    grid = _grid(results)
+    backbones = [b for b in BACKBONE_NAMES if all((k, b) in grid for k in KIND_NAMES)]
+    if backbones:
+        ae_best = [b for b in backbones if min(KIND_NAMES, key=lambda k: grid[(k, b)]["reconstruction"]["bce"]["mean"]) == "ae"]
+        out.append(f"Reconstruction: the AE has the lowest test BCE on {len(ae_best)} of {len(backbones)} backbones "
+                   f"(mean BCE by kind: {', '.join(f'{KIND_NAMES[k]} {v:.4f}' for k, v in bce.items())}).")
+    if secs:
+        out.append("Cost: mean training time by kind " + ", ".join(f"{KIND_NAMES[k]} {v:.0f} s" for k, v in secs.items())
+                   + "; mean parameters " + ", ".join(f"{KIND_NAMES[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
+    if fd:
+        best = min(rows, key=lambda r: r["fd"])
+        ref = results["reference"]["real_train_digits"]["fd"]["value"]
+        out.append("Generation (Fréchet distance in classifier features, lower is better; real training digits score "
+                   f"{ref:.2f}): mean by kind " + ", ".join(f"{KIND_NAMES[k]} {v:.2f}" for k, v in fd.items())
+                   + f"; best model {best['name']} ({best['fd']:.2f}).")
+    if bce and fd and "ae" in bce:
+        recon_agrees = min(bce, key=bce.get) == "ae"
+        cheap = not secs or min(secs, key=secs.get) == "ae"
+        generation_agrees = min(fd, key=fd.get) == "ae"
+        verdict = ("agree" if recon_agrees and cheap else "disagree")
+        out.append(
+            f"Against the paper's conclusion (autoencoders give the best cost-benefit): on reconstruction we {verdict}"
+            + (" — AEs reconstruct best at the lowest training cost" if verdict == "agree" else
+               " — " + ("AEs do not have the lowest mean reconstruction BCE" if not recon_agrees else "AEs are not the cheapest to train"))
+            + ". On generating new digits, which the paper did not measure, "
+            + ("the AE (sampled from a Gaussian fitted to its codes) also scores the best mean FD, so the conclusion holds there too."
+               if generation_agrees else
+               f"the {KIND_NAMES[min(fd, key=fd.get)]} scores the best mean FD, so the AE's advantage does not carry over to generation.")
+        )
+    return out
+
+
+def markdown_report(results: dict) -> str:
+    """Returns the Markdown report: tables of every figure and the findings."""
+    rows = summary_rows(results)
+    ref, cfg, classifier = results["reference"], results["config"], results["classifier"]
+    data = results["dataset"]
+    lines = [
+        "# genlab evaluation",
+        "",
+        f"Dataset: `{data.get('source')}` (fingerprint `{data.get('fingerprint')}`), test split of "
+        f"{data.get('n_test')} digits. {len(rows)} models. Generated with `python -m genlab evaluate`; "
+        f"format version {results['format_version']}, genlab {results['genlab_version']}.",
+        f"Evaluation time: {results['run']['seconds']:.0f} s on {results['run']['hardware']['cpus']} CPUs "
+        f"({results['run']['hardware']['torch_threads']} torch thread(s)). Every figure except wall-clock times is "
+        "identical between runs with the same inputs and thread count.",
+        "",
+        "## Findings",
+        "",
+        *[f"- {line}" for line in findings(results)],
+        "",
+        "## The paper's tables (Bonfim et al., 2022): test reconstruction error",
+        "",
+        "Each cell: **ours** / paper / difference (negative: ours is lower, i.e. better).",
+        "",
+        "### BCE", "", *paper_table(results, "bce"), "",
+        "### MSE", "", *paper_table(results, "mse"), "",
+        f"Reference points on the same test digits: BCE floor (the targets' own entropy) {ref['bce_floor']:.4f}; "
+        f"predicting every voxel by its training mean: BCE {ref['mean_voxel_baseline']['bce']:.4f}, "
+        f"MSE {ref['mean_voxel_baseline']['mse']:.4f}. A model must be well below the baseline to have learned anything.",
+        "",
+        "## Reconstruction in detail (95% bootstrap CIs)",
+        "",
+        *_table(["model", "BCE", "MSE", "IoU@0.5", "BCE, noisy input", "MSE, noisy input", "BCE increase"], [[
+            r["name"],
+            f"{_f(r['bce'])} [{_f(m['reconstruction']['bce']['ci'][0])}, {_f(m['reconstruction']['bce']['ci'][1])}]",
+            _f(r["mse"]), _f(r["iou"], 3), _f(r["noisy_bce"]), _f(r["noisy_mse"]), _signed(r["noisy_bce"] - r["bce"]),
+        ] for r, m in zip(rows, results["models"])]),
+        "",
+        f"Noisy input: Gaussian noise of variance {cfg['noise_variance']} added to the test inputs (clipped to [0, 1]), "
+        "scored against the clean digits. These are the shipped models, trained on clean data.",
+        "",
+        "## Generation quality",
+        "",
+        f"{cfg['n_samples']} samples per model (seed {cfg['sample_seed']}), judged by the 3D digit classifier "
+        f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on these test digits). FD: Fréchet distance of its "
+        f"{classifier.get('feature_dim')}-dimensional penultimate features against {cfg['n_samples']} real test digits; PRDC with k = {cfg['prdc_k']}. "
+        "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) and the most common digit's share.",
+        "",
+        *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy", "top digit (share)", "mean confidence"],
+                [[r["name"], m["generation"]["sampling"].split(" ")[-1] if m["kind"] != "ae" else "Gaussian fit to codes",
+                  f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["precision"], 3), _f(r["recall"], 3),
+                  _f(r["density"], 3), _f(r["coverage"], 3), _f(r["label_entropy_bits"], 2),
+                  f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)] for r, m in zip(rows, results["models"])]
+                + [["*real training digits*", "—", f"{ref['real_train_digits']['fd']['value']:.2f}",
+                    _f(ref['real_train_digits']['precision']['mean'], 3), _f(ref['real_train_digits']['recall']['mean'], 3),
+                    _f(ref['real_train_digits']['density']['mean'], 3), _f(ref['real_train_digits']['coverage']['mean'], 3),
+                    _f(ref['real_train_digits']['labels']['entropy_bits'], 2),
+                    f"{ref['real_train_digits']['labels']['top_label']} ({ref['real_train_digits']['labels']['top_share']:.2f})",
+                    _f(ref['real_train_digits']['confidence'], 3)]]),
+        "",
+        "## Latent space",
+        "",
+        f"{cfg['n_paths']} straight paths between the codes of two test digits with different labels, decoded at "
+        f"{cfg['path_steps']} points. Off-path rate: share of paths with an inner point the classifier is unsure of "
+        "(top probability < 0.5) or calls neither endpoint's digit. Evenness: largest step / mean step in voxel space (1 = even).",
+        "",
+        *_table(["model", "off-path rate", "off points", "unsure points", "other-digit points", "evenness"],
+                [[model_name(m), _f(m["latent"]["off_path_rate"], 2), _f(m["latent"]["off_point_share"], 3),
+                  _f(m["latent"]["unsure_point_share"], 3), _f(m["latent"]["neither_point_share"], 3),
+                  _f(m["latent"]["evenness"], 2)] for m in results["models"]]),
+        "",
+        "## Cost",
+        "",
+        *_table(["model", "parameters", "file (MB)", "training time (s)", "throughput (samples/s)", "trained on", "decode 1 (ms)", "reconstruct 1 (ms)"],
+                [[r["name"], f"{r['params']:,}", _f(None if r["file_bytes"] is None else r["file_bytes"] / 1e6, 2),
+                  _f(r["train_seconds"], 0), _f(r["train_samples_per_s"], 0), str(r["train_device"] or "—"),
+                  _f(r["decode_ms"], 2), _f(r["reconstruct_ms"], 2)] for r in rows]),
+        "",
+        "Parameters exclude a GAN's discriminator (not needed to generate or reconstruct). Latencies: median of "
+        f"{cfg['latency_repeats']} single-sample calls on the evaluation machine (wall-clock, so they vary run to run).",
+    ]
+    if "noise_study" in results:
+        lines += ["", *noise_study_section(results["noise_study"])]
+    lines += ["", "## Checkpoints", "", *_table(["model", "sha256"], [[r["name"], f"`{r['sha256']}`"] for r in rows])]
+    return "\n".join(lines) + "\n"
+
+
+def noise_study_section(study: dict) -> list[str]:
+    """Returns Markdown lines for a noise-robustness study (clean- vs noise-trained models, equal budget)."""
+    lines = [
+        "## Robustness to noisy training data",
+        "",
+        study["description"],
+        "",
+        *_table(["model", "trained on", "epochs", "BCE clean input", "BCE noisy input", "MSE noisy input", "IoU noisy input"],
+                [[r["name"], r["trained_on"], str(r["epochs"]), _f(r["bce_clean_input"]), _f(r["bce_noisy_input"]),
+                  _f(r["mse_noisy_input"]), _f(r["iou_noisy_input"], 3)] for r in study["rows"]]),
+    ]
+    return lines
+
+
+# -- charts ---------------------------------------------------------------------------------------
+
+def figures(results: dict) -> dict:
+    """Returns {"quality_vs_cost": Figure, "per_digit": Figure}: Plotly figures of the results."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    rows = summary_rows(results)
+    symbols = {"cnn_mlp": "circle", "fcn": "square", "lstm": "diamond", "gru": "cross"}
+    colours = {"ae": "#1f77b4", "vae": "#2ca02c", "gan": "#d62728"}
+    cost_key = "train_seconds" if all(r["train_seconds"] for r in rows) else "params"
+    cost_title = "training time (s)" if cost_key == "train_seconds" else "parameters"
+    scatter = make_subplots(rows=1, cols=2, subplot_titles=("generation: FD vs cost", "reconstruction: BCE vs cost"))
+    for kind in KIND_NAMES:
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+        for col, key in ((1, "fd"), (2, "bce")):
+            scatter.add_trace(go.Scatter(
+                x=[r[cost_key] for r in mine], y=[r[key] for r in mine], mode="markers+text",
+                text=[BACKBONE_NAMES.get(r["backbone"], r["backbone"]) for r in mine], textposition="top center",
+                marker={"size": 12, "color": colours[kind], "symbol": [symbols.get(r["backbone"], "circle") for r in mine]},
+                name=KIND_NAMES[kind], legendgroup=kind, showlegend=col == 1,
+                error_y={"type": "data", "symmetric": False, "array": [r["fd_high"] - r["fd"] for r in mine],
+                         "arrayminus": [r["fd"] - r["fd_low"] for r in mine]} if key == "fd" else None,
+            ), row=1, col=col)
+        scatter.update_xaxes(title_text=cost_title, type="log")
+    scatter.update_yaxes(title_text="Fréchet distance (lower is better)", row=1, col=1)
+    scatter.update_yaxes(title_text="test BCE (lower is better)", row=1, col=2)
+    scatter.update_layout(title="Quality vs cost", height=500)
+
+    names = [r["name"] for r in rows]
+    per_digit = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction BCE per test digit", "share of samples classified as each digit"))
+    per_digit.add_trace(go.Heatmap(z=[m["reconstruction"]["bce_per_digit"] for m in results["models"]], x=list(range(10)),
+                                   y=names, colorscale="Viridis", colorbar={"x": 0.45, "title": "BCE"}), row=1, col=1)
+    per_digit.add_trace(go.Heatmap(z=[m["generation"]["labels"]["shares"] for m in results["models"]], x=list(range(10)),
+                                   y=names, colorscale="Blues", zmin=0, colorbar={"title": "share"}), row=1, col=2)
+    per_digit.update_xaxes(title_text="digit", dtick=1)
+    per_digit.update_yaxes(showticklabels=False, row=1, col=2)
+    per_digit.update_layout(title="Per-digit breakdown", height=150 + 30 * len(names))
+    return {"quality_vs_cost": scatter, "per_digit": per_digit}
+
+
+def write_results(results: dict, out_dir) -> list[Path]:
+    """Writes evaluation.json, evaluation.csv, report.md and the charts (HTML) into out_dir; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "evaluation.json", write_csv(results, out / "evaluation.csv"), out / "report.md"]
+    written[0].write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    written[2].write_text(markdown_report(results))
+    for name, figure in figures(results).items():
+        # plotly.js from its CDN keeps each file small; the Compare page draws the same figures natively.
+        figure.write_html(out / f"{name}.html", include_plotlyjs="cdn", full_html=True)
+        written.append(out / f"{name}.html")
+    return written
