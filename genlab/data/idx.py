@@ -1,0 +1,95 @@
+"""MNIST's IDX file format (gzip-compressed or raw): read, write, find in a folder.
+
+An IDX file is a 4-byte magic (0, 0, type code, number of dimensions), one big-endian
+uint32 per dimension, then the values in row-major order (big-endian for multi-byte types).
+"""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+from genlab.data.errors import DataError
+
+IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def read_idx(path) -> np.ndarray:
+    """Returns the array stored in an IDX file (`.gz` or raw), in native byte order.
+
+    Raises DataError, naming the file, for anything that is not a complete IDX file.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataError(f"{path}: corrupt or truncated gzip data ({error})") from None
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
+    dtype, ndim = IDX_TYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header ({ndim} dimensions)")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(f"{path}: IDX header says shape {shape} ({expected} bytes) "
+                        f"but the file holds {len(raw)} bytes (truncated or corrupt)")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def write_idx(path, array) -> None:
+    """Writes an array as an IDX file, gzip-compressed when the name ends in `.gz`."""
+    array = np.asarray(array)
+    codes = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
+    code = codes.get(array.dtype.newbyteorder("="))
+    if code is None:
+        raise ValueError(f"IDX cannot store dtype {array.dtype}")
+    big_endian = array.astype(IDX_TYPES[code], copy=False)
+    data = bytes([0, 0, code, array.ndim])
+    data += b"".join(int(n).to_bytes(4, "big") for n in array.shape) + big_endian.tobytes()
+    path = Path(path)
+    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+
+
+def find_mnist_files(folder) -> tuple[Path, Path]:
+    """Returns the (images, labels) IDX files of an MNIST folder.
+
+    Looks for `*-images-idx3-ubyte[.gz]` with its matching `*-labels-idx1-ubyte[.gz]`; with
+    several image files, prefers the official test set (`t10k-*`), then the first by name.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST folder {folder} does not exist (set GENLAB_MNIST_DIR "
+                                "or pass --mnist-dir)")
+    images = sorted(folder.glob("*-images-idx3-ubyte.gz")) + sorted(folder.glob("*-images-idx3-ubyte"))
+    if not images:
+        raise FileNotFoundError(f"{folder}: no MNIST images file (*-images-idx3-ubyte[.gz])")
+    images.sort(key=lambda p: not p.name.startswith("t10k"))  # stable: t10k first
+    image_file = images[0]
+    label_file = image_file.with_name(image_file.name.replace("-images-idx3-", "-labels-idx1-"))
+    if not label_file.exists():
+        raise FileNotFoundError(f"{folder}: {image_file.name} has no labels file {label_file.name}")
+    return image_file, label_file
+
+
+def read_mnist(folder) -> tuple[np.ndarray, np.ndarray]:
+    """Returns uint8 images (N, 28, 28) and int64 labels (N,) from an MNIST folder, checked."""
+    image_file, label_file = find_mnist_files(folder)
+    images, labels = read_idx(image_file), read_idx(label_file)
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise DataError(f"{image_file}: expected uint8 digits (N, 28, 28), got {images.dtype} {images.shape}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(f"{label_file}: expected {len(images)} labels, got shape {labels.shape}")
+    if labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
+        raise DataError(f"{label_file}: labels must be digits 0..9, found {labels.min()}..{labels.max()}")
+    return images, labels.astype(np.int64)
