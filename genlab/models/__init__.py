@@ -1,1 +1,44 @@
-"""genlab.models"""
+"""genlab.models: AE, VAE and GAN over FCN, CNN+MLP, LSTM and GRU backbones, and their checkpoints.
+
+    from genlab.models import build_model, save_model, load_model
+    model = build_model("vae", "gru", latent_dim=32)
+    z = model.encode(x)            # x: (B, 16, 16, 16) in [0, 1] -> (B, 32)
+    grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities
+"""
+
+from genlab.models.backbones import BACKBONES as _BACKBONES
+from genlab.models.checkpoint import load_model, save_model, shipped_models
+from genlab.models.kinds import KIND_CLASSES, GenerativeModel, Losses
+
+KINDS = tuple(KIND_CLASSES)  # ("ae", "vae", "gan")
+BACKBONES = tuple(_BACKBONES)  # ("fcn", "cnn_mlp", "lstm", "gru")
+DEFAULT_LATENT_DIM = 32
+
+
+def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, **config) -> GenerativeModel:
+    """Returns a new model of `kind` on `backbone`; config overrides the backbone's sizes and the kind's loss weights.
+
+    model.config records every option (defaults filled in), so build_model(kind, backbone, **model.config)
+    rebuilds the same architecture.
+    """
+    if kind not in KIND_CLASSES:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {KINDS}")
+    if backbone not in _BACKBONES:
+        raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
+    cls, net = KIND_CLASSES[kind], _BACKBONES[backbone]
+    config = {k: v for k, v in config.items() if k != "latent_dim"}
+    unknown = set(config) - set(net.defaults) - set(cls.defaults)
+    if unknown:
+        raise ValueError(f"unknown option(s) {sorted(unknown)} for {kind}/{backbone}; "
+                         f"known: {sorted({*net.defaults, *cls.defaults})}")
+    latent_dim = int(latent_dim)
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive integer, not {latent_dim}")
+    backbone_options = {k: config.get(k, v) for k, v in net.defaults.items()}
+    kind_options = {k: config.get(k, v) for k, v in cls.defaults.items()}
+    full = {"latent_dim": latent_dim, **backbone_options, **kind_options}
+    return cls(backbone, latent_dim, full, backbone_options)
+
+
+__all__ = ["KINDS", "BACKBONES", "GenerativeModel", "Losses", "build_model", "save_model", "load_model",
+           "shipped_models"]

@@ -1,0 +1,108 @@
+"""Checkpoints: safetensors files holding tensors plus one JSON metadata string; never pickled code.
+
+File layout: the model's state_dict tensors (and, in training checkpoints, the optimiser state
+under "optimizer/..."), and metadata {"genlab": JSON} with format_version, kind, backbone,
+latent_dim, config, dataset (describe(), incl. fingerprint), metrics and training info.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from genlab import paths
+
+FORMAT = "genlab-checkpoint"
+FORMAT_VERSION = 1
+OPTIMIZER_PREFIX = "optimizer/"
+
+
+def _atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
+    """Writes a safetensors file via a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        save_file(tensors, str(tmp), metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None) -> Path:
+    """Returns the path written: `model`'s weights and JSON metadata as a safetensors checkpoint.
+
+    metadata: JSON-able extras (dataset describe(), metrics, training info, ...); the model's
+    kind, backbone, latent_dim and config are always recorded. extra_tensors: e.g. optimiser state.
+    """
+    info = {**getattr(model, "metadata", {}), **(metadata or {})}
+    info.update(format=FORMAT, format_version=FORMAT_VERSION, kind=model.kind, backbone=model.backbone,
+                latent_dim=model.latent_dim, config=model.config)
+    if hasattr(model, "reconstruction_method"):
+        info["reconstruction_method"] = model.reconstruction_method
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
+    _atomic_save(tensors, path, {"genlab": json.dumps(info)})
+    return Path(path)
+
+
+def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Returns (tensors, metadata) of a genlab checkpoint; ValueError naming the file if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("genlab")
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable safetensors checkpoint (truncated or foreign file?): {error}") from None
+    if raw is None:
+        raise ValueError(f"{path} is a safetensors file but not a genlab checkpoint (no 'genlab' metadata)")
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} has corrupt genlab metadata: {error}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a genlab checkpoint (metadata format is not {FORMAT!r})")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path} has checkpoint format version {meta.get('format_version')!r}; "
+                         f"this genlab reads version {FORMAT_VERSION}")
+    return tensors, meta
+
+
+def load_model(path):
+    """Returns the model stored in a checkpoint: eval mode, on CPU, with `.metadata` (dict) attached.
+
+    Raises ValueError naming the file for foreign, truncated or mismatched checkpoints.
+    """
+    from genlab.models import build_model  # here to avoid an import cycle
+
+    tensors, meta = read_checkpoint(path)
+    try:
+        model = build_model(meta["kind"], meta["backbone"], **meta["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: cannot rebuild its model from the metadata: {error}") from None
+    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()
+        raise ValueError(f"{path}: weights do not match a {meta['kind']}/{meta['backbone']} model "
+                         f"with config {meta.get('config')}: {' '.join(first[:3])}") from None
+    if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
+        raise ValueError(f"{path}: weights contain NaN or infinite values")
+    model.metadata = meta
+    return model.eval()
+
+
+def shipped_models() -> list[dict]:
+    """Returns the entries of weights/manifest.json (name, kind, backbone, path, metrics, ...); [] if none."""
+    manifest = paths.WEIGHTS_DIR / "manifest.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text())["models"]
+    return [{**entry, "path": str(paths.WEIGHTS_DIR / entry["file"])} for entry in entries]

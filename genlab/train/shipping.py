@@ -1,0 +1,75 @@
+"""Test metrics of a trained model and the manifest of shipped weights (weights/manifest.json)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genlab.eval.metrics import bce, bce_floor, iou, mse
+from genlab.eval.paper import PAPER_BCE, PAPER_MSE
+
+
+@torch.no_grad()
+def reconstruction_metrics(model, X, batch_size: int = 500) -> dict[str, float]:
+    """Returns mean BCE, MSE, IoU (at 0.5) and the BCE floor of model's reconstructions of X (N, 16, 16, 16)."""
+    model.eval()
+    device = next(model.parameters()).device
+    X = np.asarray(X, dtype=np.float32)
+    recon = np.concatenate([model.reconstruct(torch.from_numpy(X[i:i + batch_size]).to(device)).float().cpu().numpy()
+                            for i in range(0, len(X), batch_size)])
+    return {"bce": float(bce(X, recon).mean()), "mse": float(mse(X, recon).mean()),
+            "iou": float(iou(X, recon).mean()), "bce_floor": float(bce_floor(X).mean())}
+
+
+def rotated_test_set(dataset):
+    """Returns the rotated copy of an MNIST dataset's test digits (N, 16, 16, 16), or None for other sources."""
+    if getattr(dataset, "source", None) != "mnist":
+        return None
+    from genlab.data import load_dataset
+
+    return load_dataset("mnist", **{**dataset.params, "test_rotated": True}).X_test
+
+
+def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
+    """Returns {"canonical": metrics, "rotated": metrics (MNIST only)} on the dataset's test split."""
+    metrics = {"canonical": reconstruction_metrics(model, dataset.X_test)}
+    rotated = rotated_test_set(dataset)
+    if rotated is not None:
+        metrics["rotated"] = reconstruction_metrics(model, rotated)
+    return metrics
+
+
+def write_manifest(folder) -> Path:
+    """Returns the path of folder/manifest.json, (re)written from the metadata of the checkpoints in folder."""
+    from genlab.models import BACKBONES, KINDS
+    from genlab.models.checkpoint import load_model
+
+    folder = Path(folder)
+    entries = []
+    for kind in KINDS:
+        for backbone in BACKBONES:
+            path = folder / f"{kind}_{backbone}.safetensors"
+            if not path.is_file():
+                continue
+            model = load_model(path)
+            meta = model.metadata
+            training = meta.get("training", {})
+            entries.append({
+                "name": f"{kind}_{backbone}", "kind": kind, "backbone": backbone, "file": path.name,
+                "latent_dim": meta["latent_dim"], "config": meta["config"],
+                "params": sum(p.numel() for p in model.parameters()),
+                "size_bytes": path.stat().st_size,
+                "reconstruction_method": meta.get("reconstruction_method", "encoder"),
+                "dataset": meta.get("dataset", {}), "metrics": meta.get("metrics", {}),
+                "paper": {"bce": PAPER_BCE[kind][backbone], "mse": PAPER_MSE[kind][backbone]},
+                "training": {k: training.get(k) for k in ("epochs_done", "seconds", "samples_per_s", "device",
+                                                           "world_size", "best_val_loss")}
+                | {"config": training.get("config")},
+            })
+    manifest = folder / "manifest.json"
+    tmp = manifest.with_name(f".manifest.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"format_version": 1, "models": entries}, indent=1) + "\n")
+    os.replace(tmp, manifest)
+    return manifest

@@ -1,0 +1,313 @@
+"""The trainer: one loop for AE and VAE, a GAN step of its own, on CPU, CUDA, MPS or several processes.
+
+Single process (CPU, or a GPU picked automatically):
+
+    from genlab.data import load_dataset
+    from genlab.models import build_model
+    from genlab.train import TrainConfig, train
+    result = train(build_model("vae", "gru"), load_dataset("mnist"), TrainConfig(epochs=10))
+
+Several GPUs or machines, with PyTorch's DistributedDataParallel (NCCL on GPUs, Gloo on CPU):
+
+    torchrun --nproc_per_node=4 -m genlab train --kind vae --backbone gru
+
+`torchrun` sets RANK / WORLD_SIZE / LOCAL_RANK; each process then reads its share of every global
+batch (DistributedSampler), gradients are averaged, and only rank 0 reports progress and saves.
+"""
+
+import contextlib
+import copy
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import BatchSampler, DistributedSampler
+
+from genlab.models.checkpoint import OPTIMIZER_PREFIX, read_checkpoint, save_model
+from genlab.models.kinds import reconstruction_loss
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN, infinite or exploded; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters and run options of `train`."""
+
+    epochs: int = 20
+    batch_size: int = 128  # the global batch: split across processes under torchrun
+    lr: float = 2e-3
+    lr_min_ratio: float = 0.05  # cosine decay of the learning rate down to lr * lr_min_ratio
+    grad_clip: float = 1.0
+    val_fraction: float = 0.05  # held out of the training split for validation and early stopping
+    patience: int | None = 5  # epochs without validation improvement before stopping; None: never
+    max_seconds: float | None = None  # time budget: stop (and finish the schedule) within it
+    max_loss: float = 100.0  # a loss above this counts as exploded
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" | "mps"
+    compile: bool = False  # torch.compile the model
+    seed: int = 0
+
+
+@dataclass
+class Progress:
+    """What the trainer reports to `on_progress` after every step (val_loss set at the end of an epoch)."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps_per_epoch: int
+    losses: dict[str, float]
+    samples_per_s: float
+    val_loss: float | None = None
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: the trained model (best validation weights) and how the run went."""
+
+    model: torch.nn.Module
+    history: list[dict] = field(default_factory=list)  # one record per epoch
+    best_val_loss: float = math.inf
+    epochs_run: int = 0
+    seconds: float = 0.0  # wall-clock time of the run (resumed runs add up)
+    samples_per_s: float = 0.0
+    cancelled: bool = False
+    stopped_early: bool = False
+    checkpoint_path: str | None = None
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Returns the torch device for a name; "auto" picks CUDA, then Apple MPS, then CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def distributed_setup(device_name: str) -> tuple[int, int, torch.device, bool]:
+    """Returns (rank, world_size, device, started_here); joins the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world <= 1:
+        return 0, 1, resolve_device(device_name), False
+    device = resolve_device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    started = not dist.is_initialized()
+    if started:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device, started
+
+
+def make_optimizers(model, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """Returns the named Adam optimisers: {"model"} for AE/VAE, {"generator", "discriminator"} for a GAN."""
+    if model.kind == "gan":  # DCGAN's beta1 = 0.5 keeps the two players from overshooting
+        return {"generator": torch.optim.Adam(model.generator_parameters(), config.lr, betas=(0.5, 0.999)),
+                "discriminator": torch.optim.Adam(model.discriminator_parameters(), config.lr, betas=(0.5, 0.999))}
+    return {"model": torch.optim.Adam(model.parameters(), config.lr)}
+
+
+def _update(optimizer, loss, params, grad_clip) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+
+
+def autoencoder_step(net, optimizers, x, autocast, config) -> dict[str, float]:
+    """Returns the losses of one AE/VAE step on x (B, 16, 16, 16) after updating the weights."""
+    with autocast:
+        losses = net(x)
+    opt = optimizers["model"]
+    _update(opt, losses.total, [p for g in opt.param_groups for p in g["params"]], config.grad_clip)
+    return losses.floats()
+
+
+def gan_step(net, optimizers, x, autocast, config) -> dict[str, float]:
+    """Returns the losses of one GAN step on real x (B, 16, 16, 16): discriminator update, then generator."""
+    d_opt, g_opt = optimizers["discriminator"], optimizers["generator"]
+    with autocast:
+        d_losses = net(x, part="discriminator")
+    _update(d_opt, d_losses.total, d_opt.param_groups[0]["params"], config.grad_clip)
+    with autocast:
+        g_losses = net(x, part="generator")
+    _update(g_opt, g_losses.total, g_opt.param_groups[0]["params"], config.grad_clip)
+    d = d_losses.floats()
+    return {**g_losses.floats(), "d_loss": d.pop("loss"), **d}
+
+
+@torch.no_grad()
+def validation_loss(model, X: torch.Tensor, batch_size: int = 500) -> float:
+    """Returns the mean reconstruction BCE (per voxel) of the model on X (N, 16, 16, 16); the early-stopping figure."""
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for start in range(0, len(X), batch_size):
+        xb = X[start:start + batch_size].to(device)
+        total += float(reconstruction_loss(model.decode_logits(model.encode(xb)), xb)) * len(xb)
+    model.train()
+    return total / max(len(X), 1)
+
+
+def _optimizer_tensors(optimizers) -> tuple[dict[str, torch.Tensor], dict]:
+    """Returns (tensors, JSON hyper-parameters) of the optimisers' state, for a safetensors checkpoint."""
+    tensors, groups = {}, {}
+    for name, opt in optimizers.items():
+        state = opt.state_dict()
+        groups[name] = state["param_groups"]
+        for index, values in state["state"].items():
+            for key, value in values.items():
+                tensors[f"{OPTIMIZER_PREFIX}{name}/{index}/{key}"] = torch.as_tensor(value)
+    return tensors, groups
+
+
+def _load_optimizers(optimizers, tensors, groups) -> None:
+    for name, opt in optimizers.items():
+        state: dict = {}
+        for key, value in tensors.items():
+            prefix, opt_name, index, field_name = key.split("/")
+            if opt_name == name:
+                state.setdefault(int(index), {})[field_name] = value
+        opt.load_state_dict({"state": state, "param_groups": groups[name]})
+
+
+def _describe(dataset) -> dict:
+    return dataset.describe() if hasattr(dataset, "describe") else {"source": "unknown"}
+
+
+def train(model, dataset, config: TrainConfig | None = None, on_progress=None, stop_event=None,
+          checkpoint_path=None, resume: bool = False) -> TrainResult:
+    """Returns a TrainResult after training `model` on `dataset.X_train` (N, 16, 16, 16).
+
+    on_progress(Progress) is called after every step (rank 0 only); stop_event (threading.Event)
+    cancels after the current step. checkpoint_path: written atomically after every epoch (model,
+    optimiser state, history); with resume=True an existing one is continued. Raises
+    TrainingDiverged on a NaN or exploding loss, leaving the last good checkpoint in place.
+    """
+    config = config or TrainConfig()
+    rank, world, device, started_group = distributed_setup(config.device)
+    torch.manual_seed(config.seed)
+    if config.batch_size % world:
+        raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
+
+    # Validation split: a seeded, fixed share of the training digits.
+    X_all = torch.as_tensor(np.asarray(dataset.X_train, dtype=np.float32))
+    order = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(config.seed))
+    n_val = int(len(X_all) * config.val_fraction)
+    X_val, X_train = X_all[order[:n_val]], X_all[order[n_val:]]
+    if len(X_train) < config.batch_size:
+        raise ValueError(f"{len(X_train)} training samples are fewer than one batch of {config.batch_size}")
+
+    model.to(device).train()
+    optimizers = make_optimizers(model, config)
+    result = TrainResult(model=model, checkpoint_path=str(checkpoint_path) if checkpoint_path else None)
+    start_epoch = 0
+    if resume and checkpoint_path and os.path.exists(checkpoint_path):
+        tensors, meta = read_checkpoint(checkpoint_path)
+        if (meta["kind"], meta["backbone"], meta["config"]) != (model.kind, model.backbone, model.config):
+            raise ValueError(f"{checkpoint_path}: cannot resume, it holds a {meta['kind']}/{meta['backbone']} "
+                             f"model with config {meta['config']}")
+        model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)})
+        _load_optimizers(optimizers, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)},
+                         meta["training"]["optimizers"])
+        start_epoch = meta["training"]["epochs_done"]
+        result.history = meta["training"]["history"]
+        result.best_val_loss = meta["training"]["best_val_loss"]
+        result.seconds = meta["training"]["seconds"]
+    best_state = copy.deepcopy(model.state_dict())
+
+    net = torch.compile(model) if config.compile else model
+    if world > 1:  # a GAN's discriminator step leaves the generator unused: DDP must look for that
+        if device.type == "cuda":  # batch-norm statistics over the global batch (SyncBatchNorm is GPU-only)
+            net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        net = DistributedDataParallel(net, find_unused_parameters=model.kind == "gan")
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
+                else contextlib.nullcontext())
+    step_fn = gan_step if model.kind == "gan" else autoencoder_step
+
+    sampler = DistributedSampler(range(len(X_train)), num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
+    batches = BatchSampler(sampler, config.batch_size // world, drop_last=True)
+    steps_per_epoch = len(batches)
+    total_steps = config.epochs * steps_per_epoch
+    started = time.perf_counter() - result.seconds
+    epochs_without_gain = 0
+
+    def save(epoch_done: int) -> None:
+        if not checkpoint_path or rank != 0:
+            return
+        opt_tensors, groups = _optimizer_tensors(optimizers)
+        training = {"config": asdict(config), "epochs_done": epoch_done, "history": result.history,
+                    "best_val_loss": result.best_val_loss, "seconds": result.seconds,
+                    "samples_per_s": result.samples_per_s, "world_size": world, "device": str(device),
+                    "optimizers": groups, "cancelled": result.cancelled}
+        save_model(model, checkpoint_path, {"dataset": _describe(dataset), "training": training}, opt_tensors)
+
+    for epoch in range(start_epoch, config.epochs):
+        sampler.set_epoch(epoch)
+        epoch_start, sums, seen = time.perf_counter(), {}, 0
+        for step, indices in enumerate(batches):
+            # Learning rate: cosine from lr to lr * lr_min_ratio over the run (or over the time budget).
+            done = (epoch * steps_per_epoch + step) / total_steps
+            if config.max_seconds:
+                done = max(done, (time.perf_counter() - started) / config.max_seconds)
+            scale = config.lr_min_ratio + (1 - config.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+            for opt in optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] = config.lr * scale
+
+            losses = step_fn(net, optimizers, X_train[indices].to(device, non_blocking=True), autocast, config)
+            bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > config.max_loss}
+            if bad:
+                raise TrainingDiverged(
+                    f"training {model.kind}/{model.backbone} diverged at epoch {epoch + 1}, step {step + 1}: "
+                    f"{', '.join(f'{k}={v:.4g}' for k, v in bad.items())} (limit {config.max_loss}); "
+                    f"try a lower learning rate (now {config.lr})"
+                    + (f"; the last good checkpoint is kept at {checkpoint_path}" if checkpoint_path else ""))
+            seen += len(indices) * world
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            speed = seen / max(time.perf_counter() - epoch_start, 1e-9)
+            if on_progress and rank == 0:
+                on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses, speed))
+            out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
+            if (stop_event is not None and stop_event.is_set()) or out_of_time:
+                break
+        result.seconds = time.perf_counter() - started
+        result.cancelled = stop_event is not None and stop_event.is_set()
+
+        val = validation_loss(model, X_val) if len(X_val) else sums.get("loss", 0.0) / max(step + 1, 1)
+        result.samples_per_s = seen / max(time.perf_counter() - epoch_start, 1e-9)
+        result.history.append({"epoch": epoch + 1, **{k: v / (step + 1) for k, v in sums.items()},
+                               "val_loss": val, "seconds": result.seconds})
+        result.epochs_run = epoch + 1
+        if val < result.best_val_loss:
+            result.best_val_loss, best_state, epochs_without_gain = val, copy.deepcopy(model.state_dict()), 0
+        else:
+            epochs_without_gain += 1
+        if on_progress and rank == 0:
+            on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses,
+                                 result.samples_per_s, val))
+        save(epoch + 1)
+        if result.cancelled or out_of_time:
+            result.stopped_early = bool(out_of_time)
+            break
+        if config.patience is not None and epochs_without_gain >= config.patience:
+            result.stopped_early = True
+            break
+
+    model.load_state_dict(best_state)  # early stopping keeps the best validation weights
+    model.eval()
+    save(result.epochs_run)
+    if started_group:
+        dist.destroy_process_group()
+    return result

@@ -1,0 +1,215 @@
+"""The twelve models: one contract (shapes, ranges), the backbones' structure, checkpoints and their errors."""
+
+import json
+import struct
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+import genlab
+from genlab.models import BACKBONES, KINDS, build_model, load_model, save_model, shipped_models
+
+TINY = {"fcn": {"width": 4}, "cnn_mlp": {"width": 4, "hidden": 16}, "lstm": {"hidden": 16}, "gru": {"hidden": 16}}
+PAIRS = [(k, b) for k in KINDS for b in BACKBONES]
+
+
+def tiny(kind, backbone, latent_dim=3, **config):
+    torch.manual_seed(0)
+    return build_model(kind, backbone, latent_dim=latent_dim, **TINY[backbone], **config)
+
+
+def voxels(n, seed=0):
+    return torch.rand(n, 16, 16, 16, generator=torch.Generator().manual_seed(seed))
+
+
+def test_registry_names_the_twelve():
+    assert KINDS == ("ae", "vae", "gan")
+    assert BACKBONES == ("fcn", "cnn_mlp", "lstm", "gru")
+
+
+@pytest.mark.parametrize("kind,backbone", PAIRS)
+def test_contract_shapes_and_ranges(kind, backbone):
+    model = tiny(kind, backbone).eval()
+    x = voxels(5)
+    z = model.encode(x)
+    assert z.shape == (5, 3)
+    grids = model.decode(z)
+    assert grids.shape == (5, 16, 16, 16)
+    assert grids.min() >= 0 and grids.max() <= 1
+    assert model.sample(4, generator=torch.Generator().manual_seed(1)).shape == (4, 16, 16, 16)
+    assert model.reconstruct(x).shape == (5, 16, 16, 16)
+    for mode in ("linear", "spherical"):
+        assert model.interpolate(x[0], x[1], 6, mode=mode).shape == (6, 16, 16, 16)
+    model.train()
+    losses = model(x)
+    assert torch.isfinite(losses.total) and losses.total.ndim == 0
+    assert "recon" in losses.terms
+    assert (model.kind, model.backbone, model.latent_dim) == (kind, backbone, 3)
+    json.dumps(model.config)  # JSON-able
+
+
+def test_sampling_is_seeded():
+    model = tiny("vae", "gru").eval()
+    a = model.sample(3, generator=torch.Generator().manual_seed(7))
+    b = model.sample(3, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+
+
+def test_interpolation_starts_and_ends_at_the_reconstructions():
+    model = tiny("ae", "fcn").eval()
+    x = voxels(2)
+    for mode in ("linear", "spherical"):
+        path = model.interpolate(x[0], x[1], 5, mode=mode)
+        torch.testing.assert_close(path[0], model.reconstruct(x[:1])[0], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(path[-1], model.reconstruct(x[1:])[0], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="interpolation mode"):
+        model.interpolate(x[0], x[1], 3, mode="cubic")
+
+
+def layer_types(module):
+    return {type(m) for m in module.modules()}
+
+
+def test_fcn_is_convolutions_only():
+    types = layer_types(tiny("ae", "fcn"))
+    assert nn.Linear not in types and nn.Conv3d in types and nn.ConvTranspose3d in types
+
+
+def test_cnn_mlp_has_a_dense_bottleneck_and_recurrent_backbones_their_cells():
+    assert {nn.Conv3d, nn.Linear} <= layer_types(tiny("ae", "cnn_mlp"))
+    assert nn.LSTM in layer_types(tiny("vae", "lstm")) and nn.GRU not in layer_types(tiny("vae", "lstm"))
+    assert nn.GRU in layer_types(tiny("vae", "gru"))
+
+
+def test_gan_has_generator_discriminator_and_encoder():
+    model = tiny("gan", "cnn_mlp")
+    assert model.discriminator(voxels(2)).shape == (2, 1)
+    d_ids = {id(p) for p in model.discriminator_parameters()}
+    g_ids = {id(p) for p in model.generator_parameters()}
+    assert d_ids and g_ids and not d_ids & g_ids
+    assert "encoder" in model.reconstruction_method
+    assert set(model(voxels(3)).terms) == {"recon", "kl", "adv"}
+    assert set(model(voxels(3), part="discriminator").terms) == {"d_real", "d_fake"}
+
+
+def test_build_model_rejects_unknown_names_and_options():
+    with pytest.raises(ValueError, match="unknown model kind 'flow'"):
+        build_model("flow", "fcn")
+    with pytest.raises(ValueError, match="unknown backbone 'transformer'"):
+        build_model("ae", "transformer")
+    with pytest.raises(ValueError, match="unknown option"):
+        build_model("ae", "fcn", beta=2.0)  # beta belongs to VAE and GAN
+    with pytest.raises(ValueError, match="latent_dim"):
+        build_model("ae", "fcn", latent_dim=0)
+
+
+@pytest.mark.parametrize("kind,backbone", PAIRS)
+def test_save_load_round_trip_reproduces_outputs(kind, backbone, tmp_path):
+    model = tiny(kind, backbone, latent_dim=4).eval()
+    path = save_model(model, tmp_path / "m.safetensors",
+                      {"dataset": {"source": "synthetic", "fingerprint": "abc123"}, "metrics": {"bce": 0.1}})
+    loaded = load_model(path)
+    assert not loaded.training
+    assert (loaded.kind, loaded.backbone, loaded.latent_dim, loaded.config) == (kind, backbone, 4, model.config)
+    assert loaded.metadata["dataset"]["fingerprint"] == "abc123"
+    assert loaded.metadata["metrics"] == {"bce": 0.1}
+    assert loaded.metadata["format_version"] == 1
+    z = torch.randn(3, 4)
+    torch.testing.assert_close(loaded.decode(z), model.decode(z), atol=0, rtol=0)
+    x = voxels(2)
+    torch.testing.assert_close(loaded.encode(x), model.encode(x), atol=0, rtol=0)
+    if kind == "gan":
+        assert loaded.metadata["reconstruction_method"] == model.reconstruction_method
+
+
+def test_genlab_load_model_is_the_same_function():
+    assert genlab.load_model is load_model
+
+
+def test_import_genlab_does_not_import_torch():
+    code = "import sys, genlab; assert 'torch' not in sys.modules; print(genlab.__version__)"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    return save_model(tiny("vae", "fcn"), tmp_path / "vae_fcn.safetensors")
+
+
+def test_load_rejects_a_foreign_file_naming_it(tmp_path):
+    path = tmp_path / "holiday.safetensors"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    with pytest.raises(ValueError, match="holiday.safetensors"):
+        load_model(path)
+
+
+def test_load_rejects_a_truncated_file_naming_it(checkpoint):
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"vae_fcn\.safetensors.*(truncated|readable)"):
+        load_model(checkpoint)
+
+
+def test_load_rejects_safetensors_without_genlab_metadata(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path), metadata={"framework": "someone else"})
+    with pytest.raises(ValueError, match="other.safetensors.*not a genlab checkpoint"):
+        load_model(path)
+
+
+def test_load_rejects_weights_for_another_architecture(checkpoint, tmp_path):
+    """A file whose metadata says vae/fcn but whose tensors belong to an ae/gru model."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(checkpoint), framework="pt") as f:
+        metadata = f.metadata()
+    other = {k: v.contiguous() for k, v in tiny("ae", "gru").state_dict().items()}
+    path = tmp_path / "mixed.safetensors"
+    save_file(other, str(path), metadata=metadata)
+    with pytest.raises(ValueError, match=r"mixed\.safetensors.*do not match a vae/fcn"):
+        load_model(path)
+
+
+def test_load_rejects_a_newer_format_version(checkpoint, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(checkpoint), framework="pt") as f:
+        info = json.loads(f.metadata()["genlab"])
+    info["format_version"] = 99
+    path = tmp_path / "future.safetensors"
+    save_file(load_file(str(checkpoint)), str(path), metadata={"genlab": json.dumps(info)})
+    with pytest.raises(ValueError, match="future.safetensors.*version 99"):
+        load_model(path)
+
+
+def test_load_rejects_a_header_that_claims_too_much(tmp_path):
+    path = tmp_path / "liar.safetensors"
+    path.write_bytes(struct.pack("<Q", 10**12) + b"{}")
+    with pytest.raises(ValueError, match="liar.safetensors"):
+        load_model(path)
+
+
+def test_missing_checkpoint_is_a_clear_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.safetensors"):
+        load_model(tmp_path / "nowhere.safetensors")
+
+
+def test_shipped_models_load_and_match_the_manifest():
+    entries = shipped_models()
+    if not entries:
+        pytest.skip("no weights/manifest.json yet")
+    assert sorted(e["name"] for e in entries) == sorted(f"{k}_{b}" for k, b in PAIRS)
+    for entry in entries:
+        model = load_model(entry["path"])
+        assert (model.kind, model.backbone) == (entry["kind"], entry["backbone"])
+        assert sum(p.numel() for p in model.parameters()) == entry["params"]
+        assert model.decode(torch.zeros(1, model.latent_dim)).shape == (1, 16, 16, 16)
+        assert entry["size_bytes"] < 8 * 2**20  # a few MB at most
+        assert set(entry["metrics"]) == {"canonical", "rotated"}
