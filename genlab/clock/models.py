@@ -1,0 +1,265 @@
+"""Clock-reading networks: one compact CNN trunk, five heads (the study's label encodings).
+
+Every head turns the trunk's pooled features into its own outputs, has its own loss, and
+decodes to the same thing: a (B, 720) probability over the minutes of a 12-hour dial, so
+reading, top-k alternatives and the common-sense error work the same for all of them.
+
+    model = ClockNet("multi")
+    out = model(x)                        # x: (B, 1, S, S) in [0, 1]
+    loss = model.head.loss(out, labels)   # labels: (B, 2) [hour 0..11, minute 0..59]
+    probs = model.head.probabilities(out) # (B, 720), index = hour * 60 + minute
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MINUTES = 720  # minutes on a 12-hour dial
+
+
+def common_sense_error(true_minutes, predicted_minutes):
+    """Returns the cyclic difference in minutes on a 12-hour dial (11:55 vs 0:05 is 10), elementwise.
+
+    Both arguments are minutes since twelve o'clock (hour * 60 + minute), any shape; numpy or torch.
+    """
+    diff = abs(true_minutes - predicted_minutes) % MINUTES
+    if torch.is_tensor(diff):
+        return torch.minimum(diff, MINUTES - diff)
+    return np.minimum(diff, MINUTES - diff)
+
+
+def to_minutes(labels: torch.Tensor) -> torch.Tensor:
+    """Returns (B,) minutes since twelve (0..719) for (B, 2) [hour, minute] labels."""
+    return (labels[:, 0] % 12) * 60 + labels[:, 1]
+
+
+def _kernel_probabilities(predicted_minutes: torch.Tensor, spread: float) -> torch.Tensor:
+    """Returns (B, 720) probabilities peaked at continuous predicted minutes (B,), cyclic, with given spread."""
+    grid = torch.arange(MINUTES, device=predicted_minutes.device, dtype=torch.float32)
+    diff = (grid[None, :] - predicted_minutes[:, None]) % MINUTES
+    dist = torch.minimum(diff, MINUTES - diff)
+    return torch.softmax(-(dist / spread) ** 2, dim=1)
+
+
+class RegressionHead(nn.Module):
+    """One number: hours + minutes/60 (0..12), mean-squared error, as in the study."""
+
+    size = 1
+
+    def loss(self, out, labels):
+        return F.mse_loss(out[:, 0], to_minutes(labels).float() / 60)
+
+    def probabilities(self, out):
+        return _kernel_probabilities(out[:, 0].clamp(0, 12) * 60 % MINUTES, spread=8.0)
+
+
+class Classes24Head(nn.Module):
+    """24 classes of 30 minutes each, cross-entropy; decodes to the middle of the class."""
+
+    size = 24
+
+    def loss(self, out, labels):
+        return F.cross_entropy(out, to_minutes(labels) // 30)
+
+    def probabilities(self, out):
+        # Spread each class's probability evenly over its 30 minutes, peaked at the middle.
+        p = torch.softmax(out, dim=1).repeat_interleave(30, dim=1)
+        bump = 1 + 1e-3 * (15 - (torch.arange(MINUTES, device=out.device) % 30 - 14.5).abs())
+        p = p * bump
+        return p / p.sum(dim=1, keepdim=True)
+
+
+class Classes720Head(nn.Module):
+    """720 classes, one per minute, cross-entropy."""
+
+    size = MINUTES
+
+    def loss(self, out, labels):
+        return F.cross_entropy(out, to_minutes(labels))
+
+    def probabilities(self, out):
+        return torch.softmax(out, dim=1)
+
+
+class MultiHead(nn.Module):
+    """Two heads: 12-class hour and 60-class minute, cross-entropy each; p(h:m) = p(h) p(m)."""
+
+    size = 12 + 60
+
+    def loss(self, out, labels):
+        return F.cross_entropy(out[:, :12], labels[:, 0] % 12) + F.cross_entropy(out[:, 12:], labels[:, 1])
+
+    def probabilities(self, out):
+        p_hour, p_minute = torch.softmax(out[:, :12], 1), torch.softmax(out[:, 12:], 1)
+        return (p_hour[:, :, None] * p_minute[:, None, :]).reshape(-1, MINUTES)
+
+
+class SinCosHead(nn.Module):
+    """(sin, cos) of the hour-hand and minute-hand angles, mean-squared error.
+
+    Decoding reads the minute from the minute hand, then the hour as the whole hour that the
+    hour hand points at once the minute's share of its travel is taken off.
+    """
+
+    size = 4
+
+    def loss(self, out, labels):
+        minutes = to_minutes(labels).float()
+        hour_angle, minute_angle = minutes / MINUTES * 2 * math.pi, labels[:, 1].float() / 60 * 2 * math.pi
+        target = torch.stack([hour_angle.sin(), hour_angle.cos(), minute_angle.sin(), minute_angle.cos()], 1)
+        return F.mse_loss(out, target)
+
+    def probabilities(self, out):
+        hour_turn = torch.atan2(out[:, 0], out[:, 1]) / (2 * math.pi) % 1  # 0..1 of 12 hours
+        minute = torch.atan2(out[:, 2], out[:, 3]) / (2 * math.pi) % 1 * 60
+        hour = torch.round(hour_turn * 12 - minute / 60) % 12
+        return _kernel_probabilities(hour * 60 + minute, spread=3.0)
+
+
+HEADS = {
+    "regression": RegressionHead,
+    "classes24": Classes24Head,
+    "classes720": Classes720Head,
+    "multi": MultiHead,
+    "sincos": SinCosHead,
+}
+
+
+def _conv(c_in, c_out, stride):
+    return [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+def _block(c_in, c_out, stride, depth=2):
+    """Returns `depth` 3x3 conv-BN-ReLU layers, the first with the given stride."""
+    layers = _conv(c_in, c_out, stride)
+    for _ in range(depth - 1):
+        layers += _conv(c_out, c_out, 1)
+    return nn.Sequential(*layers)
+
+
+def _with_coordinates(x):
+    """Returns x (B, C, H, W) with two more channels: x and y coordinates in [-1, 1]."""
+    b, _, h, w = x.shape
+    ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(b, 1, h, w)
+    xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(b, 1, h, w)
+    return torch.cat([x, xs, ys], 1)
+
+
+class ClockNet(nn.Module):
+    """A compact CNN (coordinate channels, four stride-2 stages, global pooling) with one head.
+
+    Coordinate channels (CoordConv) let globally pooled features still say *where* a hand
+    points, without a large dense layer over the feature map. polar=True first unwraps the
+    face around its centre (see polar_unwrap), so the coordinates are radius and angle.
+    """
+
+    def __init__(self, head: str = "multi", width: int = 16, polar: bool = False):
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
+        self.head_name, self.width, self.polar = head, width, polar
+        w = width
+        self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
+        self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
+        self.head = HEADS[head]()
+        self.fc = nn.Sequential(nn.Linear(8 * w, 256), nn.ReLU(inplace=True), nn.Linear(256, self.head.size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1]."""
+        x = x - 0.5
+        if self.polar:
+            x = polar_unwrap(x, 32, 96)
+        x = self.stem(_with_coordinates(x))
+        x = self.late(_with_coordinates(x))
+        return self.fc(x.mean(dim=(2, 3)))
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S)."""
+        return self.head.probabilities(self(x))
+
+
+def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120) -> torch.Tensor:
+    """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre.
+
+    Row i is radius (i + 0.5) / n_radii of the half side; column j is the angle j * 360 / n_angles
+    degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
+    """
+    r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
+    a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
+    grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
+                         align_corners=False)
+
+
+class _PolarConv(nn.Module):
+    """3x3 conv-BN-ReLU on a polar image: wraps around in angle, strides only in radius."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, (stride, 1), (1, 0), bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(F.pad(x, (1, 1, 0, 0), mode="circular"))), inplace=True)
+
+
+class PolarClockNet(nn.Module):
+    """Unwraps the face to polar coordinates and scores every angle as the minute and hour hand.
+
+    The same convolutions look at every angle (rotation becomes translation), so the network
+    learns once what a hand looks like. Radius is pooled away, leaving per-angle scores
+    (B, 2, 60); the logit of time t is minute_score(angle of t's minute) + hour_score(angle
+    of t's hour hand), trained as 720 classes.
+    """
+
+    N_ANGLES = 60  # 6 degrees: minute m is column m; the hour hand moves one column per 12 minutes
+    N_RADII = 24
+
+    def __init__(self, head: str = "polar", width: int = 16):
+        super().__init__()
+        self.head_name, self.width = "polar", width
+        w = width
+        self.trunk = nn.Sequential(
+            _PolarConv(1, w, 1), _PolarConv(w, w, 2), _PolarConv(w, 2 * w, 1), _PolarConv(2 * w, 2 * w, 2),
+            _PolarConv(2 * w, 4 * w, 1), _PolarConv(4 * w, 4 * w, 2))
+        self.scores = nn.Sequential(nn.Conv1d(4 * w, 4 * w, 3, padding=1, padding_mode="circular"),
+                                    nn.ReLU(inplace=True), nn.Conv1d(4 * w, 2, 1))
+        self.head = Classes720Head()
+        t = torch.arange(MINUTES)
+        hour_pos = t / (MINUTES / self.N_ANGLES)  # continuous column of the hour hand
+        self.register_buffer("minute_col", (t % 60) * (self.N_ANGLES // 60), persistent=False)
+        self.register_buffer("hour_col", hour_pos.floor().long(), persistent=False)
+        self.register_buffer("hour_frac", hour_pos - hour_pos.floor(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns (B, 720) logits over minutes since twelve for images x: (B, 1, S, S) in [0, 1]."""
+        features = self.trunk(polar_unwrap(x - 0.5, self.N_RADII, self.N_ANGLES))
+        scores = self.scores(features.amax(dim=2))  # (B, 2, N_ANGLES)
+        minute, hour = scores[:, 0], scores[:, 1]
+        hour_next = hour.roll(-1, dims=1)
+        hour_at = (1 - self.hour_frac) * hour[:, self.hour_col] + self.hour_frac * hour_next[:, self.hour_col]
+        return minute[:, self.minute_col] + hour_at
+
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S)."""
+        return self.head.probabilities(self(x))
+
+
+def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian") -> nn.Module:
+    """Returns an untrained reader.
+
+    head: one of HEADS on a ClockNet, or "polar" for PolarClockNet (per-angle hand scores).
+    trunk: "cartesian" (the image as it is) or "polar" (unwrapped first); ignored for "polar".
+    """
+    if head == "polar":
+        return PolarClockNet(head, width)
+    if trunk not in TRUNKS:
+        raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
+    return ClockNet(head, width, polar=trunk == "polar")
+
+
+TRUNKS = ("cartesian", "polar")
+READER_HEADS = (*HEADS, "polar")

@@ -1,0 +1,146 @@
+"""Turning an uploaded photo into what the reader was trained on.
+
+Upright (EXIF orientation), grayscale, cropped to the clock face (the strongest large circle
+found by a Hough transform, else the centre square), resized to 150x150 like the Leiden set.
+
+    face = preprocess_upload("photo.jpg")   # face.image: (150, 150) uint8
+"""
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # bigger than any phone photo; larger files are refused as decompression bombs
+MIN_SIDE = 32  # smaller images hold too few pixels to see hands
+DETECT_SIDE = 120  # circles are searched on a copy this size: fast, and plenty for a face outline
+MIN_VOTES = 0.45  # share of a circle's outline that must be edge pixels (spurious small circles reach ~0.4)
+MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks keep a little background
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass
+class Face:
+    """A preprocessed upload: the clock image and where it came from.
+
+    image: (size, size) uint8 grayscale, what the reader sees.
+    photo: the upright RGB upload (for drawing on).
+    box: (left, top, side) of the square crop in photo pixels; may reach outside the photo.
+    found_circle: whether a clock face was detected (else the centre square was used).
+    """
+
+    image: np.ndarray
+    photo: Image.Image
+    box: tuple
+    found_circle: bool
+
+
+def _name(source) -> str:
+    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "the upload")
+
+
+def open_image(source) -> Image.Image:
+    """Returns an upright RGB PIL image from a path, bytes, file object, PIL image or array.
+
+    Raises ValueError naming the source for non-images, corrupt or truncated files,
+    decompression bombs, and tiny or blank images.
+    """
+    name = _name(source)
+    if isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.dtype != np.uint8:
+            raise ValueError(f"{name}: expected a uint8 (H, W) or (H, W, 3) array, got {source.dtype} {source.shape}")
+        image = Image.fromarray(source)
+    elif isinstance(source, Image.Image):
+        image = source
+    else:
+        if isinstance(source, bytes):
+            source = io.BytesIO(source)
+        try:
+            with warnings.catch_warnings():
+                # PIL only warns between MAX_PIXELS and twice that; refuse those too.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(source)
+                image.load()  # decode now, so truncated files fail here
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from error
+        except UnidentifiedImageError as error:
+            raise ValueError(f"{name} is not an image PIL can read (use PNG, JPEG or WebP)") from error
+        except (OSError, SyntaxError, EOFError) as error:
+            raise ValueError(f"{name} is a corrupt or truncated image: {error}") from error
+    if image.width * image.height > MAX_PIXELS:
+        raise ValueError(f"{name} is too large ({image.width}x{image.height}); at most {MAX_PIXELS:,} pixels")
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    image = image.convert("RGB")
+    if min(image.size) < MIN_SIDE:
+        raise ValueError(f"{name} is too small ({image.width}x{image.height}); need at least {MIN_SIDE} pixels a side")
+    gray = np.asarray(image.convert("L"))
+    if gray.std() < 2:
+        raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")
+    return image
+
+
+def find_face(gray: np.ndarray):
+    """Returns (cx, cy, r) of the clock face in a (H, W) uint8 image, or None if no clear circle.
+
+    Searches circles of radius 15-52% of the short side on a DETECT_SIDE copy; among the
+    strong candidates it takes the largest (the rim, not an inner chapter ring).
+    """
+    from skimage.feature import canny
+    from skimage.transform import hough_circle
+
+    h, w = gray.shape
+    scale = DETECT_SIDE / max(h, w)
+    small = np.asarray(Image.fromarray(gray).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                    Image.BILINEAR), np.float32) / 255
+    edges = canny(small, sigma=2)
+    short = min(small.shape)
+    radii = np.arange(max(4, int(0.15 * short)), int(0.52 * short) + 1, 2)
+    if edges.sum() < 20 or len(radii) == 0:
+        return None
+    votes = hough_circle(edges, radii)  # (R, h, w), normalised by each circle's perimeter
+    flat = votes.reshape(len(radii), -1)
+    best_at = flat.argmax(1)
+    strengths = flat[np.arange(len(radii)), best_at]
+    if strengths.max() < MIN_VOTES:
+        return None
+    k = np.flatnonzero(strengths >= 0.8 * strengths.max()).max()  # the largest strong circle
+    y, x = divmod(int(best_at[k]), small.shape[1])
+    return x / scale, y / scale, radii[k] / scale
+
+
+def preprocess_upload(source, size: int = 150, crop: bool = True) -> Face:
+    """Returns the Face (size x size grayscale crop) of an uploaded clock photo; see open_image for errors."""
+    photo = open_image(source)
+    gray = np.asarray(photo.convert("L"))
+    h, w = gray.shape
+    circle = find_face(gray) if crop else None
+    if circle is not None and circle[2] < 0.42 * min(h, w):
+        cx, cy, r = circle
+        side = 2 * r * MARGIN
+    else:  # no clear circle, or the clock already fills the picture: take the centre square
+        circle = None
+        cx, cy, side = w / 2, h / 2, min(h, w)
+    left, top = cx - side / 2, cy - side / 2
+    source_image = Image.fromarray(gray)
+    factor = max(1, int(side // (2 * size)))
+    if factor > 1:  # a big downscale: average first so thin hands survive
+        source_image = source_image.reduce(factor)
+    x0, y0, s = left / factor, top / factor, side / factor
+    # Parts of the crop outside the photo are filled with its median grey, not black.
+    face = source_image.transform((size, size), Image.EXTENT, (x0, y0, x0 + s, y0 + s), Image.BILINEAR,
+                                  fillcolor=int(np.median(gray)))
+    return Face(np.asarray(face, np.uint8), photo, (left, top, side), circle is not None)
+
+
+def gamma_view(image: np.ndarray, gamma: float) -> np.ndarray:
+    """Returns the (H, W) uint8 image after skimage.exposure.adjust_gamma (for showing what gamma does)."""
+    from skimage.exposure import adjust_gamma
+
+    return adjust_gamma(image, gamma)

@@ -1,0 +1,121 @@
+"""Telling the time: `read_clock(image) -> ClockReading`.
+
+    from genlab.clock import read_clock
+    reading = read_clock("kitchen.jpg")
+    reading.text, reading.confidence, [a.text for a in reading.alternatives]   # "3:41", 0.87, [...]
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from genlab.clock.models import MINUTES
+from genlab.clock.preprocess import MARGIN, Face, preprocess_upload
+from genlab.clock.synth import hand_angles
+from genlab.paths import WEIGHTS_DIR
+
+WEIGHTS_PATH = WEIGHTS_DIR / "clock_reader.safetensors"
+WINDOW = 2  # a reading's probability is the mass within +-WINDOW minutes of it
+SEPARATION = 10  # alternatives are at least this many minutes from each other
+
+
+def format_time(hour: int, minute: int) -> str:
+    """Returns "h:mm" on a 12-hour dial (hour 0 is shown as 12)."""
+    return f"{hour % 12 or 12}:{minute:02d}"
+
+
+@dataclass
+class Alternative:
+    """One candidate time: hour 0..11, minute 0..59, and its probability (mass within +-WINDOW min)."""
+
+    hour: int
+    minute: int
+    probability: float
+
+    @property
+    def text(self) -> str:
+        return format_time(self.hour, self.minute)
+
+
+@dataclass
+class ClockReading:
+    """What read_clock found: the time, how sure it is, the runners-up, and the face it read."""
+
+    hour: int
+    minute: int
+    confidence: float
+    alternatives: list = field(default_factory=list)  # Alternative, best first (the first is the reading)
+    face: Face | None = None
+
+    @property
+    def text(self) -> str:
+        return format_time(self.hour, self.minute)
+
+
+@lru_cache(maxsize=4)
+def load_default_reader(path=None):
+    """Returns the shipped reader (weights/clock_reader.safetensors) or the one at path, cached."""
+    from genlab.clock.train import load_reader
+
+    return load_reader(path or WEIGHTS_PATH)
+
+
+def top_times(probabilities: np.ndarray, k: int = 3) -> list:
+    """Returns up to k Alternatives from (720,) probabilities: peaks at least SEPARATION minutes apart."""
+    p = np.asarray(probabilities, np.float64)
+    offsets = np.arange(-WINDOW, WINDOW + 1)
+    mass = sum(np.roll(p, -o) for o in offsets)  # mass[t] = p[t - WINDOW .. t + WINDOW]
+    remaining = mass.copy()
+    found = []
+    for _ in range(k):
+        t = int(remaining.argmax())
+        if remaining[t] <= 0 and found:
+            break
+        found.append(Alternative(t // 60, t % 60, float(mass[t])))
+        blocked = (t + np.arange(-SEPARATION + 1, SEPARATION)) % MINUTES
+        remaining[blocked] = -1
+    return found
+
+
+@torch.no_grad()
+def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockReading:
+    """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
+
+    The photo is turned upright, grayscale and cropped to the face (crop=False: centre
+    square only), then read by `reader` (default: the shipped weights). Raises ValueError
+    for images that cannot be read (see preprocess.open_image).
+    """
+    from genlab.clock.train import prepare
+
+    reader = reader or load_default_reader()
+    face = preprocess_upload(image, crop=crop)
+    config = reader.config
+    probs = reader.probabilities(prepare(face.image[None], config.input_size, config.gamma))[0].numpy()
+    alternatives = top_times(probs, top_k)
+    best = alternatives[0]
+    return ClockReading(best.hour, best.minute, best.probability, alternatives, face)
+
+
+def draw_reading(reading: ClockReading, max_side: int = 600) -> Image.Image:
+    """Returns the upright photo (at most max_side) with the read hour and minute hands drawn on the face."""
+    face = reading.face
+    photo = face.photo.copy()
+    scale = min(1.0, max_side / max(photo.size))
+    if scale < 1:
+        photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.BILINEAR)
+    left, top, side = (v * scale for v in face.box)
+    cx, cy, r = left + side / 2, top + side / 2, side / 2 / MARGIN
+    draw = ImageDraw.Draw(photo)
+    hour_deg, minute_deg = hand_angles(reading.hour, reading.minute)
+    for angle, length, width, colour in ((hour_deg, 0.5, 0.07, (255, 60, 60)), (minute_deg, 0.8, 0.04, (40, 140, 255))):
+        a = np.deg2rad(angle)
+        draw.line([(cx, cy), (cx + length * r * np.sin(a), cy - length * r * np.cos(a))],
+                  fill=colour, width=max(2, int(width * r)))
+    dot = max(3, 0.05 * r)
+    draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=(255, 200, 0))
+    if face.found_circle:
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 200, 0), width=max(1, int(0.015 * r)))
+    return photo

@@ -1,0 +1,182 @@
+"""Training, evaluating, saving and loading clock readers.
+
+    from genlab.clock import train, synth
+    images, labels = synth.cached_clocks(40_000, seed=1)
+    model = train.train_reader(images, labels, head="multi", steps=3000)
+    train.evaluate(model, *synth.cached_clocks(2_000, seed=1000))   # {"hour_accuracy": ..., ...}
+    train.save_reader(model, "weights/clock_reader.safetensors")
+
+Images are (N, H, W) uint8 grayscale clocks and labels (N, 2) [hour 0..11, minute 0..59]
+(the Leiden format); `prepare` turns them into what the network sees.
+"""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skimage.exposure import adjust_gamma
+
+from genlab.clock.models import ClockNet, build_reader, common_sense_error, to_minutes
+
+FORMAT_VERSION = 1
+INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
+GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
+
+
+@dataclass
+class ReaderConfig:
+    """Everything needed to rebuild a reader, kept in its checkpoint's metadata."""
+
+    head: str = "multi"
+    width: int = 16
+    trunk: str = "cartesian"
+    input_size: int = INPUT_SIZE
+    gamma: float | None = None  # None: no gamma enhancement
+    trained_on: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+
+def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | None = None) -> torch.Tensor:
+    """Returns (N, 1, input_size, input_size) float32 in [0, 1] for (N, H, W) uint8 images.
+
+    gamma: apply skimage.exposure.adjust_gamma with this gamma first (None: off).
+    """
+    if images.ndim != 3:
+        raise ValueError(f"expected (N, H, W) grayscale images, got shape {images.shape}")
+    x = images.astype(np.float32) / 255
+    if gamma is not None:
+        x = adjust_gamma(x, gamma)
+    x = torch.from_numpy(x)[:, None]
+    if x.shape[-2:] != (input_size, input_size):
+        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
+    return x.clamp_(0, 1)
+
+
+def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None) -> ClockNet:
+    """Returns a ClockNet trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
+
+    labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
+    (a progress bar's hook); it may return True to stop early.
+    """
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
+    torch.manual_seed(seed)
+    x_all = prepare(images, input_size, gamma)
+    y_all = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    model = build_reader(head, width, trunk)
+    model.config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
+    generator = torch.Generator().manual_seed(seed)
+    model.train()
+    order = torch.randperm(len(x_all), generator=generator)
+    cursor = 0
+    for step in range(steps):
+        if cursor + batch_size > len(order):  # next epoch
+            order, cursor = torch.randperm(len(x_all), generator=generator), 0
+        idx = order[cursor:cursor + batch_size]
+        cursor += batch_size
+        loss = model.head.loss(model(x_all[idx]), y_all[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if on_step is not None and on_step(step + 1, steps, loss.item()):
+            break
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_probabilities(model: ClockNet, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
+    """Returns (N, 720) probabilities over minutes since twelve for (N, H, W) uint8 images."""
+    config = model.config
+    model.eval()
+    out = [model.probabilities(prepare(images[i:i + batch_size], config.input_size, config.gamma))
+           for i in range(0, len(images), batch_size)]
+    return torch.cat(out)
+
+
+def evaluate(model: ClockNet, images: np.ndarray, labels: np.ndarray) -> dict:
+    """Returns hour accuracy and median/mean common-sense error (minutes) on labelled images."""
+    predicted = predict_probabilities(model, images).argmax(1)
+    true = to_minutes(torch.as_tensor(np.asarray(labels), dtype=torch.long))
+    errors = common_sense_error(true, predicted).float()
+    return {
+        "hour_accuracy": (predicted // 60 == true // 60).float().mean().item(),
+        "median_error": errors.median().item(),
+        "mean_error": errors.mean().item(),
+        "within_10_min": (errors <= 10).float().mean().item(),
+        "n": len(labels),
+    }
+
+
+def save_reader(model: ClockNet, path) -> None:
+    """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
+    from dataclasses import asdict
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"format": "genlab.clock", "format_version": str(FORMAT_VERSION),
+                "config": json.dumps(asdict(model.config))}
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata=metadata)
+
+
+def load_reader(path) -> ClockNet:
+    """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no clock reader at {path}")
+    try:
+        with safe_open(str(path), "pt") as f:
+            metadata = f.metadata() or {}
+        state = load_file(str(path))
+    except Exception as error:  # safetensors raises its own types for truncated/garbage files
+        raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
+    if metadata.get("format") != "genlab.clock":
+        raise ValueError(f"{path} is not a genlab clock reader (metadata format={metadata.get('format')!r})")
+    if int(metadata.get("format_version", -1)) > FORMAT_VERSION:
+        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {FORMAT_VERSION}")
+    config = ReaderConfig(**json.loads(metadata["config"]))
+    model = build_reader(config.head, config.width, config.trunk)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"{path}: weights do not fit a {config.head} reader: {error}") from error
+    model.config = config
+    return model.eval()
+
+
+def compare_heads(train_images, train_labels, test_images, test_labels, steps, runs, log=print) -> list:
+    """Returns one metrics row per run (head, trunk, gamma), each trained `steps` steps (the study's Table 8)."""
+    rows = []
+    for head, trunk, gamma in runs:
+        start = time.time()
+        model = train_reader(train_images, train_labels, head=head, trunk=trunk, steps=steps, gamma=gamma)
+        row = {"head": head, "trunk": "polar" if head == "polar" else trunk, "gamma": gamma, "steps": steps,
+               "train_s": round(time.time() - start, 1), **evaluate(model, test_images, test_labels)}
+        log(json.dumps(row))
+        rows.append(row)
+    return rows
+
+
+def heads_table(rows: list) -> str:
+    """Returns the comparison rows as a Markdown table."""
+    lines = ["| head | trunk | gamma | hour accuracy | median error (min) | mean error (min) | within 10 min | train s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        gamma = "off" if r["gamma"] is None else f"{r['gamma']}"
+        lines.append(f"| {r['head']} | {r['trunk']} | {gamma} | {100 * r['hour_accuracy']:.1f}% | {r['median_error']:.1f} | "
+                     f"{r['mean_error']:.1f} | {100 * r['within_10_min']:.1f}% | {r['train_s']} |")
+    return "\n".join(lines)
+

@@ -1,0 +1,224 @@
+"""genlab.clock: synthetic clocks, the Leiden format, heads, common-sense error, checkpoints."""
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.clock import leiden, models, synth, train
+
+
+# -- synthetic clocks --------------------------------------------------------------------------
+def test_make_clocks_shapes_ranges_and_determinism():
+    images, labels = synth.make_clocks(6, seed=7)
+    assert images.shape == (6, 150, 150) and images.dtype == np.uint8
+    assert labels.shape == (6, 2) and labels[:, 0].max() < 12 and labels[:, 1].max() < 60
+    again, labels_again = synth.make_clocks(6, seed=7)
+    assert np.array_equal(images, again) and np.array_equal(labels, labels_again)
+    other, _ = synth.make_clocks(6, seed=8)
+    assert not np.array_equal(images, other)
+    assert all(img.std() > 5 for img in images)  # not blank
+
+
+def test_clock_i_depends_only_on_seed_and_index():
+    images, labels = synth.make_clocks(5, seed=3)
+    tail, tail_labels = synth.make_clocks(2, seed=3, start=3)
+    assert np.array_equal(images[3:], tail) and np.array_equal(labels[3:], tail_labels)
+
+
+def test_other_sizes():
+    images, _ = synth.make_clocks(2, seed=0, size=64)
+    assert images.shape == (2, 64, 64)
+    with pytest.raises(ValueError, match="size"):
+        synth.make_clocks(1, size=8)
+
+
+def test_hand_angles():
+    assert synth.hand_angles(3, 0) == (90.0, 0.0)
+    assert synth.hand_angles(0, 30) == (15.0, 180.0)
+    hour, minute = synth.hand_angles(11, 45)
+    assert hour == pytest.approx(352.5) and minute == 270.0
+
+
+def _darkness_along(image, angle_deg, r0, r1):
+    """Mean darkness (255 - pixel) sampled along a ray from the centre between radii r0 and r1."""
+    c = (image.shape[0] - 1) / 2
+    rs = np.linspace(r0, r1, 12)
+    a = np.deg2rad(angle_deg)
+    ys, xs = np.round(c - rs * np.cos(a)).astype(int), np.round(c + rs * np.sin(a)).astype(int)
+    return float((255 - image[ys, xs].astype(float)).mean())
+
+
+@pytest.mark.parametrize("hour,minute", [(3, 0), (7, 20), (10, 50), (0, 35), (5, 45)])
+def test_drawn_hands_match_the_label(hour, minute):
+    image = synth.render_clock(hour, minute, np.random.default_rng(0), size=150, clean=True)
+    r = 0.42 * 150
+    hour_deg, minute_deg = synth.hand_angles(hour, minute)
+    # The minute hand reaches beyond the hour hand; the hour hand covers its own angle near the centre.
+    assert _darkness_along(image, minute_deg, 0.6 * r, 0.8 * r) > 200
+    assert _darkness_along(image, hour_deg, 0.15 * r, 0.45 * r) > 200
+    assert _darkness_along(image, hour_deg, 0.6 * r, 0.8 * r) < 40  # the hour hand is short
+    for empty in (minute_deg + 90, minute_deg + 180):
+        if min(abs((empty - hour_deg + 180) % 360 - 180), 360) > 20:
+            assert _darkness_along(image, empty, 0.6 * r, 0.8 * r) < 40
+
+
+def test_cached_clocks_reuse_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
+    images, labels = synth.cached_clocks(3, seed=5, size=32)
+    assert len(list((tmp_path / "clock").glob("*.npy"))) == 2
+    again, _ = synth.cached_clocks(3, seed=5, size=32)
+    assert np.array_equal(images, again)
+
+
+# -- the Leiden format -------------------------------------------------------------------------
+def test_leiden_round_trip_and_twelve_as_zero(tmp_path):
+    images, labels = synth.make_clocks(4, seed=1)
+    labels[0] = [12, 5]
+    leiden.save_leiden(tmp_path, images, labels)
+    loaded, loaded_labels = leiden.load_leiden(tmp_path)
+    assert np.array_equal(loaded, images)
+    assert loaded_labels.tolist()[0] == [0, 5] and loaded_labels.tolist()[1:] == labels.tolist()[1:]
+
+
+def test_leiden_mismatched_counts_name_the_file(tmp_path):
+    np.save(tmp_path / "images.npy", np.zeros((3, 150, 150), np.uint8))
+    np.save(tmp_path / "labels.npy", np.zeros((2, 2), np.int64))
+    with pytest.raises(ValueError, match=r"labels\.npy has 2 labels but .*images\.npy has 3"):
+        leiden.load_leiden(tmp_path)
+
+
+@pytest.mark.parametrize("images,labels,match", [
+    (np.zeros((2, 150, 120), np.uint8), np.zeros((2, 2)), r"images\.npy: expected \(N, H, H\)"),
+    (np.zeros((2, 150, 150), np.uint8), np.zeros((2, 3)), r"labels\.npy: expected \(N, 2\)"),
+    (np.zeros((2, 150, 150), np.uint8), np.array([[1, 60], [0, 0]]), r"labels\.npy: hours must be"),
+    (np.full((2, 150, 150), 300.0), np.zeros((2, 2)), r"images\.npy: expected uint8"),
+])
+def test_leiden_bad_arrays(tmp_path, images, labels, match):
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    with pytest.raises(ValueError, match=match):
+        leiden.load_leiden(tmp_path)
+
+
+def test_leiden_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="images.npy"):
+        leiden.load_leiden(tmp_path)
+    (tmp_path / "images.npy").write_bytes(b"not a numpy file")
+    np.save(tmp_path / "labels.npy", np.zeros((1, 2)))
+    with pytest.raises(ValueError, match=r"images\.npy is not a readable \.npy"):
+        leiden.load_leiden(tmp_path)
+    np.save(tmp_path / "images.npy", np.array([object()] * 2), allow_pickle=True)  # pickles are refused
+    with pytest.raises(ValueError, match=r"images\.npy"):
+        leiden.load_leiden(tmp_path)
+
+
+# -- metric and heads --------------------------------------------------------------------------
+@pytest.mark.parametrize("true,predicted,error", [
+    (11 * 60 + 55, 5, 10), (5, 11 * 60 + 55, 10), (0, 360, 360), (30, 690, 60), (125, 125, 0), (0, 719, 1),
+])
+def test_common_sense_error(true, predicted, error):
+    assert models.common_sense_error(true, predicted) == error
+    assert models.common_sense_error(np.array([true]), np.array([predicted]))[0] == error
+    assert models.common_sense_error(torch.tensor([true]), torch.tensor([predicted])).item() == error
+
+
+TIMES = torch.tensor([[0, 0], [3, 15], [11, 59], [6, 30], [9, 1]])
+
+
+def _ideal_outputs(head: str, labels: torch.Tensor) -> torch.Tensor:
+    """The outputs a perfect head would give for labels (B, 2)."""
+    minutes = models.to_minutes(labels)
+    if head == "regression":
+        return (minutes.float() / 60)[:, None]
+    if head == "classes24":
+        return torch.nn.functional.one_hot(minutes // 30, 24).float() * 20
+    if head == "classes720":
+        return torch.nn.functional.one_hot(minutes, 720).float() * 20
+    if head == "multi":
+        return torch.cat([torch.nn.functional.one_hot(labels[:, 0], 12), torch.nn.functional.one_hot(labels[:, 1], 60)],
+                         1).float() * 20
+    hour_angle, minute_angle = minutes / 720 * 2 * np.pi, labels[:, 1] / 60 * 2 * np.pi
+    return torch.stack([hour_angle.sin(), hour_angle.cos(), minute_angle.sin(), minute_angle.cos()], 1)
+
+
+@pytest.mark.parametrize("head", list(models.HEADS))
+def test_each_head_decodes_its_ideal_output_to_the_label(head):
+    model = models.build_reader(head, width=4)
+    out = _ideal_outputs(head, TIMES)
+    assert out.shape == (len(TIMES), model.head.size)
+    probs = model.head.probabilities(out)
+    assert probs.shape == (len(TIMES), 720)
+    assert torch.allclose(probs.sum(1), torch.ones(len(TIMES)), atol=1e-4)
+    errors = models.common_sense_error(models.to_minutes(TIMES), probs.argmax(1))
+    assert errors.max().item() <= (15 if head == "classes24" else 0)
+    assert model.head.loss(out, TIMES).item() < 0.05
+
+
+@pytest.mark.parametrize("head,trunk", [("multi", "cartesian"), ("sincos", "polar"), ("polar", "polar")])
+def test_readers_map_images_to_720_probabilities(head, trunk):
+    model = models.build_reader(head, width=4, trunk=trunk).eval()
+    probs = model.probabilities(torch.rand(3, 1, 72, 72))
+    assert probs.shape == (3, 720) and torch.allclose(probs.sum(1), torch.ones(3), atol=1e-4)
+
+
+def test_unknown_head_or_trunk():
+    with pytest.raises(ValueError, match="unknown head 'clock'"):
+        models.build_reader("clock")
+    with pytest.raises(ValueError, match="unknown trunk 'spiral'"):
+        models.build_reader("multi", trunk="spiral")
+
+
+def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():
+    x = torch.ones(1, 1, 72, 72)
+    x[0, 0, 35:37, 36:70] = 0  # a dark hand pointing at 3
+    polar = models.polar_unwrap(x, n_radii=16, n_angles=120)
+    assert polar.shape == (1, 1, 16, 120)
+    assert polar[0, 0].mean(0).argmin().item() == 30
+
+
+# -- training and checkpoints -----------------------------------------------------------------
+def test_prepare_shapes_and_gamma():
+    images = np.full((2, 150, 150), 64, np.uint8)
+    x = train.prepare(images, input_size=48)
+    assert x.shape == (2, 1, 48, 48) and x.dtype == torch.float32
+    assert x.mean().item() == pytest.approx(64 / 255, abs=1e-3)
+    assert train.prepare(images, 48, gamma=0.5).mean().item() == pytest.approx((64 / 255) ** 0.5, abs=1e-3)
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        train.prepare(np.zeros((150, 150), np.uint8))
+
+
+def test_training_overfits_a_few_clocks():
+    torch.set_num_threads(1)
+    images, labels = synth.make_clocks(8, seed=11, size=48)
+    losses = []
+    model = train.train_reader(images, labels, head="polar", steps=60, batch_size=8, width=6, input_size=48,
+                               on_step=lambda step, total, loss: losses.append(loss))
+    assert len(losses) == 60 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+    assert train.evaluate(model, images, labels)["hour_accuracy"] >= 0.75
+
+
+def test_save_load_round_trip_reproduces_outputs(tmp_path):
+    images, labels = synth.make_clocks(4, seed=2, size=48)
+    model = train.train_reader(images, labels, head="multi", trunk="polar", steps=2, batch_size=4, width=4,
+                               input_size=48, gamma=0.6)
+    model.config.metrics = {"median_error": 1.5}
+    path = tmp_path / "reader.safetensors"
+    train.save_reader(model, path)
+    loaded = train.load_reader(path)
+    assert loaded.config == model.config
+    assert torch.allclose(train.predict_probabilities(loaded, images), train.predict_probabilities(model, images))
+
+
+def test_load_reader_refuses_foreign_and_broken_files(tmp_path):
+    from safetensors.torch import save_file
+
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        train.load_reader(tmp_path / "missing.safetensors")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 40)
+    with pytest.raises(ValueError, match="garbage.safetensors is not a readable safetensors file"):
+        train.load_reader(garbage)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign), metadata={"format": "something else"})
+    with pytest.raises(ValueError, match="foreign.safetensors is not a genlab clock reader"):
+        train.load_reader(foreign)
