@@ -3,7 +3,7 @@
 Each digit 0-9 has a stroke skeleton (polylines and arcs in a unit box, y pointing down).
 A sample jitters the skeleton's points, slants, rotates and scales it, picks a pen width
 and a position, draws it at 4x resolution with round pen ends, and shrinks it to 28x28
-uint8 (ink bright on black, about 20x20 like MNIST). The 3D MNIST procedure then lifts it.
+uint8 (ink bright on black, in about 20x20 and centred by mass, like MNIST). The 3D MNIST procedure then lifts it.
 """
 
 import numpy as np
@@ -49,13 +49,12 @@ def render_digit(label: int, rng: np.random.Generator) -> np.ndarray:
     # Shape: slant (shear), a small rotation, width and height, all about the centre.
     slant = rng.uniform(-0.4, 0.1)
     angle = np.deg2rad(rng.uniform(-10, 10))
-    size = rng.uniform(0.8, 1.05)
+    size = rng.uniform(0.75, 0.95)
     width = size * rng.uniform(0.75, 1.1) * (0.55 if label == 1 else 1.0)
     rotate = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     shear = np.array([[1.0, slant], [0.0, 1.0]])
     transform = rotate @ shear @ np.diag([width, size])
-    # Position: centred in the 28x28 frame with a 20-pixel box, nudged by up to 1.5 pixels.
-    centre = 14 + rng.uniform(-1.5, 1.5, size=2)
+    centre = np.array([14.0, 14.0])  # drawn in a 20-pixel box, then centred by mass below
     pen = rng.uniform(1.8, 3.6) * _SCALE
 
     canvas = Image.new("L", (28 * _SCALE, 28 * _SCALE), 0)
@@ -68,9 +67,17 @@ def render_digit(label: int, rng: np.random.Generator) -> np.ndarray:
             r = pen / 2
             draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
     canvas = canvas.filter(ImageFilter.GaussianBlur(_SCALE * 0.5))  # a soft pen edge
+    # Centre by mass, as MNIST does, give or take a pixel.
+    ink = np.asarray(canvas, dtype=np.float64)
+    grid = np.arange(ink.shape[0]) + 0.5
+    mass = (ink.sum(axis=0) @ grid / ink.sum(), ink.sum(axis=1) @ grid / ink.sum())  # (x, y)
+    target = (14 + rng.uniform(-1, 1, size=2)) * _SCALE
+    shift_x, shift_y = np.array(mass) - target
+    canvas = canvas.transform(canvas.size, Image.Transform.AFFINE, (1, 0, shift_x, 0, 1, shift_y),
+                              resample=Image.Resampling.BILINEAR)
     small = canvas.resize((28, 28), Image.Resampling.BOX)
     image = np.asarray(small, dtype=np.float32) * rng.uniform(0.85, 1.0)
-    # MNIST has no faint fringe below ~1/255 of ink: drop the dimmest antialiasing.
+    # Every non-zero pixel becomes a 3D box: drop the faintest antialiasing fringe.
     image[image < 20] = 0
     return image.astype(np.uint8)
 
