@@ -5,19 +5,19 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="genlab", page_icon="🧊", layout="wide")
+st.set_page_config(page_title="genlab", page_icon=":material/view_in_ar:", layout="wide")
 
 navigation = st.navigation(
     {
         "genlab": [
-            st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-            st.Page("pages/data.py", title="Data", icon="🧊"),
-            st.Page("pages/train.py", title="Train", icon="🏋️"),
-            st.Page("pages/explore.py", title="Latent explorer", icon="🎛️"),
-            st.Page("pages/compare.py", title="Compare", icon="📊"),
+            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+            st.Page("pages/data.py", title="Data", icon=":material/view_in_ar:"),
+            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+            st.Page("pages/explore.py", title="Latent explorer", icon=":material/tune:"),
+            st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
         ],
         "Tools": [
-            st.Page("pages/clock.py", title="Clock reader", icon="🕒"),
+            st.Page("pages/clock.py", title="Clock reader", icon=":material/schedule:"),
         ],
     }
 )

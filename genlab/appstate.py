@@ -174,6 +174,23 @@ def checkpoint_label(entry: dict) -> str:
 
 
 # -- Streamlit: per-user state and shared caches ------------------------------------------------
+def require_frame() -> None:
+    """Makes sure a page runs inside app.py's navigation frame; call it first in every page.
+
+    Streamlit quirk: with a pages/ folder beside app.py, the first request a fresh server gets,
+    if it is a deep link (e.g. /explore), runs that page alone, the old pages-folder way, and
+    the server stays in that mode until someone opens "/". Leaving that mode and rerunning
+    makes Streamlit run app.py, whose st.navigation then opens the page asked for.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without this quirk
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def owner_id() -> str:
     """Returns this browser session's id (owner of its background jobs)."""
     if "owner" not in st.session_state:
@@ -227,7 +244,13 @@ def load_model(path) -> object:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path.name} does not exist")
-    return _load_model(str(path), path.stat().st_mtime)
+    try:
+        return _load_model(str(path), path.stat().st_mtime)
+    except (ValueError, FileNotFoundError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a stranger's file must give a message, not a traceback
+        raise ValueError(f"{path.name} cannot be loaded as a genlab model: {type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''}") from None
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

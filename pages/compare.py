@@ -6,6 +6,8 @@ import streamlit as st
 
 from genlab import appstate
 
+appstate.require_frame()
+
 st.title("Compare")
 st.markdown("Test-set reconstruction error of every kind × backbone. Lower is better. The paper "
             "is Bonfim et al. (2022); *ours* is genlab's shipped evaluation.")

@@ -6,6 +6,8 @@ import streamlit as st
 from genlab import appstate
 from genlab.viz import projection_grid, voxel_figure
 
+appstate.require_frame()
+
 st.title("Data")
 choice = appstate.dataset_choice()
 try:
@@ -41,7 +43,7 @@ def view_controls(key: str) -> tuple[float, bool]:
     """Draws threshold and surface widgets; returns (threshold, surface)."""
     left, right = st.columns([3, 1])
     threshold = left.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key=f"{key}_threshold")
-    surface = right.toggle("Smooth surface", key=f"{key}_surface")
+    surface = right.toggle("Surface", key=f"{key}_surface", help="A smooth marching-cubes surface instead of cubes")
     return threshold, surface
 
 

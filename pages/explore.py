@@ -9,6 +9,8 @@ import streamlit as st
 from genlab import appstate, explore
 from genlab.viz import projection_grid, projection_image, voxel_animation, voxel_figure
 
+appstate.require_frame()
+
 TOP_SLIDERS = 8          # the most influential dimensions, shown first
 REFERENCE_DIGITS = 512   # test digits encoded for slider ranges and AE sampling
 
@@ -148,7 +150,7 @@ def latent_view():
     with view:
         a, b = st.columns([3, 1])
         threshold = a.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key="explore_threshold")
-        surface = b.toggle("Smooth surface", key="explore_surface")
+        surface = b.toggle("Surface", key="explore_surface", help="A smooth marching-cubes surface instead of cubes")
         grid = explore.decode(model, z)
         st.plotly_chart(voxel_figure(grid, threshold, surface, height=460), key="latent_figure")
         if start["grid"] is not None:

@@ -5,6 +5,8 @@ import streamlit as st
 
 from genlab import appstate
 
+appstate.require_frame()
+
 st.title("genlab")
 st.markdown(
     "An interactive lab for **generative models of 3D voxel digits**: autoencoders (AE), "
@@ -14,10 +16,10 @@ st.markdown(
 )
 
 cols = st.columns(4)
-cols[0].page_link("pages/data.py", label="**Data** · browse digits in 3D", icon="🧊")
-cols[1].page_link("pages/train.py", label="**Train** · a model, live", icon="🏋️")
-cols[2].page_link("pages/explore.py", label="**Latent explorer** · sliders", icon="🎛️")
-cols[3].page_link("pages/compare.py", label="**Compare** · models vs the paper", icon="📊")
+cols[0].page_link("pages/data.py", label="**Data** · browse digits in 3D", icon=":material/view_in_ar:")
+cols[1].page_link("pages/train.py", label="**Train** · a model, live", icon=":material/model_training:")
+cols[2].page_link("pages/explore.py", label="**Latent explorer** · sliders", icon=":material/tune:")
+cols[3].page_link("pages/compare.py", label="**Compare** · models vs the paper", icon=":material/leaderboard:")
 
 st.subheader("Dataset")
 choice = appstate.dataset_choice()

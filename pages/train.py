@@ -5,6 +5,8 @@ import streamlit as st
 from genlab import appstate, jobs
 from genlab.viz import loss_figure
 
+appstate.require_frame()
+
 st.title("Train")
 owner = appstate.owner_id()
 choice = appstate.dataset_choice()

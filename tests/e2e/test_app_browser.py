@@ -1,0 +1,141 @@
+"""End-to-end: the real app under `streamlit run`, driven in headless Chromium through Playwright.
+
+Screenshots of every page land in screenshots/ (gitignored); look at them.
+"""
+
+import io
+import json
+import re
+
+import pytest
+from PIL import Image, ImageDraw
+
+pytestmark = pytest.mark.e2e
+
+PAGES = [("", "genlab", "home"), ("data", "Data", "data"), ("train", "Train", "train"),
+         ("explore", "Latent explorer", "explore"), ("compare", "Compare", "compare"),
+         ("clock", "Clock reader", "clock")]
+# A short fingerprint of the first 3D figure on the page: what the browser is drawing.
+FIGURE_SIGNATURE = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  if (!plot || !plot.data || !plot.data.length) return null;
+  const trace = plot.data[0];
+  const sum = (a) => Array.from(a || []).reduce((s, v) => s + v, 0);
+  const title = plot.layout && plot.layout.title ? plot.layout.title.text : '';
+  return JSON.stringify([(trace.x || []).length, sum(trace.intensity).toFixed(4), title]);
+}"""
+
+
+def settle(page, timeout_ms: int = 60_000) -> None:
+    """Waits until the app has finished its current run (the "Running…" widget is gone)."""
+    page.wait_for_timeout(400)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(200)
+
+
+def open_page(page, app_url: str, path: str, title: str) -> None:
+    page.goto(f"{app_url}/{path}")
+    page.get_by_role("heading", name=title).first.wait_for()
+    settle(page)
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def figure_signature(page):
+    return page.evaluate(FIGURE_SIGNATURE)
+
+
+def wait_for_new_signature(page, before, timeout_ms: int = 30_000):
+    page.wait_for_function(f"() => ({FIGURE_SIGNATURE})() !== {json.dumps(before)}",
+                           timeout=timeout_ms)
+    return figure_signature(page)
+
+
+def nudge_slider(page, label_start: str, presses: int = 8) -> None:
+    """Moves the first slider whose label starts with label_start by `presses` steps to the right."""
+    thumb = page.get_by_role("slider", name=re.compile("^" + re.escape(label_start))).first
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press("ArrowRight")
+
+
+def png_of_a_one() -> bytes:
+    image = Image.new("L", (120, 160), 0)
+    ImageDraw.Draw(image).line([(60, 20), (60, 140)], fill=255, width=16)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("path,title,name", PAGES, ids=[name for _, _, name in PAGES])
+def test_page_loads_without_error(page, app_url, screenshot, path, title, name):
+    open_page(page, app_url, path, title)
+    if path in ("data", "explore"):
+        page.locator(".js-plotly-plot").first.wait_for()
+    assert_no_exception(page)
+    screenshot(f"page-{name}")
+
+
+def test_moving_a_latent_slider_redraws_the_figure(page, app_url, screenshot):
+    open_page(page, app_url, "explore", "Latent explorer")
+    page.locator(".js-plotly-plot").first.wait_for()
+    # The lowest threshold shows voxels even for a barely trained model.
+    threshold = page.get_by_role("slider", name="Threshold").first
+    threshold.focus()
+    threshold.press("Home")
+    settle(page)
+    before = figure_signature(page)
+    assert before is not None and json.loads(before)[0] > 0
+    nudge_slider(page, "z[", presses=20)
+    after = wait_for_new_signature(page, before)
+    assert after != before
+    assert_no_exception(page)
+    screenshot("explore-after-slider")
+
+
+def test_browsing_digits_redraws_the_figure(page, app_url, screenshot):
+    open_page(page, app_url, "data", "Data")
+    page.locator(".js-plotly-plot").first.wait_for()
+    before = figure_signature(page)
+    nudge_slider(page, "Which 0", presses=3)
+    after = wait_for_new_signature(page, before)
+    assert json.loads(after)[2] != json.loads(before)[2]   # the title names another digit
+    assert_no_exception(page)
+
+
+def test_uploading_images_on_the_data_page(page, app_url, screenshot, tmp_path):
+    open_page(page, app_url, "data", "Data")
+    page.get_by_role("tab", name="Lift a 2D image").click()
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]').first
+    good, bad = tmp_path / "one.png", tmp_path / "notes.png"
+    good.write_bytes(png_of_a_one())
+    bad.write_bytes(b"this is not an image at all")
+    upload.set_input_files(str(good))
+    page.get_by_text("one.png").first.wait_for()
+    settle(page)
+    page.locator(".js-plotly-plot").filter(has_text="lifted to 3D").first.wait_for()
+    assert_no_exception(page)
+    screenshot("data-lifted-upload")
+
+    upload.set_input_files(str(bad))
+    page.get_by_text("is not an image genlab can read").first.wait_for()
+    assert_no_exception(page)
+
+
+def test_start_and_cancel_a_training_run(page, app_url, screenshot):
+    open_page(page, app_url, "train", "Train")
+    digits = page.get_by_label("Training digits (0 = all)")
+    digits.fill("400")
+    digits.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Run: ae/fcn").first.wait_for()
+    page.get_by_text("step", exact=False).filter(has_text="epoch 1/").first.wait_for(timeout=90_000)
+    screenshot("train-running")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Training was cancelled").first.wait_for(timeout=90_000)
+    assert_no_exception(page)
+    screenshot("train-cancelled")

@@ -1,0 +1,132 @@
+"""Package-side helpers of the app: checkpoint catalogue, uploads, latent tools (plain pytest)."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genlab import appstate, explore
+from genlab.models import build_model, save_model
+
+
+class ToyDecoder:
+    """A stand-in model whose voxels depend strongly on z[2], weakly on z[0], not on z[1]."""
+
+    kind = "vae"
+    latent_dim = 3
+
+    def decode(self, z):
+        weights = torch.tensor([0.2, 0.0, 3.0])
+        level = torch.sigmoid((z * weights).sum(dim=1))
+        return level[:, None, None, None].expand(-1, 16, 16, 16)
+
+    def prior(self, n, generator=None):
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+
+def png(size=(28, 28)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", size, 0).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_trained_checkpoints_are_listed_and_broken_ones_come_last():
+    runs = appstate.runs_dir()
+    runs.mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), runs / "mine.safetensors",
+               {"dataset": {"source": "synthetic"}})
+    (runs / "junk.safetensors").write_bytes(b"not a checkpoint")
+    trained = [c for c in appstate.list_checkpoints() if c["origin"] == "trained"]
+    assert [c["name"] for c in trained] == ["mine", "junk"]
+    assert (trained[0]["kind"], trained[0]["backbone"], trained[0]["latent_dim"]) == ("ae", "fcn", 4)
+    assert trained[0]["dataset"] == "synthetic"
+    assert "junk.safetensors is not a readable checkpoint" in trained[1]["error"]
+    assert appstate.checkpoint_label(trained[1]) == "junk (unreadable)"
+
+
+def test_foreign_safetensors_file_is_not_a_genlab_checkpoint(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(2)}, str(path))
+    with pytest.raises(ValueError, match="foreign.safetensors is not a genlab checkpoint"):
+        appstate.read_checkpoint_info(path)
+
+
+def test_uploaded_image_checks():
+    assert appstate.read_image_upload("ok.png", png()).size == (28, 28)
+    with pytest.raises(ValueError, match="notes.png is not an image"):
+        appstate.read_image_upload("notes.png", b"hello, not pixels")
+    with pytest.raises(ValueError, match="big.png is 11.0 MB"):
+        appstate.read_image_upload("big.png", b"\0" * (11 * 2**20))
+    with pytest.raises(ValueError, match="cut.png is a damaged or truncated image"):
+        appstate.read_image_upload("cut.png", png((200, 200))[:60])
+
+
+def test_uploads_are_kept_inside_the_uploads_folder():
+    path = appstate.save_upload("../../etc/evil name.h5", b"data")
+    assert path.parent == appstate.uploads_dir()
+    assert path.name.endswith("-evil_name.h5") and path.read_bytes() == b"data"
+    assert appstate.save_upload("other.h5", b"data").read_bytes() == b"data"
+
+
+def test_default_dataset_is_synthetic_without_mnist(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "nothing-here"))
+    assert appstate.default_dataset_choice() == {"source": "synthetic", "params": {}}
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "mnist"))
+    assert appstate.default_dataset_choice()["source"] == "mnist"
+
+
+def test_rotate_grid_keeps_shape_and_range_and_zero_degrees_is_identity():
+    grid = np.zeros((16, 16, 16), np.float32)
+    grid[4:12, 7:9, 6:10] = 1.0
+    assert np.allclose(appstate.rotate_grid(grid, 0.0), grid)
+    turned = appstate.rotate_grid(grid, 45.0, seed=3)
+    assert turned.shape == grid.shape and 0.0 <= turned.min() and turned.max() <= 1.0
+    assert not np.allclose(turned, grid)
+
+
+def test_rank_dimensions_puts_the_most_influential_first():
+    assert explore.rank_dimensions(ToyDecoder(), np.zeros(3, np.float32)).tolist() == [2, 0, 1]
+
+
+def test_interpolation_paths():
+    a, b = np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32)
+    linear = explore.interpolate_latents(a, b, 5, "linear")
+    assert linear.shape == (5, 2)
+    assert np.allclose(linear[0], a) and np.allclose(linear[-1], b) and np.allclose(linear[2], [0.5, 0.5])
+    spherical = explore.interpolate_latents(a, b, 5, "spherical")
+    assert np.allclose(np.linalg.norm(spherical, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="interpolation mode"):
+        explore.interpolate_latents(a, b, 5, "cubic")
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        explore.interpolate_latents(a, b, 1)
+
+
+def test_slider_ranges_cover_the_latents_seen():
+    low, high = explore.slider_ranges(np.array([[0.5, -7.0], [1.0, 2.0]]))
+    assert high.tolist() == [3.0, 9.0] and low.tolist() == [-3.0, -9.0]
+
+
+def test_ae_samples_follow_the_encoded_digits():
+    model = ToyDecoder()
+    model.kind = "ae"
+    reference = np.random.default_rng(0).normal([5.0, -2.0, 0.0], [0.1, 2.0, 1.0], size=(4000, 3))
+    z = explore.sample_latents(model, 4000, seed=1, reference=reference)
+    assert np.allclose(z.mean(axis=0), [5.0, -2.0, 0.0], atol=0.1)
+    assert np.allclose(z.std(axis=0), [0.1, 2.0, 1.0], rtol=0.1)
+    assert np.array_equal(explore.sample_latents(model, 4000, seed=1, reference=reference), z)
+
+
+def test_decode_and_encode_round_shapes():
+    model = build_model("vae", "fcn", latent_dim=4).eval()
+    grids = np.random.default_rng(0).random((2, 16, 16, 16), dtype=np.float32)
+    z = explore.encode(model, grids)
+    assert z.shape == (2, 4) and explore.encode(model, grids[0]).shape == (4,)
+    decoded = explore.decode(model, z)
+    assert decoded.shape == (2, 16, 16, 16) and explore.decode(model, z[0]).shape == (16, 16, 16)
+    assert 0.0 <= decoded.min() and decoded.max() <= 1.0
