@@ -95,14 +95,6 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
     return out
 
 
-# Each pixel's points follow one of 16 patterns (which of its 4 sides are open).
-_PATTERNS = [np.concatenate([_FRONT_BACK] + [_SIDES[s] for s in range(4) if p >> s & 1])
-             for p in range(16)]
-_PATTERN_LEN = np.array([len(p) for p in _PATTERNS])
-_PATTERN_START = np.concatenate([[0], np.cumsum(_PATTERN_LEN)[:-1]])
-_PATTERN_X4, _PATTERN_Y4, _PATTERN_K = np.concatenate(_PATTERNS).T.astype(np.int32)
-
-
 class _Clouds:
     """The canonical point clouds of a batch of padded digits, up to step 2.
 
@@ -110,8 +102,8 @@ class _Clouds:
     d, `x[d, x4 + 2]`, `y[d, y4 + 2]` and `z[d, k]` are its normalised, centred coordinates.
     """
 
-    def __init__(self, ink, keep_points=False):
-        """ink: bool (B, 30, 30) padded digits; keep_points keeps `points` (P, 3) and `digit` (P,)."""
+    def __init__(self, ink):
+        """ink: bool (B, 30, 30) padded digits."""
         b = len(ink)
         d, row, col = np.nonzero(ink)  # pixels in row-major order within each digit
         open_sides = (~ink[d, row - 1, col] * 1 + ~ink[d, row + 1, col] * 2
@@ -133,15 +125,12 @@ class _Clouds:
         z = (Z_LEVELS[None] - shift) / scale
 
         # Step 2's mean, bit for bit: numpy's mean(axis=0) adds the points one after another.
-        self.n_points = np.bincount(d, weights=_PATTERN_LEN[open_sides], minlength=b).astype(np.int64)
+        self.n_points = np.bincount(d, weights=50 + 150 * _popcount(open_sides), minlength=b)
         sums = _sequential_sums(d, row, col, open_sides, shift[:, 0], scale[:, 0], z)
         means = sums / self.n_points[:, None]
         self.x = x - means[:, 0:1]
         self.y = y - means[:, 1:2]
         self.z = z - means[:, 2:3]
-        if keep_points:
-            self.points, self.digit = _points(d, row, col, open_sides, x, y, z)
-            self.points -= means[self.digit]
 
 
 def _sequential_sums(d, row, col, open_sides, shift, scale, z):
@@ -194,20 +183,9 @@ def _add_rows(start, xv, yv, z_levels, template):
     return block.sum(axis=0)[:, :-1]
 
 
-def _points(d, row, col, open_sides, x, y, z):
-    """Returns every point's normalised coordinates (P, 3), in the original order, and its digit (P,)."""
-    counts = _PATTERN_LEN[open_sides]
-    template = np.repeat(_PATTERN_START[open_sides] - (np.cumsum(counts) - counts), counts)
-    template += np.arange(len(template))
-    points = np.empty((len(template), 3))
-    for column, (table, base, offsets) in enumerate((
-            (x, d * _LATTICE + 4 * row + 2, _PATTERN_X4),
-            (y, d * _LATTICE + 4 * col + 2, _PATTERN_Y4),
-            (z, d * 30, _PATTERN_K))):
-        site = np.repeat(base.astype(np.int32), counts)
-        site += offsets[template]
-        np.take(table.ravel(), site, out=points[:, column])
-    return points, np.repeat(d, counts)
+def _popcount(bits):
+    """Returns the number of set bits of each entry of a small non-negative int array."""
+    return (bits & 1) + (bits >> 1 & 1) + (bits >> 2 & 1) + (bits >> 3 & 1)
 
 
 def _first(index):
@@ -388,31 +366,72 @@ def _masked(values, used, reduce):
 
 
 def _voxelize_random(ink, n, rotate_deg, jitter, rng):
-    """Returns float32 (B, n, n, n): the procedure with random rotation / jitter per digit."""
+    """Returns float32 (B, n, n, n): the procedure with a random rotation and jitter per digit.
+
+    After step 3 a point (x4, y4, k) sits at (X[x4, k], Y[y4], Z[x4, k]), so after a rotation
+    R its coordinates are A[x4, k] + C[y4] with A = R[:, 0] X + R[:, 2] Z and C = R[:, 1] Y:
+    two table look-ups per point and axis. Exact ties do not matter for random clouds, so
+    bins come from arithmetic rather than searchsorted.
+    """
     b = len(ink)
-    clouds = _Clouds(ink, keep_points=True)
-    points, d = clouds.points, clouds.digit
-    points[:, 0], points[:, 2] = _rotate_y90(points[:, 0], points[:, 2])
-    if rotate_deg > 0:
-        angles = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg, size=(b, 3)))
-        matrices = rotation_matrices(angles)
-        for i, (end, count) in enumerate(zip(np.cumsum(clouds.n_points), clouds.n_points)):
-            points[end - count:end] = points[end - count:end] @ matrices[i].T
-    if jitter > 0:
-        points += rng.normal(0.0, jitter, size=points.shape)
-    ends = np.cumsum(clouds.n_points)
-    lo = np.minimum.reduceat(points, ends - clouds.n_points, axis=0)
-    hi = np.maximum.reduceat(points, ends - clouds.n_points, axis=0)
+    clouds = _Clouds(ink)
+    rot_x, rot_z = _rotate_y90(clouds.x[:, :, None], clouds.z[:, None, :])  # (B, 121, 30)
+    angles = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg, size=(b, 3)))
+    matrix = rotation_matrices(angles)  # (B, 3, 3)
+    a_table = (matrix[:, None, None, :, 0] * rot_x[..., None]
+               + matrix[:, None, None, :, 2] * rot_z[..., None])  # (B, 121, 30, 3)
+    c_table = matrix[:, None, :, 1] * clouds.y[..., None]  # (B, 121, 3)
+
+    # The cloud's box: its convex hull is spanned by the pixel boxes' corners, which are
+    # points themselves (front and back grid corners), so 8 corners per pixel suffice.
+    d, row, col, open_sides = clouds.pixels
+    corner_xk = ((d * _LATTICE + 4 * row + 2)[:, None] + np.array([-2, 2])) * 30
+    corner_xk = (corner_xk[:, :, None] + np.array([0, 29])).reshape(len(d), 4)
+    corner_y = (d * _LATTICE + 4 * col + 2)[:, None] + np.array([-2, 2])
+    corners = (a_table.reshape(-1, 3)[corner_xk][:, :, None, :]
+               + c_table.reshape(-1, 3)[corner_y][:, None, :, :]).reshape(len(d), 8, 3)
+    lo = np.full((b, 3), np.inf)
+    hi = np.full((b, 3), -np.inf)
+    np.minimum.at(lo, d, corners.min(axis=1))
+    np.maximum.at(hi, d, corners.max(axis=1))
     edges = _edges(lo, hi, n)
-    # searchsorted's rule, per point: compare with the nearest edge of its digit's grid.
-    start, stop = edges[d, :, 0], edges[d, :, -1]
-    nearest = np.clip(np.rint((points - start) / (stop - start) * n), 0, n).astype(np.int64)
-    flat_edges = edges.reshape(-1)
-    above = points > flat_edges[(d[:, None] * 3 + np.arange(3)) * (n + 1) + nearest]
-    index = np.clip(nearest - 1 + above, 0, n - 1)
-    voxel = index[:, 1] + n * (index[:, 0] + n * index[:, 2]) + d * n**3
-    counts = np.bincount(voxel, minlength=b * n**3).reshape(b, n**3)
-    return _normalise_counts(counts)
+    start, stop = edges[:, :, 0], edges[:, :, -1]
+    scale = n / (stop - start)  # (B, 3): coordinates -> bin units
+    # The tables in bin units (float32 is plenty for binning): A (B, 121, 30, 3), C (B, 121, 3).
+    a_bins = ((a_table - start[:, None, None]) * scale[:, None, None]).astype(np.float32)
+    c_bins = (c_table * scale[:, None]).astype(np.float32)
+    jitter_bins = (jitter * scale).astype(np.float32)
+
+    # Each part of each pixel's box is an outer sum of a few A rows and C rows.
+    five = np.arange(5)
+    x4 = 4 * row  # the pixel's first x4 level (x - 0.5), as a table index
+    y4 = 4 * col
+    front = a_bins[d[:, None], x4[:, None] + five][:, :, [0, 29]]  # (P, 5 x4, 2 k, 3)
+    parts = [
+        front[:, :, None, :, :] + c_bins[d[:, None], y4[:, None] + five][:, None, :, None, :],
+    ]
+    for side in range(4):
+        has = np.flatnonzero(open_sides >> side & 1)
+        dd, xs, ys = d[has][:, None], x4[has][:, None], y4[has][:, None]
+        if side < 2:  # top / bottom: one x4 level, every k, 5 y4 levels
+            rows_a = a_bins[dd, xs + 4 * side][:, 0]  # (H, 30, 3)
+            parts.append(rows_a[:, :, None, :] + c_bins[dd, ys + five][:, None, :, :])
+        else:  # left / right: 5 x4 levels, every k, one y4 level
+            rows_a = a_bins[dd, xs + five]  # (H, 5, 30, 3)
+            parts.append(rows_a + c_bins[dd, ys + 4 * (side - 2)][:, :, None, :])
+    owners = [d] + [d[open_sides >> side & 1 == 1] for side in range(4)]
+
+    counts = np.zeros(b * n**3, dtype=np.int64)
+    weights = np.array([n, 1, n * n], dtype=np.int32)  # flat index iy + n*(ix + n*iz)
+    for values, owner in zip(parts, owners):
+        values = values.reshape(len(owner), -1, 3)
+        if jitter > 0:
+            values += rng.standard_normal(values.shape, dtype=np.float32) * jitter_bins[owner][:, None, :]
+        index = values.astype(np.int32)  # truncation: floor for the (non-negative) values
+        np.clip(index, 0, n - 1, out=index)
+        voxel = index @ weights + (owner * n**3).astype(np.int32)[:, None]
+        counts += np.bincount(voxel.ravel(), minlength=b * n**3)
+    return _normalise_counts(counts.reshape(b, n**3))
 
 
 def rotation_matrices(angles) -> np.ndarray:
