@@ -1,13 +1,17 @@
 """3D MNIST data: voxel digits from MNIST, the Kaggle files or an offline generator.
 
     from genlab.data import load_dataset
-    data = load_dataset("mnist")   # VoxelDataset: X_train float32 (N, 16, 16, 16), y_train int64 ...
+    data = load_dataset()          # offline synthetic digits, built in seconds, then cached
+    data = load_dataset("mnist")   # from MNIST IDX files (GENLAB_MNIST_DIR)
+    data.X_train                   # float32 (N, 16, 16, 16) in [0, 1]; data.y_train int64 (N,)
 """
 
 from genlab.data.dataset import SOURCES, VoxelDataset, load_dataset
 from genlab.data.errors import DataError
 from genlab.data.idx import read_idx, read_mnist, write_idx
-from genlab.data.voxelize import GRID, voxelize_digits
+from genlab.data.kaggle import read_point_clouds, read_vectors, write_vectors
+from genlab.data.voxelize import GRID, voxelize_digits, voxelize_points
 
 __all__ = ["GRID", "SOURCES", "DataError", "VoxelDataset", "load_dataset", "read_idx", "read_mnist",
-           "voxelize_digits", "write_idx"]
+           "read_point_clouds", "read_vectors", "voxelize_digits", "voxelize_points", "write_idx",
+           "write_vectors"]
