@@ -1,0 +1,85 @@
+"""Gaussian noise and lifting a user's 2D digit image to 3D."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from genlab.data import DataError, add_gaussian_noise, lift_image, voxelize_digits
+from genlab.data.lift import mnist_like
+from genlab.data.synthetic import synthetic_digits
+
+
+def test_noise_is_seeded_clipped_and_has_the_variance():
+    X = np.full((20, 16, 16, 16), 0.5, dtype=np.float32)
+    noisy = add_gaussian_noise(X, variance=0.01, seed=3)
+    assert noisy.shape == X.shape and noisy.dtype == np.float32
+    assert abs(float((noisy - X).var()) - 0.01) < 0.0005 and abs(float(noisy.mean()) - 0.5) < 0.002
+    np.testing.assert_array_equal(noisy, add_gaussian_noise(X, variance=0.01, seed=3))
+    assert not np.array_equal(noisy, add_gaussian_noise(X, variance=0.01, seed=4))
+    heavy = add_gaussian_noise(X)  # the experiments' variance 0.1, clipped to [0, 1]
+    np.testing.assert_array_equal(heavy, add_gaussian_noise(X, variance=0.1, seed=0))
+    assert heavy.min() == 0.0 and heavy.max() == 1.0
+    np.testing.assert_array_equal(add_gaussian_noise(X, variance=0.0), X)
+
+
+def photo_of(digit, scale=9, dark_on_light=True, rgb=False):
+    """Returns a big 'photo' of a 28x28 digit: upscaled, on paper, with some grain."""
+    rng = np.random.default_rng(0)
+    big = np.kron(digit.astype(float) / 255, np.ones((scale, scale)))
+    big = np.pad(big, ((30, 50), (70, 20)))  # off-centre, not square
+    paper = 1 - big * 0.8 if dark_on_light else 0.1 + big * 0.8
+    paper = np.clip(paper + rng.normal(0, 0.03, size=paper.shape), 0, 1)
+    image = (paper * 255).astype(np.uint8)
+    return np.stack([image] * 3, axis=-1) if rgb else image
+
+
+def correlation(a, b):
+    return np.corrcoef(a.ravel(), b.ravel())[0, 1]
+
+
+@pytest.mark.parametrize("kind", ["array", "rgb", "pil", "png_bytes", "light_on_dark"])
+def test_lifts_a_photo_of_a_digit_like_the_digit_itself(kind):
+    images, _ = synthetic_digits(3, seed=2)
+    for digit in images:
+        photo = photo_of(digit, dark_on_light=kind != "light_on_dark", rgb=kind == "rgb")
+        if kind == "pil":
+            photo = Image.fromarray(photo)
+        elif kind == "png_bytes":
+            buffer = io.BytesIO()
+            Image.fromarray(photo).save(buffer, format="PNG")
+            photo = buffer.getvalue()
+        grid = lift_image(photo)
+        assert grid.shape == (16, 16, 16) and grid.dtype == np.float32 and grid.max() == 1.0
+        assert correlation(grid, voxelize_digits(digit[None])[0]) > 0.6
+
+
+def test_mnist_like_crops_fits_and_centres():
+    images, _ = synthetic_digits(1, seed=5)
+    digit = mnist_like(photo_of(images[0], scale=15))
+    rows, cols = np.nonzero(digit)
+    assert digit.dtype == np.uint8 and digit.shape == (28, 28) and digit.max() > 200
+    extent = max(np.ptp(rows), np.ptp(cols)) + 1
+    assert 18 <= extent <= 20
+    mass = digit.astype(float)
+    assert abs((mass.sum(axis=1) @ np.arange(28)) / mass.sum() - 13.5) <= 1
+    assert abs((mass.sum(axis=0) @ np.arange(28)) / mass.sum() - 13.5) <= 1
+
+
+def test_transparent_drawing():
+    canvas = np.zeros((200, 120, 4), dtype=np.uint8)
+    canvas[20:180, 50:70] = (0, 0, 0, 255)  # a black "1" on a transparent canvas
+    grid = lift_image(Image.fromarray(canvas, "RGBA"))
+    assert grid.shape == (16, 16, 16) and grid.max() == 1.0
+
+
+def test_bad_images_are_clear_errors():
+    with pytest.raises(DataError, match="not a readable image"):
+        lift_image(b"definitely not a PNG")
+    with pytest.raises(DataError, match="no digit found"):
+        lift_image(np.full((50, 50), 255, dtype=np.uint8))
+    with pytest.raises(DataError, match="2D"):
+        lift_image(np.zeros((4, 4, 4, 4)))
+    with pytest.raises(DataError, match="NaN"):
+        lift_image(np.full((8, 8), np.nan))
