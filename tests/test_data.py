@@ -64,6 +64,23 @@ def test_corrupt_gzip_is_named_in_the_error(tmp_path):
         read_idx(path)
 
 
+def test_idx_header_claiming_a_huge_array_is_refused(tmp_path):
+    path = tmp_path / "huge-images-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + b"\x00" * 64)
+    with pytest.raises(DataError, match="huge-images-idx3-ubyte.*truncated or corrupt"):
+        read_idx(path)
+
+
+def test_gzip_bomb_is_refused(tmp_path, monkeypatch):
+    from genlab.data import idx
+
+    monkeypatch.setattr(idx, "MAX_BYTES", 10_000)
+    path = tmp_path / "bomb-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (10**6).to_bytes(4, "big") + bytes(10**6)))
+    with pytest.raises(DataError, match="bomb-images-idx3-ubyte.gz.*more than 10000 bytes"):
+        read_idx(path)
+
+
 def test_mnist_labels_must_match_images(tmp_path):
     make_mnist_folder(tmp_path)
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(3, dtype=np.uint8))

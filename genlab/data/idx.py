@@ -4,7 +4,8 @@ An IDX file is a 4-byte magic (0, 0, type code, number of dimensions), one big-e
 uint32 per dimension, then the values in row-major order (big-endian for multi-byte types).
 """
 
-import gzip
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ IDX_TYPES = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+MAX_BYTES = 1 << 30  # 1 GiB: far above MNIST's 47 MB, and a cap on hostile gzip "bombs"
 
 
 def read_idx(path) -> np.ndarray:
@@ -29,10 +31,16 @@ def read_idx(path) -> np.ndarray:
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":  # gzip magic, whatever the file is called
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise DataError(f"{path}: corrupt or truncated gzip data ({error})") from None
+            data = inflate.decompress(raw, MAX_BYTES)
+        except zlib.error as error:
+            raise DataError(f"{path}: corrupt gzip data ({error})") from None
+        if inflate.unconsumed_tail:
+            raise DataError(f"{path}: decompresses to more than {MAX_BYTES} bytes; not an MNIST file")
+        if not inflate.eof:
+            raise DataError(f"{path}: truncated gzip data")
+        raw = data
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_TYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'})")
     dtype, ndim = IDX_TYPES[raw[2]], raw[3]
@@ -40,7 +48,7 @@ def read_idx(path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise DataError(f"{path}: truncated IDX header ({ndim} dimensions)")
     shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
         raise DataError(f"{path}: IDX header says shape {shape} ({expected} bytes) "
                         f"but the file holds {len(raw)} bytes (truncated or corrupt)")
@@ -58,7 +66,10 @@ def write_idx(path, array) -> None:
     data = bytes([0, 0, code, array.ndim])
     data += b"".join(int(n).to_bytes(4, "big") for n in array.shape) + big_endian.tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+    if path.suffix == ".gz":
+        deflate = zlib.compressobj(wbits=16 + zlib.MAX_WBITS)
+        data = deflate.compress(data) + deflate.flush()
+    path.write_bytes(data)
 
 
 def find_mnist_files(folder) -> tuple[Path, Path]:
