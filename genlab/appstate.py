@@ -19,6 +19,7 @@ from genlab import paths
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
+BACKBONE_TITLES = {"fcn": "FCN", "cnn_mlp": "CNN+MLP", "lstm": "LSTM", "gru": "GRU"}
 SOURCES = {
     "synthetic": "Offline synthetic digits",
     "mnist": "Built from MNIST",
@@ -166,6 +167,11 @@ def list_checkpoints() -> list[dict]:
     return entries + unreadable
 
 
+def backbone_title(backbone: str) -> str:
+    """Returns how a backbone is written for people: "cnn_mlp" -> "CNN+MLP"."""
+    return BACKBONE_TITLES.get(backbone, backbone.upper())
+
+
 def checkpoint_label(entry: dict) -> str:
     """Returns how a checkpoint is named in select boxes."""
     if "error" in entry:
@@ -174,14 +180,22 @@ def checkpoint_label(entry: dict) -> str:
 
 
 # -- Streamlit: per-user state and shared caches ------------------------------------------------
+_frame_checked = False
+
+
 def require_frame() -> None:
     """Makes sure a page runs inside app.py's navigation frame; call it first in every page.
 
     Streamlit quirk: with a pages/ folder beside app.py, the first request a fresh server gets,
     if it is a deep link (e.g. /explore), runs that page alone, the old pages-folder way, and
     the server stays in that mode until someone opens "/". Leaving that mode and rerunning
-    makes Streamlit run app.py, whose st.navigation then opens the page asked for.
+    makes Streamlit run app.py, whose st.navigation then opens the page asked for. Once per
+    process is enough (and AppTest, which re-enters that mode on every run, keeps its clicks).
     """
+    global _frame_checked
+    if _frame_checked:
+        return
+    _frame_checked = True
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without this quirk

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from genlab import appstate, jobs
+from genlab.models import BACKBONES, KINDS
 from genlab.viz import loss_figure
 
 appstate.require_frame()
@@ -28,20 +29,19 @@ def start_training(request: dict) -> None:
 with st.form("train_form", border=True):
     st.markdown(f"Trains on **{appstate.dataset_title(choice)}** (change it on the Data page). "
                 "Training runs in the background: switch pages freely and come back.")
-    from genlab.models import BACKBONES, KINDS
-
     a, b, c = st.columns(3)
-    kind = a.selectbox("Kind", KINDS, format_func=str.upper)
+    kind = a.selectbox("Kind", KINDS, format_func=str.upper, key="train_kind")
     backbone = b.selectbox("Backbone", BACKBONES,
-                           format_func=lambda name: {"fcn": "FCN", "cnn_mlp": "CNN+MLP"}.get(name, name.upper()))
-    latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=16)
+                           format_func=appstate.backbone_title, key="train_backbone")
+    latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=16, key="train_latent")
     a, b, c, d = st.columns(4)
-    epochs = a.number_input("Epochs", 1, 200, 3)
-    batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=64)
+    epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
+    batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key="train_batch")
     lr = c.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3,
-                         format_func=lambda v: f"{v:g}")
+                         format_func=lambda v: f"{v:g}", key="train_lr")
     max_train = d.number_input("Training digits (0 = all)", 0, 1_000_000, 2000, step=500,
-                               help="A subset trains faster on a CPU; 0 uses the whole training split.")
+                               help="A subset trains faster on a CPU; 0 uses the whole training split.",
+                               key="train_digits")
     running = current is not None and current.running
     submitted = st.form_submit_button("Start training", type="primary", disabled=running)
 

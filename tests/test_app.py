@@ -1,0 +1,229 @@
+"""Every page of the app, driven through streamlit.testing.v1.AppTest: widgets, uploads, errors."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from genlab import appstate, jobs, paths
+from genlab.models import build_model, save_model
+
+APP = str(paths.REPO_ROOT / "app.py")
+SMALL_DATASET = {"source": "synthetic", "params": {"n_train": 120, "n_test": 60}}
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/explore.py",
+         "pages/compare.py", "pages/clock.py"]
+
+
+def open_page(page: str, owner: str | None = None) -> AppTest:
+    """Returns an AppTest of app.py switched to `page`, on a small synthetic dataset."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset_choice"] = dict(SMALL_DATASET)
+    if owner:
+        at.session_state["owner"] = owner
+    at.run()
+    at.switch_page(page).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def figure(at: AppTest, index: int = 0) -> dict:
+    """Returns the Plotly figure JSON of the index-th chart on the page."""
+    return json.loads(at.get("plotly_chart")[index].proto.spec)
+
+
+def digit_png() -> bytes:
+    image = Image.new("L", (90, 120), 0)
+    ImageDraw.Draw(image).line([(45, 10), (45, 110)], fill=255, width=14)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def checkpoint():
+    """Returns a small VAE checkpoint saved where the app keeps trained runs."""
+    path = appstate.runs_dir() / "tiny_vae.safetensors"
+    save_model(build_model("vae", "fcn", latent_dim=4), path, {"dataset": {"source": "synthetic"}})
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_exception(page):
+    at = open_page(page)
+    assert at.title, f"{page} has no title"
+
+
+def test_home_names_the_dataset_and_the_checkpoints(checkpoint):
+    at = open_page("pages/home.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Offline synthetic digits" in text and "120 training and 60 test digits" in text
+    table = at.dataframe[0].value
+    assert "tiny_vae" in set(table["name"]) and "trained" in set(table["origin"])
+
+
+def test_data_browse_widgets_redraw_the_digit():
+    at = open_page("pages/data.py")
+    assert "digit 0" in figure(at)["layout"]["title"]["text"]
+    at.segmented_control(key="browse_digit").set_value(3).run()
+    at.slider(key="browse_index").set_value(2).run()
+    assert_clean(at)
+    assert "digit 3" in figure(at)["layout"]["title"]["text"]
+    cubes = figure(at)["data"][0]
+    at.toggle(key="browse_surface").set_value(True).run()
+    at.slider(key="browse_threshold").set_value(0.3).run()
+    assert_clean(at)
+    surface = figure(at)["data"][0]
+    assert surface["flatshading"] is False and cubes["flatshading"] is True
+
+
+def test_data_noise_and_rotation_preview():
+    at = open_page("pages/data.py")
+    at.slider(key="noise_variance").set_value(0.2).run()
+    at.slider(key="rotate_deg").set_value(90).run()
+    assert_clean(at)
+    titles = [figure(at, i)["layout"].get("title", {}).get("text", "") for i in range(len(at.get("plotly_chart")))]
+    assert any("variance 0.20" in t for t in titles) and any("±90°" in t for t in titles)
+
+
+def test_data_lifts_an_uploaded_image_and_rejects_a_non_image():
+    at = open_page("pages/data.py")
+    at.file_uploader(key="lift_upload").set_value(("one.png", digit_png(), "image/png")).run()
+    assert_clean(at)
+    titles = [figure(at, i)["layout"].get("title", {}).get("text", "") for i in range(len(at.get("plotly_chart")))]
+    assert "lifted to 3D" in titles
+    at.file_uploader(key="lift_upload").set_value(("notes.png", b"just text", "image/png")).run()
+    assert_clean(at)
+    assert any("notes.png is not an image" in e.value for e in at.error)
+
+
+def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
+    at = open_page("pages/data.py")
+    at.file_uploader(key="kaggle_upload").set_value(("broken.h5", b"\x89HDF garbage", "application/x-hdf5")).run()
+    at.button(key="use_kaggle").click().run()
+    assert_clean(at)
+    assert any("Could not load that dataset" in e.value and "broken.h5" in e.value for e in at.error)
+    assert at.session_state["dataset_choice"] == SMALL_DATASET
+    at.text_input(key="mnist_folder").set_value(str(tmp_path / "nowhere")).run()
+    at.button(key="use_mnist").click().run()
+    assert any("No MNIST IDX files" in e.value for e in at.error)
+
+
+def start_training(at: AppTest, epochs: int) -> jobs.Job:
+    at.number_input(key="train_epochs").set_value(epochs)
+    at.number_input(key="train_digits").set_value(120)
+    at.select_slider(key="train_batch").set_value(16)
+    at.select_slider(key="train_latent").set_value(4)
+    at.button[0].click().run()
+    assert_clean(at)
+    (job,) = jobs.jobs_for(at.session_state["owner"])
+    return job
+
+
+def test_train_runs_in_the_background_and_saves_a_checkpoint():
+    at = open_page("pages/train.py", owner="test-train-finish")
+    job = start_training(at, epochs=1)
+    assert job.wait(120)
+    at.run()
+    assert_clean(at)
+    assert job.snapshot()["status"] == jobs.DONE, job.snapshot()["error"]
+    saved = job.snapshot()["result"]["checkpoint"]
+    assert any(saved in s.value for s in at.success)
+    assert [c["path"] for c in appstate.list_checkpoints() if c["origin"] == "trained"] == [saved]
+    assert at.get("plotly_chart"), "no loss curve"
+
+
+def test_train_cancel_button_stops_the_run():
+    at = open_page("pages/train.py", owner="test-train-cancel")
+    job = start_training(at, epochs=200)
+    at.button(key=f"cancel_{job.id}").click().run()
+    assert job.wait(120)
+    at.run()
+    assert_clean(at)
+    assert job.snapshot()["status"] == jobs.CANCELLED
+    assert any("Training was cancelled" in w.value for w in at.warning)
+
+
+def test_train_failure_is_a_message_not_a_traceback():
+    def diverge(report, stop_event):
+        raise jobs.JobError("training ae/fcn diverged at epoch 1, step 3: loss=nan")
+
+    jobs.start_job("test-train-fail", "ae/fcn", diverge).wait(10)
+    at = open_page("pages/train.py", owner="test-train-fail")
+    assert any("diverged at epoch 1" in e.value for e in at.error)
+
+
+def test_explorer_sliders_drive_the_view(checkpoint):
+    at = open_page("pages/explore.py")
+    sliders = [s for s in at.slider if s.label.startswith("z[")]
+    assert len(sliders) == 4
+    at.slider(key="explore_threshold").set_value(0.05).run()
+    before = figure(at)["data"][0]["intensity"]
+    sliders[0].set_value(2.5).run()
+    assert_clean(at)
+    assert figure(at)["data"][0]["intensity"] != before
+    at.button(key="reset_latent").click().run()
+    assert figure(at)["data"][0]["intensity"] == before
+    at.toggle(key="copy_latent").set_value(True).run()
+    assert len(json.loads(at.code[0].value)) == 4
+
+
+def test_explorer_start_points_interpolation_and_samples(checkpoint):
+    at = open_page("pages/explore.py")
+    at.radio(key="start_source").set_value("A random sample").run()
+    at.button(key="start_random").click().run()
+    assert any("random sample" in m.value for m in at.markdown)
+    at.radio(key="start_source").set_value("An uploaded image").run()
+    at.file_uploader(key="start_upload").set_value(("one.png", digit_png(), "image/png")).run()
+    at.button(key="start_image").click().run()
+    assert_clean(at)
+    assert any("one.png, lifted and encoded" in m.value for m in at.markdown)
+    at.radio(key="interp_mode").set_value("spherical").run()
+    at.slider(key="interp_steps").set_value(5).run()
+    assert_clean(at)
+    animation = [figure(at, i) for i in range(len(at.get("plotly_chart")))][-1]
+    assert len(animation["frames"]) == 5
+    at.button(key="new_samples").click().run()
+    assert at.number_input(key="samples_seed").value == 1
+    assert_clean(at)
+
+
+def test_explorer_rejects_foreign_and_mismatched_checkpoints(checkpoint, tmp_path):
+    at = open_page("pages/explore.py")
+    at.file_uploader(key="checkpoint_upload").set_value(
+        ("stranger.safetensors", b"\x00" * 64, "application/octet-stream")).run()
+    assert_clean(at)
+    assert any("This checkpoint cannot be used" in e.value and "stranger.safetensors" in e.value
+               for e in at.error)
+    # Right metadata, wrong weights: a latent-8 model's tensors under a latent-4 header.
+    wrong = tmp_path / "wrong.safetensors"
+    model = build_model("vae", "fcn", latent_dim=8)
+    save_model(model, wrong, {})
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    with safe_open(str(wrong), framework="pt") as handle:
+        meta = json.loads(handle.metadata()["genlab"])
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    meta["latent_dim"], meta["config"]["latent_dim"] = 4, 4
+    save_file(tensors, str(wrong), metadata={"genlab": json.dumps(meta)})
+    at.file_uploader(key="checkpoint_upload").set_value(
+        ("wrong.safetensors", wrong.read_bytes(), "application/octet-stream")).run()
+    assert_clean(at)
+    assert any("This checkpoint cannot be used" in e.value for e in at.error)
+
+
+def test_compare_filters_and_offers_the_csv():
+    at = open_page("pages/compare.py")
+    rows = len(at.dataframe[0].value)
+    assert rows >= 12
+    at.multiselect[0].set_value(["ae"]).run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert set(table["kind"]) == {"ae"} and len(table) < rows
+    assert at.get("download_button")
