@@ -1,0 +1,167 @@
+"""The full evaluation on tiny untrained models: structure, determinism, files, CLI, load_results."""
+
+import csv
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.eval import classifier, evaluate, report
+
+TINY = {  # build_model options that make each backbone tiny
+    "fcn": {"width": 2},
+    "cnn_mlp": {"width": 2, "hidden": 8},
+    "lstm": {"hidden": 8},
+    "gru": {"hidden": 8},
+}
+CONFIG = evaluate.EvalConfig(n_samples=40, n_boot=20, n_paths=6, path_steps=5, ae_fit_size=30, latency_repeats=2, prdc_k=3)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One thread: quick on a shared CPU, and float sums (hence results) depend on the thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@dataclass
+class TinyData:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    def describe(self) -> dict:
+        return {"source": "tiny", "fingerprint": "0" * 12, "n_train": len(self.X_train), "n_test": len(self.X_test)}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    blobs = lambda n: (rng.uniform(size=(n, 16, 16, 16)) ** 4).astype(np.float32)  # soft, mostly empty
+    return TinyData(blobs(60), rng.integers(0, 10, 60), blobs(50), np.arange(50) % 10)
+
+
+@pytest.fixture(scope="module")
+def judge():
+    torch.manual_seed(0)
+    return classifier.DigitClassifier(width=2).eval()
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    from genlab.models import build_model, save_model
+
+    folder = tmp_path_factory.mktemp("weights")
+    paths = []
+    for kind, backbone in (("ae", "fcn"), ("vae", "gru"), ("gan", "cnn_mlp")):
+        torch.manual_seed(1)
+        model = build_model(kind, backbone, latent_dim=4, **TINY[backbone])
+        meta = {"training": {"seconds": 12.5, "samples_per_s": 800.0, "epochs_done": 3, "device": "cpu", "world_size": 1}}
+        paths.append(save_model(model, folder / f"{kind}_{backbone}.safetensors", meta))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def results(checkpoints, data, judge):
+    return evaluate.evaluate(checkpoints, data, judge, CONFIG)
+
+
+def test_results_hold_every_figure_in_range(results, checkpoints):
+    assert results["format"] == "genlab-evaluation"
+    assert [m["checkpoint"]["name"] for m in results["models"]] == ["ae_fcn", "vae_gru", "gan_cnn_mlp"]
+    for m, path in zip(results["models"], checkpoints):
+        assert m["checkpoint"]["sha256"] == evaluate.file_sha256(path) and len(m["checkpoint"]["sha256"]) == 64
+        rec = m["reconstruction"]
+        assert rec["bce"]["ci"][0] <= rec["bce"]["mean"] <= rec["bce"]["ci"][1]
+        assert 0 <= rec["mse"]["mean"] <= 1 and 0 <= rec["iou"]["mean"] <= 1
+        assert len(rec["bce_per_digit"]) == 10 and all(v is not None for v in rec["bce_per_digit"])
+        gen = m["generation"]
+        assert gen["fd"]["value"] >= 0 and gen["fd"]["ci"][0] <= gen["fd"]["ci"][1]
+        for name in ("precision", "recall", "coverage"):
+            assert 0 <= gen[name]["mean"] <= 1
+        assert sum(gen["labels"]["shares"]) == pytest.approx(1.0)
+        assert 0 <= m["latent"]["off_path_rate"] <= 1 and m["latent"]["evenness"] >= 1
+        assert m["cost"]["train_seconds"] == 12.5 and m["cost"]["params"] > 0
+        assert m["timing"]["decode_ms"] > 0
+    gan = results["models"][2]["cost"]
+    assert gan["params_with_discriminator"] > gan["params"]
+    assert "Gaussian fitted" in results["models"][0]["generation"]["sampling"]
+    assert results["reference"]["bce_floor"] < results["reference"]["mean_voxel_baseline"]["bce"]
+    json.dumps(results)  # JSON-able throughout
+
+
+def test_two_runs_give_identical_numbers(results, checkpoints, data, judge):
+    again = evaluate.evaluate(checkpoints, data, judge, CONFIG)
+    assert json.dumps(evaluate.without_timings(again)) == json.dumps(evaluate.without_timings(results))
+
+
+def test_noisy_inputs_are_scored_against_clean_targets(results):
+    for m in results["models"]:
+        assert m["noisy_reconstruction"]["bce"]["mean"] != m["reconstruction"]["bce"]["mean"]
+
+
+def test_ae_samples_come_from_a_gaussian_fitted_to_codes():
+    codes = np.random.default_rng(0).normal(size=(4000, 3)) @ np.array([[2.0, 0, 0], [0.5, 1.0, 0], [0, 0, 0.1]]) + 5
+    drawn = evaluate.gaussian_code_sampler(codes, 4000, seed=0)
+    np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.1)
+    np.testing.assert_allclose(np.cov(drawn, rowvar=False), np.cov(codes, rowvar=False), atol=0.15)
+    np.testing.assert_array_equal(drawn, evaluate.gaussian_code_sampler(codes, 4000, seed=0))
+
+
+def test_interpolation_pairs_have_different_labels():
+    y = np.array([0, 0, 0, 0, 1])
+    a, b = evaluate.interpolation_pairs(y, 20, seed=0)
+    assert (y[a] != y[b]).all()
+
+
+def test_written_files_and_load_results(results, tmp_path):
+    written = report.write_results(results, tmp_path)
+    assert sorted(p.name for p in written) == sorted(report.RESULT_FILES)
+    assert report.load_results(tmp_path) == json.loads((tmp_path / "evaluation.json").read_text())
+    with open(tmp_path / "evaluation.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["ae_fcn", "vae_gru", "gan_cnn_mlp"]
+    assert float(rows[0]["bce_paper"]) == 0.1304 and float(rows[0]["bce_diff"]) == pytest.approx(float(rows[0]["bce"]) - 0.1304)
+    md = (tmp_path / "report.md").read_text()
+    assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
+    assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not
+    assert "paper's conclusion" in md
+    assert "plotly" in (tmp_path / "per_digit.html").read_text()
+
+
+def test_load_results_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="evaluation.json"):
+        report.load_results(tmp_path)
+    bad = tmp_path / "evaluation.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="evaluation.json is not valid JSON"):
+        report.load_results(tmp_path)
+    bad.write_text('{"format": "something-else"}')
+    with pytest.raises(ValueError, match="not a genlab evaluation"):
+        report.load_results(bad)
+
+
+def test_evaluate_refuses_an_empty_list(data, judge):
+    with pytest.raises(ValueError, match="nothing to evaluate"):
+        evaluate.evaluate([], data, judge, CONFIG)
+
+
+def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
+    from genlab.cli import main
+
+    assert main(["evaluate", "--checkpoints", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path)]) == 2
+    assert "nope.safetensors not found" in capsys.readouterr().err
+    assert not (tmp_path / "evaluation.json").exists()
+
+
+def test_dataset_options_parse_json_values():
+    from genlab.eval.cli import dataset_options
+
+    assert dataset_options(["test_rotated=true", "seed=3", "path=a=b.h5"]) == {"test_rotated": True, "seed": 3, "path": "a=b.h5"}
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        dataset_options(["rotated"])
