@@ -1,6 +1,190 @@
-"""Clock reader: upload a photo of an analogue clock, get the time."""
+"""Clock reader: upload a photo of an analogue clock, get the time (or train a reader)."""
 
+import io
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
+from genlab import appstate, jobs, paths
+from genlab.clock import read as clock_read
+from genlab.clock import synth, train
+from genlab.clock.preprocess import gamma_view
+
+READERS_DIR = paths.cache_dir() / "clock" / "readers"
+N_EXAMPLES = 4
+TOP_K = 3
+
 st.title("Clock reader")
-st.info("The clock reader is being built.")
+st.caption("Upload a photo of an analogue clock (PNG, JPEG or WebP; phone photos are turned upright "
+           "from their EXIF orientation). genlab finds the face, reads the hands and tells the time.")
+
+
+@st.cache_data
+def example_clocks() -> np.ndarray:
+    """Returns (N_EXAMPLES, 150, 150) uint8 synthetic clocks (never seen in training)."""
+    return synth.make_clocks(N_EXAMPLES, seed=2024)[0]
+
+
+@st.cache_resource
+def load_reader(path: str, modified: float):
+    """Returns the reader at path (cached per file version; modified is its mtime)."""
+    return train.load_reader(path)
+
+
+def reader_files() -> dict:
+    """Returns {label: path} of the shipped reader and the readers trained on this server."""
+    found = {}
+    if clock_read.WEIGHTS_PATH.is_file():
+        found["Shipped reader"] = clock_read.WEIGHTS_PATH
+    for path in sorted(READERS_DIR.glob("*.safetensors"), reverse=True):
+        found[f"Trained here: {path.stem}"] = path
+    return found
+
+
+def set_source(source) -> None:
+    st.session_state.clock_source = source
+
+
+# -- input ------------------------------------------------------------------------------------
+readers = reader_files()
+left, right = st.columns([1, 2], gap="large")
+with left:
+    upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"])
+    st.write("Or try a synthetic clock:")
+    for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks())):
+        column.image(image, width="stretch")
+        column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",))
+    reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
+    crop = st.toggle("Find the clock face (crop)", value=True,
+                     help="Detects the face's circle and crops to it; off: uses the centre square.")
+
+if upload is not None and upload.file_id != st.session_state.get("clock_upload_id"):
+    st.session_state.clock_upload_id = upload.file_id  # a new upload replaces the example
+    st.session_state.clock_source = "upload"
+source = st.session_state.get("clock_source")
+if source == "upload" and upload is None:
+    source = None
+image, name = None, None
+if source == "upload":
+    data = upload.getvalue()
+    if len(data) > appstate.MAX_IMAGE_BYTES:
+        right.error(f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
+                    f"{appstate.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
+    else:
+        image, name = io.BytesIO(data), upload.name
+        image.name = upload.name
+elif source and source.startswith("example:"):
+    index = int(source.split(":")[1])
+    image, name = example_clocks()[index], f"example clock {index + 1}"
+
+# -- reading -----------------------------------------------------------------------------------
+with right:
+    if not readers:
+        st.info("No reader is available yet: train one below (or run `python -m genlab clock train`).")
+    elif image is None:
+        st.info("Upload a photo or press **Try** under an example clock.")
+    else:
+        path = readers[reader_label]
+        try:
+            reader = load_reader(str(path), Path(path).stat().st_mtime)
+            reading = clock_read.read_clock(image, reader=reader, top_k=TOP_K, crop=crop)
+        except (ValueError, FileNotFoundError, OSError) as error:
+            st.error(f"Could not read {name}: {error}")
+        else:
+            st.markdown(f"<div style='font-size:5.5rem;font-weight:700;line-height:1.1'>{reading.text}</div>",
+                        unsafe_allow_html=True)
+            others = ", ".join(f"{a.text} ({a.probability:.0%})" for a in reading.alternatives[1:])
+            st.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
+                        f"±{clock_read.WINDOW} min) · alternatives: {others or 'none'}")
+            a, b, c = st.columns(3)
+            a.image(clock_read.draw_reading(reading), caption=f"{name}: read hands (red hour, blue minute)",
+                    width="stretch")
+            face_note = "face found" if reading.face.found_circle else "no circle found: centre square"
+            b.image(reading.face.image, caption=f"What the reader sees ({face_note})", width="stretch")
+            gamma = reader.config.gamma or train.GAMMA
+            c.image(gamma_view(reading.face.image, gamma), caption=f"Gamma-enhanced (γ = {gamma})"
+                    + ("; this reader uses it" if reader.config.gamma else "; this reader does not"),
+                    width="stretch")
+            metrics = reader.config.metrics
+            if metrics:
+                st.caption(f"This reader ({reader.config.head} head) on {metrics.get('n', '?')} held-out synthetic "
+                           f"clocks: hour right {metrics['hour_accuracy']:.1%}, median error "
+                           f"{metrics['median_error']:.1f} min, mean {metrics['mean_error']:.1f} min.")
+
+# -- training ----------------------------------------------------------------------------------
+st.divider()
+st.subheader("Train a reader")
+owner = appstate.owner_id()
+
+
+def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
+    """Returns work for jobs.start_job: generate clocks, train a reader, save it in READERS_DIR."""
+
+    def work(report, stop_event):
+        import time
+
+        import torch
+
+        torch.set_num_threads(1)  # the CPU is shared
+        total = n_clocks + steps  # one unit per clock generated and per training step
+
+        def clock_made(done, _):
+            report({"done": done, "total": total, "phase": "generating clocks"})
+
+        images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made)
+
+        def step_done(step, _, loss):
+            report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
+            return stop_event.is_set()
+
+        model = train.train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
+                                   trained_on={"source": "synthetic", "n": n_clocks, "steps": steps})
+        model.config.metrics = train.evaluate(model, *synth.make_clocks(200, seed=1000))
+        READERS_DIR.mkdir(parents=True, exist_ok=True)
+        path = READERS_DIR / f"{head}_{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
+        train.save_reader(model, path)
+        return {"path": str(path), "metrics": model.config.metrics}
+
+    return work
+
+
+with st.form("clock_train_form"):
+    a, b, c, d = st.columns(4)
+    head = a.selectbox("Head", ["multi", "classes720", "sincos", "regression", "classes24"])
+    n_clocks = b.number_input("Synthetic clocks", 200, 50_000, 2000, step=500)
+    steps = c.number_input("Training steps (batch 64)", 10, 20_000, 300, step=100)
+    use_gamma = d.toggle("Gamma enhancement", value=False)
+    submitted = st.form_submit_button("Start training", type="primary")
+if submitted:
+    try:
+        jobs.start_job(owner, f"clock reader ({head})",
+                       training_work(head, int(n_clocks), int(steps), train.GAMMA if use_gamma else None))
+    except (jobs.JobError, ValueError) as error:
+        st.error(str(error))
+
+
+@st.fragment(run_every=1.0)
+def show_training() -> None:
+    """Draws this user's latest clock-training job (polled every second while it runs)."""
+    mine = [job for job in jobs.jobs_for(owner) if job.label.startswith("clock reader")]
+    if not mine:
+        return
+    job = mine[0]
+    state = job.snapshot()
+    last = state["log"][-1] if state["log"] else {}
+    text = f"{state['label']}: {last.get('phase', 'starting')} · {state['fraction']:.0%}"
+    if "loss" in last:
+        text += f" · loss {last['loss']:.3f}"
+    st.progress(state["fraction"], text=text)
+    if state["status"] == jobs.RUNNING and st.button("Cancel training"):
+        job.cancel()
+    elif state["status"] == jobs.DONE and state["result"]:
+        m = state["result"]["metrics"]
+        st.success(f"Saved {Path(state['result']['path']).name}: hour right {m['hour_accuracy']:.0%}, median "
+                   f"error {m['median_error']:.0f} min on 200 synthetic clocks. Pick it under **Reader** above.")
+    elif state["status"] in (jobs.FAILED, jobs.CANCELLED):
+        st.warning(f"Training {state['status']}: {state['error'] or 'stopped'}")
+
+
+show_training()

@@ -91,13 +91,15 @@ def _compare(args) -> int:
     test = synth.cached_clocks(args.n_test, seed=args.test_seed)
     runs = [(head, trunk, train.GAMMA if gamma else None) for head, trunk, gamma in COMPARE_RUNS
             if head in args.heads]
-    rows = train.compare_heads(images, labels, *test, steps=args.steps, runs=runs)
+    rows = train.compare_heads(images, labels, *test, steps=args.steps, runs=runs,
+                               log=lambda line: print(line, flush=True))
     table = train.heads_table(rows)
     out = RESULTS_DIR / "clock_heads.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         "# Clock reader heads (cf. the study's Table 8)\n\n"
-        f"Command: `python -m genlab clock compare --steps {args.steps} --n-train {args.n_train}`. "
+        f"Command: `python -m genlab clock compare --steps {args.steps} --n-train {args.n_train}` "
+        "(1 torch thread on a shared 2-core CPU). "
         f"Each row: a reader trained {args.steps} steps of batch 64 on {trained_on}, "
         f"tested on {args.n_test} held-out synthetic clocks (seed {args.test_seed}). "
         "Trunk `cartesian`: the compact CNN (coordinate channels, global pooling) on the 72x72 image; "

@@ -68,7 +68,7 @@ def top_times(probabilities: np.ndarray, k: int = 3) -> list:
     p = np.asarray(probabilities, np.float64)
     offsets = np.arange(-WINDOW, WINDOW + 1)
     mass = sum(np.roll(p, -o) for o in offsets)  # mass[t] = p[t - WINDOW .. t + WINDOW]
-    remaining = mass.copy()
+    remaining = mass + 1e-6 * p  # ties in window mass go to the most probable minute
     found = []
     for _ in range(k):
         t = int(remaining.argmax())

@@ -47,35 +47,43 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
     """
     if images.ndim != 3:
         raise ValueError(f"expected (N, H, W) grayscale images, got shape {images.shape}")
-    x = images.astype(np.float32) / 255
-    if gamma is not None:
-        x = adjust_gamma(x, gamma)
-    x = torch.from_numpy(x)[:, None]
-    if x.shape[-2:] != (input_size, input_size):
-        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
-    return x.clamp_(0, 1)
+    chunks = []
+    for start in range(0, len(images), 1000):  # in chunks: 40k float 150x150 images would take 3.6 GB
+        x = images[start:start + 1000].astype(np.float32) / 255
+        if gamma is not None:
+            x = adjust_gamma(x, gamma)
+        x = torch.from_numpy(x)[:, None]
+        if x.shape[-2:] != (input_size, input_size):
+            x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", antialias=True, align_corners=False)
+        chunks.append(x.clamp_(0, 1))
+    return torch.cat(chunks) if chunks else torch.empty(0, 1, input_size, input_size)
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
                  input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None) -> ClockNet:
-    """Returns a ClockNet trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
+    """Returns a reader trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
 
     labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
     (a progress bar's hook); it may return True to stop early.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
+    config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
+    return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
+               steps, batch_size, lr, seed, on_step)
+
+
+def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
+        lr: float = 3e-3, seed: int = 0, on_step=None) -> ClockNet:
+    """Returns a new reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2)."""
     torch.manual_seed(seed)
-    x_all = prepare(images, input_size, gamma)
-    y_all = torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    model = build_reader(head, width, trunk)
-    model.config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
+    model = build_reader(config.head, config.width, config.trunk)
+    model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
     generator = torch.Generator().manual_seed(seed)
     model.train()
-    order = torch.randperm(len(x_all), generator=generator)
-    cursor = 0
+    order, cursor = torch.randperm(len(x_all), generator=generator), 0
     for step in range(steps):
         if cursor + batch_size > len(order):  # next epoch
             order, cursor = torch.randperm(len(x_all), generator=generator), 0
@@ -159,10 +167,14 @@ def load_reader(path) -> ClockNet:
 
 def compare_heads(train_images, train_labels, test_images, test_labels, steps, runs, log=print) -> list:
     """Returns one metrics row per run (head, trunk, gamma), each trained `steps` steps (the study's Table 8)."""
-    rows = []
+    rows, prepared = [], {}
+    y_all = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
     for head, trunk, gamma in runs:
+        if gamma not in prepared:
+            prepared[gamma] = prepare(train_images, INPUT_SIZE, gamma)
         start = time.time()
-        model = train_reader(train_images, train_labels, head=head, trunk=trunk, steps=steps, gamma=gamma)
+        config = ReaderConfig(head, 16, trunk, INPUT_SIZE, gamma, {"n": len(train_images)})
+        model = fit(config, prepared[gamma], y_all, steps)
         row = {"head": head, "trunk": "polar" if head == "polar" else trunk, "gamma": gamma, "steps": steps,
                "train_s": round(time.time() - start, 1), **evaluate(model, test_images, test_labels)}
         log(json.dumps(row))

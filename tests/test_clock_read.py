@@ -1,0 +1,143 @@
+"""Reading clocks: upload preprocessing, bad input, read_clock, the CLI."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genlab.cli import main
+from genlab.clock import preprocess, read, synth, train
+from genlab.clock.models import common_sense_error
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tiny_reader():
+    """An untrained (but valid) polar reader: fast, for code paths rather than accuracy."""
+    torch.manual_seed(0)
+    images, labels = synth.make_clocks(4, seed=0, size=48)
+    return train.train_reader(images, labels, head="polar", steps=1, batch_size=4, width=4)
+
+
+def test_exif_rotated_jpeg_is_turned_upright():
+    upright = Image.new("RGB", (200, 120), "white")
+    upright.paste((0, 0, 0), (0, 0, 200, 40))  # a dark band along the top
+    stored = upright.rotate(90, expand=True)  # what a phone stores, with "rotate 90 CW to view"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    opened = preprocess.open_image(buffer.getvalue())
+    assert opened.size == (200, 120)
+    gray = np.asarray(opened.convert("L"), float)
+    assert gray[:30].mean() < 40 and gray[50:].mean() > 215
+    face = preprocess.preprocess_upload(buffer.getvalue())
+    assert face.image.shape == (150, 150) and face.image.dtype == np.uint8
+
+
+def test_rgba_webp_and_arrays_are_accepted():
+    clock = synth.make_clocks(1, seed=3)[0][0]
+    rgba = Image.fromarray(clock).convert("RGBA")
+    buffer = io.BytesIO()
+    rgba.save(buffer, "WEBP", lossless=True)
+    assert preprocess.open_image(buffer.getvalue()).mode == "RGB"
+    assert preprocess.open_image(clock).size == (150, 150)
+
+
+def test_uncropped_150_clock_passes_through_unchanged():
+    clock = synth.make_clocks(1, seed=4)[0][0]
+    face = preprocess.preprocess_upload(clock, crop=False)
+    assert np.abs(face.image.astype(int) - clock).mean() < 1.0
+    assert face.box == (0.0, 0.0, 150) and not face.found_circle
+
+
+def test_face_is_found_in_a_bigger_scene():
+    clock = synth.render_clock(2, 40, np.random.default_rng(1), size=150, clean=True)
+    scene = np.full((400, 600), 90, np.uint8)
+    scene[100:250, 300:450] = clock
+    cx, cy, r = preprocess.find_face(scene)
+    assert abs(cx - 375) < 8 and abs(cy - 175) < 8 and 0.8 * 63 < r < 1.2 * 63
+    face = preprocess.preprocess_upload(scene)
+    assert face.found_circle
+    assert face.image[70:80, 70:80].min() < 60  # the hands meet in the middle of the crop
+
+
+@pytest.mark.parametrize("data,match", [
+    (b"hello, I am not an image", "not an image"),
+    (_png(Image.new("L", (80, 80), 0))[:60], "corrupt or truncated"),
+    (_png(Image.new("L", (10, 10), 0)), "too small"),
+    (_png(Image.new("L", (100, 100), 128)), "blank"),
+])
+def test_bad_uploads_give_clear_errors(data, match):
+    with pytest.raises(ValueError, match=match):
+        preprocess.open_image(data)
+
+
+def test_decompression_bombs_are_refused(monkeypatch):
+    noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (100, 100), dtype=np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 100x100 is then over twice the limit
+    with pytest.raises(ValueError, match="too large to open safely"):
+        preprocess.open_image(_png(noisy))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6000)  # between the limit and twice it: a warning in PIL
+    with pytest.raises(ValueError, match="too large to open safely"):
+        preprocess.open_image(_png(noisy))
+
+
+def test_bad_arrays_are_refused():
+    with pytest.raises(ValueError, match="uint8"):
+        preprocess.open_image(np.zeros((64, 64), np.float32))
+
+
+def test_top_times_are_separated_peaks():
+    p = np.zeros(720)
+    p[[100, 101, 99]] = [0.5, 0.1, 0.1]
+    p[400] = 0.2
+    p[719], p[0] = 0.05, 0.05
+    found = read.top_times(p, k=3)
+    assert [(a.hour, a.minute) for a in found] == [(1, 40), (6, 40), (0, 0)]
+    assert found[0].probability == pytest.approx(0.7) and found[1].probability == pytest.approx(0.2)
+    assert found[2].probability == pytest.approx(0.1)  # 11:59 and 0:00 are neighbours
+    assert read.format_time(0, 5) == "12:05" and read.format_time(11, 59) == "11:59"
+
+
+def test_read_clock_returns_a_reading(tiny_reader):
+    image = synth.make_clocks(1, seed=9)[0][0]
+    reading = read.read_clock(image, reader=tiny_reader, top_k=3)
+    assert 0 <= reading.hour < 12 and 0 <= reading.minute < 60
+    assert 0 <= reading.confidence <= 1 and len(reading.alternatives) == 3
+    assert (reading.alternatives[0].hour, reading.alternatives[0].minute) == (reading.hour, reading.minute)
+    assert reading.text == read.format_time(reading.hour, reading.minute)
+    drawn = read.draw_reading(reading)
+    assert drawn.mode == "RGB" and drawn.size == (150, 150)
+
+
+def test_cli_read_and_bad_file(tmp_path, tiny_reader, capsys):
+    weights = tmp_path / "tiny.safetensors"
+    train.save_reader(tiny_reader, weights)
+    photo = tmp_path / "clock.png"
+    Image.fromarray(synth.make_clocks(1, seed=1)[0][0]).save(photo)
+    assert main(["clock", "read", str(photo), "--weights", str(weights)]) == 0
+    assert "confidence" in capsys.readouterr().out
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    assert main(["clock", "read", str(bad), "--weights", str(weights)]) == 2
+    assert "notes.png is not an image" in capsys.readouterr().err
+
+
+def test_shipped_reader_reads_held_out_synthetic_clocks():
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    reader = read.load_default_reader()
+    images, labels = synth.make_clocks(60, seed=4242)  # seeds never used in training
+    predicted = np.array([(r.hour * 60 + r.minute) for r in (read.read_clock(i, reader=reader, crop=False)
+                                                             for i in images)])
+    errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
+    assert np.median(errors) <= 3
+    assert np.mean(predicted // 60 == labels[:, 0]) >= 0.8
