@@ -301,11 +301,12 @@ def _voxelize_exact(ink, n):
 
     # Count in the separable form, then move the points of the odd sites that land in
     # another voxel.
-    to_z = np.eye(n)[iz_of_x4].transpose(0, 2, 1)  # (B, n, 121)
     every_k = np.eye(n)[ix_of_k].sum(axis=1)  # (B, n): how many z levels fall in each ix
     end_k = np.eye(n)[ix_of_k[:, [0, -1]]].sum(axis=1)
-    counts = ((to_z @ side_rows)[:, :, None, :] * every_k[:, None, :, None]
-              + (to_z @ front_rows)[:, :, None, :] * end_k[:, None, :, None])  # (B, iz, ix, iy)
+    slab = ((np.arange(b)[:, None] * n + iz_of_x4)[:, :, None] * n + np.arange(n)).ravel()  # (d, iz, iy)
+    side_z = np.bincount(slab, side_rows.ravel(), minlength=b * n * n).reshape(b, n, 1, n)
+    front_z = np.bincount(slab, front_rows.ravel(), minlength=b * n * n).reshape(b, n, 1, n)
+    counts = side_z * every_k[:, None, :, None] + front_z * end_k[:, None, :, None]  # (B, iz, ix, iy)
     moves = (ix_odd != ix_of_k[dd, kk]) | (iz_odd != iz_of_x4[dd, xx])
     if moves.any():
         dd, xx, kk, ix_odd, iz_odd = (a[moves] for a in (dd, xx, kk, ix_odd, iz_odd))
