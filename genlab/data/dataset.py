@@ -111,9 +111,10 @@ def resolve_params(source: str, params: dict) -> dict:
         if isinstance(value, Path):
             resolved[key] = str(value)
     if "mnist_dir" in resolved and resolved["mnist_dir"] is None:
-        resolved["mnist_dir"] = str(paths.mnist_dir())
-    if resolved.get("path") is not None:
-        resolved["path"] = str(Path(resolved["path"]).expanduser().resolve())
+        resolved["mnist_dir"] = paths.mnist_dir()
+    for key in ("mnist_dir", "path"):  # absolute, so the cache key does not depend on the cwd
+        if resolved.get(key) is not None:
+            resolved[key] = str(Path(resolved[key]).expanduser().resolve())
     json.dumps(resolved)  # parameters must be JSON-able: they go into checkpoints
     return resolved
 
