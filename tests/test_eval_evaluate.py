@@ -165,3 +165,31 @@ def test_dataset_options_parse_json_values():
     assert dataset_options(["test_rotated=true", "seed=3", "path=a=b.h5"]) == {"test_rotated": True, "seed": 3, "path": "a=b.h5"}
     with pytest.raises(ValueError, match="not KEY=VALUE"):
         dataset_options(["rotated"])
+
+
+def test_report_includes_a_noise_study(results, tmp_path):
+    study = {"description": "Twins trained for 1 epoch.", "rows": [
+        {"name": "ae_fcn", "trained_on": trained_on, "epochs": 1, "bce_clean_input": 0.2, "bce_noisy_input": bce,
+         "mse_noisy_input": 0.03, "iou_noisy_input": 0.5} for trained_on, bce in (("clean", 0.31), ("noisy", 0.25))]}
+    md = report.markdown_report({**results, "noise_study": study})
+    assert "## Robustness to noisy training data" in md and "Twins trained for 1 epoch." in md
+    assert "| ae_fcn | noisy | 1 | 0.2000 | 0.2500 |" in md
+
+
+def test_records_say_whether_the_checkpoint_was_trained_on_this_data(results):
+    # The tiny checkpoints carry no dataset description, so nothing can be compared.
+    assert all(m["trained_on"]["same_data"] is None for m in results["models"])
+
+
+def test_committed_results_match_the_shipped_weights():
+    from genlab import paths
+
+    if not (paths.RESULTS_DIR / "evaluation.json").is_file():
+        pytest.skip("no committed evaluation in results/")
+    results = report.load_results()
+    assert len(results["models"]) >= 1
+    for m in results["models"]:
+        path = paths.REPO_ROOT / m["checkpoint"]["path"]
+        if path.is_file():
+            assert evaluate.file_sha256(path) == m["checkpoint"]["sha256"], (
+                f"results/ is stale: {path} changed since it was evaluated; rerun python -m genlab evaluate")

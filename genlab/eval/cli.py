@@ -43,6 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--backbones", nargs="+", default=["cnn_mlp", "fcn", "lstm", "gru"])
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--n-train", type=int, default=None, help="train on the first N training digits only")
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--variance", type=float, default=0.1)
     p.add_argument("--out", type=Path, default=paths.RESULTS_DIR / "noise_study.json")
     p.add_argument("--threads", type=int, default=1)
@@ -137,7 +138,8 @@ def run_noise_study(args: argparse.Namespace) -> int:
         print(f"{row['name']} ({row['trained_on']}): BCE clean {row['bce_clean_input']:.4f}  noisy "
               f"{row['bce_noisy_input']:.4f}  ({row['train_seconds']:.0f} s)", flush=True)
 
-    study = noise_study(data, pairs, epochs=args.epochs, variance=args.variance, n_train=args.n_train, on_model=progress)
+    study = noise_study(data, pairs, epochs=args.epochs, variance=args.variance, n_train=args.n_train,
+                        batch_size=args.batch_size, on_model=progress)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(study, indent=1) + "\n")
     print(f"wrote {args.out}")

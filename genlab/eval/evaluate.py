@@ -178,6 +178,22 @@ def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, 
     return cost, timing
 
 
+def _display_path(path) -> str:
+    """Returns path relative to the repository when inside it (so results do not name this machine)."""
+    from genlab import paths
+
+    path = Path(path).resolve()
+    return str(path.relative_to(paths.REPO_ROOT)) if path.is_relative_to(paths.REPO_ROOT) else str(path)
+
+
+def _trained_on(model, data) -> dict:
+    """Returns the checkpoint's training-data source and fingerprint, and whether it matches data."""
+    trained = (getattr(model, "metadata", None) or {}).get("dataset") or {}
+    fingerprint = trained.get("fingerprint")
+    return {"source": trained.get("source"), "fingerprint": fingerprint,
+            "same_data": None if fingerprint is None else fingerprint == data.describe().get("fingerprint")}
+
+
 def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:
     """Returns every figure for one model (a dict, JSON-able); see the module docstring."""
     torch.manual_seed(0)
@@ -188,7 +204,8 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "kind": model.kind,
         "backbone": model.backbone,
         "latent_dim": model.latent_dim,
-        "checkpoint": None if path is None else {"path": str(path), "name": Path(path).stem, "sha256": file_sha256(path)},
+        "checkpoint": None if path is None else {"path": _display_path(path), "name": Path(path).stem, "sha256": file_sha256(path)},
+        "trained_on": _trained_on(model, data),
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
     reconstruct_seconds = time.perf_counter() - start

@@ -67,7 +67,7 @@ def _scores(model, X_input: np.ndarray, X_target: np.ndarray) -> dict:
 
 
 def noise_study(data, pairs, epochs: int = 2, variance: float = 0.1, seed: int = 0, n_train: int | None = None,
-                model_options: dict | None = None, batch_size: int = 128, on_model=None) -> dict:
+                model_options: dict | None = None, batch_size: int = 64, on_model=None) -> dict:
     """Returns a noise-robustness table: for each (kind, backbone), a clean- and a noise-trained model
     with the same epochs, scored on clean and on noisy (variance `variance`) test inputs.
 

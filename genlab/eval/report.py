@@ -201,6 +201,9 @@ def markdown_report(results: dict) -> str:
         f"({results['run']['hardware']['torch_threads']} torch thread(s)). Every figure except wall-clock times is "
         "identical between runs with the same inputs and thread count.",
         "",
+        *([f"**Warning**: {', '.join(r['name'] for r, m in zip(rows, results['models']) if (m.get('trained_on') or {}).get('same_data') is False)} "
+           "were trained on other data than this dataset (fingerprints differ).", ""]
+          if any((m.get("trained_on") or {}).get("same_data") is False for m in results["models"]) else []),
         "## Findings",
         "",
         *[f"- {line}" for line in findings(results)],
