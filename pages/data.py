@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate
-from genlab.viz import projection_grid, voxel_figure
+from genlab.viz import VIEW_THRESHOLD, projection_grid, voxel_figure
 
 appstate.require_frame()
 
@@ -26,8 +26,8 @@ browse, corrupt, lift, switch = st.tabs(["Browse", "Noise & rotation", "Lift a 2
 
 def pick_digit(key: str) -> tuple[np.ndarray, str]:
     """Draws split / class / index widgets; returns the chosen grid (16, 16, 16) and its caption."""
-    left, middle, right = st.columns([1, 2, 3])
-    split = left.radio("Split", ["train", "test"], horizontal=True, key=f"{key}_split")
+    left, middle, right = st.columns([1, 3, 2])
+    split = left.radio("Split", ["train", "test"], key=f"{key}_split")
     X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
     digit = middle.segmented_control("Digit", list(range(10)), default=0, key=f"{key}_digit") or 0
     indices = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit]
@@ -42,7 +42,7 @@ def pick_digit(key: str) -> tuple[np.ndarray, str]:
 def view_controls(key: str) -> tuple[float, bool]:
     """Draws threshold and surface widgets; returns (threshold, surface)."""
     left, right = st.columns([3, 1])
-    threshold = left.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key=f"{key}_threshold")
+    threshold = left.slider("Threshold", 0.05, 0.95, VIEW_THRESHOLD, 0.05, key=f"{key}_threshold")
     surface = right.toggle("Surface", key=f"{key}_surface", help="A smooth marching-cubes surface instead of cubes")
     return threshold, surface
 
@@ -97,9 +97,9 @@ with lift:
         except ValueError as error:
             st.error(str(error))
         else:
+            threshold, surface = view_controls("lift")
             left, right = st.columns([1, 2])
             left.image(upload.getvalue(), caption=upload.name, width=220)
-            threshold, surface = view_controls("lift")
             right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),
                                key="lift_figure")
 

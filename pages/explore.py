@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate, explore
-from genlab.viz import projection_grid, projection_image, voxel_animation, voxel_figure
+from genlab.viz import VIEW_THRESHOLD, projection_grid, projection_image, voxel_animation, voxel_figure
 
 appstate.require_frame()
 
@@ -149,7 +149,7 @@ def latent_view():
     z = np.array([st.session_state[key] for key in slider_keys], dtype=np.float32)
     with view:
         a, b = st.columns([3, 1])
-        threshold = a.slider("Threshold", 0.05, 0.95, 0.5, 0.05, key="explore_threshold")
+        threshold = a.slider("Threshold", 0.05, 0.95, VIEW_THRESHOLD, 0.05, key="explore_threshold")
         surface = b.toggle("Surface", key="explore_surface", help="A smooth marching-cubes surface instead of cubes")
         grid = explore.decode(model, z)
         st.plotly_chart(voxel_figure(grid, threshold, surface, height=460), key="latent_figure")
@@ -180,7 +180,7 @@ def interpolation_view():
     frames = explore.decode(model, explore.interpolate_latents(z_a, z_b, steps, mode))  # one batch
     st.image(projection_grid(frames, columns=steps, scale=4),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
-    st.plotly_chart(voxel_animation(frames, labels=[f"{t:.2f}" for t in np.linspace(0, 1, steps)],
+    st.plotly_chart(voxel_animation(frames, threshold=VIEW_THRESHOLD, labels=[f"{t:.2f}" for t in np.linspace(0, 1, steps)],
                                     height=420), key="interp_animation")
 
 

@@ -152,3 +152,8 @@ def test_loss_figure_draws_one_line_per_loss():
     figure = loss_figure(history)
     assert sorted(trace.name for trace in figure.data) == ["kl", "loss", "validation"]
     assert list(figure.data[1].x) == [0, 1, 2, 3]
+
+
+def test_loss_figure_skips_a_term_equal_to_the_total():
+    history = [{"step": s, "losses": {"loss": 1.0 / (s + 1), "recon": 1.0 / (s + 1)}} for s in range(3)]
+    assert [trace.name for trace in loss_figure(history).data] == ["loss"]

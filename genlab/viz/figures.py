@@ -11,6 +11,9 @@ import plotly.graph_objects as go
 from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh
 
 COLORSCALE = "Viridis"
+# The threshold the app's views start on. 3D MNIST voxels are soft (point counts scaled to
+# [0, 1]; the median occupied voxel is ~0.43), so 0.5 would hide half of every digit.
+VIEW_THRESHOLD = 0.25
 CAMERA = dict(eye=dict(x=0.9, y=-1.7, z=0.7), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
 # Screen (x, y, z) <- array axes (2, 1, 0).
 _SCREEN_AXES = [2, 1, 0]
@@ -111,13 +114,15 @@ def loss_figure(history: list[dict], height: int = 320) -> go.Figure:
     """Returns a Plotly line chart of training losses against the step.
 
     history: one dict per logged step with "step" (global step), "losses" (name -> value)
-    and optionally "val_loss".
+    and optionally "val_loss". A loss term equal to the total at every step is not drawn twice.
     """
     traces = []
     names = sorted({name for entry in history for name in entry["losses"]})
     for name in names:
-        points = [(e["step"], e["losses"][name]) for e in history if name in e["losses"]]
-        traces.append(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+        entries = [e for e in history if name in e["losses"]]
+        if name != "loss" and all(e["losses"][name] == e["losses"].get("loss") for e in entries):
+            continue  # a term that is the whole loss (an AE's "recon") would hide under it
+        traces.append(go.Scatter(x=[e["step"] for e in entries], y=[e["losses"][name] for e in entries],
                                  mode="lines", name=name))
     validation = [(e["step"], e["val_loss"]) for e in history if e.get("val_loss") is not None]
     if validation:

@@ -104,10 +104,12 @@ def screenshot(page):
         SCREENSHOTS.mkdir(exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         # Streamlit scrolls inside its main container, so grow the window to the content first.
-        height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        height = page.evaluate("""() => Math.max(...['stMain', 'stMainBlockContainer', 'stAppViewContainer']
+            .map(id => document.querySelector(`[data-testid="${id}"]`))
+            .filter(Boolean).map(el => el.scrollHeight + el.getBoundingClientRect().top))""")
         size = page.viewport_size
         page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 6000))})
-        page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)   # let charts re-layout to the new size
         page.screenshot(path=str(path), full_page=True)
         page.set_viewport_size(size)
         return path

@@ -18,8 +18,9 @@ PAGES = [("", "genlab", "home"), ("data", "Data", "data"), ("train", "Train", "t
 # A short fingerprint of the first 3D figure on the page: what the browser is drawing.
 FIGURE_SIGNATURE = """() => {
   const plot = document.querySelector('.js-plotly-plot');
-  if (!plot || !plot.data || !plot.data.length) return null;
-  const trace = plot.data[0];
+  // _fullData holds the decoded arrays (data may hold base64-encoded typed arrays).
+  if (!plot || !plot._fullData || !plot._fullData.length) return null;
+  const trace = plot._fullData[0];
   const sum = (a) => Array.from(a || []).reduce((s, v) => s + v, 0);
   const title = plot.layout && plot.layout.title ? plot.layout.title.text : '';
   return JSON.stringify([(trace.x || []).length, sum(trace.intensity).toFixed(4), title]);
@@ -74,8 +75,10 @@ def png_of_a_one() -> bytes:
 @pytest.mark.parametrize("path,title,name", PAGES, ids=[name for _, _, name in PAGES])
 def test_page_loads_without_error(page, app_url, screenshot, path, title, name):
     open_page(page, app_url, path, title)
-    if path in ("data", "explore"):
+    if path in ("data", "explore", "compare"):
         page.locator(".js-plotly-plot").first.wait_for()
+    if path in ("", "compare"):
+        page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
     assert_no_exception(page)
     screenshot(f"page-{name}")
 
@@ -128,7 +131,7 @@ def test_uploading_images_on_the_data_page(page, app_url, screenshot, tmp_path):
 
 def test_start_and_cancel_a_training_run(page, app_url, screenshot):
     open_page(page, app_url, "train", "Train")
-    digits = page.get_by_label("Training digits (0 = all)")
+    digits = page.get_by_role("spinbutton", name="Training digits (0 = all)")
     digits.fill("400")
     digits.press("Tab")
     page.get_by_role("button", name="Start training").click()
