@@ -48,16 +48,18 @@ def set_source(source) -> None:
 
 # -- input ------------------------------------------------------------------------------------
 readers = reader_files()
-left, right = st.columns([1, 2], gap="large")
+left, right = st.columns([2, 3], gap="large")
 with left:
     upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"])
-    st.write("Or try a synthetic clock:")
+    reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
+    crop = st.toggle("Find the clock face", value=True,
+                    help="Detects the face's circle and crops to it; off: uses the centre square.")
+with right:
+    st.write("Or try a synthetic clock (never seen in training):")
     for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks())):
         column.image(image, width="stretch")
-        column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",))
-    reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
-    crop = st.toggle("Find the clock face (crop)", value=True,
-                     help="Detects the face's circle and crops to it; off: uses the centre square.")
+        column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",),
+                      width="stretch")
 
 if upload is not None and upload.file_id != st.session_state.get("clock_upload_id"):
     st.session_state.clock_upload_id = upload.file_id  # a new upload replaces the example
@@ -65,12 +67,12 @@ if upload is not None and upload.file_id != st.session_state.get("clock_upload_i
 source = st.session_state.get("clock_source")
 if source == "upload" and upload is None:
     source = None
-image, name = None, None
+image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
     if len(data) > appstate.MAX_IMAGE_BYTES:
-        right.error(f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
-                    f"{appstate.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
+        too_big = (f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
+                   f"{appstate.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
     else:
         image, name = io.BytesIO(data), upload.name
         image.name = upload.name
@@ -79,8 +81,10 @@ elif source and source.startswith("example:"):
     image, name = example_clocks()[index], f"example clock {index + 1}"
 
 # -- reading -----------------------------------------------------------------------------------
-with right:
-    if not readers:
+with st.container(border=True):
+    if too_big:
+        st.error(too_big)
+    elif not readers:
         st.info("No reader is available yet: train one below (or run `python -m genlab clock train`).")
     elif image is None:
         st.info("Upload a photo or press **Try** under an example clock.")
@@ -92,14 +96,14 @@ with right:
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"Could not read {name}: {error}")
         else:
-            st.markdown(f"<div style='font-size:5.5rem;font-weight:700;line-height:1.1'>{reading.text}</div>",
-                        unsafe_allow_html=True)
-            others = ", ".join(f"{a.text} ({a.probability:.0%})" for a in reading.alternatives[1:])
-            st.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
-                        f"±{clock_read.WINDOW} min) · alternatives: {others or 'none'}")
-            a, b, c = st.columns(3)
-            a.image(clock_read.draw_reading(reading), caption=f"{name}: read hands (red hour, blue minute)",
-                    width="stretch")
+            time_column, a, b, c = st.columns([1.4, 1, 1, 1])
+            time_column.markdown(f"<div style='font-size:5.5rem;font-weight:700;line-height:1.1;"
+                                 f"white-space:nowrap'>{reading.text}</div>",
+                                 unsafe_allow_html=True)
+            others = ", ".join(f"{alt.text} ({alt.probability:.0%})" for alt in reading.alternatives[1:])
+            time_column.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
+                                 f"±{clock_read.WINDOW} min)  \nalternatives: {others or 'none'}")
+            a.image(clock_read.draw_reading(reading), caption="Read hands (red hour, blue minute)", width="stretch")
             face_note = "face found" if reading.face.found_circle else "no circle found: centre square"
             b.image(reading.face.image, caption=f"What the reader sees ({face_note})", width="stretch")
             gamma = reader.config.gamma or train.GAMMA
@@ -139,7 +143,7 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
             return stop_event.is_set()
 
         model = train.train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
-                                   trained_on={"source": "synthetic", "n": n_clocks, "steps": steps})
+                                   trunk="polar", trained_on={"source": "synthetic", "n": n_clocks, "steps": steps})
         model.config.metrics = train.evaluate(model, *synth.make_clocks(200, seed=1000))
         READERS_DIR.mkdir(parents=True, exist_ok=True)
         path = READERS_DIR / f"{head}_{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
@@ -151,7 +155,8 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
 
 with st.form("clock_train_form"):
     a, b, c, d = st.columns(4)
-    head = a.selectbox("Head", ["multi", "classes720", "sincos", "regression", "classes24"])
+    head = a.selectbox("Head", ["polar", "multi", "classes720", "sincos", "regression", "classes24"],
+                       help="polar learns in a few hundred steps; the study's heads need far more (see README)")
     n_clocks = b.number_input("Synthetic clocks", 200, 50_000, 2000, step=500)
     steps = c.number_input("Training steps (batch 64)", 10, 20_000, 300, step=100)
     use_gamma = d.toggle("Gamma enhancement", value=False)

@@ -23,6 +23,8 @@ def test_clock_i_depends_only_on_seed_and_index():
     images, labels = synth.make_clocks(5, seed=3)
     tail, tail_labels = synth.make_clocks(2, seed=3, start=3)
     assert np.array_equal(images[3:], tail) and np.array_equal(labels[3:], tail_labels)
+    parallel, parallel_labels = synth.make_clocks(5, seed=3, workers=2)
+    assert np.array_equal(images, parallel) and np.array_equal(labels, parallel_labels)
 
 
 def test_other_sizes():
@@ -187,6 +189,7 @@ def test_prepare_shapes_and_gamma():
         train.prepare(np.zeros((150, 150), np.uint8))
 
 
+@pytest.mark.slow
 def test_training_overfits_a_few_clocks():
     torch.set_num_threads(1)
     images, labels = synth.make_clocks(8, seed=11, size=48)

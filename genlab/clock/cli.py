@@ -131,14 +131,15 @@ def _bench(args) -> int:
     from genlab.clock.read import load_default_reader, read_clock
 
     torch.set_num_threads(args.threads)
-    times = []
-    for _ in range(3):
-        start = time.time()
-        synth.make_clocks(args.n_clocks, seed=len(times))
-        times.append(time.time() - start)
-    median = float(np.median(times))
-    print(f"generate {args.n_clocks} clocks 150x150: median {median:.2f} s of 3 "
-          f"({1000 * median / args.n_clocks:.2f} ms/clock, {args.n_clocks / median:.0f} clocks/s)")
+    for workers in sorted({1, args.workers}):
+        times = []
+        for repeat in range(args.repeats):
+            start = time.time()
+            synth.make_clocks(args.n_clocks, seed=repeat, workers=workers)
+            times.append(time.time() - start)
+        median = float(np.median(times))
+        print(f"generate {args.n_clocks} clocks 150x150, {workers} process(es): median {median:.2f} s of "
+              f"{args.repeats} ({1000 * median / args.n_clocks:.2f} ms/clock, {args.n_clocks / median:.0f} clocks/s)")
     reader = load_default_reader(args.weights)
     images, _ = synth.make_clocks(args.n_reads + 5, seed=99)
     for image in images[:5]:  # warm-up
@@ -196,6 +197,8 @@ def add_parser(subparsers) -> None:
 
     p = sub.add_parser("bench", help="time clock generation and reading")
     p.add_argument("--n-clocks", type=int, default=10000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2, help="also time generation split over this many processes")
     p.add_argument("--n-reads", type=int, default=100)
     p.add_argument("--weights", default=None)
     p.add_argument("--threads", type=int, default=1)

@@ -333,13 +333,22 @@ def random_time(rng: np.random.Generator) -> tuple:
     return t // 60, t % 60
 
 
-def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None):
+def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int = 1):
     """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
 
-    Clock i depends only on (seed, i). progress(done, total) is called every 100 clocks.
+    Clock i depends only on (seed, i), so workers > 1 splits the range over processes with
+    identical results. progress(done, total) is called every 100 clocks (single process only).
     """
     if n < 0 or size < 16:
         raise ValueError(f"need n >= 0 and size >= 16, got n={n}, size={size}")
+    if workers > 1 and n >= 2 * workers:
+        from concurrent.futures import ProcessPoolExecutor
+
+        bounds = np.linspace(0, n, workers + 1).astype(int)
+        with ProcessPoolExecutor(workers) as pool:
+            parts = list(pool.map(make_clocks, bounds[1:] - bounds[:-1], [seed] * workers, [size] * workers,
+                                  start + bounds[:-1]))
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
     for j in range(n):

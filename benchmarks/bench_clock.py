@@ -1,0 +1,14 @@
+"""Clock reader speed: synthetic clock generation and read_clock latency on CPU (medians).
+
+    python benchmarks/bench_clock.py                 # 10,000 clocks x 3, 100 reads
+    python benchmarks/bench_clock.py --n-clocks 2000 # quicker
+
+Same as `python -m genlab clock bench`; prints figures, asserts nothing.
+"""
+
+import sys
+
+from genlab.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["clock", "bench", *sys.argv[1:]]))
