@@ -163,3 +163,14 @@ def test_path_evenness():
     assert latent.path_evenness(even) == pytest.approx(1.0)
     assert latent.path_evenness(jump) == pytest.approx(4.0)
     assert latent.path_evenness(np.zeros((2, 5, 8))) == 1.0
+
+
+def test_recentred_bootstrap_ci_removes_the_resampling_bias_of_fd():
+    rng = np.random.default_rng(9)
+    a, b = rng.normal(size=(200, 16)), rng.normal(size=(200, 16))  # FD estimate well above the true 0
+    fd = frechet.frechet_distance(a, b)
+    plain = stats.bootstrap_ci(frechet.frechet_distance, [a, b], n_boot=100, seed=0)
+    centred = stats.bootstrap_ci(frechet.frechet_distance, [a, b], n_boot=100, seed=0, recentre=True)
+    assert plain[0] > fd  # duplicates from resampling inflate every bootstrap FD
+    assert centred[0] < fd < centred[1]
+    assert centred[1] - centred[0] == pytest.approx(plain[1] - plain[0], rel=0.3)

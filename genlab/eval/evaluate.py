@@ -106,9 +106,10 @@ def reconstruction_metrics(X: np.ndarray, y: np.ndarray, recon: np.ndarray, conf
 
 def generation_metrics(real_features: np.ndarray, probs: np.ndarray, features: np.ndarray, config: EvalConfig) -> dict:
     """Returns FD, PRDC (each with a bootstrap CI) and the predicted-label distribution of generated samples."""
-    fd_ci = stats.bootstrap_ci(frechet.frechet_distance, [real_features, features], n_boot=config.n_boot, seed=0)
+    fd_ci = stats.bootstrap_ci(frechet.frechet_distance, [real_features, features], n_boot=config.n_boot, seed=0, recentre=True)
     terms = prdc.prdc_per_sample(real_features, features, k=config.prdc_k)
-    result = {"fd": {"value": frechet.frechet_distance(real_features, features), "ci": list(fd_ci)}}
+    # An FD cannot be negative: clip the re-centred interval there.
+    result = {"fd": {"value": frechet.frechet_distance(real_features, features), "ci": [max(fd_ci[0], 0.0), fd_ci[1]]}}
     for name in ("precision", "recall", "density", "coverage"):
         result[name] = _mean_ci(terms[name].astype(np.float64), config)
     result["labels"] = stats.label_distribution(probs.argmax(axis=1), N_DIGITS)
@@ -265,9 +266,10 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
     pairs = list(models) if models is not None else [(None, Path(p)) for p in checkpoints]
     if not pairs:
         raise ValueError("nothing to evaluate: no checkpoints given and none shipped in weights/")
-    X = data.X_test
+    X, y = data.X_test, np.asarray(data.y_test)
     n_real = min(config.n_samples, len(X))
-    _, real_features = clf.classify(classifier, X[:n_real])
+    test_probs, test_features = clf.classify(classifier, X)
+    real_features = test_features[:n_real]
     results = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -277,7 +279,7 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
             "sha256": file_sha256(classifier.path) if getattr(classifier, "path", None) else None,
             "test_accuracy": classifier.metadata.get("test_accuracy"),
             "feature_dim": classifier.config["feature_dim"],
-            "accuracy_here": clf.accuracy(classifier, X, data.y_test),
+            "accuracy_here": float((test_probs.argmax(axis=1) == y).mean()),
             "dataset": classifier.metadata.get("dataset"),
         },
         "config": asdict(config),
