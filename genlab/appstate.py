@@ -276,28 +276,56 @@ def encoded_test_digits(path: str, modified: float, fingerprint: str, _X: np.nda
 
 
 # -- evaluation tables ----------------------------------------------------------------------------
+HEADLINE_COLUMNS = ["name", "kind", "backbone", "bce", "bce_paper", "mse", "mse_paper", "iou",
+                    "noisy_bce", "fd", "precision", "recall", "params", "train_seconds"]
+
+
 def paper_table():
-    """Returns a DataFrame of the paper's test BCE and MSE: kind, backbone, paper BCE, paper MSE."""
+    """Returns a DataFrame of the paper's test figures: kind, backbone, bce_paper, mse_paper."""
     import pandas as pd
 
     from genlab.eval.paper import PAPER_BCE, PAPER_MSE
 
-    rows = [{"kind": kind, "backbone": backbone, "paper BCE": PAPER_BCE[kind][backbone],
-             "paper MSE": PAPER_MSE[kind][backbone]}
+    rows = [{"kind": kind, "backbone": backbone, "bce_paper": PAPER_BCE[kind][backbone],
+             "mse_paper": PAPER_MSE[kind][backbone]}
             for kind in PAPER_BCE for backbone in PAPER_BCE[kind]]
     return pd.DataFrame(rows)
 
 
-def comparison_table():
-    """Returns a DataFrame of our evaluation beside the paper's numbers, or None if there is none yet."""
+def evaluation() -> dict | None:
+    """Returns the shipped evaluation (results/evaluation.json), or None if there is none yet.
+
+    A file that is there but unreadable raises ValueError naming it.
+    """
+    from genlab.eval import load_results
+
     try:
-        from genlab.eval import load_results
-    except ImportError:
+        return load_results()
+    except FileNotFoundError:
         return None
-    try:
-        results = load_results()
-    except (FileNotFoundError, ValueError):
-        return None
-    if not results:
-        return None
-    return results
+
+
+def comparison_table(results: dict):
+    """Returns a DataFrame with one row per evaluated model: our figures beside the paper's."""
+    import pandas as pd
+
+    from genlab.eval.report import summary_rows
+
+    return pd.DataFrame(summary_rows(results))
+
+
+def versus_paper(table, metric: str):
+    """Returns a long DataFrame (kind, backbone, source "genlab" | "paper", value) for one metric.
+
+    table: comparison_table() or paper_table() rows; metric: "bce" or "mse". Rows without a
+    value (e.g. no evaluation yet) are left out.
+    """
+    import pandas as pd
+
+    parts = []
+    for source, column in (("genlab", metric), ("paper", f"{metric}_paper")):
+        if column in table:
+            part = table[["kind", "backbone", column]].rename(columns={column: "value"})
+            parts.append(part.assign(source=source))
+    long = pd.concat(parts, ignore_index=True)
+    return long.dropna(subset=["value"])

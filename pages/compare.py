@@ -1,6 +1,5 @@
 """Compare: the evaluation of the twelve models, beside the paper's published numbers."""
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -9,32 +8,56 @@ from genlab import appstate
 appstate.require_frame()
 
 st.title("Compare")
-st.markdown("Test-set reconstruction error of every kind × backbone. Lower is better. The paper "
-            "is Bonfim et al. (2022); *ours* is genlab's shipped evaluation.")
+st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
+            "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better.")
 
-table = appstate.comparison_table()
-if table is None:
-    st.info("No evaluation yet: the shipped evaluation (`results/`) is not here. "
-            "Run `python -m genlab evaluate` to make one. Meanwhile, the paper's numbers:")
+try:
+    results = appstate.evaluation()
+except ValueError as error:
+    st.error(f"The shipped evaluation cannot be read: {error}")
+    results = None
+
+if results is None:
+    st.info("No evaluation yet: `results/evaluation.json` is not here. Run "
+            "`python -m genlab evaluate` to make one. Meanwhile, the paper's numbers:")
     table = appstate.paper_table()
+else:
+    table = appstate.comparison_table(results)
+    from genlab.eval.report import findings
 
-kinds = sorted(table["kind"].unique())
-backbones = sorted(table["backbone"].unique())
+    with st.container(border=True):
+        st.markdown("**Findings**\n\n" + "\n".join(f"- {line}" for line in findings(results)))
+
 a, b, c = st.columns(3)
-picked_kinds = a.multiselect("Kinds", kinds, default=kinds)
-picked_backbones = b.multiselect("Backbones", backbones, default=backbones)
-columns = [col for col in table.columns if col not in ("kind", "backbone")]
-metric = c.selectbox("Chart", [col for col in columns if pd.api.types.is_numeric_dtype(table[col])])
+kinds = list(dict.fromkeys(table["kind"]))
+backbones = list(dict.fromkeys(table["backbone"]))
+picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=str.upper, key="compare_kinds")
+picked_backbones = b.multiselect("Backbones", backbones, default=backbones,
+                                 format_func=appstate.backbone_title, key="compare_backbones")
+metric = c.radio("Metric beside the paper", ["bce", "mse"], horizontal=True, format_func=str.upper,
+                 key="compare_metric")
 shown = table[table["kind"].isin(picked_kinds) & table["backbone"].isin(picked_backbones)]
-
 if shown.empty:
     st.warning("Nothing matches those filters.")
     st.stop()
 
-st.dataframe(shown, hide_index=True, width="stretch")
+versus = appstate.versus_paper(shown, metric)
+chart = px.bar(versus, x="backbone", y="value", color="source", barmode="group", facet_col="kind",
+               log_y=True, labels={"value": f"test {metric.upper()} (log scale)", "backbone": ""},
+               color_discrete_map={"genlab": "#1f77b4", "paper": "#bbbbbb"})
+chart.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="")
+st.plotly_chart(chart, key="compare_chart")
+
+everything = st.toggle("Show every column", key="compare_all_columns")
+columns = list(shown.columns) if everything else [c for c in appstate.HEADLINE_COLUMNS if c in shown]
+st.dataframe(shown[columns], hide_index=True, width="stretch")
 st.download_button("Download CSV", shown.to_csv(index=False).encode(), "genlab-comparison.csv",
                    "text/csv", key="download_csv")
-chart = px.bar(shown, x="backbone", y=metric, color="kind", barmode="group",
-               log_y=shown[metric].max() / max(shown[metric].min(), 1e-9) > 50)
-chart.update_layout(height=380, margin=dict(l=10, r=10, t=10, b=10))
-st.plotly_chart(chart, key="compare_chart")
+
+if results is not None:
+    from genlab.eval.report import figures
+
+    charts = figures(results)
+    cost, digits = st.tabs(["Quality vs cost", "Per digit"])
+    cost.plotly_chart(charts["quality_vs_cost"], key="quality_vs_cost")
+    digits.plotly_chart(charts["per_digit"], key="per_digit")

@@ -2,6 +2,7 @@
 
 import io
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -126,6 +127,7 @@ def start_training(at: AppTest, epochs: int) -> jobs.Job:
     return job
 
 
+@pytest.mark.slow
 def test_train_runs_in_the_background_and_saves_a_checkpoint():
     at = open_page("pages/train.py", owner="test-train-finish")
     job = start_training(at, epochs=1)
@@ -218,12 +220,67 @@ def test_explorer_rejects_foreign_and_mismatched_checkpoints(checkpoint, tmp_pat
     assert any("This checkpoint cannot be used" in e.value for e in at.error)
 
 
-def test_compare_filters_and_offers_the_csv():
+def test_compare_without_evaluation_shows_the_paper(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path / "no-results")
     at = open_page("pages/compare.py")
-    rows = len(at.dataframe[0].value)
-    assert rows >= 12
-    at.multiselect[0].set_value(["ae"]).run()
+    assert any("No evaluation yet" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == 12
+    at.multiselect(key="compare_kinds").set_value(["ae"]).run()
     assert_clean(at)
     table = at.dataframe[0].value
-    assert set(table["kind"]) == {"ae"} and len(table) < rows
+    assert set(table["kind"]) == {"ae"} and len(table) == 4
     assert at.get("download_button")
+
+
+@pytest.fixture(scope="module")
+def tiny_evaluation(tmp_path_factory):
+    """Returns a results folder holding a real evaluation of three tiny untrained models."""
+    import torch
+
+    from genlab.eval import classifier, evaluate, report
+
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(X_train=(rng.uniform(size=(40, 16, 16, 16)) ** 4).astype(np.float32),
+                           y_train=np.arange(40) % 10,
+                           X_test=(rng.uniform(size=(30, 16, 16, 16)) ** 4).astype(np.float32),
+                           y_test=np.arange(30) % 10,
+                           describe=lambda: {"source": "tiny", "fingerprint": "0" * 12, "n_train": 40, "n_test": 30})
+    folder = tmp_path_factory.mktemp("tiny-eval")
+    checkpoints = [save_model(build_model(kind, backbone, latent_dim=4, **options), folder / f"{kind}_{backbone}.safetensors",
+                              {"training": {"seconds": 3.0, "samples_per_s": 100.0}})
+                   for kind, backbone, options in (("ae", "fcn", {"width": 2}), ("vae", "gru", {"hidden": 8}),
+                                                   ("gan", "fcn", {"width": 2}))]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        judge = classifier.DigitClassifier(width=2).eval()
+        config = evaluate.EvalConfig(n_samples=20, n_boot=5, n_paths=4, path_steps=4, ae_fit_size=20,
+                                     latency_repeats=1, prdc_k=3)
+        results = evaluate.evaluate(checkpoints, data, judge, config)
+    finally:
+        torch.set_num_threads(threads)
+    report.write_results(results, folder / "results")
+    return folder / "results"
+
+
+def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny_evaluation):
+    monkeypatch.setattr(paths, "RESULTS_DIR", tiny_evaluation)
+    at = open_page("pages/compare.py")
+    assert not at.info and "Findings" in at.markdown[1].value
+    assert sorted(at.dataframe[0].value["kind"]) == ["ae", "gan", "vae"]
+    at.multiselect(key="compare_backbones").set_value(["fcn"]).run()
+    assert_clean(at)
+    assert set(at.dataframe[0].value["backbone"]) == {"fcn"}
+    at.radio(key="compare_metric").set_value("mse").run()
+    at.toggle(key="compare_all_columns").set_value(True).run()
+    assert_clean(at)
+    assert "fd_high" in at.dataframe[0].value.columns
+    assert len(at.get("plotly_chart")) == 3   # ours vs paper, quality vs cost, per digit
+
+
+def test_compare_reports_an_unreadable_evaluation(monkeypatch, tmp_path):
+    (tmp_path / "evaluation.json").write_text("{not json")
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path)
+    at = open_page("pages/compare.py")
+    assert any("cannot be read" in e.value and "evaluation.json" in e.value for e in at.error)
