@@ -2,11 +2,12 @@
 
     python -m benchmarks.bench_viz [--repeats 200]
 
-For each backbone, builds an untrained AE (genlab.models.build_model) and times, per step:
-decode one latent vector, build the culled voxel mesh, build the Plotly figure; and the
-same plus the JSON encoding Streamlit sends to the browser. An untrained decoder outputs
-~0.5 everywhere, a worst case for the mesh (speckled, many faces), so a digit-like grid is
-timed too. Prints medians in milliseconds; the target is well under 30 ms on one CPU thread.
+For each backbone, builds an untrained AE (genlab.models.build_model), and loads the shipped
+checkpoints when weights/ has them, and times, per step at the app's view threshold: decode
+one latent vector, build the culled voxel mesh, build the Plotly figure; and the same plus
+the JSON encoding Streamlit sends to the browser. A digit-shaped grid is timed too (mesh and
+figure only, cubes and smooth surface). Prints medians in milliseconds; the target is well
+under 30 ms on one CPU thread.
 """
 
 import argparse
@@ -16,8 +17,8 @@ import time
 import numpy as np
 import torch
 
-from genlab.models import BACKBONES, build_model
-from genlab.viz import voxel_figure, voxel_mesh
+from genlab.models import BACKBONES, build_model, load_model, shipped_models
+from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
 
 
 def median_ms(step, repeats: int) -> float:
@@ -47,29 +48,30 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # one core, as a busy shared machine would give the app
 
-    print(f"{'model':<14}{'faces':>7}{'decode':>9}{'+mesh':>9}{'+figure':>9}{'+json':>9}   (median ms)")
-    for backbone in BACKBONES:
-        model = build_model("ae", backbone).eval()
-        z = torch.randn(1, model.latent_dim)
+    print(f"{'model':<22}{'faces':>7}{'decode':>9}{'+mesh':>9}{'+figure':>9}{'+json':>9}   (median ms)")
+    models = [(f"untrained ae/{backbone}", build_model("ae", backbone).eval()) for backbone in BACKBONES]
+    models += [(entry["name"], load_model(entry["path"])) for entry in shipped_models()]
+    for name, model in models:
+        z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(0))
 
         def decode():
             with torch.no_grad():
                 return model.decode(z)[0].numpy()
 
         grid = decode()
-        faces = len(voxel_mesh(grid).triangles) // 2
+        faces = len(voxel_mesh(grid, VIEW_THRESHOLD).triangles) // 2
         decode_ms = median_ms(decode, args.repeats)
-        mesh_ms = median_ms(lambda: voxel_mesh(decode()), args.repeats)
-        figure_ms = median_ms(lambda: voxel_figure(decode()), args.repeats)
-        json_ms = median_ms(lambda: voxel_figure(decode()).to_json(), args.repeats)
-        print(f"ae/{backbone:<11}{faces:>7}{decode_ms:>9.2f}{mesh_ms:>9.2f}{figure_ms:>9.2f}{json_ms:>9.2f}")
+        mesh_ms = median_ms(lambda: voxel_mesh(decode(), VIEW_THRESHOLD), args.repeats)
+        figure_ms = median_ms(lambda: voxel_figure(decode(), VIEW_THRESHOLD), args.repeats)
+        json_ms = median_ms(lambda: voxel_figure(decode(), VIEW_THRESHOLD).to_json(), args.repeats)
+        print(f"{name:<22}{faces:>7}{decode_ms:>9.2f}{mesh_ms:>9.2f}{figure_ms:>9.2f}{json_ms:>9.2f}")
 
     grid = digit_like_grid()
     faces = len(voxel_mesh(grid).triangles) // 2
-    print(f"{'digit grid':<14}{faces:>7}{'-':>9}{median_ms(lambda: voxel_mesh(grid), args.repeats):>9.2f}"
+    print(f"{'digit grid':<22}{faces:>7}{'-':>9}{median_ms(lambda: voxel_mesh(grid), args.repeats):>9.2f}"
           f"{median_ms(lambda: voxel_figure(grid), args.repeats):>9.2f}"
           f"{median_ms(lambda: voxel_figure(grid).to_json(), args.repeats):>9.2f}")
-    print(f"{'surface':<14}{'':>7}{'-':>9}{'-':>9}"
+    print(f"{'digit surface':<22}{'':>7}{'-':>9}{'-':>9}"
           f"{median_ms(lambda: voxel_figure(grid, surface=True), args.repeats):>9.2f}"
           f"{median_ms(lambda: voxel_figure(grid, surface=True).to_json(), args.repeats):>9.2f}")
 

@@ -87,7 +87,7 @@ def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels
     traces = [_mesh_trace(mesh_for(g, threshold, surface), surface, showscale=False) for g in grids]
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
     layout = dict(
-        scene=_scene(grids.shape[-1]),
+        scene={**_scene(grids.shape[-1]), "domain": dict(x=[0, 1], y=[0.16, 1])},  # room for controls
         height=height,
         margin=dict(l=0, r=0, t=0, b=0),
         uirevision="voxels",
