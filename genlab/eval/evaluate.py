@@ -207,6 +207,7 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "latent_dim": model.latent_dim,
         "checkpoint": None if path is None else {"path": _display_path(path), "name": Path(path).stem, "sha256": file_sha256(path)},
         "trained_on": _trained_on(model, data),
+        "reconstruction_method": (getattr(model, "metadata", None) or {}).get("reconstruction_method"),
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
     reconstruct_seconds = time.perf_counter() - start
