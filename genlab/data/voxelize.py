@@ -25,6 +25,9 @@ so each digit's transformed coordinates are small per-level tables; only the mea
 the points one by one.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 GRID = 16  # the voxel grid size genlab uses everywhere: samples are GRID x GRID x GRID
@@ -56,7 +59,7 @@ _SIN90 = np.sin(np.deg2rad(90.0))
 
 
 def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
-                    chunk_size=5000) -> np.ndarray:
+                    chunk_size=1000, workers=None) -> np.ndarray:
     """Returns float32 (N, r, r, r) voxel grids in [0, 1] for uint8 digits (N, 28, 28).
 
     `grids.reshape(N, -1)` rows are in the 3D MNIST vector order (index iy + r*(ix + r*iz),
@@ -66,8 +69,12 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
     rotate_deg > 0: each digit's point cloud is also rotated about its centre by random
     angles, uniform in [-rotate_deg, rotate_deg] about each axis (x, then y, then z),
     before voxelizing. jitter > 0: every point moves by Gaussian noise with that standard
-    deviation (in units of the normalised cloud, whose largest extent is 1). Both draw
-    from `np.random.default_rng(seed)`, so a seed gives the same grids every time.
+    deviation (in units of the normalised cloud, whose largest extent is 1). The angles
+    are drawn from `np.random.default_rng(seed)`, the jitter per chunk from (seed, chunk
+    start), so a seed gives the same grids every time.
+
+    Digits are processed in chunks of chunk_size (bounding memory: about 0.4 GB per 1000)
+    on `workers` threads (default: up to 2; numpy releases the GIL for the heavy work).
     """
     images = np.asarray(images)
     if images.ndim == 2:
@@ -83,15 +90,25 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
     if empty.any():
         raise ValueError(f"digit {int(np.argmax(empty))} has no ink: nothing to voxelize")
 
-    rng = np.random.default_rng(seed)
-    random = rotate_deg > 0 or jitter > 0
+    angles = np.deg2rad(np.random.default_rng(seed).uniform(-rotate_deg, rotate_deg, size=(len(ink), 3)))
     out = np.empty((len(images), n, n, n), dtype=np.float32)
-    for start in range(0, len(images), chunk_size):
-        chunk = ink[start:start + chunk_size]
-        if random:
-            out[start:start + len(chunk)] = _voxelize_random(chunk, n, rotate_deg, jitter, rng)
+
+    def run(start):
+        chunk = slice(start, start + chunk_size)
+        if rotate_deg > 0 or jitter > 0:
+            rng = np.random.default_rng([seed, start])
+            out[chunk] = _voxelize_random(ink[chunk], n, angles[chunk], jitter, rng)
         else:
-            out[start:start + len(chunk)] = _voxelize_exact(chunk, n)
+            out[chunk] = _voxelize_exact(ink[chunk], n)
+
+    starts = range(0, len(images), chunk_size)
+    workers = min(len(starts), workers or min(2, os.cpu_count() or 1))
+    if workers <= 1:
+        for start in starts:
+            run(start)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, starts))
     return out
 
 
@@ -366,31 +383,29 @@ def _masked(values, used, reduce):
     return reduce(np.where(used, values, fill).reshape(len(values), -1), axis=1)
 
 
-def _voxelize_random(ink, n, rotate_deg, jitter, rng):
-    """Returns float32 (B, n, n, n): the procedure with a random rotation and jitter per digit.
+def _voxelize_random(ink, n, angles, jitter, rng):
+    """Returns float32 (B, n, n, n): the procedure with a random rotation (and jitter) per digit.
 
-    After step 3 a point (x4, y4, k) sits at (X[x4, k], Y[y4], Z[x4, k]), so after a rotation
-    R its coordinates are A[x4, k] + C[y4] with A = R[:, 0] X + R[:, 2] Z and C = R[:, 1] Y:
-    two table look-ups per point and axis. Exact ties do not matter for random clouds, so
-    bins come from arithmetic rather than searchsorted.
+    angles: (B, 3) radians. After step 3 a point (x4, y4, k) sits at (z[k], y[y4], -x[x4])
+    (dropping the 6e-17 terms, which only matter for exact ties), so after a rotation R
+    its coordinates are P[x4] + Q[k] + C[y4], with P = -R[:, 2] x, Q = R[:, 0] z and
+    C = R[:, 1] y: three small tables per digit, summed per point. Bins come from
+    arithmetic rather than searchsorted (ties have probability zero here).
     """
     b = len(ink)
     clouds = _Clouds(ink)
-    rot_x, rot_z = _rotate_y90(clouds.x[:, :, None], clouds.z[:, None, :])  # (B, 121, 30)
-    angles = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg, size=(b, 3)))
     matrix = rotation_matrices(angles)  # (B, 3, 3)
-    a_table = (matrix[:, None, None, :, 0] * rot_x[..., None]
-               + matrix[:, None, None, :, 2] * rot_z[..., None])  # (B, 121, 30, 3)
+    p_table = -matrix[:, None, :, 2] * clouds.x[..., None]  # (B, 121, 3)
+    q_table = matrix[:, None, :, 0] * clouds.z[..., None]  # (B, 30, 3)
     c_table = matrix[:, None, :, 1] * clouds.y[..., None]  # (B, 121, 3)
 
     # The cloud's box: its convex hull is spanned by the pixel boxes' corners, which are
     # points themselves (front and back grid corners), so 8 corners per pixel suffice.
     d, row, col, open_sides = clouds.pixels
-    corner_xk = ((d * _LATTICE + 4 * row + 2)[:, None] + np.array([-2, 2])) * 30
-    corner_xk = (corner_xk[:, :, None] + np.array([0, 29])).reshape(len(d), 4)
-    corner_y = (d * _LATTICE + 4 * col + 2)[:, None] + np.array([-2, 2])
-    corners = (a_table.reshape(-1, 3)[corner_xk][:, :, None, :]
-               + c_table.reshape(-1, 3)[corner_y][:, None, :, :]).reshape(len(d), 8, 3)
+    two = np.array([0, 4])
+    corners = (p_table[d[:, None], 4 * row[:, None] + two][:, :, None, None]
+               + q_table[:, [0, -1]][d][:, None, :, None]
+               + c_table[d[:, None], 4 * col[:, None] + two][:, None, None, :]).reshape(len(d), 8, 3)
     lo = np.full((b, 3), np.inf)
     hi = np.full((b, 3), -np.inf)
     np.minimum.at(lo, d, corners.min(axis=1))
@@ -398,39 +413,36 @@ def _voxelize_random(ink, n, rotate_deg, jitter, rng):
     edges = _edges(lo, hi, n)
     start, stop = edges[:, :, 0], edges[:, :, -1]
     scale = n / (stop - start)  # (B, 3): coordinates -> bin units
-    # The tables in bin units (float32 is plenty for binning): A (B, 121, 30, 3), C (B, 121, 3).
-    a_bins = ((a_table - start[:, None, None]) * scale[:, None, None]).astype(np.float32)
+    # The tables in bin units (float32 is plenty for binning); P carries the box start.
+    p_bins = ((p_table - start[:, None]) * scale[:, None]).astype(np.float32)
+    q_bins = (q_table * scale[:, None]).astype(np.float32)
     c_bins = (c_table * scale[:, None]).astype(np.float32)
     jitter_bins = (jitter * scale).astype(np.float32)
 
-    # Each part of each pixel's box is an outer sum of a few A rows and C rows.
+    # Each part of each pixel's box is an outer sum of a few table rows; count the points
+    # of one part at a time.
     five = np.arange(5)
     x4 = 4 * row  # the pixel's first x4 level (x - 0.5), as a table index
     y4 = 4 * col
-    front = a_bins[d[:, None], x4[:, None] + five][:, :, [0, 29]]  # (P, 5 x4, 2 k, 3)
-    parts = [
-        front[:, :, None, :, :] + c_bins[d[:, None], y4[:, None] + five][:, None, :, None, :],
-    ]
-    for side in range(4):
-        has = np.flatnonzero(open_sides >> side & 1)
-        dd, xs, ys = d[has][:, None], x4[has][:, None], y4[has][:, None]
-        if side < 2:  # top / bottom: one x4 level, every k, 5 y4 levels
-            rows_a = a_bins[dd, xs + 4 * side][:, 0]  # (H, 30, 3)
-            parts.append(rows_a[:, :, None, :] + c_bins[dd, ys + five][:, None, :, :])
-        else:  # left / right: 5 x4 levels, every k, one y4 level
-            rows_a = a_bins[dd, xs + five]  # (H, 5, 30, 3)
-            parts.append(rows_a + c_bins[dd, ys + 4 * (side - 2)][:, :, None, :])
-    owners = [d] + [d[open_sides >> side & 1 == 1] for side in range(4)]
-
     counts = np.zeros(b * n**3, dtype=np.int64)
-    weights = np.array([n, 1, n * n], dtype=np.int32)  # flat index iy + n*(ix + n*iz)
-    for values, owner in zip(parts, owners):
-        values = values.reshape(len(owner), -1, 3)
+    for part in range(5):  # front and back together, then the four sides
+        has = np.flatnonzero(open_sides >> (part - 1) & 1) if part else np.arange(len(d))
+        dd, xs, ys = d[has][:, None], x4[has][:, None], y4[has][:, None]
+        if part == 0:  # 5 x4 levels, k = 0 and 29, 5 y4 levels
+            values = (p_bins[dd, xs + five][:, :, None, None] + q_bins[:, [0, -1]][d[has]][:, None, None]
+                      + c_bins[dd, ys + five][:, None, :, None])
+        elif part <= 2:  # top / bottom: one x4 level, every k, 5 y4 levels
+            values = (p_bins[dd, xs + 4 * (part - 1)][:, :, None] + q_bins[d[has]][:, :, None]
+                      + c_bins[dd, ys + five][:, None])
+        else:  # left / right: 5 x4 levels, every k, one y4 level
+            values = (p_bins[dd, xs + five][:, :, None] + q_bins[d[has]][:, None]
+                      + c_bins[dd, ys + 4 * (part - 3)][:, :, None])
+        values = values.reshape(len(has), -1, 3)
         if jitter > 0:
-            values += rng.standard_normal(values.shape, dtype=np.float32) * jitter_bins[owner][:, None, :]
+            values += rng.standard_normal(values.shape, dtype=np.float32) * jitter_bins[d[has]][:, None]
         index = values.astype(np.int32)  # truncation: floor for the (non-negative) values
         np.clip(index, 0, n - 1, out=index)
-        voxel = index @ weights + (owner * n**3).astype(np.int32)[:, None]
+        voxel = index[..., 1] + n * (index[..., 0] + n * index[..., 2]) + (d[has] * n**3)[:, None].astype(np.int32)
         counts += np.bincount(voxel.ravel(), minlength=b * n**3)
     return _normalise_counts(counts.reshape(b, n**3))
 
