@@ -66,6 +66,8 @@ class Job:
                 eta = last["time"] * (1 - fraction) / fraction
         if status == DONE:
             fraction, eta = 1.0, 0.0
+        elif status != RUNNING:
+            eta = None  # cancelled or failed: nothing left to wait for
         elapsed = (self.finished or time.time()) - self.started
         return {"id": self.id, "label": self.label, "status": status, "log": log,
                 "fraction": fraction, "eta_s": eta, "elapsed_s": elapsed,

@@ -42,10 +42,12 @@ if shown.empty:
     st.stop()
 
 versus = appstate.versus_paper(shown, metric)
+versus = versus.assign(kind=versus["kind"].str.upper(), backbone=versus["backbone"].map(appstate.backbone_title))
 chart = px.bar(versus, x="backbone", y="value", color="source", barmode="group", facet_col="kind",
                log_y=True, labels={"value": f"test {metric.upper()} (log scale)", "backbone": ""},
                color_discrete_map={"genlab": "#1f77b4", "paper": "#bbbbbb"})
 chart.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="")
+chart.for_each_annotation(lambda note: note.update(text=note.text.split("=")[-1]))  # "kind=AE" -> "AE"
 st.plotly_chart(chart, key="compare_chart")
 
 everything = st.toggle("Show every column", key="compare_all_columns")

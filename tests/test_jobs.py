@@ -38,7 +38,7 @@ def test_cancel_stops_the_job_and_keeps_its_result():
     assert job.wait(5)
     state = job.snapshot()
     assert state["status"] == jobs.CANCELLED and state["result"].startswith("stopped after")
-    assert state["cancelling"]
+    assert state["cancelling"] and state["eta_s"] is None
 
 
 def test_eta_comes_from_the_fraction_done():
