@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-GRID = 16  # TODO: from genlab.data import GRID once it lands
+from genlab.data import GRID
 
 SLICE = GRID * GRID  # voxels in one 16x16 slice
 

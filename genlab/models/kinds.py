@@ -20,6 +20,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from genlab.models.backbones import BACKBONES, GRID
 
 VOXELS = GRID**3
+LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
 
 
 @dataclass
@@ -118,6 +119,32 @@ class GenerativeModel(nn.Module):
         """Returns the training losses for a batch x (B, 16, 16, 16)."""
         raise NotImplementedError
 
+    @torch.no_grad()
+    def warm_start(self, donor: "GenerativeModel") -> list[str]:
+        """Returns the names of the tensors copied from a trained model of the same backbone (e.g. AE -> VAE).
+
+        Equal shapes are copied. A Gaussian encoder's last layer, twice the donor's width, gets the
+        donor's code as its mean and a small variance (log-variance bias LOGVAR_START); the rest
+        (a GAN's discriminator) keeps its fresh initialisation.
+        """
+        if donor.backbone != self.backbone or donor.latent_dim != self.latent_dim:
+            raise ValueError(f"cannot warm-start a {self.backbone} model with latent_dim {self.latent_dim} "
+                             f"from a {donor.backbone} model with latent_dim {donor.latent_dim}")
+        theirs, copied = donor.state_dict(), []
+        for name, mine in self.state_dict().items():
+            if name not in theirs:
+                continue
+            value = theirs[name]
+            if value.shape == mine.shape:
+                mine.copy_(value)
+            elif mine.ndim and mine.shape[0] == 2 * value.shape[0] and mine.shape[1:] == value.shape[1:]:
+                mine[: len(value)] = value  # mean half of (mu, logvar)
+                mine[len(value):] = LOGVAR_START if name.endswith("bias") else 0.0
+            else:
+                continue
+            copied.append(name)
+        return copied
+
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}, backbone={self.backbone!r}, latent_dim={self.latent_dim}"
 
@@ -200,8 +227,9 @@ class GAN(VAE):
 
     def __init__(self, backbone, latent_dim, config, backbone_options):
         super().__init__(backbone, latent_dim, config, backbone_options)
-        options = {**backbone_options, "norm": False}  # no batch norm in a discriminator
-        self.discriminator = _spectral_normed(BACKBONES[backbone].build_encoder(1, options))
+        # The encoder's shape at half the size (a cheaper step on CPU), without batch norm.
+        options = {k: v // 2 if k in ("width", "hidden") else v for k, v in backbone_options.items()}
+        self.discriminator = _spectral_normed(BACKBONES[backbone].build_encoder(1, {**options, "norm": False}))
 
     def generator_parameters(self) -> list[nn.Parameter]:
         """Returns the parameters the generator step updates (generator and encoder)."""
@@ -211,10 +239,15 @@ class GAN(VAE):
         """Returns the discriminator's parameters."""
         return list(self.discriminator.parameters())
 
+    @staticmethod
+    def n_fake(x: torch.Tensor) -> int:
+        """Returns how many fakes a step draws for a batch x: half of it (saves time, enough signal)."""
+        return max(1, len(x) // 2)
+
     def discriminator_loss(self, x: torch.Tensor) -> Losses:
         """Returns the discriminator's non-saturating loss on real x (B, 16, 16, 16) and fresh fakes."""
         with torch.no_grad():
-            fake = self.decode(self.prior(len(x)).to(x.device))
+            fake = self.decode(self.prior(self.n_fake(x)).to(x.device))
         real_logit, fake_logit = self.discriminator(x).float(), self.discriminator(fake).float()
         loss = F.softplus(-real_logit).mean() + F.softplus(fake_logit).mean()
         return Losses(loss, {"d_real": torch.sigmoid(real_logit).mean(), "d_fake": torch.sigmoid(fake_logit).mean()})
@@ -227,7 +260,7 @@ class GAN(VAE):
         if part == "discriminator":
             return self.discriminator_loss(x)
         recon, kl = self.elbo_terms(x)
-        fake = self.decode(self.prior(len(x)).to(x.device))
+        fake = self.decode(self.prior(self.n_fake(x)).to(x.device))
         adv = F.softplus(-self.discriminator(fake).float()).mean()
         total = recon + self.config["beta"] * kl + self.config["adv_weight"] * adv
         return Losses(total, {"recon": recon, "kl": kl, "adv": adv})

@@ -38,6 +38,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="warm-start from a trained checkpoint of the same backbone (e.g. AE -> VAE -> GAN)")
+    p.add_argument("--chain", action="store_true",
+                   help="with --all: start each VAE from its AE and each GAN from its VAE")
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint file (one model) or folder (--all); default runs/KIND_BACKBONE.safetensors")
     p.set_defaults(func=run)
@@ -66,17 +70,24 @@ class ProgressBar:
         self.stream.flush()
 
 
-def train_one(kind: str, backbone: str, dataset, args, out: Path) -> dict:
+def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Path | None = None) -> dict:
     """Returns the test metrics after training kind/backbone on `dataset` and saving it to `out` (rank 0)."""
     import torch
 
-    from genlab.models import build_model, save_model
+    from genlab.models import build_model, load_model, save_model
     from genlab.models.checkpoint import read_checkpoint
     from genlab.train import TrainConfig, train
     from genlab.train.shipping import test_metrics
 
     torch.manual_seed(args.seed)
     model = build_model(kind, backbone, latent_dim=args.latent_dim)
+    warm = {}
+    if init_from:
+        donor = load_model(init_from)
+        model.warm_start(donor)
+        warm = {"init_from": Path(init_from).name,
+                "init_seconds": donor.metadata.get("training", {}).get("seconds", 0.0)
+                + donor.metadata.get("training", {}).get("init_seconds", 0.0)}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                          compile=args.compile, seed=args.seed, patience=args.patience,
                          max_seconds=args.max_minutes * 60 if args.max_minutes else None)
@@ -88,7 +99,7 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path) -> dict:
     # The finished file: best weights, test metrics, no optimiser state (a few MB at most).
     metrics = test_metrics(result.model, dataset)
     meta = read_checkpoint(out)[1]
-    training = {k: v for k, v in meta["training"].items() if k != "optimizers"}
+    training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
     save_model(result.model, out, {"dataset": meta["dataset"], "training": training, "metrics": metrics})
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
           f"{result.samples_per_s:.0f} samples/s -> {out}")
@@ -120,7 +131,10 @@ def run(args) -> int:
             out = (args.out or DEFAULT_OUT) / f"{kind}_{backbone}.safetensors"
         else:
             out = args.out or DEFAULT_OUT / f"{kind}_{backbone}.safetensors"
-        train_one(kind, backbone, dataset, args, out)
+        init_from = args.init_from
+        if args.all and args.chain and kind != "ae":
+            init_from = out.with_name(f"{KINDS[KINDS.index(kind) - 1]}_{backbone}.safetensors")
+        train_one(kind, backbone, dataset, args, out, init_from)
     if args.all and int(os.environ.get("RANK", 0)) == 0:
         print(f"wrote {write_manifest(args.out or DEFAULT_OUT)}")
     return 0

@@ -1,0 +1,81 @@
+"""Training throughput, decode latency and peak memory of the twelve models (default sizes) on CPU.
+
+    python -m benchmarks.bench_train                  # all twelve, 1 thread, batch 64
+    python -m benchmarks.bench_train --threads 2 --steps 30 --models ae_fcn vae_gru
+
+Each model runs in a fresh subprocess so its peak memory (max RSS) is its own. Prints one row per
+model: training samples/s (median over steps), decode latency of one latent (median, ms) and peak MB.
+Random voxels stand in for data: speed does not depend on the values.
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+KINDS = ("ae", "vae", "gan")
+BACKBONES = ("fcn", "cnn_mlp", "lstm", "gru")
+
+
+def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int) -> dict:
+    """Returns the figures for one model, measured in this process."""
+    import torch
+
+    from genlab.models import build_model
+    from genlab.train import TrainConfig
+    from genlab.train.trainer import autoencoder_step, gan_step, make_optimizers
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = build_model(kind, backbone)
+    config = TrainConfig(batch_size=batch_size)
+    optimizers = make_optimizers(model, config)
+    step = gan_step if kind == "gan" else autoencoder_step
+    x = torch.rand(batch_size, 16, 16, 16)
+    times = []
+    for i in range(steps + 2):  # two warm-up steps
+        start = time.perf_counter()
+        step(model, optimizers, x, torch.autocast("cpu", enabled=False), config)
+        times.append(time.perf_counter() - start)
+    model.eval()
+    z = torch.randn(1, model.latent_dim)
+    latency = []
+    with torch.no_grad():
+        for i in range(200):
+            start = time.perf_counter()
+            model.decode(z)
+            latency.append(time.perf_counter() - start)
+    return {"model": f"{kind}_{backbone}", "params": sum(p.numel() for p in model.parameters()),
+            "train_samples_per_s": batch_size / statistics.median(times[2:]),
+            "decode_ms": 1000 * statistics.median(latency[20:]),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="*", default=[f"{k}_{b}" for k in KINDS for b in BACKBONES])
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one model, print JSON
+    args = parser.parse_args()
+    if args.one:
+        kind, backbone = args.one.split("_", 1)
+        print(json.dumps(measure(kind, backbone, args.steps, args.batch_size, args.threads)))
+        return
+    print(f"{'model':<12} {'params':>9} {'train samples/s':>16} {'decode 1 latent ms':>19} {'peak MB':>8}"
+          f"   ({args.threads} thread(s), batch {args.batch_size}, median of {args.steps} steps)")
+    for name in args.models:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_train", "--one", name, "--steps",
+                              str(args.steps), "--batch-size", str(args.batch_size), "--threads", str(args.threads)],
+                             capture_output=True, text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"{r['model']:<12} {r['params']:>9,} {r['train_samples_per_s']:>16.0f} {r['decode_ms']:>19.2f} "
+              f"{r['peak_mb']:>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
