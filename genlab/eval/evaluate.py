@@ -165,6 +165,10 @@ def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, 
         "params_with_discriminator": params,
         "file_bytes": Path(path).stat().st_size if path else None,
         "train_seconds": training.get("seconds"),
+        # A warm-started model (e.g. a VAE initialised from the AE) also cost its donor's training.
+        "train_seconds_total": None if training.get("seconds") is None
+        else training["seconds"] + (training.get("init_seconds") or 0.0),
+        "warm_start_from": training.get("init_from"),
         "train_samples_per_s": training.get("samples_per_s"),
         "train_epochs": training.get("epochs_done"),
         "train_device": training.get("device"),
