@@ -137,3 +137,7 @@ with switch:
         if h5 is not None and st.button("Use this file", key="use_kaggle"):
             path = appstate.save_upload(h5.name, h5.getvalue())
             switch_to({"source": "kaggle", "params": {"path": str(path)}, "name": h5.name})
+        on_disk = st.text_input("…or its path on this machine", key="kaggle_path",
+                                placeholder="/data/3dmnist/full_dataset_vectors.h5")
+        if on_disk and st.button("Use this path", key="use_kaggle_path"):
+            switch_to({"source": "kaggle", "params": {"path": on_disk}, "name": on_disk})

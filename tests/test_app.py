@@ -111,6 +111,10 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     assert_clean(at)
     assert any("Could not load that dataset" in e.value and "broken.h5" in e.value for e in at.error)
     assert at.session_state["dataset_choice"] == SMALL_DATASET
+    at.text_input(key="kaggle_path").set_value(str(tmp_path / "missing.h5")).run()
+    at.button(key="use_kaggle_path").click().run()
+    assert_clean(at)
+    assert any("Could not load that dataset" in e.value and "missing.h5" in e.value for e in at.error)
     at.text_input(key="mnist_folder").set_value(str(tmp_path / "nowhere")).run()
     at.button(key="use_mnist").click().run()
     assert any("No MNIST IDX files" in e.value for e in at.error)
