@@ -3,6 +3,8 @@
 All functions take a genlab model (see genlab.models) and numpy arrays, and return numpy.
 """
 
+import json
+
 import numpy as np
 import torch
 
@@ -88,3 +90,20 @@ def sample_latents(model, n: int, seed: int = 0, reference=None) -> np.ndarray:
         reference = np.asarray(reference, dtype=np.float32)
         z = reference.mean(axis=0) + z * reference.std(axis=0)
     return z.astype(np.float32)
+
+
+def parse_latent(text: str, latent_dim: int) -> np.ndarray:
+    """Returns the latent (latent_dim,) float32 written as a JSON list; ValueError saying what is wrong."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        raise ValueError("a latent is a JSON list of numbers, like [0.1, -1.2, ...]") from None
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                               for v in values):
+        raise ValueError("a latent is a JSON list of numbers, like [0.1, -1.2, ...]")
+    if len(values) != latent_dim:
+        raise ValueError(f"this model has {latent_dim} latent dimensions; the list has {len(values)} numbers")
+    z = np.asarray(values, dtype=np.float32)
+    if not np.isfinite(z).all():
+        raise ValueError("the latent holds a non-finite number")
+    return z

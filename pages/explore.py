@@ -51,8 +51,10 @@ except (ValueError, FileNotFoundError, OSError) as error:
     st.stop()
 
 model_key = hashlib.sha1(f"{path}:{dataset.fingerprint}".encode()).hexdigest()[:10]
-st.caption(f"{model.kind.upper()} on {model.backbone} · {model.latent_dim} latent dimensions · "
-           f"digits from {appstate.dataset_title(appstate.dataset_choice())}")
+trained_on = (getattr(model, "metadata", {}).get("dataset") or {}).get("source")
+st.caption(f"{model.kind.upper()} on {appstate.backbone_title(model.backbone)} · {model.latent_dim} latent "
+           f"dimensions · trained on {trained_on or 'unknown data'} · digits below from "
+           f"{appstate.dataset_title(appstate.dataset_choice())}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -88,7 +90,8 @@ if f"start_{model_key}" not in st.session_state:
 
 # -- where to start ----------------------------------------------------------------------------
 with st.expander("Start from…", expanded=False):
-    source = st.radio("Start from", ["A dataset digit", "A random sample", "An uploaded image"],
+    source = st.radio("Start from", ["A dataset digit", "A random sample", "An uploaded image",
+                                     "A copied latent"],
                       horizontal=True, label_visibility="collapsed", key="start_source")
     if source == "A dataset digit":
         a, b, c = st.columns([2, 2, 1])
@@ -103,6 +106,14 @@ with st.expander("Start from…", expanded=False):
         if b.button("Start here", key="start_random"):
             z = explore.sample_latents(model, 1, int(seed), reference)[0]
             set_start(z, f"random sample (seed {seed})")
+    elif source == "A copied latent":
+        text = st.text_area(f"A JSON list of {model.latent_dim} numbers (from “Copy this latent”)",
+                            key="start_pasted")
+        if st.button("Start here", key="start_latent"):
+            try:
+                set_start(explore.parse_latent(text, model.latent_dim), "a pasted latent")
+            except ValueError as error:
+                st.error(str(error))
     else:
         image = st.file_uploader("Digit image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
                                  key="start_upload")

@@ -177,7 +177,17 @@ def test_explorer_sliders_drive_the_view(checkpoint):
     at.button(key="reset_latent").click().run()
     assert figure(at)["data"][0]["intensity"] == before
     at.toggle(key="copy_latent").set_value(True).run()
-    assert len(json.loads(at.code[0].value)) == 4
+    copied = json.loads(at.code[0].value)
+    assert len(copied) == 4
+    # Paste it back (moved) as a new start: the sliders jump to it.
+    at.radio(key="start_source").set_value("A copied latent").run()
+    at.text_area(key="start_pasted").set_value(json.dumps([1.5, -1.0, 0.5, 2.0])).run()
+    at.button(key="start_latent").click().run()
+    assert_clean(at)
+    assert sorted(s.value for s in at.slider if s.label.startswith("z[")) == [-1.0, 0.5, 1.5, 2.0]
+    at.text_area(key="start_pasted").set_value("[1, 2]").run()
+    at.button(key="start_latent").click().run()
+    assert any("4 latent dimensions; the list has 2" in e.value for e in at.error)
 
 
 def test_explorer_start_points_interpolation_and_samples(checkpoint):

@@ -130,3 +130,15 @@ def test_decode_and_encode_round_shapes():
     decoded = explore.decode(model, z)
     assert decoded.shape == (2, 16, 16, 16) and explore.decode(model, z[0]).shape == (16, 16, 16)
     assert 0.0 <= decoded.min() and decoded.max() <= 1.0
+
+
+def test_parse_latent_round_trip_and_errors():
+    assert explore.parse_latent("[0.5, -1, 2.25]", 3).tolist() == [0.5, -1.0, 2.25]
+    with pytest.raises(ValueError, match="has 3 latent dimensions; the list has 2"):
+        explore.parse_latent("[1, 2]", 3)
+    with pytest.raises(ValueError, match="JSON list of numbers"):
+        explore.parse_latent("hello", 3)
+    with pytest.raises(ValueError, match="JSON list of numbers"):
+        explore.parse_latent('[1, "a", 2]', 3)
+    with pytest.raises(ValueError, match="non-finite"):
+        explore.parse_latent("[1, 2, 1e999]", 3)
