@@ -16,7 +16,7 @@ from genlab import paths
 from genlab.data.errors import DataError
 from genlab.data.voxelize import GRID
 
-CACHE_VERSION = 1  # bump when a builder's output changes, so old cache files are not reused
+CACHE_VERSION = 2  # bump when a builder's output changes, so old cache files are not reused
 
 
 @dataclass(frozen=True, eq=False)

@@ -121,7 +121,9 @@ def read_point_clouds(path, resolution=GRID) -> tuple[np.ndarray, np.ndarray]:
                 raise DataError(f"{path}: sample {name!r} needs a 'label' attribute 0..9, got {label!r}")
             clouds.append(points)
             labels.append(int(label))
-    return voxelize_points(clouds, resolution), np.array(labels, dtype=np.int64)
+    # Kaggle clouds hold ~20,000 points each: voxelize a few hundred at a time.
+    X = np.concatenate([voxelize_points(clouds[i:i + 500], resolution) for i in range(0, len(clouds), 500)])
+    return X, np.array(labels, dtype=np.int64)
 
 
 def _sibling(path: Path):
