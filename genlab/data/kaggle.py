@@ -99,7 +99,7 @@ def write_vectors(path, X_train, y_train, X_test, y_test) -> None:
 
 def read_point_clouds(path, resolution=GRID) -> tuple[np.ndarray, np.ndarray]:
     """Returns (X float32 (N, r, r, r), y int64 (N,)) from a point-cloud file, samples in name order."""
-    clouds, labels = [], []
+    clouds, labels, grids = [], [], []
     with _open(path) as file:
         names = sorted(file, key=lambda name: (not name.isdigit(), int(name) if name.isdigit() else 0, name))
         if not names:
@@ -121,9 +121,12 @@ def read_point_clouds(path, resolution=GRID) -> tuple[np.ndarray, np.ndarray]:
                 raise DataError(f"{path}: sample {name!r} needs a 'label' attribute 0..9, got {label!r}")
             clouds.append(points)
             labels.append(int(label))
-    # Kaggle clouds hold ~20,000 points each: voxelize a few hundred at a time.
-    X = np.concatenate([voxelize_points(clouds[i:i + 500], resolution) for i in range(0, len(clouds), 500)])
-    return X, np.array(labels, dtype=np.int64)
+            if len(clouds) == 500:  # Kaggle clouds hold ~20,000 points each: a few hundred at a time
+                grids.append(voxelize_points(clouds, resolution))
+                clouds = []
+    if clouds:
+        grids.append(voxelize_points(clouds, resolution))
+    return np.concatenate(grids), np.array(labels, dtype=np.int64)
 
 
 def _sibling(path: Path):
