@@ -3,8 +3,6 @@
 import sys
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pytest
 
 from genlab import paths

@@ -284,12 +284,12 @@ def _voxelize_exact(ink, n):
     # far more than the 6e-17 rotation terms, so x' is lowest at k = 0 and highest at
     # k = 29 (both used on every x4 level in use), and z' is extreme on the outermost x4
     # levels (which always carry side points at every k).
-    x_low = np.where(x_front, rot_x_at(clouds, 0), np.inf).min(axis=1)
-    x_high = np.where(x_front, rot_x_at(clouds, 29), -np.inf).max(axis=1)
+    x_low = np.where(x_front, _rot_x_at(clouds, 0), np.inf).min(axis=1)
+    x_high = np.where(x_front, _rot_x_at(clouds, 29), -np.inf).max(axis=1)
     top_x4 = np.argmax(x_front, axis=1)
     bottom_x4 = _LATTICE - 1 - np.argmax(x_front[:, ::-1], axis=1)
-    z_low = rot_z_at(clouds, bottom_x4).min(axis=1)
-    z_high = rot_z_at(clouds, top_x4).max(axis=1)
+    z_low = _rot_z_at(clouds, bottom_x4).min(axis=1)
+    z_high = _rot_z_at(clouds, top_x4).max(axis=1)
     lo = np.stack([x_low, _masked(rot_y, y_used, np.min), z_low], axis=1)
     hi = np.stack([x_high, _masked(rot_y, y_used, np.max), z_high], axis=1)
     edges = _edges(lo, hi, n)
@@ -337,12 +337,12 @@ def _voxelize_exact(ink, n):
     return _normalise_counts(np.rint(counts).astype(np.int64).reshape(b, n**3))
 
 
-def rot_x_at(clouds, k):
+def _rot_x_at(clouds, k):
     """Returns (B, 121): x' on every x4 level at z level k."""
     return _rotate_y90(clouds.x, clouds.z[:, k:k + 1])[0]
 
 
-def rot_z_at(clouds, x4):
+def _rot_z_at(clouds, x4):
     """Returns (B, 30): z' at every z level on x4 level x4 (B,) of each digit."""
     return _rotate_y90(clouds.x[np.arange(len(x4)), x4][:, None], clouds.z)[1]
 
