@@ -51,6 +51,14 @@ def test_info_lists_cached_datasets(capsys):
     assert "synthetic: 20 train, 10 test" in out and "cache folder" in out
 
 
+def test_clean_deletes_cached_datasets(capsys):
+    main(["data", "build", "--n-train", "20", "--n-test", "10"])
+    assert list(paths.cache_dir().glob("*.npz"))
+    assert main(["data", "clean"]) == 0
+    assert "deleted 1 cached datasets" in capsys.readouterr().out
+    assert not list(paths.cache_dir().glob("*.npz"))
+
+
 def test_bad_file_is_a_clean_error(tmp_path, capsys):
     bad = tmp_path / "full_dataset_vectors.h5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 50)
@@ -72,4 +80,4 @@ def test_help_lists_the_commands(capsys):
     with pytest.raises(SystemExit):
         main(["data", "--help"])
     out = capsys.readouterr().out
-    assert "build" in out and "info" in out and "download" in out
+    assert all(command in out for command in ("build", "info", "download", "clean"))

@@ -6,6 +6,7 @@
     python -m genlab data build --source mnist --out mnist3d.h5   # also write the Kaggle vectors layout
     python -m genlab data info                                    # what is cached, where
     python -m genlab data download --dir ~/mnist                  # official MNIST test set, md5-checked
+    python -m genlab data clean                                   # delete the cached datasets
 """
 
 import argparse
@@ -39,6 +40,9 @@ def add_parser(subparsers) -> None:
 
     info = commands.add_parser("info", help="list cached datasets and the data folders genlab uses")
     info.set_defaults(func=run_info)
+
+    clean = commands.add_parser("clean", help="delete the cached datasets (they are rebuilt when needed)")
+    clean.set_defaults(func=run_clean)
 
     download = commands.add_parser("download", help="download the official MNIST test set (md5-checked)")
     download.add_argument("--dir", help="target folder (default: the user cache folder)")
@@ -113,6 +117,18 @@ def run_info(args) -> int:
         print(f"- {entry['source']}: {entry['n_train']} train, {entry['n_test']} test, "
               f"fingerprint {entry['fingerprint']}, {entry['megabytes']} MB, {entry['path']}")
         print(f"    params {json.dumps(entry['params'])}")
+    return 0
+
+
+def run_clean(args) -> int:
+    """Deletes every cached dataset file; returns 0."""
+    from genlab import paths
+
+    files = sorted(paths.cache_dir().glob("*.npz"))
+    freed = sum(file.stat().st_size for file in files)
+    for file in files:
+        file.unlink()
+    print(f"deleted {len(files)} cached datasets ({freed / 1e6:.0f} MB) from {paths.cache_dir()}")
     return 0
 
 
