@@ -148,6 +148,11 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
 def test_train_cancel_button_stops_the_run():
     at = open_page("pages/train.py", owner="test-train-cancel")
     job = start_training(at, epochs=200)
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/train.py").run()     # the run is still there after a page switch
+    assert any(h.value == "Run: ae/fcn" for h in at.subheader)
+    other = open_page("pages/train.py", owner="someone-else")
+    assert not other.subheader                  # another user sees no run of theirs
     at.button(key=f"cancel_{job.id}").click().run()
     assert job.wait(120)
     at.run()
