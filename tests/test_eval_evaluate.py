@@ -174,6 +174,7 @@ def test_report_includes_a_noise_study(results, tmp_path):
     md = report.markdown_report({**results, "noise_study": study})
     assert "## Robustness to noisy training data" in md and "Twins trained for 1 epoch." in md
     assert "| ae_fcn | noisy | 1 | 0.2000 | 0.2500 |" in md
+    assert "reconstructs noisy inputs better in 1 of 1 pairs, and clean inputs worse in 0 of 1" in md
 
 
 def test_records_say_whether_the_checkpoint_was_trained_on_this_data(results):

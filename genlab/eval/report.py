@@ -171,6 +171,22 @@ def findings(results: dict) -> list[str]:
         out.append("Generation (Fréchet distance in classifier features, lower is better; real training digits score "
                    f"{ref:.2f}): mean by kind " + ", ".join(f"{KIND_NAMES[k]} {v:.2f}" for k, v in fd.items())
                    + f"; best model {best['name']} ({best['fd']:.2f}).")
+    if rows:
+        rise = sorted(rows, key=lambda r: r["noisy_bce"] - r["bce"])
+        out.append(f"Noisy inputs (Gaussian, variance {results['config']['noise_variance']}, clean targets): BCE rises by "
+                   f"{sum(r['noisy_bce'] - r['bce'] for r in rows) / len(rows):+.4f} on average; least affected "
+                   f"{rise[0]['name']} ({rise[0]['noisy_bce'] - rise[0]['bce']:+.4f}), most {rise[-1]['name']} "
+                   f"({rise[-1]['noisy_bce'] - rise[-1]['bce']:+.4f}).")
+    study = results.get("noise_study")
+    if study:
+        twins = {}
+        for r in study["rows"]:
+            twins.setdefault(r["name"], {})[r["trained_on"]] = r
+        pairs = [t for t in twins.values() if {"clean", "noisy"} <= set(t)]
+        helped = sum(t["noisy"]["bce_noisy_input"] < t["clean"]["bce_noisy_input"] for t in pairs)
+        hurt = sum(t["noisy"]["bce_clean_input"] > t["clean"]["bce_clean_input"] for t in pairs)
+        out.append(f"Noise study (short equal budget, see below): the noise-trained twin reconstructs noisy inputs better "
+                   f"in {helped} of {len(pairs)} pairs, and clean inputs worse in {hurt} of {len(pairs)}.")
     if bce and fd and "ae" in bce:
         recon_agrees = min(bce, key=bce.get) == "ae"
         cheap = not secs or min(secs, key=secs.get) == "ae"
