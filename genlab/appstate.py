@@ -168,6 +168,20 @@ def list_checkpoints() -> list[dict]:
     return entries + unreadable
 
 
+def checkpoint_rows(entries: list[dict]) -> list[dict]:
+    """Returns one display row per checkpoint (for the Home table): test BCE/MSE where recorded."""
+    rows = []
+    for entry in entries:
+        canonical = (entry.get("metrics") or {}).get("canonical") or {}
+        rows.append({"name": entry["name"], "origin": entry["origin"],
+                     "kind": (entry.get("kind") or "?").upper(),
+                     "backbone": backbone_title(entry.get("backbone") or "?"),
+                     "latent dim": entry.get("latent_dim"), "trained on": entry.get("dataset"),
+                     "test BCE": canonical.get("bce"), "test MSE": canonical.get("mse"),
+                     "status": entry.get("error", "ready")})
+    return rows
+
+
 def backbone_title(backbone: str) -> str:
     """Returns how a backbone is written for people: "cnn_mlp" -> "CNN+MLP"."""
     return BACKBONE_TITLES.get(backbone, backbone.upper())

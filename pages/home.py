@@ -41,10 +41,9 @@ if not checkpoints:
     st.info("No checkpoints yet: shipped weights are missing and nothing has been trained. "
             "Train one on the Train page.")
 else:
-    rows = [{"name": c["name"], "origin": c["origin"], "kind": c.get("kind"),
-             "backbone": c.get("backbone"), "latent dim": c.get("latent_dim"),
-             "trained on": c.get("dataset"), "status": c.get("error", "ready")} for c in checkpoints]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(appstate.checkpoint_rows(checkpoints)), hide_index=True, width="stretch",
+                 column_config={"test BCE": st.column_config.NumberColumn(format="%.4f"),
+                                "test MSE": st.column_config.NumberColumn(format="%.4f")})
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here "
                f"(saved in `{appstate.runs_dir()}`).")

@@ -142,3 +142,22 @@ def test_parse_latent_round_trip_and_errors():
         explore.parse_latent('[1, "a", 2]', 3)
     with pytest.raises(ValueError, match="non-finite"):
         explore.parse_latent("[1, 2, 1e999]", 3)
+
+
+def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp_path):
+    from genlab import paths
+    from genlab.train.shipping import write_manifest
+
+    save_model(build_model("vae", "gru", latent_dim=4, hidden=8), tmp_path / "vae_gru.safetensors",
+               {"dataset": {"source": "mnist"}, "metrics": {"canonical": {"bce": 0.11, "mse": 0.007}}})
+    write_manifest(tmp_path)
+    monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
+    appstate.runs_dir().mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), appstate.runs_dir() / "mine.safetensors", {})
+    entries = appstate.list_checkpoints()
+    assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
+    rows = appstate.checkpoint_rows(entries)
+    assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
+                       "latent dim": 4, "trained on": "mnist", "test BCE": 0.11, "test MSE": 0.007,
+                       "status": "ready"}
+    assert rows[1]["test BCE"] is None and rows[1]["trained on"] is None
