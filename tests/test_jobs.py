@@ -90,3 +90,44 @@ def test_server_wide_limit(monkeypatch):
         jobs.start_job("hank", "two", counting_work(1))
     gate.set()
     first.wait(5)
+
+
+def tiny_dataset():
+    from genlab.data import load_dataset
+
+    return load_dataset("synthetic", n_train=100, n_test=20)
+
+
+@pytest.mark.slow
+def test_training_work_saves_a_loadable_checkpoint_and_logs_steps(tmp_path):
+    from genlab.models import load_model
+
+    work = jobs.training_work("ae", "fcn", latent_dim=4, epochs=1, batch_size=16, lr=1e-3,
+                              dataset=tiny_dataset(), runs_dir=tmp_path, max_train=80, name="tiny")
+    job = jobs.start_job("trainer", "ae/fcn", work)
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.DONE, state["error"]
+    assert state["result"]["checkpoint"] == str(tmp_path / "tiny.safetensors")
+    steps = [entry["step"] for entry in state["log"]]
+    assert steps[0] == 1 and steps[-1] == state["log"][-1]["total"] == 4   # 76 digits // 16
+    assert state["log"][-1]["val_loss"] is not None
+    model = load_model(tmp_path / "tiny.safetensors")
+    assert (model.kind, model.backbone, model.latent_dim) == ("ae", "fcn", 4)
+    assert model.metadata["dataset"]["params"]["max_train"] == 80
+
+
+def test_training_divergence_becomes_the_jobs_error(monkeypatch, tmp_path):
+    import genlab.train
+    from genlab.train import TrainingDiverged
+
+    def diverge(*args, **kwargs):
+        raise TrainingDiverged("training ae/fcn diverged at epoch 1, step 2: loss=nan")
+
+    monkeypatch.setattr(genlab.train, "train", diverge)
+    work = jobs.training_work("ae", "fcn", latent_dim=4, epochs=1, batch_size=16, lr=10.0,
+                              dataset=tiny_dataset(), runs_dir=tmp_path)
+    job = jobs.start_job("diverger", "ae/fcn", work)
+    assert job.wait(60)
+    assert job.snapshot()["status"] == jobs.FAILED
+    assert job.snapshot()["error"] == "training ae/fcn diverged at epoch 1, step 2: loss=nan"
