@@ -141,3 +141,14 @@ def test_shipped_reader_reads_held_out_synthetic_clocks():
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
     assert np.median(errors) <= 3
     assert np.mean(predicted // 60 == labels[:, 0]) >= 0.8
+
+
+def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_reader, capsys):
+    photos, labels = synth.make_scenes(2, seed=3, height=120, width=160)
+    again, _ = synth.make_scenes(2, seed=3, height=120, width=160)
+    assert photos.shape == (2, 120, 160) and np.array_equal(photos, again) and labels.shape == (2, 2)
+    weights = tmp_path / "tiny.safetensors"
+    train.save_reader(tiny_reader, weights)
+    assert main(["clock", "evaluate", "--scenes", "--n", "3", "--weights", str(weights)]) == 0
+    out = capsys.readouterr().out
+    assert "3 held-out synthetic clocks in bigger scenes" in out and "hour accuracy" in out

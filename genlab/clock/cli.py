@@ -4,6 +4,7 @@
     python -m genlab clock compare --steps 400                     # all heads, gamma off/on -> results/
     python -m genlab clock train --steps 3000                      # -> weights/clock_reader.safetensors
     python -m genlab clock read photo.jpg
+    python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock bench
 """
 
@@ -69,9 +70,11 @@ def _train(args) -> int:
 
     torch.set_num_threads(args.threads)
     (images, labels), trained_on = _training_data(args)
-    model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma,
+    init = train.load_reader(args.init) if args.init else None
+    history = [*init.config.trained_on.get("history", []), init.config.trained_on] if init else []
+    model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_step=progress_bar(f"training {args.head}"),
-                               trained_on={**trained_on, "steps": args.steps})
+                               trained_on={**trained_on, "steps": args.steps, "history": history}, init=init)
     test = synth.cached_clocks(args.n_test, seed=args.test_seed)
     model.config.metrics = {**train.evaluate(model, *test), "test_seed": args.test_seed}
     out = args.out or WEIGHTS_PATH
@@ -120,6 +123,28 @@ def _read(args) -> int:
     print(f"{reading.text}  (confidence {reading.confidence:.0%})")
     for alt in reading.alternatives[1:]:
         print(f"  or {alt.text}  ({alt.probability:.0%})")
+    return 0
+
+
+def _evaluate(args) -> int:
+    import numpy as np
+
+    from genlab.clock import synth
+    from genlab.clock.models import common_sense_error
+    from genlab.clock.read import load_default_reader, read_clock
+
+    reader = load_default_reader(args.weights)
+    if args.scenes:
+        images, labels = synth.make_scenes(args.n, seed=args.seed)
+    else:
+        images, labels = synth.make_clocks(args.n, seed=args.seed)
+    predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
+                                                             for image in images)])
+    errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
+    what = "clocks in bigger scenes (face detection + crop)" if args.scenes else "150x150 clocks"
+    print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
+          f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
+          f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
     return 0
 
 
@@ -184,6 +209,8 @@ def add_parser(subparsers) -> None:
                            help="unwrap the face to polar coordinates first (ignored by --head polar)")
             p.add_argument("--gamma", type=float, default=None, help="gamma enhancement (default off)")
             p.add_argument("--width", type=int, default=16)
+            p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+            p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/trunk/width)")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))
@@ -194,6 +221,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
     p.add_argument("--top-k", type=int, default=3)
     p.set_defaults(func=_read)
+
+    p = sub.add_parser("evaluate", help="read held-out synthetic clocks through read_clock and score them")
+    p.add_argument("--n", type=int, default=500)
+    p.add_argument("--seed", type=int, default=5000, help="a seed never used for training")
+    p.add_argument("--scenes", action="store_true", help="place each clock small in a bigger scene (tests cropping)")
+    p.add_argument("--weights", default=None)
+    p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("bench", help="time clock generation and reading")
     p.add_argument("--n-clocks", type=int, default=10000)

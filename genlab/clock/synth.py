@@ -360,6 +360,27 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
     return images, labels
 
 
+def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
+    """Returns (photos (n, height, width) uint8, labels (n, 2)): a clock photo placed small in a bigger scene.
+
+    A stand-in for uploads, to test face detection and cropping end to end: each clock
+    (30-70% of the short side) sits at a random place on a wall/wood/clutter background.
+    """
+    photos = np.empty((n, height, width), np.uint8)
+    labels = np.empty((n, 2), np.int64)
+    for j in range(n):
+        rng = np.random.default_rng([seed, j, 1])
+        labels[j] = random_time(rng)
+        side = int(rng.uniform(0.3, 0.7) * min(height, width))
+        clock = render_clock(*labels[j], rng, size=side)
+        scene = _background(rng, max(height, width)).crop((0, 0, width, height))
+        _clutter(ImageDraw.Draw(scene), rng, max(height, width))
+        top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+        scene.paste(Image.fromarray(clock), (left, top))
+        photos[j] = np.asarray(scene)
+    return photos, labels
+
+
 def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None):
     """Returns make_clocks(n, seed, size), kept as .npy files in the genlab cache folder."""
     from genlab.paths import cache_dir

@@ -60,24 +60,30 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
-                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None) -> ClockNet:
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None) -> ClockNet:
     """Returns a reader trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
 
     labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
-    (a progress bar's hook); it may return True to stop early.
+    (a progress bar's hook); it may return True to stop early. init: a reader of the same
+    head, trunk and width to start from (fine-tuning) instead of random weights.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
     config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
-               steps, batch_size, lr, seed, on_step)
+               steps, batch_size, lr, seed, on_step, init)
 
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
-        lr: float = 3e-3, seed: int = 0, on_step=None) -> ClockNet:
-    """Returns a new reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2)."""
+        lr: float = 3e-3, seed: int = 0, on_step=None, init=None) -> ClockNet:
+    """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
+
+    init: a reader whose weights to start from (must match config's head, trunk and width).
+    """
     torch.manual_seed(seed)
     model = build_reader(config.head, config.width, config.trunk)
+    if init is not None:
+        model.load_state_dict(init.state_dict())
     model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
