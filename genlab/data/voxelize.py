@@ -73,7 +73,7 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
     are drawn from `np.random.default_rng(seed)`, the jitter per chunk from (seed, chunk
     start), so a seed gives the same grids every time.
 
-    Digits are processed in chunks of chunk_size (bounding memory: about 0.4 GB per 1000)
+    Digits are processed in chunks of chunk_size (bounding memory: about 0.3 GB per 1000)
     on `workers` threads (default: up to 2; numpy releases the GIL for the heavy work).
     """
     images = np.asarray(images)
