@@ -168,11 +168,11 @@ def test_dataset_options_parse_json_values():
 
 
 def test_report_includes_a_noise_study(results, tmp_path):
-    study = {"description": "Twins trained for 1 epoch.", "rows": [
+    study = {"description": "Twins trained for 1 epoch.", "epochs": 1, "n_train": 40, "rows": [
         {"name": "ae_fcn", "trained_on": trained_on, "epochs": 1, "bce_clean_input": 0.2, "bce_noisy_input": bce,
          "mse_noisy_input": 0.03, "iou_noisy_input": 0.5} for trained_on, bce in (("clean", 0.31), ("noisy", 0.25))]}
-    md = report.markdown_report({**results, "noise_study": study})
-    assert "## Robustness to noisy training data" in md and "Twins trained for 1 epoch." in md
+    md = report.markdown_report({**results, "noise_studies": [study]})
+    assert "## Robustness to noisy training data: 1 epoch(s) on 40 digits" in md and "Twins trained for 1 epoch." in md
     assert "| ae_fcn | noisy | 1 | 0.2000 | 0.2500 |" in md
     assert "reconstructs noisy inputs better in 1 of 1 pairs, and clean inputs worse in 0 of 1" in md
 

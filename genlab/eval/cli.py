@@ -22,7 +22,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, default=paths.RESULTS_DIR, help="output folder (default: results/)")
     p.add_argument("--classifier", type=Path, help="digit classifier file (default: weights/classifier.safetensors)")
     p.add_argument("--samples", type=int, default=1000, help="generated samples per model (default: 1000)")
-    p.add_argument("--noise-study", type=Path, help="include a noise-study JSON (from `genlab noise-study`) in the report")
+    p.add_argument("--noise-study", type=Path, nargs="+", default=[],
+                   help="include noise-study JSON files (from `genlab noise-study`) in the report")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; results depend on it in the last digits)")
     p.set_defaults(func=run_evaluate)
 
@@ -98,7 +99,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     results = evaluate.evaluate(checkpoints, data, judge, config, on_model=progress)
     if args.noise_study:
-        results["noise_study"] = json.loads(Path(args.noise_study).read_text())
+        results["noise_studies"] = [json.loads(Path(path).read_text()) for path in args.noise_study]
     for path in report.write_results(results, args.out):
         print(f"wrote {path}")
     print(f"evaluation took {results['run']['seconds']:.1f} s")
