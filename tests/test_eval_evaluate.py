@@ -66,9 +66,14 @@ def checkpoints(tmp_path_factory):
     return paths
 
 
+def extra_tests(data) -> dict:
+    """A second test set: the test grids mirrored (a stand-in for the rotated digits)."""
+    return {"rotated": (np.ascontiguousarray(data.X_test[:, ::-1]), data.y_test)}
+
+
 @pytest.fixture(scope="module")
 def results(checkpoints, data, judge):
-    return evaluate.evaluate(checkpoints, data, judge, CONFIG)
+    return evaluate.evaluate(checkpoints, data, judge, CONFIG, extra_tests=extra_tests(data))
 
 
 def test_results_hold_every_figure_in_range(results, checkpoints):
@@ -96,7 +101,7 @@ def test_results_hold_every_figure_in_range(results, checkpoints):
 
 
 def test_two_runs_give_identical_numbers(results, checkpoints, data, judge):
-    again = evaluate.evaluate(checkpoints, data, judge, CONFIG)
+    again = evaluate.evaluate(checkpoints, data, judge, CONFIG, extra_tests=extra_tests(data))
     assert json.dumps(evaluate.without_timings(again)) == json.dumps(evaluate.without_timings(results))
 
 
@@ -131,6 +136,9 @@ def test_written_files_and_load_results(results, tmp_path):
     assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
     assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not
     assert "paper's conclusion" in md
+    assert "### The same tables on the rotated test digits (50 digits" in md
+    assert float(rows[1]["rotated_bce"]) == results["models"][1]["extra_tests"]["rotated"]["bce"]["mean"]
+    assert "On the rotated test digits, " in md
     assert "plotly" in (tmp_path / "per_digit.html").read_text()
 
 

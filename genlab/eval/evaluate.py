@@ -199,8 +199,13 @@ def _trained_on(model, data) -> dict:
             "same_data": None if fingerprint is None else fingerprint == data.describe().get("fingerprint")}
 
 
-def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:
-    """Returns every figure for one model (a dict, JSON-able); see the module docstring."""
+def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig,
+                   extra_tests: dict | None = None) -> dict:
+    """Returns every figure for one model (a dict, JSON-able); see the module docstring.
+
+    extra_tests: {name: (X (M, 16, 16, 16), y (M,))} further test sets scored on reconstruction
+    only (e.g. "rotated": the same test digits randomly rotated).
+    """
     torch.manual_seed(0)
     X, y = data.X_test, np.asarray(data.y_test)
     start = time.perf_counter()
@@ -215,6 +220,10 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
     reconstruct_seconds = time.perf_counter() - start
+    record["extra_tests"] = {
+        name: reconstruction_metrics(Xe, np.asarray(ye), _batched(model.reconstruct, Xe, config.batch_size), config)
+        for name, (Xe, ye) in (extra_tests or {}).items()
+    }
 
     from genlab.data import add_gaussian_noise
 
@@ -258,9 +267,11 @@ def hardware() -> dict:
     }
 
 
-def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on_model=None, models=None) -> dict:
+def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on_model=None, models=None,
+             extra_tests: dict | None = None) -> dict:
     """Returns the evaluation of checkpoint files (or of `models`, a list of (model, path|None)) on data's test split.
 
+    extra_tests: {name: (X, y)} further test sets scored on reconstruction only (see evaluate_model).
     on_model(index, total, record) is called as each model finishes. The result is JSON-able:
     format, dataset, classifier, config, reference figures, the paper's tables and one record per model.
     """
@@ -289,12 +300,14 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
         },
         "config": asdict(config),
         "reference": reference_metrics(data, classifier, real_features, config),
+        "extra_tests": {name: {"n": len(Xe), "bce_floor": float(metrics.bce_floor(Xe).mean())}
+                        for name, (Xe, _) in (extra_tests or {}).items()},
         "paper": {"bce": paper.PAPER_BCE, "mse": paper.PAPER_MSE},
         "models": [],
     }
     for index, (model, path) in enumerate(pairs):
         model = model if model is not None else load_model(path)
-        record = evaluate_model(model, path, data, classifier, real_features, config)
+        record = evaluate_model(model, path, data, classifier, real_features, config, extra_tests)
         results["models"].append(record)
         if on_model is not None:
             on_model(index + 1, len(pairs), record)

@@ -61,6 +61,7 @@ def summary_rows(results: dict) -> list[dict]:
             "mse_paper": paper_mse,
             "mse_diff": None if paper_mse is None else rec["mse"]["mean"] - paper_mse,
             "iou": rec["iou"]["mean"],
+            **{f"{name}_{k}": extra[k]["mean"] for name, extra in m.get("extra_tests", {}).items() for k in ("bce", "mse", "iou")},
             "noisy_bce": noisy["bce"]["mean"],
             "noisy_mse": noisy["mse"]["mean"],
             "noisy_iou": noisy["iou"]["mean"],
@@ -119,8 +120,11 @@ def _grid(results: dict) -> dict:
     return {(m["kind"], m["backbone"]): m for m in results["models"]}
 
 
-def paper_table(results: dict, metric: str) -> list[str]:
-    """Returns Markdown lines of the paper's 3 x 4 table for "bce" or "mse": ours / paper / difference."""
+def paper_table(results: dict, metric: str, test: str | None = None) -> list[str]:
+    """Returns Markdown lines of the paper's 3 x 4 table for "bce" or "mse": ours / paper / difference.
+
+    test: None for the main test split, else the name of an extra test set (e.g. "rotated").
+    """
     grid, published = _grid(results), results["paper"][metric]
     rows = []
     for kind, kind_name in KIND_NAMES.items():
@@ -130,7 +134,7 @@ def paper_table(results: dict, metric: str) -> list[str]:
             if m is None:
                 cells.append(f"— / {_f(theirs)} / —")
             else:
-                ours = m["reconstruction"][metric]["mean"]
+                ours = (m["reconstruction"] if test is None else m["extra_tests"][test])[metric]["mean"]
                 cells.append(f"**{_f(ours)}** / {_f(theirs)} / {_signed(None if theirs is None else ours - theirs)}")
         rows.append(cells)
     return _table(["", *BACKBONE_NAMES.values()], rows)
@@ -155,6 +159,9 @@ def findings(results: dict) -> list[str]:
     compared = [r for r in rows if r["bce_paper"] is not None]
     if compared:
         out.append(f"{len(beaten)} of {len(compared)} models beat their published cell on both BCE and MSE.")
+    for name in results.get("extra_tests", {}):
+        ok = [r for r in compared if r[f"{name}_bce"] < r["bce_paper"] and r[f"{name}_mse"] < r["mse_paper"]]
+        out.append(f"On the {name} test digits, {len(ok)} of {len(compared)} beat their published cell on both.")
     bce, fd, secs, params = (_by_kind(rows, k) for k in ("bce", "fd", "train_seconds_total", "params"))
     grid = _grid(results)
     backbones = [b for b in BACKBONE_NAMES if all((k, b) in grid for k in KIND_NAMES)]
@@ -204,6 +211,14 @@ def findings(results: dict) -> list[str]:
     return out
 
 
+def _extra_test_tables(results: dict) -> list[str]:
+    lines = []
+    for name, info in results.get("extra_tests", {}).items():
+        lines += ["", f"### The same tables on the {name} test digits ({info['n']} digits, BCE floor {info['bce_floor']:.4f})", "",
+                  "BCE:", "", *paper_table(results, "bce", name), "", "MSE:", "", *paper_table(results, "mse", name)]
+    return lines
+
+
 def _gan_note(results: dict) -> list[str]:
     methods = sorted({m["reconstruction_method"] for m in results["models"] if m["kind"] == "gan" and m.get("reconstruction_method")})
     if not methods:
@@ -245,6 +260,7 @@ def markdown_report(results: dict) -> str:
         f"predicting every voxel by its training mean: BCE {ref['mean_voxel_baseline']['bce']:.4f}, "
         f"MSE {ref['mean_voxel_baseline']['mse']:.4f}. A model must be well below the baseline to have learned anything.",
         *_gan_note(results),
+        *_extra_test_tables(results),
         "",
         "## Reconstruction in detail (95% bootstrap CIs)",
         "",
