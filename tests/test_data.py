@@ -1,8 +1,6 @@
 """IDX files, VoxelDataset, load_dataset and its cache."""
 
 import gzip
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +9,7 @@ from genlab import paths
 from genlab.data import DataError, VoxelDataset, load_dataset, read_idx, read_mnist, write_idx
 from genlab.data import dataset as dataset_module
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_data_voxelize import blob_digits  # noqa: E402
+from test_data_voxelize import blob_digits
 
 
 def make_mnist_folder(folder, count=14, prefix="t10k"):

@@ -1,7 +1,6 @@
 """`python -m genlab data ...` through genlab.cli.main."""
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,7 @@ from genlab import paths
 from genlab.cli import main
 from genlab.data import read_vectors
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_data import make_mnist_folder  # noqa: E402
+from test_data import make_mnist_folder
 
 
 def test_build_synthetic_prints_a_summary(capsys):

@@ -1,8 +1,5 @@
 """The Kaggle 3D MNIST files: both layouts, round trips, and bad files."""
 
-import sys
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
@@ -12,8 +9,7 @@ from genlab.data import DataError, load_dataset, voxelize_digits
 from genlab.data.kaggle import read_point_clouds, read_vectors, write_vectors
 from genlab.data.voxelize import voxelize_points
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_data_voxelize import blob_digits, reference_cloud, reference_voxelize  # noqa: E402
+from test_data_voxelize import blob_digits, reference_cloud, reference_voxelize
 
 
 def small_vectors(tmp_path, name="full_dataset_vectors.h5"):
