@@ -76,9 +76,8 @@ def show_job(job: jobs.Job) -> None:
     if state["status"] == jobs.RUNNING:
         if state["cancelling"]:
             st.info("Cancelling after the current step…")
-        elif st.button("Cancel", key=f"cancel_{state['id']}"):
-            job.cancel()
-            st.rerun()
+        else:  # a callback: it runs first thing on the click, even if a poll was under way
+            st.button("Cancel", key=f"cancel_{state['id']}", on_click=job.cancel)
     elif state["status"] == jobs.DONE:
         st.success(f"Finished. Checkpoint saved as `{state['result']['checkpoint']}`; it is "
                    "available on the Latent explorer and Home pages now.")

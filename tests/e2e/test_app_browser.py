@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.e2e
+PlaywrightTimeout = pytest.importorskip("playwright.sync_api", reason="playwright is not installed").TimeoutError
 
 PAGES = [("", "genlab", "home"), ("data", "Data", "data"), ("train", "Train", "train"),
          ("explore", "Latent explorer", "explore"), ("compare", "Compare", "compare"),
@@ -27,11 +28,12 @@ FIGURE_SIGNATURE = """() => {
 }"""
 
 
-def settle(page, timeout_ms: int = 60_000) -> None:
-    """Waits until the app has finished its current run (the "Running…" widget is gone)."""
+def settle(page, timeout_ms: int = 90_000) -> None:
+    """Waits until the app has finished its current run (no "Running…" widget, no spinner)."""
     page.wait_for_timeout(400)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stSpinner\"]')",
+        timeout=timeout_ms)
     page.wait_for_timeout(200)
 
 
@@ -138,7 +140,15 @@ def test_start_and_cancel_a_training_run(page, app_url, screenshot):
     page.get_by_text("Run: ae/fcn").first.wait_for()
     page.get_by_text("step", exact=False).filter(has_text="epoch 1/").first.wait_for(timeout=90_000)
     screenshot("train-running")
-    page.get_by_role("button", name="Cancel").click()
-    page.get_by_text("Training was cancelled").first.wait_for(timeout=90_000)
+    cancelling = page.get_by_text("Cancelling after the current step").or_(
+        page.get_by_text("Training was cancelled"))
+    for _ in range(3):  # the page redraws every second while training: retry a lost click
+        page.get_by_role("button", name="Cancel").click()
+        try:
+            cancelling.first.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    page.get_by_text("Training was cancelled").first.wait_for(timeout=120_000)
     assert_no_exception(page)
     screenshot("train-cancelled")
