@@ -115,28 +115,44 @@ def find_face(gray: np.ndarray):
     return x / scale, y / scale, radii[k] / scale
 
 
-def preprocess_upload(source, size: int = 150, crop: bool = True) -> Face:
-    """Returns the Face (size x size grayscale crop) of an uploaded clock photo; see open_image for errors."""
-    photo = open_image(source)
-    gray = np.asarray(photo.convert("L"))
-    h, w = gray.shape
-    circle = find_face(gray) if crop else None
-    if circle is not None and circle[2] < 0.42 * min(h, w):
-        cx, cy, r = circle
-        side = 2 * r * MARGIN
-    else:  # no clear circle, or the clock already fills the picture: take the centre square
-        circle = None
-        cx, cy, side = w / 2, h / 2, min(h, w)
-    left, top = cx - side / 2, cy - side / 2
+def _crop(gray: np.ndarray, box: tuple, size: int) -> np.ndarray:
+    """Returns the (size, size) uint8 square box (left, top, side) of gray; outside parts get its median grey."""
+    left, top, side = box
     source_image = Image.fromarray(gray)
     factor = max(1, int(side // (2 * size)))
     if factor > 1:  # a big downscale: average first so thin hands survive
         source_image = source_image.reduce(factor)
     x0, y0, s = left / factor, top / factor, side / factor
-    # Parts of the crop outside the photo are filled with its median grey, not black.
     face = source_image.transform((size, size), Image.EXTENT, (x0, y0, x0 + s, y0 + s), Image.BILINEAR,
                                   fillcolor=int(np.median(gray)))
-    return Face(np.asarray(face, np.uint8), photo, (left, top, side), circle is not None)
+    return np.asarray(face, np.uint8)
+
+
+def face_candidates(source, size: int = 150, crop: bool = True) -> list:
+    """Returns the Faces worth reading in an upload, the most likely first.
+
+    crop=True: the detected circle (if any), the centre square, and two closer centre crops
+    (a clock that fills only the middle of the photo); crop=False: the centre square only.
+    See open_image for errors.
+    """
+    photo = open_image(source)
+    gray = np.asarray(photo.convert("L"))
+    h, w = gray.shape
+    short = min(h, w)
+    boxes = []
+    circle = find_face(gray) if crop else None
+    if circle is not None and circle[2] < 0.42 * short:
+        cx, cy, r = circle
+        boxes.append(((cx - r * MARGIN, cy - r * MARGIN, 2 * r * MARGIN), True))
+    for zoom in ((1.0, 0.75, 0.55) if crop else (1.0,)):
+        side = zoom * short
+        boxes.append((((w - side) / 2, (h - side) / 2, side), False))
+    return [Face(_crop(gray, box, size), photo, box, found) for box, found in boxes]
+
+
+def preprocess_upload(source, size: int = 150, crop: bool = True) -> Face:
+    """Returns the most likely Face (size x size grayscale crop) of an upload; see open_image for errors."""
+    return face_candidates(source, size, crop)[0]
 
 
 def gamma_view(image: np.ndarray, gamma: float) -> np.ndarray:

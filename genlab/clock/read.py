@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from genlab.clock.models import MINUTES
-from genlab.clock.preprocess import MARGIN, Face, preprocess_upload
+from genlab.clock.preprocess import MARGIN, Face, face_candidates
 from genlab.clock.synth import hand_angles
 from genlab.paths import WEIGHTS_DIR
 
@@ -84,19 +84,21 @@ def top_times(probabilities: np.ndarray, k: int = 3) -> list:
 def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockReading:
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
 
-    The photo is turned upright, grayscale and cropped to the face (crop=False: centre
-    square only), then read by `reader` (default: the shipped weights). Raises ValueError
+    The photo is turned upright and grayscale; with crop=True the reader reads the detected
+    face circle and centre crops of three sizes and keeps the most confident reading (crop=False:
+    the centre square only). Uses `reader` (default: the shipped weights). Raises ValueError
     for images that cannot be read (see preprocess.open_image).
     """
     from genlab.clock.train import prepare
 
     reader = reader or load_default_reader()
-    face = preprocess_upload(image, crop=crop)
+    faces = face_candidates(image, crop=crop)
     config = reader.config
-    probs = reader.probabilities(prepare(face.image[None], config.input_size, config.gamma))[0].numpy()
-    alternatives = top_times(probs, top_k)
-    best = alternatives[0]
-    return ClockReading(best.hour, best.minute, best.probability, alternatives, face)
+    probs = reader.probabilities(prepare(np.stack([f.image for f in faces]), config.input_size, config.gamma))
+    readings = [top_times(p.numpy(), top_k) for p in probs]
+    best = max(range(len(faces)), key=lambda i: readings[i][0].probability)
+    first = readings[best][0]
+    return ClockReading(first.hour, first.minute, first.probability, readings[best], faces[best])
 
 
 def draw_reading(reading: ClockReading, max_side: int = 600) -> Image.Image:
