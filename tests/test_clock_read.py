@@ -64,6 +64,10 @@ def test_face_is_found_in_a_bigger_scene():
     scene[100:250, 300:450] = clock
     cx, cy, r = preprocess.find_face(scene)
     assert abs(cx - 375) < 8 and abs(cy - 175) < 8 and 0.8 * 63 < r < 1.2 * 63
+    faces = preprocess.face_candidates(scene)
+    assert len(faces) == 4 and [f.found_circle for f in faces] == [True, False, False, False]
+    assert [round(f.box[2]) for f in faces[1:]] == [400, 300, 220]  # centre squares, closer and closer
+    assert len(preprocess.face_candidates(scene, crop=False)) == 1
     face = preprocess.preprocess_upload(scene)
     assert face.found_circle
     assert face.image[70:80, 70:80].min() < 60  # the hands meet in the middle of the crop
