@@ -19,7 +19,6 @@ from genlab import paths
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
-BACKBONE_TITLES = {"fcn": "FCN", "cnn_mlp": "CNN+MLP", "lstm": "LSTM", "gru": "GRU"}
 SOURCES = {
     "synthetic": "Offline synthetic digits",
     "mnist": "Built from MNIST",
@@ -184,7 +183,9 @@ def checkpoint_rows(entries: list[dict]) -> list[dict]:
 
 def backbone_title(backbone: str) -> str:
     """Returns how a backbone is written for people: "cnn_mlp" -> "CNN+MLP"."""
-    return BACKBONE_TITLES.get(backbone, backbone.upper())
+    from genlab.eval.report import BACKBONE_NAMES
+
+    return BACKBONE_NAMES.get(backbone, backbone.upper())
 
 
 def checkpoint_label(entry: dict) -> str:
@@ -283,11 +284,14 @@ def load_model(path) -> object:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def encoded_test_digits(path: str, modified: float, fingerprint: str, _X: np.ndarray) -> np.ndarray:
-    """Returns latents (N, latent_dim) of dataset digits, for slider ranges (cached per model and data)."""
+def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
+    """Returns latents (N, latent_dim) of digits _X (for slider ranges, AE sampling), cached per key.
+
+    key must name both the model and the data (e.g. a hash of checkpoint path and dataset fingerprint).
+    """
     from genlab.explore import encode
 
-    return encode(_load_model(path, modified), _X)
+    return encode(_model, _X)
 
 
 # -- evaluation tables ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ REFERENCE_DIGITS = 512   # test digits encoded for slider ranges and AE sampling
 st.title("Latent explorer")
 
 # -- checkpoint ------------------------------------------------------------------------------
-checkpoints = [c for c in appstate.list_checkpoints()]
+checkpoints = appstate.list_checkpoints()
 labels = {appstate.checkpoint_label(c): c for c in checkpoints}
 left, right = st.columns([3, 2])
 picked = left.selectbox("Checkpoint", list(labels), key="explore_checkpoint",
@@ -57,13 +57,7 @@ st.caption(f"{model.kind.upper()} on {appstate.backbone_title(model.backbone)} Â
            f"{appstate.dataset_title(appstate.dataset_choice())}")
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def reference_latents(key: str, _model, _X) -> np.ndarray:
-    """Returns latents (N, latent_dim) of the first test digits (per model and dataset)."""
-    return explore.encode(_model, _X)
-
-
-reference = reference_latents(model_key, model, dataset.X_test[:REFERENCE_DIGITS])
+reference = appstate.reference_latents(model_key, model, dataset.X_test[:REFERENCE_DIGITS])
 low, high = explore.slider_ranges(reference)
 slider_keys = [f"z_{model_key}_{i}" for i in range(model.latent_dim)]
 
