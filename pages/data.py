@@ -24,8 +24,9 @@ st.caption(f"Loaded: **{appstate.dataset_title(choice)}** · {info['n_train']:,}
 browse, corrupt, lift, switch = st.tabs(["Browse", "Noise & rotation", "Lift a 2D image", "Switch dataset"])
 
 
-def pick_digit(key: str) -> tuple[np.ndarray, str]:
-    """Draws split / class / index widgets; returns the chosen grid (16, 16, 16) and its caption."""
+def pick_digit(key: str) -> tuple[np.ndarray, str, np.ndarray]:
+    """Draws split / class / index widgets; returns the chosen grid (16, 16, 16), its caption,
+    and all the grids of that class in that split (N, 16, 16, 16)."""
     left, middle, right = st.columns([1, 3, 2])
     split = left.radio("Split", ["train", "test"], key=f"{key}_split")
     X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
@@ -34,9 +35,10 @@ def pick_digit(key: str) -> tuple[np.ndarray, str]:
     if len(indices) == 0:
         st.warning(f"The {split} split has no digit {digit}.")
         st.stop()
+    # One slider per split and class, so each remembers its place and never exceeds its class.
     number = right.slider(f"Which {digit} ({len(indices):,} in {split})", 0, len(indices) - 1, 0,
-                          key=f"{key}_index")
-    return X[indices[number]], f"{split} #{indices[number]} (digit {digit})"
+                          key=f"{key}_index_{split}_{digit}")
+    return X[indices[number]], f"{split} #{indices[number]} (digit {digit})", X[indices]
 
 
 def view_controls(key: str) -> tuple[float, bool]:
@@ -50,28 +52,24 @@ def view_controls(key: str) -> tuple[float, bool]:
 with browse:
     @st.fragment
     def browse_view():
-        grid, caption = pick_digit("browse")
+        grid, caption, same_class = pick_digit("browse")
         threshold, surface = view_controls("browse")
         view, gallery = st.columns([3, 2])
         view.plotly_chart(voxel_figure(grid, threshold, surface, title=caption), key="browse_figure")
-        digit = st.session_state.get("browse_digit") or 0
-        split = st.session_state.get("browse_split", "train")
-        X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
-        first = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit][:24]
-        gallery.image(projection_grid(X[first], columns=6, scale=5),
-                      caption=f"The first {len(first)} {digit}s of the {split} split (front view)")
+        gallery.image(projection_grid(same_class[:24], columns=6, scale=5),
+                      caption=f"The first {min(24, len(same_class))} of this class (front view)")
 
     browse_view()
 
 with corrupt:
     @st.fragment
     def corruption_view():
-        from genlab.data import add_gaussian_noise
+        from genlab.data import NOISE_VARIANCE, add_gaussian_noise
 
-        grid, caption = pick_digit("corrupt")
+        grid, _, _ = pick_digit("corrupt")
         left, middle, right = st.columns(3)
-        variance = left.slider("Noise variance", 0.0, 0.3, 0.1, 0.01, key="noise_variance",
-                               help="genlab's noisy-data experiments use 0.1")
+        variance = left.slider("Noise variance", 0.0, 0.3, NOISE_VARIANCE, 0.01, key="noise_variance",
+                               help=f"genlab's noisy-data experiments use {NOISE_VARIANCE}")
         degrees = middle.slider("Random rotation up to (degrees)", 0, 180, 30, 5, key="rotate_deg")
         seed = right.number_input("Seed", 0, 10_000, 0, key="corrupt_seed")
         threshold, surface = view_controls("corrupt")

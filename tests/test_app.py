@@ -73,7 +73,7 @@ def test_data_browse_widgets_redraw_the_digit():
     at = open_page("pages/data.py")
     assert "digit 0" in figure(at)["layout"]["title"]["text"]
     at.segmented_control(key="browse_digit").set_value(3).run()
-    at.slider(key="browse_index").set_value(2).run()
+    at.slider(key="browse_index_train_3").set_value(2).run()
     assert_clean(at)
     assert "digit 3" in figure(at)["layout"]["title"]["text"]
     cubes = figure(at)["data"][0]
