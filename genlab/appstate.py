@@ -140,7 +140,8 @@ def list_checkpoints() -> list[dict]:
     """Returns every checkpoint the app can load: shipped ones first, then trained runs (newest first).
 
     Each entry: name, origin ("shipped" | "trained"), path, kind, backbone, latent_dim,
-    dataset (source) and metrics. Trained files that cannot be read come last, with "error".
+    dataset (source), metrics and val_bce (the trainer's best validation BCE). Trained files
+    that cannot be read come last, with "error".
     """
     from genlab.models import shipped_models
 
@@ -150,7 +151,8 @@ def list_checkpoints() -> list[dict]:
                         "kind": model.get("kind"), "backbone": model.get("backbone"),
                         "latent_dim": model.get("latent_dim"),
                         "dataset": (model.get("dataset") or {}).get("source", "mnist"),
-                        "metrics": model.get("metrics", {})})
+                        "metrics": model.get("metrics", {}),
+                        "val_bce": (model.get("training") or {}).get("best_val_loss")})
     unreadable = []
     runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:
@@ -163,12 +165,13 @@ def list_checkpoints() -> list[dict]:
         entries.append({**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
                         "latent_dim": info.get("latent_dim"),
                         "dataset": (info.get("dataset") or {}).get("source"),
-                        "metrics": info.get("metrics", {})})
+                        "metrics": info.get("metrics", {}),
+                        "val_bce": (info.get("training") or {}).get("best_val_loss")})
     return entries + unreadable
 
 
 def checkpoint_rows(entries: list[dict]) -> list[dict]:
-    """Returns one display row per checkpoint (for the Home table): test BCE/MSE where recorded."""
+    """Returns one display row per checkpoint (for the Home table): BCE/MSE where recorded, else NaN."""
     rows = []
     for entry in entries:
         canonical = (entry.get("metrics") or {}).get("canonical") or {}
@@ -176,8 +179,12 @@ def checkpoint_rows(entries: list[dict]) -> list[dict]:
                      "kind": (entry.get("kind") or "?").upper(),
                      "backbone": backbone_title(entry.get("backbone") or "?"),
                      "latent dim": entry.get("latent_dim"), "trained on": entry.get("dataset"),
+                     "validation BCE": entry.get("val_bce"),
                      "test BCE": canonical.get("bce"), "test MSE": canonical.get("mse"),
                      "status": entry.get("error", "ready")})
+    for row in rows:  # NaN, not None: a number column shows it as blank
+        for column in ("validation BCE", "test BCE", "test MSE"):
+            row[column] = float("nan") if row[column] is None else row[column]
     return rows
 
 

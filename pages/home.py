@@ -42,8 +42,8 @@ if not checkpoints:
             "Train one on the Train page.")
 else:
     st.dataframe(pd.DataFrame(appstate.checkpoint_rows(checkpoints)), hide_index=True, width="stretch",
-                 column_config={"test BCE": st.column_config.NumberColumn(format="%.4f"),
-                                "test MSE": st.column_config.NumberColumn(format="%.4f")})
+                 column_config={name: st.column_config.NumberColumn(format="%.4f")
+                                for name in ("validation BCE", "test BCE", "test MSE")})
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here "
                f"(saved in `{appstate.runs_dir()}`).")

@@ -149,7 +149,8 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     from genlab.train.shipping import write_manifest
 
     save_model(build_model("vae", "gru", latent_dim=4, hidden=8), tmp_path / "vae_gru.safetensors",
-               {"dataset": {"source": "mnist"}, "metrics": {"canonical": {"bce": 0.11, "mse": 0.007}}})
+               {"dataset": {"source": "mnist"}, "metrics": {"canonical": {"bce": 0.11, "mse": 0.007}},
+                "training": {"best_val_loss": 0.12}})
     write_manifest(tmp_path)
     monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
     appstate.runs_dir().mkdir(parents=True)
@@ -158,6 +159,6 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
     rows = appstate.checkpoint_rows(entries)
     assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
-                       "latent dim": 4, "trained on": "mnist", "test BCE": 0.11, "test MSE": 0.007,
-                       "status": "ready"}
-    assert rows[1]["test BCE"] is None and rows[1]["trained on"] is None
+                       "latent dim": 4, "trained on": "mnist", "validation BCE": 0.12, "test BCE": 0.11,
+                       "test MSE": 0.007, "status": "ready"}
+    assert np.isnan(rows[1]["test BCE"]) and rows[1]["trained on"] is None
