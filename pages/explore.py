@@ -175,18 +175,21 @@ st.subheader("Interpolation")
 
 @st.fragment
 def interpolation_view():
-    a, b, c, d = st.columns(4)
+    a, b, c, d, e = st.columns([2, 2, 2, 3, 3])
     digit_a = a.selectbox("From digit", range(10), index=1, key="interp_a")
     digit_b = b.selectbox("To digit", range(10), index=7, key="interp_b")
-    mode = c.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="interp_mode")
-    steps = d.slider("Frames", 3, 16, 8, key="interp_steps")
-    (grid_a, _), (grid_b, _) = test_digit(digit_a, 0), test_digit(digit_b, 0)
+    example = c.number_input("Example", 0, 100, 0, key="interp_example",
+                             help="Which test digit of each class: 0 is the first")
+    mode = d.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="interp_mode")
+    steps = e.slider("Frames", 3, 16, 8, key="interp_steps")
+    (grid_a, _), (grid_b, _) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
     z_a, z_b = explore.encode(model, np.stack([grid_a, grid_b]))
     frames = explore.decode(model, explore.interpolate_latents(z_a, z_b, steps, mode))  # one batch
     st.image(projection_grid(frames, columns=steps, scale=4),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
-    st.plotly_chart(voxel_animation(frames, threshold=VIEW_THRESHOLD, labels=[f"{t:.2f}" for t in np.linspace(0, 1, steps)],
-                                    height=420), key="interp_animation")
+    labels = [f"{t:.2f}" for t in np.linspace(0, 1, steps)]
+    st.plotly_chart(voxel_animation(frames, threshold=VIEW_THRESHOLD, labels=labels, height=420),
+                    key="interp_animation")
 
 
 interpolation_view()

@@ -207,6 +207,7 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
     assert any("one.png, lifted and encoded" in m.value for m in at.markdown)
     at.radio(key="interp_mode").set_value("spherical").run()
     at.slider(key="interp_steps").set_value(5).run()
+    at.number_input(key="interp_example").set_value(3).run()
     assert_clean(at)
     animation = [figure(at, i) for i in range(len(at.get("plotly_chart")))][-1]
     assert len(animation["frames"]) == 5
