@@ -133,7 +133,8 @@ def get_job(job_id: str, owner: str) -> Job | None:
 
 
 def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_size: int, lr: float,
-                  dataset, runs_dir, max_train: int | None = None, seed: int = 0, name: str | None = None):
+                  dataset, runs_dir, max_train: int | None = None, seed: int = 0, name: str | None = None,
+                  **model_options):
     """Returns work for start_job that trains a new model and saves it in `runs_dir`.
 
     The job's log gets one entry per step: epoch, epochs, step (= done), total (steps), losses,
@@ -141,6 +142,7 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     "cancelled": bool, "best_val_loss": float}. A cancelled run keeps the checkpoint of what it
     learned; a diverged run raises JobError saying so (the last good checkpoint stays).
     max_train: train on only the first max_train training digits (faster on a CPU).
+    model_options: passed to build_model (e.g. beta for a VAE or GAN).
     """
     from pathlib import Path
 
@@ -154,7 +156,7 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
         if max_train and max_train < len(dataset.X_train):
             data = replace(dataset, X_train=dataset.X_train[:max_train], y_train=dataset.y_train[:max_train],
                            params={**dataset.params, "max_train": max_train})
-        model = build_model(kind, backbone, latent_dim=latent_dim)
+        model = build_model(kind, backbone, latent_dim=latent_dim, **model_options)
         stem = name or f"{kind}_{backbone}_{time.strftime('%Y%m%d-%H%M%S')}"
         path = Path(runs_dir) / f"{stem}.safetensors"
 

@@ -120,7 +120,9 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     assert any("No MNIST IDX files" in e.value for e in at.error)
 
 
-def start_training(at: AppTest, epochs: int) -> jobs.Job:
+def start_training(at: AppTest, epochs: int, kind: str = "ae") -> jobs.Job:
+    at.selectbox(key="train_kind").set_value(kind)
+    at.select_slider(key="train_beta").set_value(0.5)
     at.number_input(key="train_epochs").set_value(epochs)
     at.number_input(key="train_digits").set_value(120)
     at.select_slider(key="train_batch").set_value(16)
@@ -134,7 +136,7 @@ def start_training(at: AppTest, epochs: int) -> jobs.Job:
 @pytest.mark.slow
 def test_train_runs_in_the_background_and_saves_a_checkpoint():
     at = open_page("pages/train.py", owner="test-train-finish")
-    job = start_training(at, epochs=1)
+    job = start_training(at, epochs=1, kind="vae")
     assert job.wait(120)
     at.run()
     assert_clean(at)
@@ -142,6 +144,7 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
     saved = job.snapshot()["result"]["checkpoint"]
     assert any(saved in s.value for s in at.success)
     assert [c["path"] for c in appstate.list_checkpoints() if c["origin"] == "trained"] == [saved]
+    assert appstate.read_checkpoint_info(saved)["config"]["beta"] == 0.5
     assert at.get("plotly_chart"), "no loss curve"
 
 
