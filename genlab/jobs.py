@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
 MAX_RUNNING = 2  # jobs running at once on this server, across all users (CPU is scarce)
+KEEP_FINISHED = 5  # finished jobs remembered per owner (older ones are forgotten)
 
 
 class JobError(RuntimeError):
@@ -99,6 +100,10 @@ def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], th
             raise JobError("you already have a job running; cancel it or wait for it to finish")
         if len(running) >= MAX_RUNNING:
             raise JobError(f"the server is already running {MAX_RUNNING} jobs; try again when one finishes")
+        finished = sorted((j for j in _jobs.values() if j.owner == owner and not j.running),
+                          key=lambda j: j.started, reverse=True)
+        for old in finished[KEEP_FINISHED - 1:]:
+            del _jobs[old.id]
         job = Job(id=f"job-{next(_ids)}", owner=owner, label=label)
         _jobs[job.id] = job
     job.thread = threading.Thread(target=_run, args=(job, work), name=job.id, daemon=True)

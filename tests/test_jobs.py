@@ -131,3 +131,10 @@ def test_training_divergence_becomes_the_jobs_error(monkeypatch, tmp_path):
     assert job.wait(60)
     assert job.snapshot()["status"] == jobs.FAILED
     assert job.snapshot()["error"] == "training ae/fcn diverged at epoch 1, step 2: loss=nan"
+
+
+def test_only_the_latest_finished_jobs_are_remembered(monkeypatch):
+    monkeypatch.setattr(jobs, "KEEP_FINISHED", 2)
+    for n in range(4):
+        jobs.start_job("ivy", f"run {n}", counting_work(1)).wait(5)
+    assert [job.label for job in jobs.jobs_for("ivy")] == ["run 3", "run 2"]

@@ -157,3 +157,12 @@ def test_loss_figure_draws_one_line_per_loss():
 def test_loss_figure_skips_a_term_equal_to_the_total():
     history = [{"step": s, "losses": {"loss": 1.0 / (s + 1), "recon": 1.0 / (s + 1)}} for s in range(3)]
     assert [trace.name for trace in loss_figure(history).data] == ["loss"]
+
+
+def test_loss_figure_thins_long_runs_but_keeps_validation_points():
+    history = [{"step": s, "losses": {"loss": 1.0}, "val_loss": 0.5 if s % 1000 == 999 else None}
+               for s in range(10_000)]
+    figure = loss_figure(history, max_points=500)
+    loss, validation = figure.data
+    assert len(loss.x) == 500 and loss.x[0] == 0 and loss.x[1] == 20
+    assert list(validation.x) == [999 + 1000 * n for n in range(10)]

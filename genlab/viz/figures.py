@@ -110,12 +110,15 @@ def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels
     return go.Figure(data=[traces[0]], layout=layout, frames=frames)
 
 
-def loss_figure(history: list[dict], height: int = 320) -> go.Figure:
+def loss_figure(history: list[dict], height: int = 320, max_points: int = 2000) -> go.Figure:
     """Returns a Plotly line chart of training losses against the step.
 
     history: one dict per logged step with "step" (global step), "losses" (name -> value)
     and optionally "val_loss". A loss term equal to the total at every step is not drawn twice.
+    Long runs are thinned to about max_points steps per line (validation points all kept).
     """
+    validation_entries = [e for e in history if e.get("val_loss") is not None]
+    history = history[::max(1, -(-len(history) // max_points))]
     traces = []
     names = sorted({name for entry in history for name in entry["losses"]})
     for name in names:
@@ -124,7 +127,7 @@ def loss_figure(history: list[dict], height: int = 320) -> go.Figure:
             continue  # a term that is the whole loss (an AE's "recon") would hide under it
         traces.append(go.Scatter(x=[e["step"] for e in entries], y=[e["losses"][name] for e in entries],
                                  mode="lines", name=name))
-    validation = [(e["step"], e["val_loss"]) for e in history if e.get("val_loss") is not None]
+    validation = [(e["step"], e["val_loss"]) for e in validation_entries]
     if validation:
         traces.append(go.Scatter(x=[p[0] for p in validation], y=[p[1] for p in validation],
                                  mode="lines+markers", name="validation"))
