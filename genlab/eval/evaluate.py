@@ -210,6 +210,7 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     X, y = data.X_test, np.asarray(data.y_test)
     start = time.perf_counter()
     recon = _batched(model.reconstruct, X, config.batch_size)
+    reconstruct_seconds = time.perf_counter() - start
     record = {
         "kind": model.kind,
         "backbone": model.backbone,
@@ -219,7 +220,6 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "reconstruction_method": (getattr(model, "metadata", None) or {}).get("reconstruction_method"),
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
-    reconstruct_seconds = time.perf_counter() - start
     record["extra_tests"] = {
         name: reconstruction_metrics(Xe, np.asarray(ye), _batched(model.reconstruct, Xe, config.batch_size), config)
         for name, (Xe, ye) in (extra_tests or {}).items()
