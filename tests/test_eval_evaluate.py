@@ -202,3 +202,25 @@ def test_committed_results_match_the_shipped_weights():
         if path.is_file():
             assert evaluate.file_sha256(path) == m["checkpoint"]["sha256"], (
                 f"results/ is stale: {path} changed since it was evaluated; rerun python -m genlab evaluate")
+
+
+def test_findings_say_where_we_agree_with_the_paper(results):
+    import copy
+
+    def verdict(bce: dict, fd: dict, seconds: dict) -> str:
+        changed = copy.deepcopy(results)
+        for m in changed["models"]:
+            m["reconstruction"]["bce"]["mean"] = bce[m["kind"]]
+            m["generation"]["fd"]["value"] = fd[m["kind"]]
+            m["cost"]["train_seconds_total"] = seconds[m["kind"]]
+        return report.findings(changed)[-1]
+
+    same = {"ae": 10.0, "vae": 10.0, "gan": 10.0}
+    text = verdict({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 9.0, "vae": 5.0, "gan": 20.0}, same)
+    assert "we agree: AEs have the lowest mean reconstruction BCE at the lowest training cost" in text
+    assert "the VAE has the best mean FD, so the AE's advantage does not carry over" in text
+    text = verdict({"ae": 0.1, "vae": 0.05, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, same)
+    assert "we disagree: the VAE has the lowest mean reconstruction BCE" in text
+    assert "the AE (sampled from a Gaussian fitted to its codes" in text
+    text = verdict({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, {"ae": 30.0, "vae": 10.0, "gan": 50.0})
+    assert "we partly agree: AEs have the lowest mean reconstruction BCE, but VAEs train faster" in text
