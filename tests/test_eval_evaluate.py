@@ -224,3 +224,13 @@ def test_findings_say_where_we_agree_with_the_paper(results):
     assert "the AE (sampled from a Gaussian fitted to its codes" in text
     text = verdict({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, {"ae": 30.0, "vae": 10.0, "gan": 50.0})
     assert "we partly agree: AEs have the lowest mean reconstruction BCE, but VAEs train faster" in text
+
+
+def test_charts_plot_quality_against_training_time(results):
+    figures = report.figures(results)
+    scatter = figures["quality_vs_cost"]
+    assert scatter.layout.xaxis.title.text.startswith("training time (s)")
+    assert sorted(t.name for t in scatter.data) == ["AE", "AE", "GAN", "GAN", "VAE", "VAE"]
+    assert list(scatter.data[0].x) == [12.5]  # from the checkpoint's training metadata
+    heatmap = figures["per_digit"].data[1]
+    assert len(heatmap.z) == 3 and all(len(row) == 10 for row in heatmap.z)

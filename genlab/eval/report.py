@@ -348,7 +348,7 @@ def figures(results: dict) -> dict:
     symbols = {"cnn_mlp": "circle", "fcn": "square", "lstm": "diamond", "gru": "cross"}
     colours = {"ae": "#1f77b4", "vae": "#2ca02c", "gan": "#d62728"}
     cost_key = "train_seconds_total" if all(r["train_seconds_total"] for r in rows) else "params"
-    cost_title = "training time (s)" if cost_key == "train_seconds" else "parameters"
+    cost_title = "training time (s), incl. warm start" if cost_key == "train_seconds_total" else "parameters"
     scatter = make_subplots(rows=1, cols=2, subplot_titles=("generation: FD vs cost", "reconstruction: BCE vs cost"))
     for kind in KIND_NAMES:
         mine = [r for r in rows if r["kind"] == kind]
