@@ -136,6 +136,7 @@ def test_written_files_and_load_results(results, tmp_path):
     assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
     assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not
     assert "paper's conclusion" in md
+    assert "| model | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |" in md  # label shares per model
     assert "### The same tables on the rotated test digits (50 digits" in md
     assert float(rows[1]["rotated_bce"]) == results["models"][1]["extra_tests"]["rotated"]["bce"]["mean"]
     assert "On the rotated test digits, " in md

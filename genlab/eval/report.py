@@ -292,6 +292,11 @@ def markdown_report(results: dict) -> str:
                     f"{ref['real_train_digits']['labels']['top_label']} ({ref['real_train_digits']['labels']['top_share']:.2f})",
                     _f(ref['real_train_digits']['confidence'], 3)]]),
         "",
+        "Share of each model's samples that the classifier calls each digit (%):",
+        "",
+        *_table(["model", *map(str, range(10))],
+                [[model_name(m), *(f"{100 * v:.0f}" for v in m["generation"]["labels"]["shares"])] for m in results["models"]]),
+        "",
         "## Latent space",
         "",
         f"{cfg['n_paths']} straight paths between the codes of two test digits with different labels, decoded at "
