@@ -125,6 +125,9 @@ def test_animation_has_one_frame_per_grid():
     assert len(figure.frames) == 5
     assert [frame.name for frame in figure.frames] == [f"t={i}" for i in range(5)]
     assert len(figure.layout.sliders[0].steps) == 5
+    assert not figure.layout.annotations
+    empty = voxel_animation(np.zeros((3, 16, 16, 16)))
+    assert "no voxel" in empty.layout.annotations[0].text
 
 
 def test_projection_image_is_upright_scaled_rgb():

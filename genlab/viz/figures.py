@@ -84,7 +84,8 @@ def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels
     """
     grids = np.asarray(grids, dtype=np.float32)
     labels = [str(i) for i in range(len(grids))] if labels is None else [str(x) for x in labels]
-    traces = [_mesh_trace(mesh_for(g, threshold, surface), surface, showscale=False) for g in grids]
+    meshes = [mesh_for(g, threshold, surface) for g in grids]
+    traces = [_mesh_trace(mesh, surface, showscale=False) for mesh in meshes]
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
     layout = dict(
         scene={**_scene(grids.shape[-1]), "domain": dict(x=[0, 1], y=[0.16, 1])},  # room for controls
@@ -106,6 +107,9 @@ def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels
                    for name in labels],
         )],
     )
+    if all(mesh.is_empty for mesh in meshes):
+        layout["annotations"] = [dict(text=f"no voxel reaches the threshold {threshold:.2f} in any frame",
+                                      showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")]
     frames = [go.Frame(data=[t], name=name) for t, name in zip(traces, labels)]
     return go.Figure(data=[traces[0]], layout=layout, frames=frames)
 
