@@ -1,7 +1,7 @@
 """Clock reader speed: synthetic clock generation and read_clock latency on CPU (medians).
 
-    python benchmarks/bench_clock.py                 # 10,000 clocks x 3, 100 reads
-    python benchmarks/bench_clock.py --n-clocks 2000 # quicker
+    python -m benchmarks.bench_clock                 # 10,000 clocks x 3, 100 reads
+    python -m benchmarks.bench_clock --n-clocks 2000 # quicker
 
 Same as `python -m genlab clock bench`; prints figures, asserts nothing.
 """
