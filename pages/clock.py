@@ -21,9 +21,9 @@ st.caption("Upload a photo of an analogue clock (PNG, JPEG or WebP; phone photos
 
 
 @st.cache_data
-def example_clocks() -> np.ndarray:
-    """Returns (N_EXAMPLES, 150, 150) uint8 synthetic clocks (never seen in training)."""
-    return synth.make_clocks(N_EXAMPLES, seed=2024)[0]
+def example_clocks() -> tuple:
+    """Returns (images (N_EXAMPLES, 150, 150) uint8, labels (N_EXAMPLES, 2)): clocks never seen in training."""
+    return synth.make_clocks(N_EXAMPLES, seed=2024)
 
 
 @st.cache_resource
@@ -56,7 +56,7 @@ with left:
                     help="Detects the face's circle and crops to it; off: uses the centre square.")
 with right:
     st.write("Or try a synthetic clock (never seen in training):")
-    for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks())):
+    for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks()[0])):
         column.image(image, width="stretch")
         column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",),
                       width="stretch")
@@ -78,7 +78,9 @@ if source == "upload":
         image.name = upload.name
 elif source and source.startswith("example:"):
     index = int(source.split(":")[1])
-    image, name = example_clocks()[index], f"example clock {index + 1}"
+    images, labels = example_clocks()
+    image = images[index]
+    name = f"example clock {index + 1} (shows {clock_read.format_time(*labels[index])})"
 
 # -- reading -----------------------------------------------------------------------------------
 with st.container(border=True):

@@ -119,7 +119,11 @@ def test_read_clock_returns_a_reading(tiny_reader):
     assert (reading.alternatives[0].hour, reading.alternatives[0].minute) == (reading.hour, reading.minute)
     assert reading.text == read.format_time(reading.hour, reading.minute)
     drawn = read.draw_reading(reading)
-    assert drawn.mode == "RGB" and drawn.size == (150, 150)
+    assert drawn.mode == "RGB" and drawn.size == (400, 400)  # the whole (square) photo, scaled up
+    scene = np.full((300, 600), 90, np.uint8)
+    scene[100:250, 300:450] = synth.render_clock(2, 40, np.random.default_rng(1), size=150, clean=True)
+    around_face = read.draw_reading(read.read_clock(scene, reader=tiny_reader))
+    assert max(around_face.size) == 400 and around_face.width < 2 * around_face.height  # cropped around the face
 
 
 def test_cli_read_and_bad_file(tmp_path, tiny_reader, capsys):

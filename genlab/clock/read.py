@@ -101,15 +101,21 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockRe
     return ClockReading(first.hour, first.minute, first.probability, readings[best], faces[best])
 
 
-def draw_reading(reading: ClockReading, max_side: int = 600) -> Image.Image:
-    """Returns the upright photo (at most max_side) with the read hour and minute hands drawn on the face."""
+def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
+    """Returns the upright photo around the face (scaled to max_side) with the read hands drawn on it.
+
+    Red: hour hand, blue: minute hand; a yellow ring marks a detected face circle.
+    """
     face = reading.face
-    photo = face.photo.copy()
-    scale = min(1.0, max_side / max(photo.size))
-    if scale < 1:
-        photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.BILINEAR)
-    left, top, side = (v * scale for v in face.box)
-    cx, cy, r = left + side / 2, top + side / 2, side / 2 / MARGIN
+    left, top, side = face.box
+    pad = 0.3 * side  # show a little of the surroundings, not the whole (maybe huge) photo
+    region = (max(0, left - pad), max(0, top - pad),
+              min(face.photo.width, left + side + pad), min(face.photo.height, top + side + pad))
+    photo = face.photo.crop(tuple(round(v) for v in region))
+    scale = max_side / max(photo.size)
+    photo = photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.BILINEAR)
+    cx, cy = (left + side / 2 - round(region[0])) * scale, (top + side / 2 - round(region[1])) * scale
+    r = side / 2 / MARGIN * scale
     draw = ImageDraw.Draw(photo)
     hour_deg, minute_deg = hand_angles(reading.hour, reading.minute)
     for angle, length, width, colour in ((hour_deg, 0.5, 0.07, (255, 60, 60)), (minute_deg, 0.8, 0.04, (40, 140, 255))):
