@@ -1,10 +1,11 @@
-"""Clock-reading networks: one compact CNN trunk, five heads (the study's label encodings).
+"""Clock-reading networks: the study's five heads on one compact CNN, and PolarClockNet.
 
 Every head turns the trunk's pooled features into its own outputs, has its own loss, and
 decodes to the same thing: a (B, 720) probability over the minutes of a 12-hour dial, so
 reading, top-k alternatives and the common-sense error work the same for all of them.
+PolarClockNet (head "polar") reads the unwrapped face angle by angle; it is the shipped one.
 
-    model = ClockNet("multi")
+    model = build_reader("multi", trunk="polar")   # or build_reader("polar")
     out = model(x)                        # x: (B, 1, S, S) in [0, 1]
     loss = model.head.loss(out, labels)   # labels: (B, 2) [hour 0..11, minute 0..59]
     probs = model.head.probabilities(out) # (B, 720), index = hour * 60 + minute

@@ -2,7 +2,7 @@
 
     from genlab.clock import train, synth
     images, labels = synth.cached_clocks(40_000, seed=1)
-    model = train.train_reader(images, labels, head="multi", steps=3000)
+    model = train.train_reader(images, labels, head="polar", steps=3000)
     train.evaluate(model, *synth.cached_clocks(2_000, seed=1000))   # {"hour_accuracy": ..., ...}
     train.save_reader(model, "weights/clock_reader.safetensors")
 
@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from skimage.exposure import adjust_gamma
+from torch import nn
 
-from genlab.clock.models import ClockNet, build_reader, common_sense_error, to_minutes
+from genlab.clock.models import build_reader, common_sense_error, to_minutes
 
 FORMAT_VERSION = 1
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
@@ -60,8 +61,8 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
-                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None) -> ClockNet:
-    """Returns a reader trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None) -> nn.Module:
+    """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
 
     labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
     (a progress bar's hook); it may return True to stop early. init: a reader of the same
@@ -75,7 +76,7 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
 
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
-        lr: float = 3e-3, seed: int = 0, on_step=None, init=None) -> ClockNet:
+        lr: float = 3e-3, seed: int = 0, on_step=None, init=None) -> nn.Module:
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
     init: a reader whose weights to start from (must match config's head, trunk and width).
@@ -106,7 +107,7 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
 
 
 @torch.no_grad()
-def predict_probabilities(model: ClockNet, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
+def predict_probabilities(model: nn.Module, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
     """Returns (N, 720) probabilities over minutes since twelve for (N, H, W) uint8 images."""
     config = model.config
     model.eval()
@@ -115,7 +116,7 @@ def predict_probabilities(model: ClockNet, images: np.ndarray, batch_size: int =
     return torch.cat(out)
 
 
-def evaluate(model: ClockNet, images: np.ndarray, labels: np.ndarray) -> dict:
+def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> dict:
     """Returns hour accuracy and median/mean common-sense error (minutes) on labelled images."""
     predicted = predict_probabilities(model, images).argmax(1)
     true = to_minutes(torch.as_tensor(np.asarray(labels), dtype=torch.long))
@@ -129,7 +130,7 @@ def evaluate(model: ClockNet, images: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def save_reader(model: ClockNet, path) -> None:
+def save_reader(model: nn.Module, path) -> None:
     """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
     from dataclasses import asdict
 
@@ -143,7 +144,7 @@ def save_reader(model: ClockNet, path) -> None:
     save_file(state, str(path), metadata=metadata)
 
 
-def load_reader(path) -> ClockNet:
+def load_reader(path) -> nn.Module:
     """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
     from safetensors import safe_open
     from safetensors.torch import load_file
