@@ -16,6 +16,15 @@ TINY = {"fcn": {"width": 4}, "cnn_mlp": {"width": 4, "hidden": 16}, "lstm": {"hi
 PAIRS = [(k, b) for k in KINDS for b in BACKBONES]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, above all on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def tiny(kind, backbone, latent_dim=3, **config):
     torch.manual_seed(0)
     return build_model(kind, backbone, latent_dim=latent_dim, **TINY[backbone], **config)

@@ -228,3 +228,24 @@ def test_a_gan_trains_under_ddp(tmp_path):
     path = tmp_path / "gan.safetensors"
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(path), "gan"), nprocs=2, join=True)
     assert load_model(path).metadata["training"]["epochs_done"] == 2
+
+
+@pytest.mark.slow
+def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_path, monkeypatch):
+    import json
+
+    import genlab.data
+    from genlab.cli import main
+
+    monkeypatch.setattr(genlab.data, "load_dataset", lambda source, **params: data)
+    assert main(["train", "--all", "--chain", "--epochs", "1", "--batch-size", "32", "--latent-dim", "4",
+                 "--device", "cpu", "--out", str(tmp_path)]) == 0
+    entries = json.loads((tmp_path / "manifest.json").read_text())["models"]
+    assert [e["name"] for e in entries] == [f"{k}_{b}" for k in ("ae", "vae", "gan")
+                                            for b in ("fcn", "cnn_mlp", "lstm", "gru")]
+    by_name = {e["name"]: e for e in entries}
+    assert load_model(tmp_path / "vae_gru.safetensors").metadata["training"]["init_from"] == "ae_gru.safetensors"
+    assert load_model(tmp_path / "gan_fcn.safetensors").metadata["training"]["init_from"] == "vae_fcn.safetensors"
+    assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
+    assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder trained alongside")
+    assert all(e["metrics"]["canonical"]["bce"] > 0 for e in entries)
