@@ -119,6 +119,10 @@ class GenerativeModel(nn.Module):
         """Returns the training losses for a batch x (B, 16, 16, 16)."""
         raise NotImplementedError
 
+    def validation_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the deterministic loss that early stopping watches: here the reconstruction BCE of x."""
+        return reconstruction_loss(self.decode_logits(self.encode(x)), x)
+
     @torch.no_grad()
     def warm_start(self, donor: "GenerativeModel") -> list[str]:
         """Returns the names of the tensors copied from a trained model of the same backbone (e.g. AE -> VAE).
@@ -198,6 +202,12 @@ class VAE(GenerativeModel):
     def forward(self, x):
         recon, kl = self.elbo_terms(x)
         return Losses(recon + self.config["beta"] * kl, {"recon": recon, "kl": kl})
+
+    def validation_loss(self, x):
+        """Returns the ELBO loss at the mean code: reconstruction BCE of decode(mu) + beta * KL."""
+        mu, logvar = self.encode_gaussian(x)
+        kl = gaussian_kl(mu, logvar) / VOXELS
+        return reconstruction_loss(self.decode_logits(mu), x) + self.config["beta"] * kl
 
 
 def _spectral_normed(module: nn.Module) -> nn.Module:

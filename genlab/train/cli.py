@@ -50,8 +50,8 @@ def add_parser(subparsers) -> None:
 class ProgressBar:
     """Prints a one-line progress bar (epoch, step, losses, samples/s, ETA) to a terminal stream."""
 
-    def __init__(self, name: str, stream=sys.stderr):
-        self.name, self.stream, self.started, self.last = name, stream, time.perf_counter(), 0.0
+    def __init__(self, name: str, stream=None):
+        self.name, self.stream, self.started, self.last = name, stream or sys.stderr, time.perf_counter(), 0.0
 
     def __call__(self, p) -> None:
         now = time.perf_counter()

@@ -29,7 +29,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DistributedSampler
 
 from genlab.models.checkpoint import OPTIMIZER_PREFIX, read_checkpoint, save_model
-from genlab.models.kinds import reconstruction_loss
 
 
 class TrainingDiverged(RuntimeError):
@@ -148,13 +147,17 @@ def gan_step(net, optimizers, x, autocast, config) -> dict[str, float]:
 
 @torch.no_grad()
 def validation_loss(model, X: torch.Tensor, batch_size: int = 500) -> float:
-    """Returns the mean reconstruction BCE (per voxel) of the model on X (N, 16, 16, 16); the early-stopping figure."""
+    """Returns the model's mean validation loss on X (N, 16, 16, 16), the early-stopping figure.
+
+    AE: reconstruction BCE per voxel; VAE and GAN: that at the mean code plus beta * KL (a GAN's
+    adversarial term has no held-out measure, so its encoder/generator ELBO stands in).
+    """
     model.eval()
     device = next(model.parameters()).device
     total = 0.0
     for start in range(0, len(X), batch_size):
         xb = X[start:start + batch_size].to(device)
-        total += float(reconstruction_loss(model.decode_logits(model.encode(xb)), xb)) * len(xb)
+        total += float(model.validation_loss(xb)) * len(xb)
     model.train()
     return total / max(len(X), 1)
 
