@@ -65,7 +65,8 @@ def write_manifest(folder) -> Path:
                 "dataset": meta.get("dataset", {}), "metrics": meta.get("metrics", {}),
                 "paper": {"bce": PAPER_BCE[kind][backbone], "mse": PAPER_MSE[kind][backbone]},
                 "training": {k: training.get(k) for k in ("epochs_done", "seconds", "samples_per_s", "device",
-                                                           "world_size", "best_val_loss")}
+                                                           "world_size", "best_val_loss", "init_from",
+                                                           "init_seconds")}
                 | {"config": training.get("config")},
             })
     manifest = folder / "manifest.json"
