@@ -173,8 +173,17 @@ def test_train_failure_is_a_message_not_a_traceback():
     assert any("diverged at epoch 1" in e.value for e in at.error)
 
 
-def test_explorer_sliders_drive_the_view(checkpoint):
+def open_explorer() -> AppTest:
+    """Returns the explorer on the tiny_vae checkpoint (shipped weights, if any, come first)."""
     at = open_page("pages/explore.py")
+    picker = at.selectbox(key="explore_checkpoint")
+    picker.set_value(next(o for o in picker.options if o.startswith("tiny_vae"))).run()
+    assert_clean(at)
+    return at
+
+
+def test_explorer_sliders_drive_the_view(checkpoint):
+    at = open_explorer()
     sliders = [s for s in at.slider if s.label.startswith("z[")]
     assert len(sliders) == 4
     at.slider(key="explore_threshold").set_value(0.05).run()
@@ -199,7 +208,7 @@ def test_explorer_sliders_drive_the_view(checkpoint):
 
 
 def test_explorer_start_points_interpolation_and_samples(checkpoint):
-    at = open_page("pages/explore.py")
+    at = open_explorer()
     at.radio(key="start_source").set_value("A random sample").run()
     at.button(key="start_random").click().run()
     assert any("random sample" in m.value for m in at.markdown)
@@ -220,7 +229,7 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
 
 
 def test_explorer_rejects_foreign_and_mismatched_checkpoints(checkpoint, tmp_path):
-    at = open_page("pages/explore.py")
+    at = open_explorer()
     at.file_uploader(key="checkpoint_upload").set_value(
         ("stranger.safetensors", b"\x00" * 64, "application/octet-stream")).run()
     assert_clean(at)
