@@ -195,8 +195,10 @@ def _trained_on(model, data) -> dict:
     """Returns the checkpoint's training-data source and fingerprint, and whether it matches data."""
     trained = (getattr(model, "metadata", None) or {}).get("dataset") or {}
     fingerprint = trained.get("fingerprint")
+    here = data.describe()
     return {"source": trained.get("source"), "fingerprint": fingerprint,
-            "same_data": None if fingerprint is None else fingerprint == data.describe().get("fingerprint")}
+            "same_data": None if fingerprint is None else fingerprint == here.get("fingerprint"),
+            "same_recipe": trained.get("source") == here.get("source") and trained.get("params") == here.get("params")}
 
 
 def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig,

@@ -211,6 +211,18 @@ def findings(results: dict) -> list[str]:
     return out
 
 
+def _data_warning(results: dict) -> list[str]:
+    """Returns Markdown lines warning about models trained on other data than the evaluation's, if any."""
+    other = [m for m in results["models"] if (m.get("trained_on") or {}).get("same_data") is False]
+    if not other:
+        return []
+    names = ", ".join(model_name(m) for m in other)
+    if all(m["trained_on"].get("same_recipe") for m in other):
+        return [f"**Note**: {names} were trained on a build of this dataset with the same source and parameters "
+                "but another fingerprint (it covers all four arrays, so e.g. a voxelizer change alters it).", ""]
+    return [f"**Warning**: {names} were trained on other data than this dataset (fingerprints differ).", ""]
+
+
 def _extra_test_tables(results: dict) -> list[str]:
     lines = []
     for name, info in results.get("extra_tests", {}).items():
@@ -243,9 +255,7 @@ def markdown_report(results: dict) -> str:
         f"({results['run']['hardware']['torch_threads']} torch thread(s)). Every figure except wall-clock times is "
         "identical between runs with the same inputs and thread count.",
         "",
-        *([f"**Warning**: {', '.join(r['name'] for r, m in zip(rows, results['models']) if (m.get('trained_on') or {}).get('same_data') is False)} "
-           "were trained on other data than this dataset (fingerprints differ).", ""]
-          if any((m.get("trained_on") or {}).get("same_data") is False for m in results["models"]) else []),
+        *_data_warning(results),
         "## Findings",
         "",
         *[f"- {line}" for line in findings(results)],
