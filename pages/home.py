@@ -42,6 +42,7 @@ if not checkpoints:
             "Train one on the Train page.")
 else:
     st.dataframe(pd.DataFrame(appstate.checkpoint_rows(checkpoints)), hide_index=True, width="stretch",
+                 height=35 * (len(checkpoints) + 1) + 3,   # every row, no inner scrolling
                  column_config={name: st.column_config.NumberColumn(format="%.4f")
                                 for name in ("validation BCE", "test BCE", "test MSE")})
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
