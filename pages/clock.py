@@ -11,6 +11,8 @@ from genlab.clock import read as clock_read
 from genlab.clock import synth, train
 from genlab.clock.preprocess import gamma_view
 
+appstate.require_frame()
+
 READERS_DIR = paths.cache_dir() / "clock" / "readers"
 N_EXAMPLES = 4
 TOP_K = 3
