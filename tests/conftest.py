@@ -18,3 +18,14 @@ def shared_data():
 def isolated_cache(tmp_path, monkeypatch):
     """Points genlab's dataset cache at a per-test folder so tests never share state."""
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Runs a test on one torch thread: tiny models run fastest so, above all on a shared CPU."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,12 +9,7 @@ import torch
 from genlab.eval.noise import noise_study, noisy_inputs
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def seen_by_encoder(model, x: torch.Tensor) -> torch.Tensor:

@@ -16,13 +16,7 @@ TINY = {"fcn": {"width": 4}, "cnn_mlp": {"width": 4, "hidden": 16}, "lstm": {"hi
 PAIRS = [(k, b) for k in KINDS for b in BACKBONES]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, above all on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(kind, backbone, latent_dim=3, **config):

@@ -23,13 +23,7 @@ def blobs(n: int, seed: int = 0) -> np.ndarray:
     return np.clip(radii + 0.5 - dist, 0, 1).astype(np.float32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, above all on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
