@@ -136,9 +136,14 @@ def test_start_and_cancel_a_training_run(page, app_url, screenshot):
     digits = page.get_by_role("spinbutton", name="Training digits (0 = all)")
     digits.fill("400")
     digits.press("Tab")
+    # Enough epochs that the run is still going when Cancel is clicked, even on an idle machine.
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("200")
+    epochs.press("Tab")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Run: ae/fcn").first.wait_for()
-    page.get_by_text("step", exact=False).filter(has_text="epoch 1/").first.wait_for(timeout=90_000)
+    page.get_by_text("step", exact=False).filter(has_text="epoch ").filter(has_text="/200").first.wait_for(
+        timeout=90_000)
     screenshot("train-running")
     cancelling = page.get_by_text("Cancelling after the current step").or_(
         page.get_by_text("Training was cancelled"))
