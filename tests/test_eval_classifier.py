@@ -1,30 +1,19 @@
 """The 3D digit classifier: shapes, learning, save/load round trip, clear errors."""
 
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 
+from genlab.data import VoxelDataset
 from genlab.eval import classifier
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@dataclass
-class TinyData:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-
-    def describe(self) -> dict:
-        return {"source": "tiny", "n_train": len(self.X_train)}
-
-
-def bars(n: int, seed: int) -> TinyData:
+def bars(n: int, seed: int) -> VoxelDataset:
     """Returns grids whose label (0..2) is the axis along which a 3x3 bar of voxels runs."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, size=n)
@@ -36,8 +25,8 @@ def bars(n: int, seed: int) -> TinyData:
     return grids, labels
 
 
-def tiny_data() -> TinyData:
-    return TinyData(*bars(64, 0), *bars(32, 1))
+def tiny_data() -> VoxelDataset:
+    return VoxelDataset(*bars(64, 0), *bars(32, 1), source="tiny")
 
 
 def test_classify_returns_probabilities_and_features():
@@ -54,7 +43,8 @@ def test_training_learns_a_separable_task_and_is_reproducible():
     model = classifier.train_classifier(data, epochs=5, batch_size=8, width=4, lr=1e-2, on_epoch=lambda *a: seen.append(a))
     assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
     assert model.metadata["test_accuracy"] == seen[-1][2] > 0.9
-    assert model.metadata["dataset"] == {"source": "tiny", "n_train": 64}
+    assert model.metadata["dataset"] == data.describe()
+    assert model.metadata["dataset"]["n_train"] == 64
     again = classifier.train_classifier(data, epochs=5, batch_size=8, width=4, lr=1e-2)
     for a, b in zip(model.state_dict().values(), again.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

@@ -2,13 +2,13 @@
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from genlab.data import VoxelDataset
 from genlab.eval import classifier, evaluate, report
 
 TINY = {  # build_model options that make each backbone tiny
@@ -29,22 +29,11 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@dataclass
-class TinyData:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-
-    def describe(self) -> dict:
-        return {"source": "tiny", "fingerprint": "0" * 12, "n_train": len(self.X_train), "n_test": len(self.X_test)}
-
-
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
     blobs = lambda n: (rng.uniform(size=(n, 16, 16, 16)) ** 4).astype(np.float32)  # soft, mostly empty
-    return TinyData(blobs(60), rng.integers(0, 10, 60), blobs(50), np.arange(50) % 10)
+    return VoxelDataset(blobs(60), rng.integers(0, 10, 60), blobs(50), np.arange(50) % 10, source="tiny")
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
 """Noisy-input training: the hook adds noise only in training mode; the study compares clean and noisy twins."""
 
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 
+from genlab.data import VoxelDataset
 from genlab.eval.noise import noise_study, noisy_inputs
 
 
@@ -41,21 +41,10 @@ def test_noise_reaches_the_encoder_only_in_training_mode():
             pass
 
 
-@dataclass
-class TinyData:
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    y_test: np.ndarray
-
-    def describe(self) -> dict:
-        return {"source": "tiny"}
-
-
 def test_noise_study_trains_clean_and_noisy_twins():
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(48, 16, 16, 16)) > 0.9).astype(np.float32)
-    data = TinyData(X[:40], np.zeros(40, int), X[40:], np.zeros(8, int))
+    data = VoxelDataset(X[:40], np.zeros(40, int), X[40:], np.zeros(8, int), source="tiny")
     study = noise_study(data, [("ae", "fcn")], epochs=1, n_train=40, batch_size=16, model_options={"width": 2, "latent_dim": 4})
     assert [(r["name"], r["trained_on"]) for r in study["rows"]] == [("ae_fcn", "clean"), ("ae_fcn", "noisy")]
     clean, noisy = study["rows"]
