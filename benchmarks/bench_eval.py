@@ -9,7 +9,6 @@ checkpoints and the mnist test split, once (it takes minutes), without writing r
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -17,16 +16,8 @@ import torch
 
 from genlab.eval import frechet, prdc, stats
 
+from benchmarks.timing import median_seconds
 
-def median_s(step, repeats: int) -> float:
-    """Returns the median wall time of step() in seconds, after one warm-up call."""
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -41,20 +32,20 @@ def main() -> None:
     print(f"{'computation':<52} {'median':>10}")
     for n, d in ((1000, 64), (5000, 64), (1000, 512), (10000, 64)):
         a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + 0.1
-        print(f"{f'Fréchet distance, {n} vs {n}, D={d}':<52} {median_s(lambda: frechet.frechet_distance(a, b), args.repeats) * 1e3:>8.1f} ms")
+        print(f"{f'Fréchet distance, {n} vs {n}, D={d}':<52} {median_seconds(lambda: frechet.frechet_distance(a, b), args.repeats) * 1e3:>8.1f} ms")
     a, b = rng.normal(size=(1000, 64)), rng.normal(size=(1000, 64))
     print(f"{'FD bootstrap CI, 200 rounds, 1000 vs 1000, D=64':<52} "
-          f"{median_s(lambda: stats.bootstrap_ci(frechet.frechet_distance, [a, b], n_boot=200), 1):>8.2f} s")
+          f"{median_seconds(lambda: stats.bootstrap_ci(frechet.frechet_distance, [a, b], n_boot=200), 1):>8.2f} s")
     for n, d in ((1000, 64), (5000, 64)):
         a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + 0.1
-        print(f"{f'PRDC k=5, {n} vs {n}, D={d}':<52} {median_s(lambda: prdc.prdc(a, b, k=5), args.repeats) * 1e3:>8.1f} ms")
+        print(f"{f'PRDC k=5, {n} vs {n}, D={d}':<52} {median_seconds(lambda: prdc.prdc(a, b, k=5), args.repeats) * 1e3:>8.1f} ms")
 
     from genlab.eval import classifier
 
     model = classifier.load_classifier() if classifier.SHIPPED_PATH.is_file() else classifier.DigitClassifier()
     grids = rng.uniform(size=(1000, 16, 16, 16)).astype(np.float32)
     print(f"{'classifier probabilities + features, 1000 grids':<52} "
-          f"{median_s(lambda: classifier.classify(model, grids), args.repeats) * 1e3:>8.1f} ms")
+          f"{median_seconds(lambda: classifier.classify(model, grids), args.repeats) * 1e3:>8.1f} ms")
 
     if args.full:
         from genlab.data import load_dataset

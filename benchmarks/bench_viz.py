@@ -11,8 +11,6 @@ under 30 ms on one CPU thread.
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
@@ -20,16 +18,12 @@ import torch
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
 from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
 
+from benchmarks.timing import median_seconds
+
 
 def median_ms(step, repeats: int) -> float:
     """Returns the median wall time of step() in milliseconds, after one warm-up call."""
-    step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    return 1e3 * median_seconds(step, repeats)
 
 
 def digit_like_grid() -> np.ndarray:
