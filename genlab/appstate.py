@@ -140,7 +140,8 @@ def list_checkpoints() -> list[dict]:
     """Returns every checkpoint the app can load: shipped ones first, then trained runs (newest first).
 
     Each entry: name, origin ("shipped" | "trained"), path, kind, backbone, latent_dim,
-    dataset (source), metrics and val_bce (the trainer's best validation BCE). Trained files
+    dataset (source), metrics and val_loss (the trainer's best validation value of the loss it
+    stops early on, which differs by kind, so it compares runs of one kind only). Trained files
     that cannot be read come last, with "error".
     """
     from genlab.models import shipped_models
@@ -152,7 +153,7 @@ def list_checkpoints() -> list[dict]:
                         "latent_dim": model.get("latent_dim"),
                         "dataset": (model.get("dataset") or {}).get("source", "mnist"),
                         "metrics": model.get("metrics", {}),
-                        "val_bce": (model.get("training") or {}).get("best_val_loss")})
+                        "val_loss": (model.get("training") or {}).get("best_val_loss")})
     unreadable = []
     runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:
@@ -166,7 +167,7 @@ def list_checkpoints() -> list[dict]:
                         "latent_dim": info.get("latent_dim"),
                         "dataset": (info.get("dataset") or {}).get("source"),
                         "metrics": info.get("metrics", {}),
-                        "val_bce": (info.get("training") or {}).get("best_val_loss")})
+                        "val_loss": (info.get("training") or {}).get("best_val_loss")})
     return entries + unreadable
 
 
@@ -179,11 +180,11 @@ def checkpoint_rows(entries: list[dict]) -> list[dict]:
                      "kind": (entry.get("kind") or "?").upper(),
                      "backbone": backbone_title(entry.get("backbone") or "?"),
                      "latent dim": entry.get("latent_dim"), "trained on": entry.get("dataset"),
-                     "validation BCE": entry.get("val_bce"),
+                     "validation loss": entry.get("val_loss"),
                      "test BCE": canonical.get("bce"), "test MSE": canonical.get("mse"),
                      "status": entry.get("error", "ready")})
     for row in rows:  # NaN, not None: a number column shows it as blank
-        for column in ("validation BCE", "test BCE", "test MSE"):
+        for column in ("validation loss", "test BCE", "test MSE"):
             row[column] = float("nan") if row[column] is None else row[column]
     return rows
 

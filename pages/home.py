@@ -43,8 +43,13 @@ if not checkpoints:
 else:
     st.dataframe(pd.DataFrame(appstate.checkpoint_rows(checkpoints)), hide_index=True, width="stretch",
                  height=35 * (len(checkpoints) + 1) + 3,   # every row, no inner scrolling
-                 column_config={name: st.column_config.NumberColumn(format="%.4f")
-                                for name in ("validation BCE", "test BCE", "test MSE")})
+                 column_config={
+                     "validation loss": st.column_config.NumberColumn(
+                         format="%.4f", help="The best validation value of the loss the trainer stops early "
+                         "on (BCE for an AE; BCE + β·KL for a VAE or GAN since that fix, BCE before). "
+                         "Compare it within one kind only; test BCE compares all."),
+                     "test BCE": st.column_config.NumberColumn(format="%.4f"),
+                     "test MSE": st.column_config.NumberColumn(format="%.4f")})
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here "
                f"(saved in `{appstate.runs_dir()}`).")

@@ -159,6 +159,6 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
     rows = appstate.checkpoint_rows(entries)
     assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
-                       "latent dim": 4, "trained on": "mnist", "validation BCE": 0.12, "test BCE": 0.11,
+                       "latent dim": 4, "trained on": "mnist", "validation loss": 0.12, "test BCE": 0.11,
                        "test MSE": 0.007, "status": "ready"}
     assert np.isnan(rows[1]["test BCE"]) and rows[1]["trained on"] is None
