@@ -11,13 +11,11 @@ Random voxels stand in for data: speed does not depend on the values.
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
-KINDS = ("ae", "vae", "gan")
-BACKBONES = ("fcn", "cnn_mlp", "lstm", "gru")
+from benchmarks.timing import median_seconds
+from genlab.models import BACKBONES, KINDS
 
 
 def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int) -> dict:
@@ -35,22 +33,15 @@ def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int)
     optimizers = make_optimizers(model, config)
     step = gan_step if kind == "gan" else autoencoder_step
     x = torch.rand(batch_size, 16, 16, 16)
-    times = []
-    for i in range(steps + 2):  # two warm-up steps
-        start = time.perf_counter()
-        step(model, optimizers, x, torch.autocast("cpu", enabled=False), config)
-        times.append(time.perf_counter() - start)
+    train_s = median_seconds(lambda: step(model, optimizers, x, torch.autocast("cpu", enabled=False), config),
+                             steps, warmup=2)
     model.eval()
     z = torch.randn(1, model.latent_dim)
-    latency = []
     with torch.no_grad():
-        for i in range(200):
-            start = time.perf_counter()
-            model.decode(z)
-            latency.append(time.perf_counter() - start)
+        decode_s = median_seconds(lambda: model.decode(z), 180, warmup=20)
     return {"model": f"{kind}_{backbone}", "params": sum(p.numel() for p in model.parameters()),
-            "train_samples_per_s": batch_size / statistics.median(times[2:]),
-            "decode_ms": 1000 * statistics.median(latency[20:]),
+            "train_samples_per_s": batch_size / train_s,
+            "decode_ms": 1000 * decode_s,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

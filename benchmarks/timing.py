@@ -4,9 +4,10 @@ import statistics
 import time
 
 
-def median_seconds(step, repeats: int) -> float:
-    """Returns the median wall time of step() in seconds over `repeats` calls, after one warm-up call."""
-    step()
+def median_seconds(step, repeats: int, warmup: int = 1) -> float:
+    """Returns the median wall time of step() in seconds over `repeats` calls, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        step()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
