@@ -75,7 +75,7 @@ def build_params(args) -> dict:
 
 def run_build(args) -> int:
     """Builds or reloads the dataset, prints a summary; returns 0."""
-    from genlab.data.dataset import cache_path, load_dataset, resolve_params
+    from genlab.data.dataset import cache_path, load_dataset
     from genlab.data.kaggle import write_vectors
 
     params = build_params(args)
@@ -87,7 +87,7 @@ def run_build(args) -> int:
         "train": list(data.X_train.shape),
         "test": list(data.X_test.shape),
         "fingerprint": data.fingerprint,
-        "cache": "off" if args.no_cache else str(cache_path(args.source, resolve_params(args.source, params))),
+        "cache": "off" if args.no_cache else str(cache_path(data.source, data.params)),
         "seconds": round(seconds, 2),
         "params": data.params,
     }
