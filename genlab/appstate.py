@@ -146,14 +146,15 @@ def list_checkpoints() -> list[dict]:
     """
     from genlab.models import shipped_models
 
-    entries = []
-    for model in shipped_models():
-        entries.append({"name": model["name"], "origin": "shipped", "path": model["path"],
-                        "kind": model.get("kind"), "backbone": model.get("backbone"),
-                        "latent_dim": model.get("latent_dim"),
-                        "dataset": (model.get("dataset") or {}).get("source", "mnist"),
-                        "metrics": model.get("metrics", {}),
-                        "val_loss": (model.get("training") or {}).get("best_val_loss")})
+    def described(entry: dict, info: dict, default_source: str | None = None) -> dict:
+        return {**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
+                "latent_dim": info.get("latent_dim"),
+                "dataset": (info.get("dataset") or {}).get("source", default_source),
+                "metrics": info.get("metrics", {}),
+                "val_loss": (info.get("training") or {}).get("best_val_loss")}
+
+    entries = [described({"name": model["name"], "origin": "shipped", "path": model["path"]}, model, "mnist")
+               for model in shipped_models()]
     unreadable = []
     runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:
@@ -163,11 +164,7 @@ def list_checkpoints() -> list[dict]:
         except ValueError as error:
             unreadable.append({**entry, "error": str(error)})
             continue
-        entries.append({**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
-                        "latent_dim": info.get("latent_dim"),
-                        "dataset": (info.get("dataset") or {}).get("source"),
-                        "metrics": info.get("metrics", {}),
-                        "val_loss": (info.get("training") or {}).get("best_val_loss")})
+        entries.append(described(entry, info))
     return entries + unreadable
 
 
