@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build (or reload from the cache) a dataset and summarise it")
-    build.add_argument("--source", default="synthetic", choices=("synthetic", "mnist", "kaggle"))
+    build.add_argument("--source", default="synthetic", choices=tuple(SOURCE_OPTIONS))
     build.add_argument("--mnist-dir", help="folder of MNIST IDX files (default: $GENLAB_MNIST_DIR, "
                                            "else ../shared/data/mnist)")
     build.add_argument("--download", action="store_true", help="mnist: download the official test set "
