@@ -88,7 +88,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"checkpoint {path} not found")
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = load_dataset(args.dataset, **dataset_options(args.dataset_option))
+    options = dataset_options(args.dataset_option)
+    data = load_dataset(args.dataset, **options)
     judge = classifier.load_classifier(args.classifier)
     config = evaluate.EvalConfig(n_samples=args.samples)
 
@@ -98,7 +99,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
               f"FD {record['generation']['fd']['value']:.2f}  ({record['timing']['evaluate_seconds']:.1f} s)", flush=True)
 
     extra_tests = {}
-    options = dataset_options(args.dataset_option)
     if args.dataset == "mnist" and not options.get("test_rotated"):
         # The models issue asks for both: score reconstructions of randomly rotated test digits too.
         rotated = load_dataset(args.dataset, **{**options, "test_rotated": True})
