@@ -226,6 +226,17 @@ def require_frame() -> None:
         st.rerun()
 
 
+def view_controls(key: str) -> tuple[float, bool]:
+    """Draws the 3D view's threshold slider and surface toggle (keys `{key}_threshold`, `{key}_surface`);
+    returns (threshold, surface)."""
+    from genlab.viz import VIEW_THRESHOLD
+
+    left, right = st.columns([3, 1])
+    threshold = left.slider("Threshold", 0.05, 0.95, VIEW_THRESHOLD, 0.05, key=f"{key}_threshold")
+    surface = right.toggle("Surface", key=f"{key}_surface", help="A smooth marching-cubes surface instead of cubes")
+    return threshold, surface
+
+
 def owner_id() -> str:
     """Returns this browser session's id (owner of its background jobs)."""
     if "owner" not in st.session_state:

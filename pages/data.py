@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate
-from genlab.viz import VIEW_THRESHOLD, projection_grid, voxel_figure
+from genlab.viz import projection_grid, voxel_figure
 
 appstate.require_frame()
 
@@ -41,19 +41,11 @@ def pick_digit(key: str) -> tuple[np.ndarray, str, np.ndarray]:
     return X[indices[number]], f"{split} #{indices[number]} (digit {digit})", X[indices]
 
 
-def view_controls(key: str) -> tuple[float, bool]:
-    """Draws threshold and surface widgets; returns (threshold, surface)."""
-    left, right = st.columns([3, 1])
-    threshold = left.slider("Threshold", 0.05, 0.95, VIEW_THRESHOLD, 0.05, key=f"{key}_threshold")
-    surface = right.toggle("Surface", key=f"{key}_surface", help="A smooth marching-cubes surface instead of cubes")
-    return threshold, surface
-
-
 with browse:
     @st.fragment
     def browse_view():
         grid, caption, same_class = pick_digit("browse")
-        threshold, surface = view_controls("browse")
+        threshold, surface = appstate.view_controls("browse")
         view, gallery = st.columns([3, 2])
         view.plotly_chart(voxel_figure(grid, threshold, surface, title=caption), key="browse_figure")
         gallery.image(projection_grid(same_class[:24], columns=6, scale=5),
@@ -72,7 +64,7 @@ with corrupt:
                                help=f"genlab's noisy-data experiments use {NOISE_VARIANCE}")
         degrees = middle.slider("Random rotation up to (degrees)", 0, 180, 30, 5, key="rotate_deg")
         seed = right.number_input("Seed", 0, 10_000, 0, key="corrupt_seed")
-        threshold, surface = view_controls("corrupt")
+        threshold, surface = appstate.view_controls("corrupt")
         noisy = add_gaussian_noise(grid[None], variance=variance, seed=int(seed))[0]
         rotated = appstate.rotate_grid(grid, degrees, seed=int(seed))
         a, b, c = st.columns(3)
@@ -95,7 +87,7 @@ with lift:
         except ValueError as error:
             st.error(str(error))
         else:
-            threshold, surface = view_controls("lift")
+            threshold, surface = appstate.view_controls("lift")
             left, right = st.columns([1, 2])
             left.image(upload.getvalue(), caption=upload.name, width=220)
             right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),

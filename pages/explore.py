@@ -153,9 +153,7 @@ def latent_view():
         show_copy = b.toggle("Copy this latent", key="copy_latent")
     z = np.array([st.session_state[key] for key in slider_keys], dtype=np.float32)
     with view:
-        a, b = st.columns([3, 1])
-        threshold = a.slider("Threshold", 0.05, 0.95, VIEW_THRESHOLD, 0.05, key="explore_threshold")
-        surface = b.toggle("Surface", key="explore_surface", help="A smooth marching-cubes surface instead of cubes")
+        threshold, surface = appstate.view_controls("explore")
         grid = explore.decode(model, z)
         st.plotly_chart(voxel_figure(grid, threshold, surface, height=460), key="latent_figure")
         if start["grid"] is not None:
