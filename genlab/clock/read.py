@@ -89,12 +89,11 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockRe
     the centre square only). Uses `reader` (default: the shipped weights). Raises ValueError
     for images that cannot be read (see preprocess.open_image).
     """
-    from genlab.clock.train import prepare
+    from genlab.clock.train import predict_probabilities
 
     reader = reader or load_default_reader()
     faces = face_candidates(image, crop=crop)
-    config = reader.config
-    probs = reader.probabilities(prepare(np.stack([f.image for f in faces]), config.input_size, config.gamma))
+    probs = predict_probabilities(reader, np.stack([f.image for f in faces]))
     readings = [top_times(p.numpy(), top_k) for p in probs]
     best = max(range(len(faces)), key=lambda i: readings[i][0].probability)
     first = readings[best][0]
