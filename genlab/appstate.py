@@ -18,6 +18,7 @@ from genlab import paths
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
+IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 SOURCES = {
     "synthetic": "Offline synthetic digits",

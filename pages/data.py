@@ -79,7 +79,7 @@ with corrupt:
 with lift:
     st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …): genlab lifts it to "
                 "3D with the same procedure that built 3D MNIST.")
-    upload = st.file_uploader("Digit image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+    upload = st.file_uploader("Digit image", type=appstate.IMAGE_TYPES,
                               key="lift_upload")
     if upload is not None:
         try:

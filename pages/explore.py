@@ -109,7 +109,7 @@ with st.expander("Start from…", expanded=False):
             except ValueError as error:
                 st.error(str(error))
     else:
-        image = st.file_uploader("Digit image", type=["png", "jpg", "jpeg", "bmp", "gif", "webp"],
+        image = st.file_uploader("Digit image", type=appstate.IMAGE_TYPES,
                                  key="start_upload")
         if image is not None and st.button("Start here", key="start_image"):
             try:
