@@ -130,14 +130,12 @@ def train_classifier(
 
 def save_classifier(model: DigitClassifier, path) -> Path:
     """Writes model (tensors + JSON metadata) to a safetensors file; returns its path."""
-    from safetensors.torch import save_file
+    from genlab.models.checkpoint import _atomic_save
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config, **model.metadata}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp), metadata={"genlab": json.dumps(header)})
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    _atomic_save(tensors, path, {"genlab": json.dumps(header)})  # a reader never sees half a file
     return path
 
 
