@@ -170,6 +170,12 @@ def test_unknown_head_or_trunk():
         models.build_reader("multi", trunk="spiral")
 
 
+def test_cli_choices_match_the_models():
+    from genlab.clock import cli  # keeps its own copies so that `--help` need not import torch
+
+    assert cli.HEAD_NAMES == models.READER_HEADS
+
+
 def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():
     x = torch.ones(1, 1, 72, 72)
     x[0, 0, 35:37, 36:70] = 0  # a dark hand pointing at 3
