@@ -49,6 +49,11 @@ def open_image(source) -> Image.Image:
     Raises ValueError naming the source for non-images, corrupt or truncated files,
     decompression bombs, and tiny or blank images.
     """
+    return _open_with_gray(source)[0]
+
+
+def _open_with_gray(source) -> tuple:
+    """Returns (open_image(source), its (H, W) uint8 grayscale array), converting to gray once."""
     name = _name(source)
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.dtype != np.uint8:
@@ -83,7 +88,7 @@ def open_image(source) -> Image.Image:
     gray = np.asarray(image.convert("L"))
     if gray.std() < 2:
         raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")
-    return image
+    return image, gray
 
 
 def find_face(gray: np.ndarray):
@@ -135,8 +140,7 @@ def face_candidates(source, size: int = 150, crop: bool = True) -> list:
     (a clock that fills only the middle of the photo); crop=False: the centre square only.
     See open_image for errors.
     """
-    photo = open_image(source)
-    gray = np.asarray(photo.convert("L"))
+    photo, gray = _open_with_gray(source)
     h, w = gray.shape
     short = min(h, w)
     boxes = []
