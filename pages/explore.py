@@ -62,13 +62,18 @@ low, high = explore.slider_ranges(reference)
 slider_keys = [f"z_{model_key}_{i}" for i in range(model.latent_dim)]
 
 
+def move_sliders(z: np.ndarray) -> None:
+    """Puts the latent sliders at z (latent_dim,)."""
+    for key, value in zip(slider_keys, z):
+        st.session_state[key] = round(float(value), 2)
+
+
 def set_start(z: np.ndarray, description: str, grid=None) -> None:
     """Makes z this model's starting latent: sliders jump to it; dimensions re-ranked around it."""
     z = np.clip(np.asarray(z, dtype=np.float32), low, high)
     st.session_state[f"start_{model_key}"] = {"z": z, "what": description, "grid": grid}
     st.session_state[f"order_{model_key}"] = explore.rank_dimensions(model, z)
-    for key, value in zip(slider_keys, z):
-        st.session_state[key] = round(float(value), 2)
+    move_sliders(z)
 
 
 def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
@@ -125,8 +130,7 @@ order = st.session_state[f"order_{model_key}"]
 
 # -- sliders and the 3D view --------------------------------------------------------------------
 def reset_sliders() -> None:
-    for key, value in zip(slider_keys, start["z"]):
-        st.session_state[key] = round(float(value), 2)
+    move_sliders(start["z"])
 
 
 @st.fragment
