@@ -74,6 +74,12 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+def split_tensors(tensors: dict) -> tuple[dict, dict]:
+    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors."""
+    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    return weights, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
+
+
 def load_model(path):
     """Returns the model stored in a checkpoint: eval mode, on CPU, with `.metadata` (dict) attached.
 
@@ -86,7 +92,7 @@ def load_model(path):
         model = build_model(meta["kind"], meta["backbone"], **meta["config"])
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path}: cannot rebuild its model from the metadata: {error}") from None
-    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    weights, _ = split_tensors(tensors)
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:

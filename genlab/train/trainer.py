@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DistributedSampler
 
-from genlab.models.checkpoint import OPTIMIZER_PREFIX, read_checkpoint, save_model
+from genlab.models.checkpoint import OPTIMIZER_PREFIX, read_checkpoint, save_model, split_tensors
 
 
 class TrainingDiverged(RuntimeError):
@@ -220,9 +220,9 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
         if (meta["kind"], meta["backbone"], meta["config"]) != (model.kind, model.backbone, model.config):
             raise ValueError(f"{checkpoint_path}: cannot resume, it holds a {meta['kind']}/{meta['backbone']} "
                              f"model with config {meta['config']}")
-        model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)})
-        _load_optimizers(optimizers, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)},
-                         meta["training"]["optimizers"])
+        weights, optimizer_tensors = split_tensors(tensors)
+        model.load_state_dict(weights)
+        _load_optimizers(optimizers, optimizer_tensors, meta["training"]["optimizers"])
         start_epoch = meta["training"]["epochs_done"]
         result.history = meta["training"]["history"]
         result.best_val_loss = meta["training"]["best_val_loss"]
