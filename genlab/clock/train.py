@@ -134,14 +134,12 @@ def save_reader(model: nn.Module, path) -> None:
     """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
     from dataclasses import asdict
 
-    from safetensors.torch import save_file
+    from genlab.models.checkpoint import _atomic_save
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": "genlab.clock", "format_version": str(FORMAT_VERSION),
                 "config": json.dumps(asdict(model.config))}
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata=metadata)
+    _atomic_save(state, path, metadata)  # the page's reader list never sees half a file
 
 
 def load_reader(path) -> nn.Module:
