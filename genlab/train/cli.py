@@ -85,9 +85,10 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     if init_from:
         donor = load_model(init_from)
         model.warm_start(donor)
+        donor_training = donor.metadata.get("training", {})
+        # A chain's cost adds up: the donor's own training plus whatever warm-started it.
         warm = {"init_from": Path(init_from).name,
-                "init_seconds": donor.metadata.get("training", {}).get("seconds", 0.0)
-                + donor.metadata.get("training", {}).get("init_seconds", 0.0)}
+                "init_seconds": donor_training.get("seconds", 0.0) + donor_training.get("init_seconds", 0.0)}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                          compile=args.compile, seed=args.seed, patience=args.patience,
                          max_seconds=args.max_minutes * 60 if args.max_minutes else None)
