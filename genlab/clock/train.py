@@ -134,12 +134,12 @@ def save_reader(model: nn.Module, path) -> None:
     """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
     from dataclasses import asdict
 
-    from genlab.models.checkpoint import _atomic_save
+    from genlab.models.checkpoint import atomic_save
 
     metadata = {"format": "genlab.clock", "format_version": str(FORMAT_VERSION),
                 "config": json.dumps(asdict(model.config))}
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    _atomic_save(state, path, metadata)  # the page's reader list never sees half a file
+    atomic_save(state, path, metadata)  # the page's reader list never sees half a file
 
 
 def load_reader(path) -> nn.Module:

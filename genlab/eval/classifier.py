@@ -130,12 +130,12 @@ def train_classifier(
 
 def save_classifier(model: DigitClassifier, path) -> Path:
     """Writes model (tensors + JSON metadata) to a safetensors file; returns its path."""
-    from genlab.models.checkpoint import _atomic_save
+    from genlab.models.checkpoint import atomic_save
 
     path = Path(path)
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config, **model.metadata}
     tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    _atomic_save(tensors, path, {"genlab": json.dumps(header)})  # a reader never sees half a file
+    atomic_save(tensors, path, {"genlab": json.dumps(header)})  # a reader never sees half a file
     return path
 
 

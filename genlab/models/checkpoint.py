@@ -20,7 +20,7 @@ FORMAT_VERSION = 1
 OPTIMIZER_PREFIX = "optimizer/"
 
 
-def _atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
+def atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
     """Writes a safetensors file via a temporary file and a rename, so a crash never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | 
         info["reconstruction_method"] = model.reconstruction_method
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
-    _atomic_save(tensors, path, {"genlab": json.dumps(info)})
+    atomic_save(tensors, path, {"genlab": json.dumps(info)})
     return Path(path)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from plotly.colors import sample_colorscale, unlabel_rgb
 
 from genlab.viz.figures import COLORSCALE
-from genlab.viz.mesh import _check_grid
+from genlab.viz.mesh import check_grid
 
 BACKGROUND = np.array([245, 246, 250], dtype=np.uint8)
 
@@ -29,7 +29,7 @@ def projection_image(grid, scale: int = 8, threshold: float = 0.05) -> np.ndarra
     and axis 2 to the right (as the 3D view faces it) and takes the maximum over axis 1.
     Values below `threshold` are background; the rest take the 3D view's colour scale.
     """
-    grid = np.clip(_check_grid(grid), 0.0, 1.0)
+    grid = np.clip(check_grid(grid), 0.0, 1.0)
     projection = grid.max(axis=1)[::-1]                      # (D, W), axis 0 up
     rgb = _TABLE[np.rint(projection * 255).astype(np.int64)]
     rgb[projection < threshold] = BACKGROUND

@@ -50,7 +50,7 @@ def _empty_mesh() -> Mesh:
     )
 
 
-def _check_grid(grid) -> np.ndarray:
+def check_grid(grid) -> np.ndarray:
     grid = np.asarray(grid, dtype=np.float32)
     if grid.ndim != 3:
         raise ValueError(f"expected a 3D voxel grid, got an array of shape {grid.shape}")
@@ -65,7 +65,7 @@ def voxel_mesh(grid, threshold: float = 0.5) -> Mesh:
     face is two triangles with four vertices of its own, coloured by its voxel's value.
     Vectorised over the grid: one pass per face direction, no per-voxel Python loop.
     """
-    grid = _check_grid(grid)
+    grid = check_grid(grid)
     occupied = grid >= threshold
     padded = np.pad(occupied, 1, constant_values=False)
     inner = tuple(slice(1, -1) for _ in range(3))
@@ -100,7 +100,7 @@ def surface_mesh(grid, threshold: float = 0.5) -> Mesh:
     `voxel_mesh` (voxel centres at index + 0.5); each vertex is coloured by the largest
     value among the voxels around it.
     """
-    grid = _check_grid(grid)
+    grid = check_grid(grid)
     padded = np.pad(grid, 1, constant_values=0.0)
     if not (padded.min() < threshold <= padded.max()):
         return _empty_mesh()
