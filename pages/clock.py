@@ -140,7 +140,9 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
         def clock_made(done, _):
             report({"done": done, "total": total, "phase": "generating clocks"})
 
-        images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made)
+        # One process: forking worker processes from the server's threads is not safe.
+        images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made,
+                                           workers=1)
 
         def step_done(step, _, loss):
             report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
@@ -159,8 +161,9 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
 
 with st.form("clock_train_form"):
     a, b, c, d = st.columns(4)
-    head = a.selectbox("Head", ["polar", "multi", "classes720", "sincos", "regression", "classes24"],
-                       help="polar learns in a few hundred steps; the study's heads need far more (see README)")
+    head = a.selectbox("Head", ["polar", "hands", "multi", "classes720", "sincos", "regression", "classes24"],
+                       help="polar learns in a few hundred steps; hands (the shipped kind) and the study's "
+                            "heads need thousands (see README)")
     n_clocks = b.number_input("Synthetic clocks", 200, 50_000, 2000, step=500)
     steps = c.number_input("Training steps (batch 64)", 10, 20_000, 300, step=100)
     use_gamma = d.toggle("Gamma enhancement", value=False)

@@ -27,6 +27,17 @@ def test_clock_i_depends_only_on_seed_and_index():
     assert np.array_equal(images, parallel) and np.array_equal(labels, parallel_labels)
 
 
+def test_parallel_chunks_match_one_process_and_report_progress(monkeypatch):
+    monkeypatch.setattr(synth, "CHUNK", 3)  # 8 clocks -> chunks of 3, 3, 2 over 2 processes
+    calls = []
+    parallel, parallel_labels = synth.make_clocks(8, seed=4, size=32, workers=2,
+                                                  progress=lambda done, total: calls.append((done, total)))
+    images, labels = synth.make_clocks(8, seed=4, size=32, workers=1)
+    assert np.array_equal(images, parallel) and np.array_equal(labels, parallel_labels)
+    done = [d for d, _ in calls]  # one call per chunk as it finishes (in whatever order)
+    assert len(done) == 3 and done == sorted(done) and done[-1] == 8 and {t for _, t in calls} == {8}
+
+
 def test_other_sizes():
     images, _ = synth.make_clocks(2, seed=0, size=64)
     assert images.shape == (2, 64, 64)
@@ -70,6 +81,11 @@ def test_cached_clocks_reuse_files(tmp_path, monkeypatch):
     assert len(list((tmp_path / "clock").glob("*.npy"))) == 2
     again, _ = synth.cached_clocks(3, seed=5, size=32)
     assert np.array_equal(images, again)
+    # Files from another generator version are never reused.
+    assert all(f"_v{synth.GENERATOR_VERSION}_" in p.name for p in (tmp_path / "clock").glob("*.npy"))
+    monkeypatch.setattr(synth, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
+    synth.cached_clocks(3, seed=5, size=32)
+    assert len(list((tmp_path / "clock").glob("*.npy"))) == 4
 
 
 # -- the Leiden format -------------------------------------------------------------------------
@@ -139,8 +155,34 @@ def _ideal_outputs(head: str, labels: torch.Tensor) -> torch.Tensor:
     if head == "multi":
         return torch.cat([torch.nn.functional.one_hot(labels[:, 0], 12), torch.nn.functional.one_hot(labels[:, 1], 60)],
                          1).float() * 20
+    if head == "hands":
+        return torch.cat([torch.nn.functional.one_hot(labels[:, 1], 60).float() * 20,
+                          _hour_hand_target(minutes).clamp_min(1e-9).log()], 1)
     hour_angle, minute_angle = minutes / 720 * 2 * np.pi, labels[:, 1] / 60 * 2 * np.pi
     return torch.stack([hour_angle.sin(), hour_angle.cos(), minute_angle.sin(), minute_angle.cos()], 1)
+
+
+def _hour_hand_target(minutes: torch.Tensor) -> torch.Tensor:
+    """(B, 60): the hour hand's position for minutes (B,), split between its two 6-degree sectors."""
+    position = minutes.float() / 12
+    target = torch.zeros(len(minutes), 60)
+    for i, p in enumerate(position.tolist()):
+        target[i, int(p) % 60] += 1 - (p - int(p))
+        target[i, (int(p) + 1) % 60] += p - int(p)
+    return target
+
+
+def test_hands_head_reads_the_hour_from_the_hour_hand_and_the_minute():
+    head = models.HandsHead()
+    # 3:55: the hour hand is 11/12 of the way from 3 to 4 (sector 19.58); the minute says 55.
+    minute = torch.nn.functional.one_hot(torch.tensor([55]), 60).float() * 20
+    hour = torch.full((1, 60), -20.0)
+    hour[0, 20] = 0.0  # a blurry hour hand reading that is nearest the 4 (sector 20)
+    probs = head.probabilities(torch.cat([minute, hour], 1))
+    assert probs.argmax().item() == 3 * 60 + 55  # not 4:55: the hour agrees with the minute
+    # The loss of a perfect output is the entropy of the split hour-hand target (ln 2 at 2:30 = sector 12.5).
+    out = _ideal_outputs("hands", torch.tensor([[2, 30]]))
+    assert head.loss(out, torch.tensor([[2, 30]])).item() == pytest.approx(np.log(2), abs=1e-4)
 
 
 @pytest.mark.parametrize("head", list(models.HEADS))
@@ -153,10 +195,13 @@ def test_each_head_decodes_its_ideal_output_to_the_label(head):
     assert torch.allclose(probs.sum(1), torch.ones(len(TIMES)), atol=1e-4)
     errors = models.common_sense_error(models.to_minutes(TIMES), probs.argmax(1))
     assert errors.max().item() <= (15 if head == "classes24" else 0)
-    assert model.head.loss(out, TIMES).item() < 0.05
+    entropy = -(_hour_hand_target(models.to_minutes(TIMES)).clamp_min(1e-9).log()
+                * _hour_hand_target(models.to_minutes(TIMES))).sum(1).mean() if head == "hands" else 0
+    assert model.head.loss(out, TIMES).item() < 0.05 + entropy  # hands: its hour target is split
 
 
-@pytest.mark.parametrize("head,trunk", [("multi", "cartesian"), ("sincos", "polar"), ("polar", "polar")])
+@pytest.mark.parametrize("head,trunk", [("multi", "cartesian"), ("sincos", "polar"), ("hands", "centred"),
+                                        ("polar", "polar")])
 def test_readers_map_images_to_720_probabilities(head, trunk):
     model = models.build_reader(head, width=4, trunk=trunk).eval()
     probs = model.probabilities(torch.rand(3, 1, 72, 72))
@@ -174,6 +219,27 @@ def test_cli_choices_match_the_models():
     from genlab.clock import cli  # keeps its own copies so that `--help` need not import torch
 
     assert cli.HEAD_NAMES == models.READER_HEADS
+    assert cli.TRUNK_NAMES == models.TRUNKS
+
+
+def test_polar_unwrap_around_a_given_centre_follows_a_shifted_face():
+    image = torch.zeros(1, 1, 64, 64)
+    image[0, 0, 20:24, 36:40] = 1  # a dot up and to the right of the centre
+    shifted = torch.roll(image, shifts=(6, -8), dims=(2, 3))  # the same face moved 8 px left, 6 down
+    centre = torch.tensor([[-8 / 32, 6 / 32]])  # (x, y) in half sides
+    assert torch.allclose(models.polar_unwrap(shifted, 16, 48, centre), models.polar_unwrap(image, 16, 48), atol=1e-5)
+
+
+def test_centred_trunk_starts_at_the_image_centre_and_learns_where_the_centre_is():
+    torch.manual_seed(0)
+    centred = models.build_reader("hands", width=4, trunk="centred").eval()
+    polar = models.build_reader("hands", width=4, trunk="polar").eval()
+    polar.load_state_dict({k: v for k, v in centred.state_dict().items() if not k.startswith("centre.")})
+    x = torch.rand(2, 1, 72, 72)
+    assert torch.allclose(centred(x), polar(x), atol=1e-5)  # zero offset before training
+    centred.train()
+    centred.head.loss(centred(x), TIMES[:2]).backward()
+    assert centred.centre.fc.weight.grad.abs().sum() > 0  # the reading loss reaches the centre finder
 
 
 def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():

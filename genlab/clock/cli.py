@@ -11,11 +11,12 @@
 import sys
 import time
 
-HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "polar")  # genlab.clock.models.READER_HEADS
-# The comparison: the study's heads on the polar trunk, gamma on/off for the two best, the plain
-# (cartesian) trunk for reference, and the per-angle polar reader.
+HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
+TRUNK_NAMES = ("cartesian", "polar", "centred")  # models.TRUNKS
+# The comparison: the study's heads and `hands` on the polar trunk, gamma on/off for the two best,
+# the plain (cartesian) trunk for reference, and the per-angle polar reader.
 COMPARE_RUNS = (
-    *[(head, "polar", None) for head in ("regression", "classes24", "classes720", "multi", "sincos")],
+    *[(head, "polar", None) for head in ("regression", "classes24", "classes720", "multi", "sincos", "hands")],
     ("multi", "cartesian", None),
     ("polar", "polar", None),
     ("multi", "polar", "gamma"),
@@ -205,8 +206,9 @@ def add_parser(subparsers) -> None:
         p.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")
         if name == "train":
             p.add_argument("--head", choices=HEAD_NAMES, default="polar")
-            p.add_argument("--trunk", choices=("cartesian", "polar"), default="polar",
-                           help="unwrap the face to polar coordinates first (ignored by --head polar)")
+            p.add_argument("--trunk", choices=TRUNK_NAMES, default="polar",
+                           help="polar: unwrap the face around the image centre first; centred: around a "
+                                "learned face centre (ignored by --head polar)")
             p.add_argument("--gamma", type=float, default=None, help="gamma enhancement (default off)")
             p.add_argument("--width", type=int, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")

@@ -3,7 +3,8 @@
 Every head turns the trunk's pooled features into its own outputs, has its own loss, and
 decodes to the same thing: a (B, 720) probability over the minutes of a 12-hour dial, so
 reading, top-k alternatives and the common-sense error work the same for all of them.
-PolarClockNet (head "polar") reads the unwrapped face angle by angle; it is the shipped one.
+The first five heads are the study's; `hands` (minute hand + hour-hand angle, decoded
+together) and PolarClockNet (head "polar", reads the unwrapped face angle by angle) go beyond it.
 
     model = build_reader("multi", trunk="polar")   # or build_reader("polar")
     out = model(x)                        # x: (B, 1, S, S) in [0, 1]
@@ -120,12 +121,46 @@ class SinCosHead(nn.Module):
         return _kernel_probabilities(hour * 60 + minute, spread=3.0)
 
 
+def _hour_hand_columns(minutes: torch.Tensor) -> tuple:
+    """Returns (column, next column, weight of next) of the hour hand's 6-degree sector for (B,) minutes."""
+    position = minutes.float() / 12  # the hour hand moves one 6-degree sector every 12 minutes
+    column = position.floor().long() % 60
+    return column, (column + 1) % 60, position - position.floor()
+
+
+class HandsHead(nn.Module):
+    """Beyond the study: minute hand (60 classes) and hour-hand position (60 sectors of 6 degrees).
+
+    The hour is never classified on its own. Time t scores log p(minute hand at t % 60) +
+    log p(hour hand at t's angle), the hour hand's angle interpolated between sectors, so the
+    hour always agrees with the minute: at 3:55 the hour hand is almost at 4 and is read as 3.
+    Loss: cross-entropy of each hand, the hour hand's target split between its two sectors.
+    """
+
+    size = 60 + 60
+
+    def loss(self, out, labels):
+        column, next_column, frac = _hour_hand_columns(to_minutes(labels))
+        target = torch.zeros(len(labels), 60, device=out.device)
+        target[torch.arange(len(labels)), column] = 1 - frac
+        target[torch.arange(len(labels)), next_column] += frac
+        return F.cross_entropy(out[:, :60], labels[:, 1]) + F.cross_entropy(out[:, 60:], target)
+
+    def probabilities(self, out):
+        minute, hour = F.log_softmax(out[:, :60], 1), F.log_softmax(out[:, 60:], 1)
+        t = torch.arange(MINUTES, device=out.device)
+        column, next_column, frac = _hour_hand_columns(t)
+        logits = minute[:, t % 60] + (1 - frac) * hour[:, column] + frac * hour[:, next_column]
+        return torch.softmax(logits, dim=1)
+
+
 HEADS = {
     "regression": RegressionHead,
     "classes24": Classes24Head,
     "classes720": Classes720Head,
     "multi": MultiHead,
     "sincos": SinCosHead,
+    "hands": HandsHead,
 }
 
 
@@ -153,15 +188,19 @@ class ClockNet(nn.Module):
     """A compact CNN (coordinate channels, four stride-2 stages, global pooling) with one head.
 
     Coordinate channels (CoordConv) let globally pooled features still say *where* a hand
-    points, without a large dense layer over the feature map. polar=True first unwraps the
-    face around its centre (see polar_unwrap), so the coordinates are radius and angle.
+    points, without a large dense layer over the feature map. trunk "polar" first unwraps the
+    face around the image centre (see polar_unwrap), so the coordinates are radius and angle;
+    "centred" unwraps it around the centre a small CentreFinder predicts (off-centre faces).
     """
 
-    def __init__(self, head: str = "multi", width: int = 16, polar: bool = False):
+    def __init__(self, head: str = "multi", width: int = 16, trunk: str = "cartesian"):
         super().__init__()
         if head not in HEADS:
             raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
-        self.head_name, self.width, self.polar = head, width, polar
+        if trunk not in TRUNKS:
+            raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
+        self.head_name, self.width, self.polar = head, width, trunk != "cartesian"
+        self.centre = CentreFinder() if trunk == "centred" else None
         w = width
         self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
         self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
@@ -172,7 +211,7 @@ class ClockNet(nn.Module):
         """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1]."""
         x = x - 0.5
         if self.polar:
-            x = polar_unwrap(x, 32, 96)
+            x = polar_unwrap(x, 32, 96, None if self.centre is None else self.centre(x))
         x = self.stem(_with_coordinates(x))
         x = self.late(_with_coordinates(x))
         return self.fc(x.mean(dim=(2, 3)))
@@ -182,17 +221,44 @@ class ClockNet(nn.Module):
         return self.head.probabilities(self(x))
 
 
-def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120) -> torch.Tensor:
+class CentreFinder(nn.Module):
+    """A spatial transformer's localisation net: where the face centre is, for the polar unwrap.
+
+    It has no centre labels to learn from: it is trained end to end through the unwrap's
+    bilinear sampling by the reading loss, and starts at the image centre (zero offset).
+    """
+
+    MAX_SHIFT = 0.3  # of the half side; synthetic faces sit up to ~0.15 off centre
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        w = width
+        self.net = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2, depth=1), _block(2 * w, 4 * w, 2, depth=1))
+        self.fc = nn.Linear(4 * w, 2)
+        nn.init.zeros_(self.fc.weight)
+        nn.init.zeros_(self.fc.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns (B, 2) the face centre's (x, y) offset from the image centre in half sides, for x (B, 1, S, S)."""
+        features = self.net(_with_coordinates(x)).mean(dim=(2, 3))
+        return self.MAX_SHIFT * torch.tanh(self.fc(features))
+
+
+def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre: torch.Tensor | None = None
+                 ) -> torch.Tensor:
     """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre.
 
     Row i is radius (i + 0.5) / n_radii of the half side; column j is the angle j * 360 / n_angles
     degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
+    centre: (B, 2) (x, y) offsets of each image's centre of unwrapping, in half sides (None: 0, 0).
     """
     r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
     a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
     grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
-    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
-                         align_corners=False)
+    grid = grid.expand(x.shape[0], -1, -1, -1)
+    if centre is not None:
+        grid = grid + centre[:, None, None, :]
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class _PolarConv(nn.Module):
@@ -253,14 +319,13 @@ def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian")
     """Returns an untrained reader.
 
     head: one of HEADS on a ClockNet, or "polar" for PolarClockNet (per-angle hand scores).
-    trunk: "cartesian" (the image as it is) or "polar" (unwrapped first); ignored for "polar".
+    trunk: "cartesian" (the image as it is), "polar" (unwrapped around the image centre first) or
+    "centred" (unwrapped around a learned face centre); ignored for head "polar".
     """
     if head == "polar":
         return PolarClockNet(head, width)
-    if trunk not in TRUNKS:
-        raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
-    return ClockNet(head, width, polar=trunk == "polar")
+    return ClockNet(head, width, trunk)
 
 
-TRUNKS = ("cartesian", "polar")
+TRUNKS = ("cartesian", "polar", "centred")
 READER_HEADS = (*HEADS, "polar")

@@ -1,15 +1,20 @@
 """Synthetic analogue clocks for training the reader, deterministic by seed.
 
 Clock `i` of `make_clocks(n, seed)` depends only on `(seed, i)`, so any slice of a
-dataset can be regenerated on its own. Each clock is drawn with PIL at twice the output
-size (cheap anti-aliasing), then photographed: perspective and rotation, lighting,
-glare, blur, noise and JPEG artefacts.
+dataset can be regenerated on its own. Each clock is drawn with PIL at the output size
+(the reader sees it shrunk to 72x72 with anti-aliasing, so drawing at twice the size only cost
+time), then photographed: perspective and rotation, lighting, glare, blur, noise and JPEG
+artefacts. Speed: numerals are pasted from cached glyph masks,
+sensor noise is cut from one per-process noise bank, and big batches use all cores (up to
+MAX_WORKERS); GENERATOR_VERSION names the drawing recipe in cached file names.
 
     from genlab.clock.synth import make_clocks
     images, labels = make_clocks(10_000, seed=0)   # (10000, 150, 150) uint8, (10000, 2) [hour, minute]
 """
 
 import io
+import math
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +22,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
+GENERATOR_VERSION = 2  # bump whenever the drawing changes: cached clock files carry it in their names
+MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the machine's cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
@@ -52,9 +59,23 @@ def font_paths() -> tuple:
     return tuple(sorted(found))
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=None)
 def _font(path: str, size: int):
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+
+
+@lru_cache(maxsize=None)
+def _glyph(path: str, size: int, text: str) -> tuple:
+    """Returns (mask, left, top): text rendered once as an "L" mask, offset from its centre point.
+
+    Drawing the same numeral again is then a paste, not a font rasterisation (the slowest part
+    of a clock). Sizes are even numbers only, so the cache stays small.
+    """
+    font = _font(path, size)
+    left, top, right, bottom = font.getbbox(text, anchor="mm")
+    mask = Image.new("L", (max(1, right - left), max(1, bottom - top)), 0)
+    ImageDraw.Draw(mask).text((-left, -top), text, fill=255, font=font, anchor="mm")
+    return mask, left, top
 
 
 def _shade(rng, light: bool) -> int:
@@ -128,8 +149,8 @@ def _draw_shape(draw, shape, cx, cy, r, fill):
 
 
 def _polar(cx, cy, angle_deg, radius):
-    a = np.deg2rad(angle_deg)
-    return cx + radius * np.sin(a), cy - radius * np.cos(a)
+    a = math.radians(angle_deg)
+    return cx + radius * math.sin(a), cy - radius * math.cos(a)
 
 
 def _draw_ticks(draw, rng, cx, cy, r, ink):
@@ -167,7 +188,7 @@ def _draw_segment_digits(draw, text, x, y, height, ink, width):
                       fill=ink, width=width)
 
 
-def _draw_numerals(draw, rng, cx, cy, r, ink):
+def _draw_numerals(canvas, draw, rng, cx, cy, r, ink):
     style = rng.choice(["none", "arabic", "roman", "quarters", "drawn"], p=[0.25, 0.35, 0.2, 0.1, 0.1])
     if style == "none":
         return
@@ -176,7 +197,7 @@ def _draw_numerals(draw, rng, cx, cy, r, ink):
     size = int(r * rng.uniform(0.15, 0.28))
     ring = r * rng.uniform(0.62, 0.78)
     fonts = font_paths()
-    font = _font(fonts[rng.integers(len(fonts))] if fonts else "", max(size, 6))
+    font_path = fonts[rng.integers(len(fonts))] if fonts else ""
     stroke = max(1, size // 8)
     for h in hours:
         x, y = _polar(cx, cy, h * 30, ring)
@@ -184,7 +205,8 @@ def _draw_numerals(draw, rng, cx, cy, r, ink):
         if style == "drawn":
             _draw_segment_digits(draw, text, x, y, size, ink, stroke)
         else:
-            draw.text((x, y), text, fill=ink, font=font, anchor="mm")
+            mask, left, top = _glyph(font_path, max(6, size // 2 * 2), text)
+            canvas.paste(ink, (round(x) + left, round(y) + top), mask)
 
 
 def _hand_polygon(shape, cx, cy, angle_deg, length, width, tail):
@@ -226,7 +248,7 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
     hour: 0..11 (0 is twelve), minute: 0..59. clean=True draws an upright, centred, white
     round clock with black hands and no photographic effects (used to check labels).
     """
-    side = 2 * size
+    side = size
     light_face = clean or rng.random() < 0.8
     if clean:
         canvas = Image.new("L", (side, side), 128)
@@ -256,10 +278,12 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
 
     if not clean:
         _draw_ticks(draw, rng, cx, cy, r, ink)
-        _draw_numerals(draw, rng, cx, cy, r, ink)
+        _draw_numerals(canvas, draw, rng, cx, cy, r, ink)
 
-    # Hands: the hour hand is always clearly shorter than the minute hand.
+    # Hands: the hour hand is always clearly shorter than the minute hand, and the minute hand
+    # at least 2.5 times as wide as the (optional) second hand, so no clock is ambiguous.
     hour_deg, minute_deg = hand_angles(hour, minute)
+    second_width = max(1, round(r * 0.012))
     if clean:
         shape_h = shape_m = "bar"
         len_m, len_h, w_m, w_h, hand_ink = 0.85 * r, 0.5 * r, 0.04 * r, 0.08 * r, 0
@@ -268,7 +292,7 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
         shape_m = shape_h if rng.random() < 0.7 else rng.choice(["bar", "taper", "leaf", "arrow"])
         len_m = r * rng.uniform(0.68, 0.95)
         len_h = len_m * rng.uniform(0.5, 0.72)
-        w_m = r * rng.uniform(0.025, 0.08)
+        w_m = max(r * rng.uniform(0.025, 0.08), 2.5 * second_width)
         w_h = w_m * rng.uniform(1.0, 1.8)
         hand_ink = ink if rng.random() < 0.8 else _shade(rng, not light_face)
     tail = rng.uniform(0, 0.25) if not clean else 0.1
@@ -278,14 +302,31 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
         sec = rng.uniform(0, 360)
         sec_ink = int(rng.uniform(0, 255))
         draw.line([_polar(cx, cy, sec + 180, 0.2 * r), _polar(cx, cy, sec, r * rng.uniform(0.8, 0.97))],
-                  fill=sec_ink, width=max(1, int(r * 0.012)))
+                  fill=sec_ink, width=second_width)
     cap = r * (0.05 if clean else rng.uniform(0.02, 0.09))
     draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
 
-    image = canvas.reduce(2)  # anti-aliased, now (size, size)
     if clean:
-        return np.asarray(image)
-    return _photograph(image, rng, size, cx / 2, cy / 2, r / 2)
+        return np.asarray(canvas)
+    return _photograph(canvas, rng, size, cx, cy, r)
+
+
+@lru_cache(maxsize=1)
+def _noise_bank() -> np.ndarray:
+    """Returns 2**20 standard-normal float32 values, drawn once per process from a fixed seed."""
+    return np.random.default_rng(12345).standard_normal(1 << 20, np.float32)
+
+
+def _noise(rng, shape) -> np.ndarray:
+    """Returns standard-normal sensor noise of the given shape: a random slice of the noise bank.
+
+    Cutting a slice is ~20x cheaper than drawing fresh normals, and still fixed by rng.
+    """
+    bank, count = _noise_bank(), math.prod(shape)
+    if count > len(bank) // 2:
+        return rng.standard_normal(shape, np.float32)
+    start = int(rng.integers(len(bank) - count))
+    return bank[start:start + count].reshape(shape)
 
 
 def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
@@ -318,7 +359,7 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
     gx, gy = rng.normal(0, 0.3, 2)
     x = x * gain * (1 + gx * (xx - 0.5) + gy * (yy - 0.5))
     x = (x - x.mean()) * rng.uniform(0.6, 1.2) + x.mean()
-    x = x + rng.uniform(0, 10) * rng.standard_normal(x.shape, np.float32)
+    x = x + rng.uniform(0, 10) * _noise(rng, x.shape)
     image = Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
     if rng.random() < 0.5:
         buffer = io.BytesIO()
@@ -333,22 +374,19 @@ def random_time(rng: np.random.Generator) -> tuple:
     return t // 60, t % 60
 
 
-def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int = 1):
+def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int | None = None):
     """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
 
-    Clock i depends only on (seed, i), so workers > 1 splits the range over processes with
-    identical results. progress(done, total) is called every 100 clocks (single process only).
+    Clock i depends only on (seed, i), so the range can be split over `workers` processes with
+    identical results. workers=None: up to MAX_WORKERS for PARALLEL_MIN clocks or more, else 1.
+    progress(done, total) is called every 100 clocks (every CHUNK clocks with several processes).
     """
     if n < 0 or size < 16:
         raise ValueError(f"need n >= 0 and size >= 16, got n={n}, size={size}")
+    if workers is None:
+        workers = min(MAX_WORKERS, os.cpu_count() or 1) if n >= PARALLEL_MIN else 1
     if workers > 1 and n >= 2 * workers:
-        from concurrent.futures import ProcessPoolExecutor
-
-        bounds = np.linspace(0, n, workers + 1).astype(int)
-        with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(make_clocks, bounds[1:] - bounds[:-1], [seed] * workers, [size] * workers,
-                                  start + bounds[:-1]))
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        return _make_clocks_parallel(n, seed, size, start, progress, workers)
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
     for j in range(n):
@@ -357,6 +395,32 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
         images[j] = render_clock(*labels[j], rng, size)
         if progress is not None and (j + 1) % 100 == 0:
             progress(j + 1, n)
+    return images, labels
+
+
+PARALLEL_MIN = 2000  # below this, starting processes costs more than it saves
+CHUNK = 1000  # clocks per job handed to a worker process
+
+
+def _make_clocks_parallel(n, seed, size, start, progress, workers):
+    """Returns make_clocks(n, seed, size, start) computed in chunks by `workers` processes."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    chunk = min(CHUNK, -(-n // workers))
+    bounds = list(range(0, n, chunk)) + [n]
+    images = np.empty((n, size, size), np.uint8)
+    labels = np.empty((n, 2), np.int64)
+    done = 0
+    with ProcessPoolExecutor(workers) as pool:
+        jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1): lo
+                for lo, hi in zip(bounds[:-1], bounds[1:])}
+        for job in as_completed(jobs):
+            part_images, part_labels = job.result()
+            lo = jobs[job]
+            images[lo:lo + len(part_images)], labels[lo:lo + len(part_labels)] = part_images, part_labels
+            done += len(part_images)
+            if progress is not None:
+                progress(done, n)
     return images, labels
 
 
@@ -382,11 +446,14 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
 
 
 def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None):
-    """Returns make_clocks(n, seed, size), kept as .npy files in the genlab cache folder."""
+    """Returns make_clocks(n, seed, size), kept as .npy files in the genlab cache folder.
+
+    The file names carry GENERATOR_VERSION, so clocks drawn by an older generator are never reused.
+    """
     from genlab.paths import cache_dir
 
     folder = cache_dir() / "clock"
-    stem = folder / f"synth_seed{seed}_n{n}_size{size}"
+    stem = folder / f"synth_v{GENERATOR_VERSION}_seed{seed}_n{n}_size{size}"
     images_path, labels_path = Path(f"{stem}_images.npy"), Path(f"{stem}_labels.npy")
     if images_path.exists() and labels_path.exists():
         return np.load(images_path), np.load(labels_path)
