@@ -200,7 +200,7 @@ def test_each_head_decodes_its_ideal_output_to_the_label(head):
     assert model.head.loss(out, TIMES).item() < 0.05 + entropy  # hands: its hour target is split
 
 
-@pytest.mark.parametrize("head,trunk", [("multi", "cartesian"), ("sincos", "polar"), ("hands", "centred"),
+@pytest.mark.parametrize("head,trunk", [("multi", "cartesian"), ("sincos", "polar"), ("hands", "polar"),
                                         ("polar", "polar")])
 def test_readers_map_images_to_720_probabilities(head, trunk):
     model = models.build_reader(head, width=4, trunk=trunk).eval()
@@ -220,26 +220,6 @@ def test_cli_choices_match_the_models():
 
     assert cli.HEAD_NAMES == models.READER_HEADS
     assert cli.TRUNK_NAMES == models.TRUNKS
-
-
-def test_polar_unwrap_around_a_given_centre_follows_a_shifted_face():
-    image = torch.zeros(1, 1, 64, 64)
-    image[0, 0, 20:24, 36:40] = 1  # a dot up and to the right of the centre
-    shifted = torch.roll(image, shifts=(6, -8), dims=(2, 3))  # the same face moved 8 px left, 6 down
-    centre = torch.tensor([[-8 / 32, 6 / 32]])  # (x, y) in half sides
-    assert torch.allclose(models.polar_unwrap(shifted, 16, 48, centre), models.polar_unwrap(image, 16, 48), atol=1e-5)
-
-
-def test_centred_trunk_starts_at_the_image_centre_and_learns_where_the_centre_is():
-    torch.manual_seed(0)
-    centred = models.build_reader("hands", width=4, trunk="centred").eval()
-    polar = models.build_reader("hands", width=4, trunk="polar").eval()
-    polar.load_state_dict({k: v for k, v in centred.state_dict().items() if not k.startswith("centre.")})
-    x = torch.rand(2, 1, 72, 72)
-    assert torch.allclose(centred(x), polar(x), atol=1e-5)  # zero offset before training
-    centred.train()
-    centred.head.loss(centred(x), TIMES[:2]).backward()
-    assert centred.centre.fc.weight.grad.abs().sum() > 0  # the reading loss reaches the centre finder
 
 
 def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():

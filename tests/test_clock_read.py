@@ -162,3 +162,7 @@ def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_re
     assert main(["clock", "evaluate", "--scenes", "--n", "3", "--weights", str(weights)]) == 0
     out = capsys.readouterr().out
     assert "3 held-out synthetic clocks in bigger scenes" in out and "hour accuracy" in out
+    grid = tmp_path / "worst.png"
+    assert main(["clock", "evaluate", "--n", "3", "--weights", str(weights), "--misreads", str(grid)]) == 0
+    assert "3 held-out synthetic 150x150 clocks" in capsys.readouterr().out
+    assert Image.open(grid).size == (8 * 152, 152)  # 3 clocks in a grid row of 8

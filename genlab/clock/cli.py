@@ -12,7 +12,7 @@ import sys
 import time
 
 HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
-TRUNK_NAMES = ("cartesian", "polar", "centred")  # models.TRUNKS
+TRUNK_NAMES = ("cartesian", "polar")  # models.TRUNKS
 # The comparison: the study's heads and `hands` on the polar trunk, gamma on/off for the two best,
 # the plain (cartesian) trunk for reference, and the per-angle polar reader.
 COMPARE_RUNS = (
@@ -132,7 +132,7 @@ def _evaluate(args) -> int:
 
     from genlab.clock import synth
     from genlab.clock.models import common_sense_error
-    from genlab.clock.read import load_default_reader, read_clock
+    from genlab.clock.read import format_time, load_default_reader, read_clock
 
     reader = load_default_reader(args.weights)
     if args.scenes:
@@ -146,6 +146,12 @@ def _evaluate(args) -> int:
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
           f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
+    if args.misreads:
+        worst = np.argsort(-errors, kind="stable")[:48]
+        synth.save_grid(images[worst], args.misreads)
+        print(f"wrote the {len(worst)} worst misreads to {args.misreads} (worst first, row by row): "
+              + ", ".join(f"{format_time(*labels[i])} read {format_time(*divmod(predicted[i], 60))}"
+                          for i in worst[:8]) + ", ...")
     return 0
 
 
@@ -207,8 +213,7 @@ def add_parser(subparsers) -> None:
         if name == "train":
             p.add_argument("--head", choices=HEAD_NAMES, default="polar")
             p.add_argument("--trunk", choices=TRUNK_NAMES, default="polar",
-                           help="polar: unwrap the face around the image centre first; centred: around a "
-                                "learned face centre (ignored by --head polar)")
+                           help="unwrap the face to polar coordinates first (ignored by --head polar)")
             p.add_argument("--gamma", type=float, default=None, help="gamma enhancement (default off)")
             p.add_argument("--width", type=int, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
@@ -228,6 +233,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--seed", type=int, default=5000, help="a seed never used for training")
     p.add_argument("--scenes", action="store_true", help="place each clock small in a bigger scene (tests cropping)")
+    p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)
 

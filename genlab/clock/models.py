@@ -189,8 +189,7 @@ class ClockNet(nn.Module):
 
     Coordinate channels (CoordConv) let globally pooled features still say *where* a hand
     points, without a large dense layer over the feature map. trunk "polar" first unwraps the
-    face around the image centre (see polar_unwrap), so the coordinates are radius and angle;
-    "centred" unwraps it around the centre a small CentreFinder predicts (off-centre faces).
+    face around the image centre (see polar_unwrap), so the coordinates are radius and angle.
     """
 
     def __init__(self, head: str = "multi", width: int = 16, trunk: str = "cartesian"):
@@ -199,8 +198,7 @@ class ClockNet(nn.Module):
             raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
         if trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
-        self.head_name, self.width, self.polar = head, width, trunk != "cartesian"
-        self.centre = CentreFinder() if trunk == "centred" else None
+        self.head_name, self.width, self.polar = head, width, trunk == "polar"
         w = width
         self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
         self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
@@ -211,7 +209,7 @@ class ClockNet(nn.Module):
         """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1]."""
         x = x - 0.5
         if self.polar:
-            x = polar_unwrap(x, 32, 96, None if self.centre is None else self.centre(x))
+            x = polar_unwrap(x, 32, 96)
         x = self.stem(_with_coordinates(x))
         x = self.late(_with_coordinates(x))
         return self.fc(x.mean(dim=(2, 3)))
@@ -221,44 +219,17 @@ class ClockNet(nn.Module):
         return self.head.probabilities(self(x))
 
 
-class CentreFinder(nn.Module):
-    """A spatial transformer's localisation net: where the face centre is, for the polar unwrap.
-
-    It has no centre labels to learn from: it is trained end to end through the unwrap's
-    bilinear sampling by the reading loss, and starts at the image centre (zero offset).
-    """
-
-    MAX_SHIFT = 0.3  # of the half side; synthetic faces sit up to ~0.15 off centre
-
-    def __init__(self, width: int = 8):
-        super().__init__()
-        w = width
-        self.net = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2, depth=1), _block(2 * w, 4 * w, 2, depth=1))
-        self.fc = nn.Linear(4 * w, 2)
-        nn.init.zeros_(self.fc.weight)
-        nn.init.zeros_(self.fc.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns (B, 2) the face centre's (x, y) offset from the image centre in half sides, for x (B, 1, S, S)."""
-        features = self.net(_with_coordinates(x)).mean(dim=(2, 3))
-        return self.MAX_SHIFT * torch.tanh(self.fc(features))
-
-
-def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre: torch.Tensor | None = None
-                 ) -> torch.Tensor:
+def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120) -> torch.Tensor:
     """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre.
 
     Row i is radius (i + 0.5) / n_radii of the half side; column j is the angle j * 360 / n_angles
     degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
-    centre: (B, 2) (x, y) offsets of each image's centre of unwrapping, in half sides (None: 0, 0).
     """
     r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
     a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
     grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
-    grid = grid.expand(x.shape[0], -1, -1, -1)
-    if centre is not None:
-        grid = grid + centre[:, None, None, :]
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
+                         align_corners=False)
 
 
 class _PolarConv(nn.Module):
@@ -319,13 +290,12 @@ def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian")
     """Returns an untrained reader.
 
     head: one of HEADS on a ClockNet, or "polar" for PolarClockNet (per-angle hand scores).
-    trunk: "cartesian" (the image as it is), "polar" (unwrapped around the image centre first) or
-    "centred" (unwrapped around a learned face centre); ignored for head "polar".
+    trunk: "cartesian" (the image as it is) or "polar" (unwrapped first); ignored for head "polar".
     """
     if head == "polar":
         return PolarClockNet(head, width)
     return ClockNet(head, width, trunk)
 
 
-TRUNKS = ("cartesian", "polar", "centred")
+TRUNKS = ("cartesian", "polar")
 READER_HEADS = (*HEADS, "polar")
