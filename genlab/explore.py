@@ -79,17 +79,29 @@ def slider_ranges(latents, minimum: float = 3.0, margin: float = 1.25) -> tuple[
     return -reach, reach
 
 
-def sample_latents(model, n: int, seed: int = 0, reference=None) -> np.ndarray:
+SOURCES = {"prior": "the N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
+
+
+def sampling_sources(model) -> list[str]:
+    """Returns the latent sources the model can sample from, its default first ("prior", "density")."""
+    mine = [source for source in SOURCES if source != "prior" or model.kind != "ae"]
+    if model.code_density is None:
+        mine = [source for source in mine if source != "density"] or ["prior"]
+    return sorted(mine, key=lambda source: source != model.default_source())
+
+
+def sample_latents(model, n: int, seed: int = 0, reference=None, source: str | None = None,
+                   digit: int | None = None) -> np.ndarray:
     """Returns n latents (n, latent_dim) to decode as new samples, deterministic by seed.
 
-    VAEs and GANs draw from their prior N(0, I). An AE has no prior: with `reference`
-    latents (N, latent_dim) of encoded digits, it draws from a diagonal Gaussian fitted to them.
+    source and digit as in GenerativeModel.latents (default: the model's own choice). An AE
+    without a fitted code density (trained before genlab kept one) draws from a diagonal
+    Gaussian fitted to `reference` latents (N, latent_dim) of encoded digits.
     """
-    z = prior_samples(model, n, seed)
-    if model.kind == "ae" and reference is not None:
+    if model.kind == "ae" and model.code_density is None and digit is None and reference is not None:
         reference = np.asarray(reference, dtype=np.float32)
-        z = reference.mean(axis=0) + z * reference.std(axis=0)
-    return z.astype(np.float32)
+        return (reference.mean(axis=0) + prior_samples(model, n, seed) * reference.std(axis=0)).astype(np.float32)
+    return model.latents(n, torch.Generator().manual_seed(seed), source, digit).numpy().astype(np.float32)
 
 
 def parse_latent(text: str, latent_dim: int) -> np.ndarray:

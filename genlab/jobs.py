@@ -155,6 +155,8 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
         from dataclasses import replace
 
         from genlab.models import build_model
+        from genlab.models.checkpoint import write_code_density
+        from genlab.models.density import fit_code_density
         from genlab.train import TrainConfig, TrainingDiverged, train
 
         data = dataset
@@ -178,6 +180,8 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
                            checkpoint_path=path)
         except TrainingDiverged as error:
             raise JobError(str(error)) from None
+        if path.exists():  # so the new model can sample digits on request, as the shipped ones do
+            write_code_density(path, fit_code_density(result.model, data.X_train, data.y_train))
         return {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
                 "best_val_loss": result.best_val_loss}
 

@@ -83,6 +83,23 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
     return dataset.X_test[index], index
 
 
+def sampling_controls(key: str) -> tuple[str, int | None, str]:
+    """Shows where samples come from (prior or per-digit density) and which digit; returns (source, digit, words)."""
+    sources = explore.sampling_sources(model)
+    a, b = st.columns([3, 2])
+    source = a.radio("Draw latents from", sources, format_func=explore.SOURCES.get, horizontal=True,
+                     key=f"{key}_source_{model_key}",
+                     help="A VAE or GAN is trained to decode its N(0, I) prior; the per-digit Gaussians, fitted "
+                          "to the codes of the training digits, land where the decoder was trained and can be "
+                          "asked for a digit. An AE has no prior.")
+    digit = None
+    if source == "density":
+        choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
+        digit = None if choice == "any" else int(choice)
+    words = explore.SOURCES[source] + ("" if digit is None else f", digit {digit}")
+    return source, digit, words
+
+
 if f"start_{model_key}" not in st.session_state:
     grid, index = test_digit(0, 0)
     set_start(explore.encode(model, grid), f"test digit #{index} (a 0), encoded", grid)
@@ -102,9 +119,10 @@ with st.expander("Start from…", expanded=False):
     elif source == "A random sample":
         a, b = st.columns([4, 1])
         seed = a.number_input("Seed", 0, 1_000_000, 0, key="start_seed")
+        latent_source, digit, where = sampling_controls("start")
         if b.button("Start here", key="start_random"):
-            z = explore.sample_latents(model, 1, int(seed), reference)[0]
-            set_start(z, f"random sample (seed {seed})")
+            z = explore.sample_latents(model, 1, int(seed), reference, latent_source, digit)[0]
+            set_start(z, f"random sample (seed {seed}) from {where}")
     elif source == "A copied latent":
         text = st.text_area(f"A JSON list of {model.latent_dim} numbers (from “Copy this latent”)",
                             key="start_pasted")
@@ -209,9 +227,11 @@ def samples_view():
     a, b = st.columns([4, 1])
     seed = a.number_input("Seed", 0, 1_000_000, key="samples_seed")
     b.button("New samples", on_click=next_seed, key="new_samples")
-    grids = explore.decode(model, explore.sample_latents(model, 16, int(seed), reference))
-    prior = "N(0, I)" if model.kind != "ae" else "a Gaussian fitted to encoded test digits (an AE has no prior)"
-    st.image(projection_grid(grids, columns=8, scale=5), caption=f"16 samples from {prior}, seed {seed}")
+    source, digit, where = sampling_controls("samples")
+    if model.kind == "ae" and model.code_density is None:
+        where = "a Gaussian fitted to encoded test digits (this AE has no fitted code density)"
+    grids = explore.decode(model, explore.sample_latents(model, 16, int(seed), reference, source, digit))
+    st.image(projection_grid(grids, columns=8, scale=5), caption=f"16 samples from {where}, seed {seed}")
 
 
 samples_view()

@@ -34,8 +34,8 @@ with st.form("train_form", border=True):
     backbone = b.selectbox("Backbone", BACKBONES,
                            format_func=appstate.backbone_title, key="train_backbone")
     latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=16, key="train_latent")
-    beta = d.select_slider("β (VAE and GAN)", [0.1, 0.25, 0.5, 1.0, 2.0, 4.0], value=1.0, key="train_beta",
-                           help="Weight of the KL term; ignored by an AE")
+    beta = d.select_slider("β (VAE)", [0.1, 0.25, 0.5, 1.0, 2.0, 4.0], value=1.0, key="train_beta",
+                           help="Weight of the KL term; only a VAE has one")
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
     batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key="train_batch")
@@ -48,7 +48,7 @@ with st.form("train_form", border=True):
     submitted = st.form_submit_button("Start training", type="primary", disabled=running)
 
 if submitted and not running:
-    options = {} if kind == "ae" else {"beta": beta}
+    options = {"beta": beta} if kind == "vae" else {}
     start_training({"kind": kind, "backbone": backbone, "latent_dim": latent_dim,
                     "epochs": int(epochs), "batch_size": batch_size, "lr": lr,
                     "max_train": int(max_train) or None, **options})

@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from genlab import appstate, jobs, paths
-from genlab.models import build_model, save_model
+from genlab.models import build_model, load_model, save_model
 
 APP = str(paths.REPO_ROOT / "app.py")
 SMALL_DATASET = {"source": "synthetic", "params": {"n_train": 120, "n_test": 60}}
@@ -148,6 +148,17 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
     assert at.get("plotly_chart"), "no loss curve"
 
 
+def test_a_gan_trained_from_the_page_can_sample_digits_on_request():
+    at = open_page("pages/train.py", owner="test-train-gan")
+    job = start_training(at, epochs=1, kind="gan")
+    assert job.wait(120)
+    assert job.snapshot()["status"] == jobs.DONE, job.snapshot()["error"]
+    model = load_model(job.snapshot()["result"]["checkpoint"])
+    assert model.kind == "gan" and "beta" not in model.config  # beta belongs to the VAE
+    digit = int(model.code_density.weights.argmax())
+    assert model.sample(2, digit=digit).shape == (2, 16, 16, 16)
+
+
 def test_train_cancel_button_stops_the_run():
     at = open_page("pages/train.py", owner="test-train-cancel")
     job = start_training(at, epochs=200)
@@ -228,6 +239,31 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
     assert_clean(at)
 
 
+def test_explorer_samples_a_requested_digit_from_the_code_density():
+    model = build_model("vae", "fcn", latent_dim=4).eval()
+    grids = np.random.default_rng(0).random((60, 16, 16, 16), dtype=np.float32) ** 4
+    from genlab.models.density import fit_code_density
+
+    model.code_density = fit_code_density(model, grids, np.arange(60) % 10)
+    save_model(model, appstate.runs_dir() / "dense_vae.safetensors", {"dataset": {"source": "synthetic"}})
+    at = open_page("pages/explore.py")
+    picker = at.selectbox(key="explore_checkpoint")
+    picker.set_value(next(o for o in picker.options if o.startswith("dense_vae"))).run()
+    (source,) = [r for r in at.radio if r.key.startswith("samples_source_")]
+    assert source.options == ["the N(0, I) prior", "per-digit Gaussians fitted to training codes"]
+    assert not [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # digits need the density
+    source.set_value("density").run()
+    (digit,) = [s for s in at.selectbox if s.key.startswith("samples_digit_")]
+    digit.set_value(7).run()
+    assert_clean(at)
+    at.radio(key="start_source").set_value("A random sample").run()
+    [r for r in at.radio if r.key.startswith("start_source_")][0].set_value("density").run()
+    [s for s in at.selectbox if s.key.startswith("start_digit_")][0].set_value(3).run()
+    at.button(key="start_random").click().run()
+    assert_clean(at)
+    assert any("per-digit Gaussians fitted to training codes, digit 3" in m.value for m in at.markdown)
+
+
 def test_explorer_rejects_foreign_and_mismatched_checkpoints(checkpoint, tmp_path):
     at = open_explorer()
     at.file_uploader(key="checkpoint_upload").set_value(
@@ -287,7 +323,7 @@ def tiny_evaluation(tmp_path_factory):
     try:
         torch.manual_seed(0)
         judge = classifier.DigitClassifier(width=2).eval()
-        config = evaluate.EvalConfig(n_samples=20, n_boot=5, n_paths=4, path_steps=4, ae_fit_size=20,
+        config = evaluate.EvalConfig(n_samples=20, n_boot=5, n_paths=4, path_steps=4, density_fit_size=20, n_per_digit=3,
                                      latency_repeats=1, prdc_k=3)
         results = evaluate.evaluate(checkpoints, data, judge, config)
     finally:

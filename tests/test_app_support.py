@@ -16,6 +16,7 @@ class ToyDecoder:
 
     kind = "vae"
     latent_dim = 3
+    code_density = None
 
     def decode(self, z):
         weights = torch.tensor([0.2, 0.0, 3.0])

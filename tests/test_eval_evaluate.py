@@ -17,7 +17,8 @@ TINY = {  # build_model options that make each backbone tiny
     "lstm": {"hidden": 8},
     "gru": {"hidden": 8},
 }
-CONFIG = evaluate.EvalConfig(n_samples=40, n_boot=20, n_paths=6, path_steps=5, ae_fit_size=30, latency_repeats=2, prdc_k=3)
+CONFIG = evaluate.EvalConfig(n_samples=40, n_boot=20, n_paths=6, path_steps=5, density_fit_size=30, n_per_digit=4,
+                             latency_repeats=2, prdc_k=3)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -85,7 +86,13 @@ def test_results_hold_every_figure_in_range(results, checkpoints):
         assert m["timing"]["decode_ms"] > 0
     gan = results["models"][2]["cost"]
     assert gan["params_with_discriminator"] > gan["params"]
-    assert "Gaussian fitted" in results["models"][0]["generation"]["sampling"]
+    ae, vae = results["models"][0]["sampling"], results["models"][1]["sampling"]
+    assert "prior" not in ae and results["models"][0]["generation"] == ae["density"]  # an AE has no prior
+    assert results["models"][1]["generation"] == vae["prior"] and vae["prior"]["fd"] != vae["density"]["fd"]
+    for m in results["models"]:
+        on_request = m["sampling"]["on_request"]
+        assert len(on_request["per_digit"]) == 10 and all(v is None or 0 <= v <= 1 for v in on_request["per_digit"])
+        assert m["sampling"]["density_fitted_by_evaluation"]  # these checkpoints hold none
     assert results["reference"]["bce_floor"] < results["reference"]["mean_voxel_baseline"]["bce"]
     json.dumps(results)  # JSON-able throughout
 
@@ -100,12 +107,27 @@ def test_noisy_inputs_are_scored_against_clean_targets(results):
         assert m["noisy_reconstruction"]["bce"]["mean"] != m["reconstruction"]["bce"]["mean"]
 
 
-def test_ae_samples_come_from_a_gaussian_fitted_to_codes():
-    codes = np.random.default_rng(0).normal(size=(4000, 3)) @ np.array([[2.0, 0, 0], [0.5, 1.0, 0], [0, 0, 0.1]]) + 5
-    drawn = evaluate.gaussian_code_sampler(codes, 4000, seed=0)
-    np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.1)
-    np.testing.assert_allclose(np.cov(drawn, rowvar=False), np.cov(codes, rowvar=False), atol=0.15)
-    np.testing.assert_array_equal(drawn, evaluate.gaussian_code_sampler(codes, 4000, seed=0))
+def test_evaluation_lends_a_density_without_keeping_it(checkpoints, data, judge):
+    from genlab.models import load_model
+
+    model = load_model(checkpoints[0])
+    evaluate.evaluate([], data, judge, CONFIG, models=[(model, checkpoints[0])])
+    assert model.code_density is None
+
+
+def test_a_checkpoints_own_density_is_used(checkpoints, data, judge, tmp_path):
+    from genlab.models import load_model, save_model
+    from genlab.models.density import fit_code_density
+
+    model = load_model(checkpoints[1])
+    model.code_density = fit_code_density(model, data.X_train[:20], data.y_train[:20])
+    path = save_model(model, tmp_path / "vae_gru.safetensors", model.metadata)
+    record = evaluate.evaluate([path], data, judge, CONFIG)["models"][0]
+    assert record["sampling"]["density_fitted_by_evaluation"] is False
+    expected = evaluate.draw_samples(load_model(path), CONFIG.n_samples, CONFIG.sample_seed, "density")
+    probs, _ = classifier.classify(judge, expected)
+    assert record["sampling"]["density"]["labels"]["shares"] == pytest.approx(
+        list(np.bincount(probs.argmax(1), minlength=10) / len(probs)))
 
 
 def test_interpolation_pairs_have_different_labels():
@@ -212,7 +234,7 @@ def test_findings_say_where_we_agree_with_the_paper(results):
     assert "the VAE has the best mean FD, so the AE's advantage does not carry over" in text
     text = verdict({"ae": 0.1, "vae": 0.05, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, same)
     assert "we disagree: the VAE has the lowest mean reconstruction BCE" in text
-    assert "the AE (sampled from a Gaussian fitted to its codes" in text
+    assert "the AE (sampled from its per-digit code density" in text
     text = verdict({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, {"ae": 30.0, "vae": 10.0, "gan": 50.0})
     assert "we partly agree: AEs have the lowest mean reconstruction BCE, but VAEs train faster" in text
 

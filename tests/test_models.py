@@ -87,15 +87,26 @@ def test_cnn_mlp_has_a_dense_bottleneck_and_recurrent_backbones_their_cells():
     assert nn.GRU in layer_types(tiny("vae", "gru"))
 
 
-def test_gan_has_generator_discriminator_and_encoder():
-    model = tiny("gan", "cnn_mlp")
-    assert model.discriminator(voxels(2)).shape == (2, 1)
+def test_gan_plays_in_code_space_and_reconstructs_through_its_inverse():
+    model = tiny("gan", "cnn_mlp").eval()
+    x, z = voxels(3), torch.randn(3, model.latent_dim)
+    assert model.critic(model.codes(x)).shape == (3, 1)
+    torch.testing.assert_close(model.decode(z), torch.sigmoid(model.decoder(model.mapper(z))))
+    torch.testing.assert_close(model.encode(x), model.inverse(model.encoder(x)))
     d_ids = {id(p) for p in model.discriminator_parameters()}
     g_ids = {id(p) for p in model.generator_parameters()}
     assert d_ids and g_ids and not d_ids & g_ids
     assert "encoder" in model.reconstruction_method
-    assert set(model(voxels(3)).terms) == {"recon", "kl", "adv"}
-    assert set(model(voxels(3), part="discriminator").terms) == {"d_real", "d_fake"}
+    assert set(model(x).terms) == {"recon", "adv", "cycle"}
+    assert set(model(model.codes(x), part="critic").terms) == {"w_distance", "gp"}
+
+
+def test_gan_with_a_fixed_autoencoder_trains_only_the_latent_game():
+    model = tiny("gan", "fcn", ae_weight=0.0).train()
+    assert not model.encoder.training and not model.decoder.training  # batch-norm statistics stay put
+    ids = {id(p) for p in model.generator_parameters()}
+    assert not any(id(p) in ids for p in model.encoder.parameters())
+    assert set(model(voxels(3)).terms) == {"adv", "cycle"}
 
 
 def test_build_model_rejects_unknown_names_and_options():
@@ -104,7 +115,7 @@ def test_build_model_rejects_unknown_names_and_options():
     with pytest.raises(ValueError, match="unknown backbone 'transformer'"):
         build_model("ae", "transformer")
     with pytest.raises(ValueError, match="unknown option"):
-        build_model("ae", "fcn", beta=2.0)  # beta belongs to VAE and GAN
+        build_model("ae", "fcn", beta=2.0)  # beta belongs to the VAE
     with pytest.raises(ValueError, match="latent_dim"):
         build_model("ae", "fcn", latent_dim=0)
 

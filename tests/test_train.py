@@ -127,14 +127,24 @@ def test_nan_loss_is_reported(data):
         train(model, data, quick())
 
 
-def test_gan_step_updates_generator_encoder_and_discriminator(data):
+def test_gan_step_updates_autoencoder_mapper_inverse_and_critic(data):
     model = tiny("gan", "cnn_mlp")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     seen = []
     train(model, data, quick(epochs=1), on_progress=seen.append)
-    assert {"d_loss", "d_real", "d_fake", "adv", "recon", "kl"} <= set(seen[-1].losses)
-    for part in ("encoder.", "decoder.", "discriminator."):
+    assert {"d_loss", "w_distance", "gp", "adv", "recon", "cycle"} <= set(seen[-1].losses)
+    for part in ("encoder.", "decoder.", "mapper.", "inverse.", "critic."):
         assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items() if k.startswith(part)), part
+
+
+def test_gan_on_a_fixed_autoencoder_leaves_it_unchanged(data):
+    ae = tiny("ae", "cnn_mlp")
+    train(ae, data, quick(epochs=1))
+    gan = tiny("gan", "cnn_mlp", ae_weight=0.0)
+    gan.warm_start(ae.eval())
+    train(gan, data, quick(epochs=1))
+    for name, value in ae.state_dict().items():
+        torch.testing.assert_close(gan.state_dict()[name], value, msg=name)
 
 
 def test_time_budget_stops_the_run(data):
@@ -164,7 +174,7 @@ def test_cli_needs_a_model(capsys):
     assert "--kind and --backbone, or --all" in capsys.readouterr().err
 
 
-def test_warm_start_copies_an_ae_into_a_vae_and_a_vae_into_a_gan():
+def test_warm_start_copies_an_ae_into_a_vae_and_a_gan():
     ae, vae, gan = tiny("ae", "fcn"), tiny("vae", "fcn"), tiny("gan", "fcn")
     x = torch.from_numpy(blobs(3))
     copied = vae.warm_start(ae.eval())
@@ -172,9 +182,9 @@ def test_warm_start_copies_an_ae_into_a_vae_and_a_vae_into_a_gan():
     vae.eval()
     torch.testing.assert_close(vae.encode(x), ae.encode(x))  # the AE's code becomes the VAE's mean
     assert torch.all(vae.encode_gaussian(x)[1] == -4.0)  # with a small variance
-    gan.warm_start(vae)
-    assert not any(name.startswith("discriminator") for name in gan.warm_start(vae))
-    torch.testing.assert_close(gan.eval().reconstruct(x), vae.reconstruct(x))
+    copied = gan.warm_start(ae)
+    assert {name.split(".")[0] for name in copied} == {"encoder", "decoder"}  # mapper, inverse, critic stay fresh
+    torch.testing.assert_close(gan.eval().codes(x), ae.encode(x))
     with pytest.raises(ValueError, match="cannot warm-start a gru"):
         tiny("vae", "gru").warm_start(ae)
 
@@ -239,7 +249,10 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
                                             for b in ("fcn", "cnn_mlp", "lstm", "gru")]
     by_name = {e["name"]: e for e in entries}
     assert load_model(tmp_path / "vae_gru.safetensors").metadata["training"]["init_from"] == "ae_gru.safetensors"
-    assert load_model(tmp_path / "gan_fcn.safetensors").metadata["training"]["init_from"] == "vae_fcn.safetensors"
+    gan = load_model(tmp_path / "gan_fcn.safetensors")
+    assert gan.metadata["training"]["init_from"] == "ae_fcn.safetensors" and gan.config["ae_weight"] == 0.0
+    torch.testing.assert_close(gan.decoder.state_dict(), load_model(tmp_path / "ae_fcn.safetensors").decoder.state_dict())
+    assert gan.code_density is not None and gan.sample(2, digit=int(gan.code_density.weights.argmax())).shape == (2, 16, 16, 16)
     assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
-    assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder trained alongside")
+    assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder after the fact")
     assert all(e["metrics"]["canonical"]["bce"] > 0 for e in entries)

@@ -4,9 +4,11 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
 
 - reconstruction: the paper's BCE and MSE, IoU at 0.5, per-digit BCE, and the same on inputs
   with Gaussian noise (variance 0.1) against clean targets;
-- generation: `n_samples` samples from a fixed seed (AE: decoded from a Gaussian fitted to its
-  codes of training digits), judged by the digit classifier: Fréchet distance and PRDC of its
-  features against the real test digits, and the distribution of the labels it predicts;
+- generation: `n_samples` samples from a fixed seed, from each latent source the model has (the
+  N(0, I) prior of a VAE or GAN; the per-digit code density of every kind, see
+  genlab.models.density), judged by the digit classifier: Fréchet distance and PRDC of its
+  features against the real test digits, the distribution of the labels it predicts, and how
+  often a sample asked of digit d is classified as d; "generation" is what model.sample() gives;
 - latent space: straight paths between pairs of test digits of different labels, classified;
 - cost: parameters, training time and throughput (from the checkpoint), latency per sample.
 
@@ -46,7 +48,8 @@ class EvalConfig:
     n_paths: int = 100  # latent interpolation paths per model
     path_steps: int = 9  # points per path, endpoints included
     path_seed: int = 0
-    ae_fit_size: int = 5000  # training digits whose codes fit the AE's Gaussian
+    density_fit_size: int = 5000  # training digits whose codes fit a per-digit density if a checkpoint has none
+    n_per_digit: int = 100  # samples asked of each digit (density sampling on request)
     latency_repeats: int = 15
     batch_size: int = 250
 
@@ -67,28 +70,47 @@ def _batched(fn, X: np.ndarray, batch_size: int) -> np.ndarray:
     return torch.cat([fn(batch) for batch in X.split(batch_size)]).double().numpy()
 
 
-def gaussian_code_sampler(codes: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """Returns n latents (n, D) drawn from the Gaussian (mean, full covariance) fitted to codes (M, D)."""
-    mean, cov = frechet.gaussian_stats(codes)
-    values, vectors = np.linalg.eigh(cov)
-    root = vectors * np.sqrt(np.clip(values, 0, None))  # root @ root.T == cov, even if cov is singular
-    noise = np.random.default_rng(seed).standard_normal((n, len(mean)))
-    return mean + noise @ root.T
+def code_density(model, data, config: "EvalConfig"):
+    """Returns the model's per-digit code density: the checkpoint's own, else one fitted here to
+    `density_fit_size` training digits (a fixed, seeded subset)."""
+    from genlab.models.density import fit_code_density
+
+    if model.code_density is not None:
+        return model.code_density
+    pick = np.random.default_rng(config.sample_seed).permutation(len(data.X_train))[: config.density_fit_size]
+    return fit_code_density(model, data.X_train[pick], np.asarray(data.y_train)[pick], config.batch_size)
+
+
+SOURCE_NAMES = {"prior": "N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
 
 
 @torch.no_grad()
-def draw_samples(model, n: int, seed: int, fit_grids: np.ndarray, batch_size: int = 250) -> tuple[np.ndarray, str]:
-    """Returns n generated grids (n, 16, 16, 16) and how they were drawn.
+def draw_samples(model, n: int, seed: int, source: str, digit: int | None = None, batch_size: int = 250) -> np.ndarray:
+    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("prior" or
+    "density", see GenerativeModel.latents), optionally all of one digit; deterministic by seed."""
+    z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
+    return _batched(model.decode, z.numpy(), batch_size)
 
-    VAE and GAN decode their N(0, I) prior; an AE has no prior, so its latents come from a
-    Gaussian fitted to its codes of fit_grids (training digits).
-    """
-    if model.kind == "ae":
-        codes = _batched(model.encode, fit_grids, batch_size)
-        z = gaussian_code_sampler(codes, n, seed)
-        grids = _batched(model.decode, z, batch_size)
-        return grids, f"decoded from a Gaussian fitted to the codes of {len(fit_grids)} training digits"
-    return model.sample(n, generator=torch.Generator().manual_seed(seed)).double().numpy(), "decoded from the N(0, I) prior"
+
+def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
+    """Returns generation metrics for each latent source the model has ({"prior": ..., "density": ...};
+    an AE has no prior) and "on_request": how often a sample asked of digit d is classified as d."""
+    result = {}
+    for source in ("prior", "density") if model.kind != "ae" else ("density",):
+        probs, features = clf.classify(classifier, draw_samples(model, config.n_samples, config.sample_seed, source,
+                                                                batch_size=config.batch_size))
+        result[source] = {"sampling": SOURCE_NAMES[source], **generation_metrics(real_features, probs, features, config)}
+    hits = []
+    for digit in range(N_DIGITS):
+        if model.code_density.weights[digit] == 0:  # no training examples of it: it cannot be asked for
+            hits.append(None)
+            continue
+        grids = draw_samples(model, config.n_per_digit, config.sample_seed + 1 + digit, "density", digit, config.batch_size)
+        hits.append(float((clf.classify(classifier, grids)[0].argmax(axis=1) == digit).mean()))
+    known = [h for h in hits if h is not None]
+    result["on_request"] = {"per_digit": hits, "mean": float(np.mean(known)) if known else None,
+                            "n_per_digit": config.n_per_digit}
+    return result
 
 
 def _mean_ci(values: np.ndarray, config: EvalConfig) -> dict:
@@ -159,7 +181,7 @@ def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, 
     """Returns (cost, timing): sizes and training figures from the checkpoint; latencies measured now."""
     training = model.metadata.get("training", {}) if hasattr(model, "metadata") else {}
     params = sum(p.numel() for p in model.parameters())
-    critic = sum(p.numel() for name, p in model.named_parameters() if name.startswith("discriminator."))
+    critic = sum(p.numel() for p in model.discriminator_parameters()) if model.kind == "gan" else 0
     cost = {
         "params": params - critic,  # what generating and reconstructing use
         "params_with_discriminator": params,
@@ -232,10 +254,14 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     noisy = add_gaussian_noise(X, variance=config.noise_variance, seed=config.noise_seed)
     record["noisy_reconstruction"] = reconstruction_metrics(X, y, _batched(model.reconstruct, noisy, config.batch_size), config)
 
-    fit = np.asarray(data.X_train[np.random.default_rng(config.sample_seed).permutation(len(data.X_train))[: config.ae_fit_size]])
-    grids, how = draw_samples(model, config.n_samples, config.sample_seed, fit, config.batch_size)
-    probs, features = clf.classify(classifier, grids)
-    record["generation"] = {"sampling": how, **generation_metrics(real_features, probs, features, config)}
+    own_density = model.code_density
+    model.code_density = code_density(model, data, config)  # lent for the evaluation when the checkpoint has none
+    try:
+        record["sampling"] = sampling_metrics(model, classifier, real_features, config)
+        record["generation"] = record["sampling"][model.default_source()]  # what model.sample() gives
+    finally:
+        model.code_density = own_density
+    record["sampling"]["density_fitted_by_evaluation"] = own_density is None
     record["latent"] = latent_metrics(model, classifier, X, y, config)
     record["cost"], record["timing"] = cost_metrics(model, path, config, X)
     record["timing"]["reconstruct_batch_ms_per_sample"] = reconstruct_seconds / len(X) * 1000

@@ -2,8 +2,8 @@
 
 An encoder maps voxels `x: (B, 16, 16, 16)` in [0, 1] to features `(B, out_dim)`; a decoder maps
 a latent `z: (B, latent_dim)` to voxel *logits* `(B, 16, 16, 16)` (the model kind applies the
-sigmoid). The kinds in `genlab.models.kinds` use them: AE and VAE as encoder/decoder, GAN as
-generator (a decoder) and discriminator (an encoder with `out_dim=1`).
+sigmoid). The kinds in `genlab.models.kinds` use them as encoder and decoder (a GAN's generator
+ends in the decoder; its critic judges the encoder's codes).
 
 - FCN: 3D convolutions only (no dense layer): 16^3 -> 8^3 -> 4^3 -> 2^3 -> 1^3 and back.
 - CNN+MLP: two 3D convolutions, then a dense bottleneck.
@@ -29,7 +29,7 @@ def _act() -> nn.Module:
 
 
 def _norm(channels: int, enabled: bool) -> nn.Module:
-    # Batch norm speeds up training; GAN discriminators go without (spectral norm instead).
+    # Batch norm speeds up training (norm=False leaves it out).
     return nn.BatchNorm3d(channels) if enabled else nn.Identity()
 
 

@@ -14,6 +14,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from genlab import paths
+from genlab.models.density import PREFIX as DENSITY_PREFIX
+from genlab.models.density import CodeDensity
 
 FORMAT = "genlab-checkpoint"
 FORMAT_VERSION = 1
@@ -44,6 +46,8 @@ def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | 
     if hasattr(model, "reconstruction_method"):
         info["reconstruction_method"] = model.reconstruction_method
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if getattr(model, "code_density", None) is not None:
+        tensors.update(model.code_density.tensors())
     tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
     atomic_save(tensors, path, {"genlab": json.dumps(info)})
     return Path(path)
@@ -74,9 +78,16 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+def write_code_density(path, density: CodeDensity) -> None:
+    """Stores a fitted per-digit code density in an existing checkpoint (replacing any), keeping all else."""
+    tensors, meta = read_checkpoint(path)
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(DENSITY_PREFIX)} | density.tensors()
+    atomic_save(tensors, path, {"genlab": json.dumps(meta)})
+
+
 def split_tensors(tensors: dict) -> tuple[dict, dict]:
-    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors."""
-    weights = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors (a code density is neither)."""
+    weights = {k: v for k, v in tensors.items() if not k.startswith((OPTIMIZER_PREFIX, DENSITY_PREFIX))}
     return weights, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
 
 
@@ -101,6 +112,7 @@ def load_model(path):
                          f"with config {meta.get('config')}: {' '.join(first[:3])}") from None
     if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
         raise ValueError(f"{path}: weights contain NaN or infinite values")
+    model.code_density = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path))
     model.metadata = meta
     return model.eval()
 

@@ -1,8 +1,9 @@
 """`python -m genlab train`: train one model, or all twelve, with a progress bar.
 
     python -m genlab train --kind vae --backbone gru --epochs 10 --dataset mnist --out runs/vae_gru.safetensors
-    python -m genlab train --all --dataset mnist --out weights/          # the twelve, then weights/manifest.json
+    python -m genlab train --all --chain --dataset mnist --out weights/  # the twelve, then weights/manifest.json
     python -m genlab train --manifest --out weights/                     # only rebuild the manifest
+    python -m genlab train --fit-density weights/*.safetensors --dataset mnist   # (re)fit code densities
     torchrun --nproc_per_node=2 -m genlab train --kind ae --backbone fcn # DistributedDataParallel
 """
 
@@ -26,6 +27,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--backbone", choices=BACKBONES, help="encoder/decoder network")
     p.add_argument("--all", action="store_true", help="train all twelve models into the --out folder")
     p.add_argument("--manifest", action="store_true", help="only (re)write manifest.json for the checkpoints in --out")
+    p.add_argument("--fit-density", type=Path, nargs="+", metavar="CHECKPOINT",
+                   help="only fit each checkpoint's per-digit code density on --dataset and store it in the file")
     p.add_argument("--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
@@ -41,7 +44,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start from a trained checkpoint of the same backbone (e.g. AE -> VAE -> GAN)")
     p.add_argument("--chain", action="store_true",
-                   help="with --all: start each VAE from its AE and each GAN from its VAE")
+                   help="with --all: start each VAE and GAN from its AE (the GAN then keeps that AE fixed: ae_weight=0)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
+                   help="a model option, e.g. beta=0.5 (VAE) or ae_weight=0 (GAN); repeatable; "
+                        "with --all each applies to the kinds that have it")
     p.add_argument("--out", type=Path, default=None,
                    help="checkpoint file (one model) or folder (--all); default runs/KIND_BACKBONE.safetensors")
     p.set_defaults(func=run)
@@ -70,17 +76,47 @@ class ProgressBar:
         self.stream.flush()
 
 
+def parse_options(pairs: list[str]) -> dict:
+    """Returns {key: value} for KEY=VALUE strings, values read as JSON numbers/booleans where they parse."""
+    import json
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE, not {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def model_options(kind: str, args, init_from: Path | None) -> dict:
+    """Returns the --set options that `kind` knows (all of them for a single model, so typos fail loudly);
+    a GAN chained from its AE keeps that AE fixed (ae_weight=0) unless --set says otherwise."""
+    from genlab.models import KIND_CLASSES
+
+    options = parse_options(args.options)
+    if args.all:
+        options = {k: v for k, v in options.items() if k in KIND_CLASSES[kind].defaults}
+        if kind == "gan" and args.chain and init_from:
+            options.setdefault("ae_weight", 0.0)
+    return options
+
+
 def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Path | None = None) -> dict:
     """Returns the test metrics after training kind/backbone on `dataset` and saving it to `out` (rank 0)."""
     import torch
 
     from genlab.models import build_model, load_model, save_model
     from genlab.models.checkpoint import read_checkpoint
+    from genlab.models.density import fit_code_density
     from genlab.train import TrainConfig, train
     from genlab.train.shipping import test_metrics
 
     torch.manual_seed(args.seed)
-    model = build_model(kind, backbone, latent_dim=args.latent_dim)
+    model = build_model(kind, backbone, latent_dim=args.latent_dim, **model_options(kind, args, init_from))
     warm = {}
     if init_from:
         donor = load_model(init_from)
@@ -97,7 +133,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
                    checkpoint_path=out, resume=args.resume)
     if rank != 0:
         return {}
-    # The finished file: best weights, test metrics, no optimiser state (a few MB at most).
+    # The finished file: best weights, code density, test metrics, no optimiser state (a few MB at most).
+    result.model.code_density = fit_code_density(result.model, dataset.X_train, dataset.y_train)
     metrics = test_metrics(result.model, dataset)
     meta = read_checkpoint(out)[1]
     training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
@@ -109,6 +146,21 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     return metrics
 
 
+def fit_densities(checkpoints: list[Path], source: str) -> int:
+    """Fits and stores the per-digit code density of each checkpoint on the training digits of `source`."""
+    from genlab.data import load_dataset
+    from genlab.models import load_model
+    from genlab.models.checkpoint import write_code_density
+    from genlab.models.density import fit_code_density
+
+    dataset = load_dataset(source)
+    for path in checkpoints:
+        density = fit_code_density(load_model(path), dataset.X_train, dataset.y_train)
+        write_code_density(path, density)
+        print(f"{path}: code density fitted on {len(dataset.X_train)} {source} training digits")
+    return 0
+
+
 def run(args) -> int:
     """Trains what the arguments ask for; returns the exit code."""
     from genlab.train.shipping import write_manifest
@@ -117,6 +169,8 @@ def run(args) -> int:
         folder = args.out or paths.WEIGHTS_DIR
         print(f"wrote {write_manifest(folder)}")
         return 0
+    if args.fit_density:
+        return fit_densities(args.fit_density, args.dataset)
     if not args.all and not (args.kind and args.backbone):
         raise ValueError("give --kind and --backbone, or --all (see python -m genlab train --help)")
     import torch
@@ -134,7 +188,7 @@ def run(args) -> int:
             out = args.out or DEFAULT_OUT / f"{kind}_{backbone}.safetensors"
         init_from = args.init_from
         if args.all and args.chain and kind != "ae":
-            init_from = out.with_name(f"{KINDS[KINDS.index(kind) - 1]}_{backbone}.safetensors")
+            init_from = out.with_name(f"ae_{backbone}.safetensors")
         train_one(kind, backbone, dataset, args, out, init_from)
     if args.all and int(os.environ.get("RANK", 0)) == 0:
         print(f"wrote {write_manifest(args.out or DEFAULT_OUT)}")

@@ -109,9 +109,9 @@ def distributed_setup(device_name: str) -> tuple[int, int, torch.device, bool]:
 
 def make_optimizers(model, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
     """Returns the named Adam optimisers: {"model"} for AE/VAE, {"generator", "discriminator"} for a GAN."""
-    if model.kind == "gan":  # DCGAN's beta1 = 0.5 keeps the two players from overshooting
-        return {"generator": torch.optim.Adam(model.generator_parameters(), config.lr, betas=(0.5, 0.999)),
-                "discriminator": torch.optim.Adam(model.discriminator_parameters(), config.lr, betas=(0.5, 0.999))}
+    if model.kind == "gan":  # WGAN-GP's Adam betas (0.5, 0.9) keep the two players from overshooting
+        return {"generator": torch.optim.Adam(model.generator_parameters(), config.lr, betas=(0.5, 0.9)),
+                "discriminator": torch.optim.Adam(model.discriminator_parameters(), config.lr, betas=(0.5, 0.9))}
     return {"model": torch.optim.Adam(model.parameters(), config.lr)}
 
 
@@ -132,25 +132,47 @@ def autoencoder_step(net, optimizers, x, autocast, config) -> dict[str, float]:
     return losses.floats()
 
 
-def gan_step(net, optimizers, x, autocast, config) -> dict[str, float]:
-    """Returns the losses of one GAN step on real x (B, 16, 16, 16): discriminator update, then generator."""
+def gan_step(net, optimizers, x, autocast, config, codes=None) -> dict[str, float]:
+    """Returns the losses of one GAN step on real x (B, 16, 16, 16): n_critic critic updates, then the generator's.
+
+    codes: x's codes (B, latent_dim) if already known (a fixed autoencoder's, computed once per run).
+    """
     d_opt, g_opt = optimizers["discriminator"], optimizers["generator"]
+    model = getattr(net, "module", net)  # under DistributedDataParallel
+    if codes is None:
+        with torch.no_grad(), autocast:
+            codes = model.codes(x).float()  # the critic's real samples, shared by its steps
+    for _ in range(model.config["n_critic"]):
+        with autocast:
+            d_losses = net(codes, part="critic")
+        _update(d_opt, d_losses.total, d_opt.param_groups[0]["params"], config.grad_clip)
     with autocast:
-        d_losses = net(x, part="discriminator")
-    _update(d_opt, d_losses.total, d_opt.param_groups[0]["params"], config.grad_clip)
-    with autocast:
-        g_losses = net(x, part="generator")
+        g_losses = net(x, part="generator", codes=codes)
     _update(g_opt, g_losses.total, g_opt.param_groups[0]["params"], config.grad_clip)
     d = d_losses.floats()
     return {**g_losses.floats(), "d_loss": d.pop("loss"), **d}
 
 
 @torch.no_grad()
+def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500) -> torch.Tensor | None:
+    """Sets a GAN's code standardisation from its encoder's codes of X (N, 16, 16, 16); returns the
+    standardised codes (N, latent_dim) if its autoencoder stays fixed (then they are computed once
+    instead of every step: the encoder is most of a step's cost), else None."""
+    if model.kind != "gan":
+        return None
+    # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
+    model.set_code_scale(torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)]))
+    if model.config["ae_weight"]:
+        return None
+    return torch.cat([model.codes(xb.to(device)).float() for xb in X.split(batch_size)])
+
+
+@torch.no_grad()
 def validation_loss(model, X: torch.Tensor, batch_size: int = 500) -> float:
     """Returns the model's mean validation loss on X (N, 16, 16, 16), the early-stopping figure.
 
-    AE: reconstruction BCE per voxel; VAE and GAN: that at the mean code plus beta * KL (a GAN's
-    adversarial term has no held-out measure, so its encoder/generator ELBO stands in).
+    AE and GAN: reconstruction BCE per voxel (a GAN's through encode and decode: its adversarial game
+    has no held-out measure); VAE: that at the mean code plus beta * KL.
     """
     model.eval()
     device = next(model.parameters()).device
@@ -227,6 +249,7 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
         result.history = meta["training"]["history"]
         result.best_val_loss = meta["training"]["best_val_loss"]
         result.seconds = meta["training"]["seconds"]
+    codes = prepare_gan(model, X_train, device)
     best_state = copy.deepcopy(model.state_dict())
 
     net = torch.compile(model) if config.compile else model
@@ -244,6 +267,7 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
     total_steps = config.epochs * steps_per_epoch
     started = time.perf_counter() - result.seconds
     epochs_without_gain = 0
+    run_seen, run_step_seconds = 0, 0.0  # for the run's mean throughput
 
     def save(epoch_done: int) -> None:
         if not checkpoint_path or rank != 0:
@@ -268,7 +292,11 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
                 for group in opt.param_groups:
                     group["lr"] = config.lr * scale
 
-            losses = step_fn(net, optimizers, X_train[indices].to(device, non_blocking=True), autocast, config)
+            xb = X_train[indices].to(device, non_blocking=True)
+            if codes is None:
+                losses = step_fn(net, optimizers, xb, autocast, config)
+            else:
+                losses = step_fn(net, optimizers, xb, autocast, config, codes=codes[indices])
             bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > config.max_loss}
             if bad:
                 raise TrainingDiverged(
@@ -288,8 +316,9 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
         result.seconds = time.perf_counter() - started
         result.cancelled = stop_event is not None and stop_event.is_set()
 
+        run_seen, run_step_seconds = run_seen + seen, run_step_seconds + time.perf_counter() - epoch_start
+        result.samples_per_s = run_seen / max(run_step_seconds, 1e-9)  # this run's mean, validation excluded
         val = validation_loss(model, X_val) if len(X_val) else sums.get("loss", 0.0) / max(step + 1, 1)
-        result.samples_per_s = seen / max(time.perf_counter() - epoch_start, 1e-9)
         result.history.append({"epoch": epoch + 1, **{k: v / (step + 1) for k, v in sums.items()},
                                "val_loss": val, "seconds": result.seconds})
         result.epochs_run = epoch + 1
