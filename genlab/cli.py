@@ -16,6 +16,22 @@ from genlab.train import cli as train_cli
 AREAS = (data_cli, train_cli, eval_cli, clock_cli)
 
 
+def key_values(pairs: list[str], flag: str) -> dict:
+    """Returns {key: value} from ["key=value", ...] given with `flag`; values read as JSON where they parse (true, 3, 0.5)."""
+    import json
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} expects KEY=VALUE, not {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the top-level parser with every area's subcommands."""
     parser = argparse.ArgumentParser(

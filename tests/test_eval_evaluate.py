@@ -180,12 +180,13 @@ def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
     assert not (tmp_path / "evaluation.json").exists()
 
 
-def test_dataset_options_parse_json_values():
-    from genlab.eval.cli import dataset_options
+def test_key_value_options_parse_json_values():
+    from genlab.cli import key_values
 
-    assert dataset_options(["test_rotated=true", "seed=3", "path=a=b.h5"]) == {"test_rotated": True, "seed": 3, "path": "a=b.h5"}
-    with pytest.raises(ValueError, match="not KEY=VALUE"):
-        dataset_options(["rotated"])
+    assert key_values(["test_rotated=true", "seed=3", "path=a=b.h5"], "--dataset-option") == {
+        "test_rotated": True, "seed": 3, "path": "a=b.h5"}
+    with pytest.raises(ValueError, match="--set expects KEY=VALUE, not 'rotated'"):
+        key_values(["rotated"], "--set")
 
 
 def test_report_includes_a_noise_study(results, tmp_path):

@@ -51,20 +51,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_noise_study)
 
 
-def dataset_options(pairs: list[str]) -> dict:
-    """Returns {key: value} from ["key=value", ...]; values parsed as JSON when they parse (true, 3, 0.5)."""
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"dataset option {pair!r} is not KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def _checkpoints(args) -> list[Path]:
     if args.checkpoints:
         return list(args.checkpoints)
@@ -88,7 +74,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"checkpoint {path} not found")
     if args.threads:
         torch.set_num_threads(args.threads)
-    options = dataset_options(args.dataset_option)
+    from genlab.cli import key_values
+
+    options = key_values(args.dataset_option, "--dataset-option")
     data = load_dataset(args.dataset, **options)
     judge = classifier.load_classifier(args.classifier)
     config = evaluate.EvalConfig(n_samples=args.samples)

@@ -76,28 +76,13 @@ class ProgressBar:
         self.stream.flush()
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """Returns {key: value} for KEY=VALUE strings, values read as JSON numbers/booleans where they parse."""
-    import json
-
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE, not {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def model_options(kind: str, args, init_from: Path | None) -> dict:
     """Returns the --set options that `kind` knows (all of them for a single model, so typos fail loudly);
     a GAN chained from its AE keeps that AE fixed (ae_weight=0) unless --set says otherwise."""
+    from genlab.cli import key_values
     from genlab.models import KIND_CLASSES
 
-    options = parse_options(args.options)
+    options = key_values(args.options, "--set")
     if args.all:
         options = {k: v for k, v in options.items() if k in KIND_CLASSES[kind].defaults}
         if kind == "gan" and args.chain and init_from:
