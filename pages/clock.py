@@ -148,8 +148,10 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
             report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
             return stop_event.is_set()
 
+        trained_on = {"source": "synthetic", "n": n_clocks, "steps": steps,
+                      "generator_version": synth.GENERATOR_VERSION}
         model = train.train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
-                                   trunk="polar", trained_on={"source": "synthetic", "n": n_clocks, "steps": steps})
+                                   trunk="polar", trained_on=trained_on)
         model.config.metrics = train.evaluate(model, *synth.make_clocks(200, seed=1000))
         READERS_DIR.mkdir(parents=True, exist_ok=True)
         path = READERS_DIR / f"{head}_{time.strftime('%Y%m%d-%H%M%S')}.safetensors"

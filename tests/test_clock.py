@@ -27,6 +27,13 @@ def test_clock_i_depends_only_on_seed_and_index():
     assert np.array_equal(images, parallel) and np.array_equal(labels, parallel_labels)
 
 
+@pytest.mark.parametrize("load,idle", [(0.1, 2), (1.0, 1), (1.6, 1), (3.5, 1)])
+def test_idle_cores_on_a_two_core_machine(monkeypatch, load, idle):
+    monkeypatch.setattr(synth.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(synth.os, "getloadavg", lambda: (load, load, load))
+    assert synth.idle_cores() == idle
+
+
 def test_parallel_chunks_match_one_process_and_report_progress(monkeypatch):
     monkeypatch.setattr(synth, "CHUNK", 3)  # 8 clocks -> chunks of 3, 3, 2 over 2 processes
     calls = []

@@ -149,8 +149,8 @@ def test_shipped_reader_reads_held_out_synthetic_clocks():
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read.read_clock(i, reader=reader, crop=False)
                                                              for i in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
-    assert np.median(errors) <= 3
-    assert np.mean(predicted // 60 == labels[:, 0]) >= 0.8
+    assert np.median(errors) <= 1
+    assert np.mean(predicted // 60 == labels[:, 0]) >= 0.9  # 56 of 60 (93%) with the shipped hands reader
 
 
 def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_reader, capsys):

@@ -50,7 +50,8 @@ def _training_data(args):
         return leiden.load_leiden(args.leiden), {"source": "leiden", "folder": str(args.leiden)}
     bar = progress_bar("generating clocks")
     data = synth.cached_clocks(args.n_train, seed=args.seed, progress=lambda d, t: bar(d, t))
-    return data, {"source": "synthetic", "n": args.n_train, "seed": args.seed}
+    return data, {"source": "synthetic", "n": args.n_train, "seed": args.seed,
+                  "generator_version": synth.GENERATOR_VERSION}
 
 
 def _generate(args) -> int:
