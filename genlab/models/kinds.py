@@ -251,12 +251,12 @@ class GAN(GenerativeModel):
     Critic: an MLP scoring codes, real ones from the backbone's encoder against mapped noise,
     trained with the Wasserstein loss and a gradient penalty (Gulrajani et al., 2017), n_critic
     critic steps per generator step. Playing the game on 32-number codes instead of 4,096 voxels
-    is what makes it stable and cheap; for 3D shapes it beats GANs on raw voxels or points.
+    is what makes it stable and cheap (Achlioptas et al. found it better than GANs on raw 3D data).
     The autoencoder trains alongside (reconstruction BCE, weight ae_weight); warm-started from a
     trained AE, ae_weight=0 keeps that AE fixed and trains only the latent game.
     To reconstruct, `inverse` (MLP) maps a code back to noise, trained so that mapper(inverse(c))
     returns c (a cycle term that also keeps the mapper covering every training code):
-    encode(x) = inverse(encoder(x)), decode(z) = decoder(mapper(z)).
+    encode(x) = inverse(standardised encoder(x)), decode(z) = decoder(mapper(z) in code units).
     """
 
     kind = "gan"
