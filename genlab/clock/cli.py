@@ -99,11 +99,12 @@ def _compare(args) -> int:
     rows = train.compare_heads(images, labels, *test, steps=args.steps, runs=runs,
                                log=lambda line: print(line, flush=True))
     table = train.heads_table(rows)
+    heads = "" if set(args.heads) == set(HEAD_NAMES) else " --heads " + " ".join(args.heads)
     out = RESULTS_DIR / "clock_heads.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         "# Clock reader heads (cf. the study's Table 8)\n\n"
-        f"Command: `python -m genlab clock compare --steps {args.steps} --n-train {args.n_train}` "
+        f"Command: `python -m genlab clock compare --steps {args.steps} --n-train {args.n_train}{heads}` "
         "(1 torch thread on a shared 2-core CPU). "
         f"Each row: a reader trained {args.steps} steps of batch 64 on {trained_on}, "
         f"tested on {args.n_test} held-out synthetic clocks (seed {args.test_seed}). "

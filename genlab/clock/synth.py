@@ -4,9 +4,9 @@ Clock `i` of `make_clocks(n, seed)` depends only on `(seed, i)`, so any slice of
 dataset can be regenerated on its own. Each clock is drawn with PIL at the output size
 (the reader sees it shrunk to 72x72 with anti-aliasing, so drawing at twice the size only cost
 time), then photographed: perspective and rotation, lighting, glare, blur, noise and JPEG
-artefacts. Speed: numerals are pasted from cached glyph masks,
-sensor noise is cut from one per-process noise bank, and big batches use the idle cores (up
-to MAX_WORKERS); GENERATOR_VERSION names the drawing recipe in cached file names.
+artefacts. Speed: numerals are pasted from cached glyph masks, sensor noise is cut from one
+per-process noise bank, and big batches use the idle cores (up to MAX_WORKERS).
+GENERATOR_VERSION names the drawing recipe in cached file names.
 
     from genlab.clock.synth import make_clocks
     images, labels = make_clocks(10_000, seed=0)   # (10000, 150, 150) uint8, (10000, 2) [hour, minute]
