@@ -79,17 +79,6 @@ def slider_ranges(latents, minimum: float = 3.0, margin: float = 1.25) -> tuple[
     return -reach, reach
 
 
-SOURCES = {"prior": "the N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
-
-
-def sampling_sources(model) -> list[str]:
-    """Returns the latent sources the model can sample from, its default first ("prior", "density")."""
-    mine = [source for source in SOURCES if source != "prior" or model.kind != "ae"]
-    if model.code_density is None:
-        mine = [source for source in mine if source != "density"] or ["prior"]
-    return sorted(mine, key=lambda source: source != model.default_source())
-
-
 def sample_latents(model, n: int, seed: int = 0, reference=None, source: str | None = None,
                    digit: int | None = None) -> np.ndarray:
     """Returns n latents (n, latent_dim) to decode as new samples, deterministic by seed.

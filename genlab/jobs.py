@@ -147,7 +147,7 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     "cancelled": bool, "best_val_loss": float}. A cancelled run keeps the checkpoint of what it
     learned; a diverged run raises JobError saying so (the last good checkpoint stays).
     max_train: train on only the first max_train training digits (faster on a CPU).
-    model_options: passed to build_model (e.g. beta for a VAE or GAN).
+    model_options: passed to build_model (e.g. beta for a VAE, ae_weight for a GAN).
     """
     from pathlib import Path
 

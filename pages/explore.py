@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate, explore
+from genlab.models.kinds import LATENT_SOURCES
 from genlab.viz import VIEW_THRESHOLD, projection_grid, projection_image, voxel_animation, voxel_figure
 
 appstate.require_frame()
@@ -85,9 +86,9 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
 
 def sampling_controls(key: str) -> tuple[str, int | None, str]:
     """Shows where samples come from (prior or per-digit density) and which digit; returns (source, digit, words)."""
-    sources = explore.sampling_sources(model)
+    sources = model.latent_sources()
     a, b = st.columns([3, 2])
-    source = a.radio("Draw latents from", sources, format_func=explore.SOURCES.get, horizontal=True,
+    source = a.radio("Draw latents from", sources, format_func=LATENT_SOURCES.get, horizontal=True,
                      key=f"{key}_source_{model_key}",
                      help="A VAE or GAN is trained to decode its N(0, I) prior; the per-digit Gaussians, fitted "
                           "to the codes of the training digits, land where the decoder was trained and can be "
@@ -96,7 +97,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     if source == "density":
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
         digit = None if choice == "any" else int(choice)
-    words = explore.SOURCES[source] + ("" if digit is None else f", digit {digit}")
+    words = LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
     return source, digit, words
 
 

@@ -113,12 +113,13 @@ def test_a_damaged_density_in_a_checkpoint_is_refused_by_name(tmp_path, damage, 
     assert str(path) in str(error.value)
 
 
-def test_explorer_offers_the_models_default_source_first():
+def test_a_model_offers_its_default_latent_source_first():
     model = tiny_ae_with_density()
-    assert explore.sampling_sources(model) == ["density"]  # an AE has no prior
+    assert model.latent_sources() == ["density"]  # an AE has no prior
+    assert build_model("ae", "fcn", latent_dim=3, width=4).latent_sources() == ["prior"]  # until it has a density
     vae = build_model("vae", "fcn", latent_dim=3, width=4).eval()
-    assert explore.sampling_sources(vae) == ["prior"]
+    assert vae.latent_sources() == ["prior"]
     vae.code_density = model.code_density
-    assert explore.sampling_sources(vae) == ["prior", "density"]
+    assert vae.latent_sources() == ["prior", "density"]
     z = explore.sample_latents(vae, 3, seed=2, source="density", digit=1)
     assert z.shape == (3, 3) and np.array_equal(z, explore.sample_latents(vae, 3, seed=2, source="density", digit=1))

@@ -29,6 +29,7 @@ import torch
 from genlab import __version__
 from genlab.eval import classifier as clf
 from genlab.eval import frechet, latent, metrics, paper, prdc, stats
+from genlab.models.kinds import LATENT_SOURCES
 
 FORMAT = "genlab-evaluation"
 FORMAT_VERSION = 1
@@ -81,9 +82,6 @@ def code_density(model, data, config: "EvalConfig"):
     return fit_code_density(model, data.X_train[pick], np.asarray(data.y_train)[pick], config.batch_size)
 
 
-SOURCE_NAMES = {"prior": "N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
-
-
 @torch.no_grad()
 def draw_samples(model, n: int, seed: int, source: str, digit: int | None = None, batch_size: int = 250) -> np.ndarray:
     """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("prior" or
@@ -96,10 +94,10 @@ def sampling_metrics(model, classifier, real_features: np.ndarray, config: "Eval
     """Returns generation metrics for each latent source the model has ({"prior": ..., "density": ...};
     an AE has no prior) and "on_request": how often a sample asked of digit d is classified as d."""
     result = {}
-    for source in ("prior", "density") if model.kind != "ae" else ("density",):
+    for source in model.latent_sources():
         probs, features = clf.classify(classifier, draw_samples(model, config.n_samples, config.sample_seed, source,
                                                                 batch_size=config.batch_size))
-        result[source] = {"sampling": SOURCE_NAMES[source], **generation_metrics(real_features, probs, features, config)}
+        result[source] = {"sampling": LATENT_SOURCES[source], **generation_metrics(real_features, probs, features, config)}
     hits = []
     for digit in range(N_DIGITS):
         if model.code_density.weights[digit] == 0:  # no training examples of it: it cannot be asked for

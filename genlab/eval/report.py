@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from genlab import paths
-from genlab.eval.evaluate import SOURCE_NAMES
+from genlab.models.kinds import LATENT_SOURCES
 
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
@@ -332,7 +332,7 @@ def markdown_report(results: dict) -> str:
         "The next section gives every model's figures with that density.",
         "",
         *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy", "top digit (share)", "mean confidence"],
-                [[r["name"], "per-digit density" if m["generation"]["sampling"] == SOURCE_NAMES["density"] else "prior",
+                [[r["name"], "per-digit density" if m["generation"]["sampling"] == LATENT_SOURCES["density"] else "prior",
                   f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["precision"], 3), _f(r["recall"], 3),
                   _f(r["density"], 3), _f(r["coverage"], 3), _f(r["label_entropy_bits"], 2),
                   f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)] for r, m in zip(rows, results["models"])]

@@ -22,6 +22,8 @@ from genlab.models.density import CodeDensity
 VOXELS = GRID**3
 LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
 CODE_SCALE_MOMENTUM = 0.05  # how fast a GAN's code standardisation follows an autoencoder that trains
+# Where sample() can draw latents from, with the words the app and the evaluation show.
+LATENT_SOURCES = {"prior": "the N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
 
 
 @dataclass
@@ -97,6 +99,13 @@ class GenerativeModel(nn.Module):
     def default_source(self) -> str:
         """Returns where sample() draws latents by default: "prior" (N(0, I)), or "density" for an AE that has one."""
         return "density" if self.kind == "ae" and self.code_density is not None else "prior"
+
+    def latent_sources(self) -> list[str]:
+        """Returns the sources sample() can draw from, its default first: "prior" (not an AE's) and
+        "density" (once fitted); an AE without a density falls back to "prior"."""
+        sources = [source for source in LATENT_SOURCES
+                   if (source != "prior" or self.kind != "ae") and (source != "density" or self.code_density is not None)]
+        return sorted(sources or ["prior"], key=lambda source: source != self.default_source())
 
     def latents(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
                 digit: int | None = None) -> torch.Tensor:
@@ -315,8 +324,8 @@ class GAN(GenerativeModel):
 
     def generator_parameters(self) -> list[nn.Parameter]:
         """Returns the parameters the generator step updates (mapper, inverse, and the autoencoder unless fixed)."""
-        fixed = [] if not self.config["ae_weight"] else [*self.encoder.parameters(), *self.decoder.parameters()]
-        return [*self.mapper.parameters(), *self.inverse.parameters(), *fixed]
+        autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()] if self.config["ae_weight"] else []
+        return [*self.mapper.parameters(), *self.inverse.parameters(), *autoencoder]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """Returns the critic's parameters."""

@@ -161,10 +161,9 @@ def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500) -> torch.
     if model.kind != "gan":
         return None
     # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
-    model.set_code_scale(torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)]))
-    if model.config["ae_weight"]:
-        return None
-    return torch.cat([model.codes(xb.to(device)).float() for xb in X.split(batch_size)])
+    raw = torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)])
+    model.set_code_scale(raw)
+    return None if model.config["ae_weight"] else model.standardise(raw)
 
 
 @torch.no_grad()
@@ -292,11 +291,8 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
                 for group in opt.param_groups:
                     group["lr"] = config.lr * scale
 
-            xb = X_train[indices].to(device, non_blocking=True)
-            if codes is None:
-                losses = step_fn(net, optimizers, xb, autocast, config)
-            else:
-                losses = step_fn(net, optimizers, xb, autocast, config, codes=codes[indices])
+            given = {} if codes is None else {"codes": codes[indices]}  # a fixed autoencoder's, computed once
+            losses = step_fn(net, optimizers, X_train[indices].to(device, non_blocking=True), autocast, config, **given)
             bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > config.max_loss}
             if bad:
                 raise TrainingDiverged(
