@@ -85,14 +85,47 @@ def test_drawn_hands_match_the_label(hour, minute):
 def test_cached_clocks_reuse_files(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
     images, labels = synth.cached_clocks(3, seed=5, size=32)
-    assert len(list((tmp_path / "clock").glob("*.npy"))) == 2
+    assert len(list((tmp_path / "clock").glob("*.npy"))) == 3  # images, labels, faces
     again, _ = synth.cached_clocks(3, seed=5, size=32)
     assert np.array_equal(images, again)
+    _, _, faces = synth.cached_clocks(3, seed=5, size=32, with_faces=True)
+    assert faces.shape == (3, 3)
     # Files from another generator version are never reused.
     assert all(f"_v{synth.GENERATOR_VERSION}_" in p.name for p in (tmp_path / "clock").glob("*.npy"))
     monkeypatch.setattr(synth, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
     synth.cached_clocks(3, seed=5, size=32)
-    assert len(list((tmp_path / "clock").glob("*.npy"))) == 4
+    assert len(list((tmp_path / "clock").glob("*.npy"))) == 6
+
+
+def test_faces_leave_the_pixels_alone_and_mark_the_dial():
+    images, labels = synth.make_clocks(6, seed=7)
+    with_faces, same_labels, faces = synth.make_clocks(6, seed=7, with_faces=True)
+    assert np.array_equal(images, with_faces) and np.array_equal(labels, same_labels)
+    assert faces.shape == (6, 3) and faces.dtype == np.float32
+    assert (np.abs(faces[:, :2] - 75) < 20).all() and ((faces[:, 2] > 35) & (faces[:, 2] < 80)).all()
+    parallel = synth.make_clocks(6, seed=7, workers=2, with_faces=True)[2]
+    assert np.array_equal(faces, parallel)
+    # A clean clock is centred and unprojected: its face is exactly where it was drawn.
+    _, face = synth.render_clock_and_face(3, 0, np.random.default_rng(0), size=150, clean=True)
+    assert face == (75.0, 75.0, 0.42 * 150)
+
+
+def test_mapped_face_follows_the_perspective_of_a_drawn_dot():
+    from PIL import Image, ImageDraw
+
+    size = 150
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * size / 2
+    straight = corners + size / 2
+    moved = corners * 0.8 + size / 2 + np.random.default_rng(0).normal(0, 8, (4, 2))
+    dot = Image.new("L", (size, size), 0)
+    ImageDraw.Draw(dot).ellipse([47, 57, 53, 63], fill=255)  # centred on (50, 60)
+    photo = np.asarray(dot.transform((size, size), Image.PERSPECTIVE, synth._perspective_coeffs(straight, moved),
+                                     Image.BILINEAR), float)
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
+    cx, cy, r = synth._mapped_face(straight, moved, 50, 60, 10)
+    assert cx == pytest.approx((photo * xx).sum() / photo.sum(), abs=0.5)
+    assert cy == pytest.approx((photo * yy).sum() / photo.sum(), abs=0.5)
+    assert 6 < r < 10  # the corners moved in by ~20%
 
 
 # -- the Leiden format -------------------------------------------------------------------------
@@ -235,6 +268,58 @@ def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():
     polar = models.polar_unwrap(x, n_radii=16, n_angles=120)
     assert polar.shape == (1, 1, 16, 120)
     assert polar[0, 0].mean(0).argmin().item() == 30
+
+
+def test_polar_unwrap_around_a_given_centre_and_radius():
+    x = torch.ones(1, 1, 72, 72)
+    x[0, 0, 17:19, 18:34] = 0  # a hand pointing at 3 from (18, 18), the centre of the top-left quarter
+    centre, radius = torch.tensor([[-0.5, -0.5]]), torch.tensor([0.5])
+    polar = models.polar_unwrap(x, n_radii=16, n_angles=120, centre=centre, radius=radius)
+    assert polar[0, 0].mean(0).argmin().item() == 30
+    assert polar[0, 0, :13, 30].max().item() < 0.5  # dark out to ~15 px of 18: the radius was scaled
+    assert models.polar_unwrap(x, 16, 120)[0, 0].mean(0).min().item() > 0.8  # around the image centre: no hand
+
+
+def test_face_trunk_trains_its_locator_then_reads_through_it(tmp_path):
+    torch.set_num_threads(1)
+    images, labels, faces = synth.make_clocks(8, seed=12, size=48, with_faces=True)
+    with pytest.raises(ValueError, match="needs face geometry"):
+        train.train_reader(images, labels, head="hands", trunk="face", steps=1, width=4, input_size=48)
+    model = train.train_reader(images, labels, head="hands", trunk="face", steps=2, batch_size=4, width=4,
+                               input_size=48, faces=faces, locator_steps=3)
+    assert model.config.locator_steps == 3 and not model.locator.training
+    errors = train.face_errors(model, images, faces)
+    assert set(errors) >= {"centre_median_px", "radius_median_px"} and errors["centre_median_px"] >= 0
+    x = train.prepare(images, 48)
+    with torch.no_grad():
+        one = model.probabilities(x, shifts=((0.0, 0.0),))
+        assert torch.allclose(one, model.head.probabilities(model(x)))
+        face = model.locate(x)
+        moved = model.head.probabilities(model(x, face + torch.tensor([0.1, 0.0, 0.0])))
+        assert torch.allclose(model.probabilities(x, shifts=((0.0, 0.0), (0.1, 0.0))), (one + moved) / 2, atol=1e-6)
+        assert torch.allclose(model.probabilities(x).sum(1), torch.ones(8))
+    locator_before = {k: v.clone() for k, v in model.locator.state_dict().items()}
+    path = tmp_path / "face.safetensors"
+    train.save_reader(model, path)
+    loaded = train.load_reader(path)
+    assert torch.allclose(train.predict_probabilities(loaded, images), train.predict_probabilities(model, images))
+    # Fine-tuning keeps the locator frozen: only the reader moves.
+    tuned = train.train_reader(images, labels, head="hands", trunk="face", steps=2, batch_size=4, width=4,
+                               input_size=48, init=loaded)
+    assert all(torch.equal(v, tuned.locator.state_dict()[k]) for k, v in locator_before.items())
+    assert tuned.config.locator_steps == 3
+
+
+def test_polar_reader_can_start_a_face_reader_but_not_another_head():
+    images, labels, faces = synth.make_clocks(4, seed=13, size=48, with_faces=True)
+    polar = train.train_reader(images, labels, head="hands", trunk="polar", steps=1, batch_size=4, width=4,
+                               input_size=48)
+    face = train.train_reader(images, labels, head="hands", trunk="face", steps=0, width=4, input_size=48,
+                              init=polar, faces=faces, locator_steps=1)
+    assert torch.equal(face.fc[2].weight, polar.fc[2].weight)  # steps=0: the polar weights as they were
+    with pytest.raises(ValueError, match="cannot start a multi/face reader from a hands/polar one"):
+        train.train_reader(images, labels, head="multi", trunk="face", steps=1, width=4, input_size=48,
+                           init=polar, faces=faces, locator_steps=1)
 
 
 # -- training and checkpoints -----------------------------------------------------------------

@@ -12,12 +12,13 @@ import sys
 import time
 
 HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
-TRUNK_NAMES = ("cartesian", "polar")  # models.TRUNKS
+TRUNK_NAMES = ("cartesian", "polar", "face")  # models.TRUNKS
 # The comparison: the study's heads and `hands` on the polar trunk, gamma on/off for the two best,
-# the plain (cartesian) trunk for reference, and the per-angle polar reader.
+# the plain (cartesian) trunk for reference, `hands` on the located face, and the per-angle polar reader.
 COMPARE_RUNS = (
     *[(head, "polar", None) for head in ("regression", "classes24", "classes720", "multi", "sincos", "hands")],
     ("multi", "cartesian", None),
+    ("hands", "face", None),
     ("polar", "polar", None),
     ("multi", "polar", "gamma"),
     ("polar", "polar", "gamma"),
@@ -43,13 +44,15 @@ def progress_bar(label: str):
     return on_step
 
 
-def _training_data(args):
+def _training_data(args, with_faces=False):
+    """Returns ((images, labels[, faces]), trained_on): faces (synthetic only) when with_faces; None for Leiden."""
     from genlab.clock import leiden, synth
 
     if args.leiden:
-        return leiden.load_leiden(args.leiden), {"source": "leiden", "folder": str(args.leiden)}
+        data = leiden.load_leiden(args.leiden)
+        return (*data, None) if with_faces else data, {"source": "leiden", "folder": str(args.leiden)}
     bar = progress_bar("generating clocks")
-    data = synth.cached_clocks(args.n_train, seed=args.seed, progress=lambda d, t: bar(d, t))
+    data = synth.cached_clocks(args.n_train, seed=args.seed, progress=lambda d, t: bar(d, t), with_faces=with_faces)
     return data, {"source": "synthetic", "n": args.n_train, "seed": args.seed,
                   "generator_version": synth.GENERATOR_VERSION}
 
@@ -71,14 +74,19 @@ def _train(args) -> int:
     from genlab.clock.read import WEIGHTS_PATH
 
     torch.set_num_threads(args.threads)
-    (images, labels), trained_on = _training_data(args)
+    face = args.trunk == "face"
+    data, trained_on = _training_data(args, with_faces=face)
+    images, labels, faces = data if face else (*data, None)
     init = train.load_reader(args.init) if args.init else None
     history = [*init.config.trained_on.get("history", []), init.config.trained_on] if init else []
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_step=progress_bar(f"training {args.head}"),
-                               trained_on={**trained_on, "steps": args.steps, "history": history}, init=init)
-    test = synth.cached_clocks(args.n_test, seed=args.test_seed)
-    model.config.metrics = {**train.evaluate(model, *test), "test_seed": args.test_seed}
+                               trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
+                               faces=faces, locator_steps=args.locator_steps)
+    test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
+    model.config.metrics = {**train.evaluate(model, test_images, test_labels), "test_seed": args.test_seed}
+    if face:
+        model.config.metrics["face"] = train.face_errors(model, test_images, test_faces)
     out = args.out or WEIGHTS_PATH
     train.save_reader(model, out)
     print(f"saved {out}; held-out synthetic: {model.config.metrics}")
@@ -92,12 +100,12 @@ def _compare(args) -> int:
     from genlab.paths import RESULTS_DIR
 
     torch.set_num_threads(args.threads)
-    (images, labels), trained_on = _training_data(args)
+    (images, labels, faces), trained_on = _training_data(args, with_faces=True)
     test = synth.cached_clocks(args.n_test, seed=args.test_seed)
     runs = [(head, trunk, train.GAMMA if gamma else None) for head, trunk, gamma in COMPARE_RUNS
-            if head in args.heads]
+            if head in args.heads and (faces is not None or trunk != "face")]  # Leiden clocks have no faces
     rows = train.compare_heads(images, labels, *test, steps=args.steps, runs=runs,
-                               log=lambda line: print(line, flush=True))
+                               log=lambda line: print(line, flush=True), train_faces=faces)
     table = train.heads_table(rows)
     heads = "" if set(args.heads) == set(HEAD_NAMES) else " --heads " + " ".join(args.heads)
     out = RESULTS_DIR / "clock_heads.md"
@@ -109,7 +117,9 @@ def _compare(args) -> int:
         f"Each row: a reader trained {args.steps} steps of batch 64 on {trained_on}, "
         f"tested on {args.n_test} held-out synthetic clocks (seed {args.test_seed}). "
         "Trunk `cartesian`: the compact CNN (coordinate channels, global pooling) on the 72x72 image; "
-        "`polar`: the same CNN on the face unwrapped around its centre (32 radii x 96 angles). "
+        "`polar`: the same CNN on the image unwrapped around its centre (32 radii x 96 angles); "
+        "`face`: unwrapped around the face a small CNN locates (trained first, 4,000 steps, on the generator's "
+        "face centres and radii; then frozen). "
         "Head `polar`: PolarClockNet, which scores every angle as minute hand and hour hand "
         "(720 structured classes). Gamma: skimage.exposure.adjust_gamma on the inputs. Errors are common-sense errors "
         "(cyclic minutes on a 12-hour dial).\n\n" + table + "\n")
@@ -219,7 +229,10 @@ def add_parser(subparsers) -> None:
             p.add_argument("--gamma", type=float, default=None, help="gamma enhancement (default off)")
             p.add_argument("--width", type=int, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
-            p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/trunk/width)")
+            p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/width; "
+                                          "trunk polar -> face keeps the polar convolutions)")
+            p.add_argument("--locator-steps", type=int, default=4000,
+                           help="trunk face: steps to train the face locator (skipped if --init has one)")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))

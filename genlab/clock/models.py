@@ -6,7 +6,7 @@ reading, top-k alternatives and the common-sense error work the same for all of 
 The first five heads are the study's; `hands` (minute hand + hour-hand angle, decoded
 together) and PolarClockNet (head "polar", reads the unwrapped face angle by angle) go beyond it.
 
-    model = build_reader("multi", trunk="polar")   # or build_reader("polar")
+    model = build_reader("multi", trunk="polar")   # or build_reader("polar"), or trunk="face"
     out = model(x)                        # x: (B, 1, S, S) in [0, 1]
     loss = model.head.loss(out, labels)   # labels: (B, 2) [hour 0..11, minute 0..59]
     probs = model.head.probabilities(out) # (B, 720), index = hour * 60 + minute
@@ -184,12 +184,52 @@ def _with_coordinates(x):
     return torch.cat([x, xs, ys], 1)
 
 
+FACE_REACH = 1.15  # trunk "face" unwraps out to this many face radii (the rim and a little bezel)
+# Test-time shifts of the located centre (x, y in half sides: 0.02 is 1.5 px of a 150-px clock):
+# reading is averaged over them, which absorbs some of the locator's error.
+FACE_SHIFTS = ((0.0, 0.0), (0.02, 0.0), (-0.02, 0.0), (0.0, 0.02), (0.0, -0.02))
+
+
+class FaceLocator(nn.Module):
+    """A small CNN that finds the clock face: its centre and radius, trained on the generator's geometry.
+
+    Output (B, 3): centre x, y in grid_sample's [-1, 1] coordinates of the image and the radius
+    as a fraction of the half side (a 150-px clock's 60-px face is 0.8). Three stride-2 stages
+    and a dense layer over the 9x9 map (not global pooling: position is the answer here).
+    """
+
+    GRID = 9  # the feature map is pooled to GRID x GRID (a 72-px input already is)
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2),
+                                      nn.AdaptiveAvgPool2d(self.GRID))
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * self.GRID ** 2, 64), nn.ReLU(inplace=True),
+                                nn.Linear(64, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns (B, 3) [cx, cy, r] (normalised as above) for images x: (B, 1, S, S) in [0, 1]."""
+        out = self.fc(self.features(_with_coordinates(x - 0.5)))
+        return torch.cat([out[:, :2], 0.75 + 0.25 * out[:, 2:]], 1)  # radii sit around 0.75
+
+
+def faces_to_unit(faces: torch.Tensor, size: int) -> torch.Tensor:
+    """Returns (B, 3) FaceLocator targets for faces (B, 3) [cx, cy, r] in pixels of a (size, size) image."""
+    half = size / 2
+    return torch.stack([faces[:, 0] / half - 1, faces[:, 1] / half - 1, faces[:, 2] / half], 1)
+
+
 class ClockNet(nn.Module):
     """A compact CNN (coordinate channels, four stride-2 stages, global pooling) with one head.
 
     Coordinate channels (CoordConv) let globally pooled features still say *where* a hand
     points, without a large dense layer over the feature map. trunk "polar" first unwraps the
     face around the image centre (see polar_unwrap), so the coordinates are radius and angle.
+    trunk "face" unwraps around the face its FaceLocator finds, out to FACE_REACH face radii, so
+    every face arrives centred and at one size. The locator is trained first on the generator's
+    face geometry and then frozen (always in eval mode), so the reader trains on the locator's
+    own estimates, errors included, exactly as it will read.
     """
 
     def __init__(self, head: str = "multi", width: int = 16, trunk: str = "cartesian"):
@@ -198,38 +238,72 @@ class ClockNet(nn.Module):
             raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
         if trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
-        self.head_name, self.width, self.polar = head, width, trunk == "polar"
+        self.head_name, self.width, self.polar = head, width, trunk in ("polar", "face")
+        self.locator = FaceLocator() if trunk == "face" else None
         w = width
         self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
         self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
         self.head = HEADS[head]()
         self.fc = nn.Sequential(nn.Linear(8 * w, 256), nn.ReLU(inplace=True), nn.Linear(256, self.head.size))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1]."""
-        x = x - 0.5
-        if self.polar:
-            x = polar_unwrap(x, 32, 96)
+    def locate(self, x: torch.Tensor) -> torch.Tensor | None:
+        """Returns the face (B, 3) [cx, cy, r] (FaceLocator units) that trunk "face" unwraps around, else None."""
+        if self.locator is None:
+            return None
+        with torch.no_grad():
+            return self.locator(x)
+
+    def forward(self, x: torch.Tensor, face: torch.Tensor | None = None) -> torch.Tensor:
+        """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1].
+
+        face: (B, 3) to unwrap around instead of the located one (trunk "face"; for test-time shifts).
+        """
+        if self.locator is not None:
+            face = self.locate(x) if face is None else face
+            x = polar_unwrap(x - 0.5, 32, 96, face[:, :2], FACE_REACH * face[:, 2])
+        elif self.polar:
+            x = polar_unwrap(x - 0.5, 32, 96)
+        else:
+            x = x - 0.5
         x = self.stem(_with_coordinates(x))
         x = self.late(_with_coordinates(x))
         return self.fc(x.mean(dim=(2, 3)))
 
-    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S)."""
-        return self.head.probabilities(self(x))
+    def train(self, mode: bool = True):
+        """Sets training mode, except for the frozen face locator (see the class docstring)."""
+        super().train(mode)
+        if self.locator is not None:
+            self.locator.eval()
+        return self
+
+    def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS) -> torch.Tensor:
+        """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S).
+
+        Trunk "face": the mean over the located face moved by each of `shifts` (see FACE_SHIFTS).
+        """
+        face = self.locate(x)
+        if face is None:
+            return self.head.probabilities(self(x))
+        moved = [face + torch.tensor([dx, dy, 0.0], dtype=face.dtype, device=face.device) for dx, dy in shifts]
+        return torch.stack([self.head.probabilities(self(x, f)) for f in moved]).mean(0)
 
 
-def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120) -> torch.Tensor:
-    """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre.
+def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre=None, radius=None) -> torch.Tensor:
+    """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre (or `centre`).
 
-    Row i is radius (i + 0.5) / n_radii of the half side; column j is the angle j * 360 / n_angles
-    degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
+    Row i is radius (i + 0.5) / n_radii of the half side (or of `radius`); column j is the angle
+    j * 360 / n_angles degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
+    centre: (B, 2) x, y in grid_sample's [-1, 1] coordinates; radius: (B,) in half sides.
     """
     r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
     a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
     grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
-    return F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode="bilinear", padding_mode="border",
-                         align_corners=False)
+    grid = grid.expand(x.shape[0], -1, -1, -1)
+    if radius is not None:
+        grid = grid * radius.view(-1, 1, 1, 1)
+    if centre is not None:
+        grid = grid + centre.view(-1, 1, 1, 2)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class _PolarConv(nn.Module):
@@ -290,12 +364,13 @@ def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian")
     """Returns an untrained reader.
 
     head: one of HEADS on a ClockNet, or "polar" for PolarClockNet (per-angle hand scores).
-    trunk: "cartesian" (the image as it is) or "polar" (unwrapped first); ignored for head "polar".
+    trunk: "cartesian" (the image as it is), "polar" (unwrapped around the image centre first) or
+    "face" (unwrapped around the face a FaceLocator finds); ignored for head "polar".
     """
     if head == "polar":
         return PolarClockNet(head, width)
     return ClockNet(head, width, trunk)
 
 
-TRUNKS = ("cartesian", "polar")
+TRUNKS = ("cartesian", "polar", "face")
 READER_HEADS = (*HEADS, "polar")

@@ -10,6 +10,7 @@ GENERATOR_VERSION names the drawing recipe in cached file names.
 
     from genlab.clock.synth import make_clocks
     images, labels = make_clocks(10_000, seed=0)   # (10000, 150, 150) uint8, (10000, 2) [hour, minute]
+    images, labels, faces = make_clocks(100, seed=0, with_faces=True)   # faces: (100, 3) [cx, cy, r] px
 """
 
 import io
@@ -248,6 +249,18 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
     hour: 0..11 (0 is twelve), minute: 0..59. clean=True draws an upright, centred, white
     round clock with black hands and no photographic effects (used to check labels).
     """
+    return render_clock_and_face(hour, minute, rng, size, clean)[0]
+
+
+def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE,
+                          clean: bool = False) -> tuple:
+    """Returns (render_clock's image, face): face is (cx, cy, r) of the dial in the photo, in pixels.
+
+    Pixel (i, j) spans [j, j + 1) x [i, i + 1), so the image centre is (size / 2, size / 2). After
+    perspective and tilt the face is an ellipse: (cx, cy) is where the dial's centre (the hands'
+    pivot) lands and r the mean distance from it to the dial's rim. Same pixels, same rng draws
+    as render_clock.
+    """
     side = size
     light_face = clean or rng.random() < 0.8
     if clean:
@@ -307,7 +320,7 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
     draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
 
     if clean:
-        return np.asarray(canvas)
+        return np.asarray(canvas), (float(cx), float(cy), float(r))
     return _photograph(canvas, rng, size, cx, cy, r)
 
 
@@ -329,8 +342,19 @@ def _noise(rng, shape) -> np.ndarray:
     return bank[start:start + count].reshape(shape)
 
 
-def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
-    """Returns the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed."""
+def _mapped_face(straight, moved, cx, cy, r) -> tuple:
+    """Returns (cx, cy, r) of the face circle after the perspective that takes `straight` corners to `moved`."""
+    c = _perspective_coeffs(moved, straight)  # maps straight (input) points to moved (output) points
+    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    x = np.concatenate([[cx], cx + r * np.cos(angles)])
+    y = np.concatenate([[cy], cy + r * np.sin(angles)])
+    w = c[6] * x + c[7] * y + 1
+    u, v = (c[0] * x + c[1] * y + c[2]) / w, (c[3] * x + c[4] * y + c[5]) / w
+    return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean())
+
+
+def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> tuple:
+    """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed; its face (cx, cy, r))."""
     # Perspective and rotation: move the corners of a square around the face, then map it back.
     tilt = np.deg2rad(rng.normal(0, 6))
     corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * size / 2
@@ -343,6 +367,7 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
     straight = corners + size / 2
     image = image.transform((size, size), Image.PERSPECTIVE, _perspective_coeffs(straight, moved),
                             Image.BILINEAR, fillcolor=int(rng.uniform(0, 255)))
+    face = _mapped_face(straight, moved, cx, cy, r)
     if rng.random() < 0.6:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.3)))
 
@@ -365,7 +390,7 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> np.ndarray:
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=int(rng.uniform(15, 90)))
         image = Image.open(buffer)
-    return np.asarray(image, np.uint8)
+    return np.asarray(image, np.uint8), face
 
 
 def random_time(rng: np.random.Generator) -> tuple:
@@ -374,9 +399,12 @@ def random_time(rng: np.random.Generator) -> tuple:
     return t // 60, t % 60
 
 
-def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int | None = None):
+def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int | None = None,
+                with_faces: bool = False):
     """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
 
+    with_faces=True adds a third array, faces (n, 3) float32 [cx, cy, r] in pixels (see
+    render_clock_and_face): where each dial is, for training a face locator.
     Clock i depends only on (seed, i), so the range can be split over `workers` processes with
     identical results. workers=None: for PARALLEL_MIN clocks or more, one per idle core (see
     idle_cores), at most MAX_WORKERS; else 1.
@@ -387,16 +415,17 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
     if workers is None:
         workers = min(MAX_WORKERS, idle_cores()) if n >= PARALLEL_MIN else 1
     if workers > 1 and n >= 2 * workers:
-        return _make_clocks_parallel(n, seed, size, start, progress, workers)
+        return _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces)
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
+    faces = np.empty((n, 3), np.float32)
     for j in range(n):
         rng = np.random.default_rng([seed, start + j])
         labels[j] = random_time(rng)
-        images[j] = render_clock(*labels[j], rng, size)
+        images[j], faces[j] = render_clock_and_face(*labels[j], rng, size)
         if progress is not None and (j + 1) % 100 == 0:
             progress(j + 1, n)
-    return images, labels
+    return (images, labels, faces) if with_faces else (images, labels)
 
 
 PARALLEL_MIN = 2000  # below this, starting processes costs more than it saves
@@ -412,26 +441,28 @@ def idle_cores() -> int:
 CHUNK = 1000  # clocks per job handed to a worker process
 
 
-def _make_clocks_parallel(n, seed, size, start, progress, workers):
-    """Returns make_clocks(n, seed, size, start) computed in chunks by `workers` processes."""
+def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces):
+    """Returns make_clocks(n, seed, size, start, with_faces=with_faces) computed in chunks by `workers` processes."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chunk = min(CHUNK, -(-n // workers))
     bounds = list(range(0, n, chunk)) + [n]
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
+    faces = np.empty((n, 3), np.float32)
     done = 0
     with ProcessPoolExecutor(workers) as pool:
-        jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1): lo
+        jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1, True): lo
                 for lo, hi in zip(bounds[:-1], bounds[1:])}
         for job in as_completed(jobs):
-            part_images, part_labels = job.result()
+            part_images, part_labels, part_faces = job.result()
             lo = jobs[job]
-            images[lo:lo + len(part_images)], labels[lo:lo + len(part_labels)] = part_images, part_labels
+            hi = lo + len(part_images)
+            images[lo:hi], labels[lo:hi], faces[lo:hi] = part_images, part_labels, part_faces
             done += len(part_images)
             if progress is not None:
                 progress(done, n)
-    return images, labels
+    return (images, labels, faces) if with_faces else (images, labels)
 
 
 def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
@@ -455,23 +486,24 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
     return photos, labels
 
 
-def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None):
-    """Returns make_clocks(n, seed, size), kept as .npy files in the genlab cache folder.
+def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces: bool = False):
+    """Returns make_clocks(n, seed, size, with_faces=with_faces), kept as .npy files in the genlab cache folder.
 
     The file names carry GENERATOR_VERSION, so clocks drawn by an older generator are never reused.
+    Faces live in their own file: asking for them the first time redraws the clocks once.
     """
     from genlab.paths import cache_dir
 
     folder = cache_dir() / "clock"
     stem = folder / f"synth_v{GENERATOR_VERSION}_seed{seed}_n{n}_size{size}"
-    images_path, labels_path = Path(f"{stem}_images.npy"), Path(f"{stem}_labels.npy")
-    if images_path.exists() and labels_path.exists():
-        return np.load(images_path), np.load(labels_path)
-    images, labels = make_clocks(n, seed, size, progress=progress)
+    paths = [Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")[:3 if with_faces else 2]]
+    if all(path.exists() for path in paths):
+        return tuple(np.load(path) for path in paths)
+    arrays = make_clocks(n, seed, size, progress=progress, with_faces=True)
     folder.mkdir(parents=True, exist_ok=True)
-    np.save(images_path, images)
-    np.save(labels_path, labels)
-    return images, labels
+    for path, array in zip((Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")), arrays):
+        np.save(path, array)
+    return arrays if with_faces else arrays[:2]
 
 
 def save_grid(images: np.ndarray, path, columns: int = 8) -> None:

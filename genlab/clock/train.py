@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from skimage.exposure import adjust_gamma
 from torch import nn
 
-from genlab.clock.models import build_reader, common_sense_error, to_minutes
+from genlab.clock.models import build_reader, common_sense_error, faces_to_unit, to_minutes
 
 FORMAT_VERSION = 1
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
@@ -39,6 +39,7 @@ class ReaderConfig:
     gamma: float | None = None  # None: no gamma enhancement
     trained_on: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    locator_steps: int = 0  # trunk "face": steps that trained its face locator
 
 
 def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | None = None) -> torch.Tensor:
@@ -61,30 +62,75 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
-                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None) -> nn.Module:
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None,
+                 faces=None, locator_steps=4000) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
 
     labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
     (a progress bar's hook); it may return True to stop early. init: a reader of the same
-    head, trunk and width to start from (fine-tuning) instead of random weights.
+    head and width to start from (fine-tuning) instead of random weights; its trunk may be
+    "polar" when trunk is "face" (same convolutions, the locator is new).
+    trunk "face" first trains the face locator `locator_steps` steps on faces (N, 3) [cx, cy, r]
+    in pixels (synth.make_clocks(..., with_faces=True)), unless init already has a trained one.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
     config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
+    faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
+                                                     images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
-               steps, batch_size, lr, seed, on_step, init)
+               steps, batch_size, lr, seed, on_step, init, faces, locator_steps)
+
+
+def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
+                lr: float = 3e-3, seed: int = 0) -> nn.Module:
+    """Returns the FaceLocator trained (AdamW, one-cycle, Huber loss) on prepared images x_all (N, 1, S, S).
+
+    faces: (N, 3) targets as models.faces_to_unit gives them. Leaves it in eval mode.
+    """
+    if len(faces) != len(x_all):
+        raise ValueError(f"need one face per image, got {len(faces)} faces for {len(x_all)} images")
+    optimizer = torch.optim.AdamW(locator.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
+    generator = torch.Generator().manual_seed(seed + 1)
+    locator.train()
+    for _ in range(steps):
+        idx = torch.randint(len(x_all), (batch_size,), generator=generator)
+        # Huber on errors scaled to ~pixels of a 150-px clock (1 unit = 1/75 of the half side)
+        loss = F.smooth_l1_loss(75 * locator(x_all[idx]), 75 * faces[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return locator.eval()
 
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
-        lr: float = 3e-3, seed: int = 0, on_step=None, init=None) -> nn.Module:
+        lr: float = 3e-3, seed: int = 0, on_step=None, init=None, faces=None, locator_steps: int = 4000) -> nn.Module:
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
-    init: a reader whose weights to start from (must match config's head, trunk and width).
+    init: a reader whose weights to start from (same head and width; see train_reader for trunks).
+    faces: (N, 3) face-locator targets (models.faces_to_unit), needed for trunk "face" unless
+    init brings a trained locator.
     """
     torch.manual_seed(seed)
     model = build_reader(config.head, config.width, config.trunk)
+    has_locator = False
     if init is not None:
-        model.load_state_dict(init.state_dict())
+        if (init.config.head, init.config.width) != (config.head, config.width) or not (
+                init.config.trunk == config.trunk or (init.config.trunk, config.trunk) == ("polar", "face")):
+            raise ValueError(f"cannot start a {config.head}/{config.trunk} reader from a "
+                             f"{init.config.head}/{init.config.trunk} one (width {init.config.width}): "
+                             f"same head and width needed, and the same trunk or polar -> face")
+        model.load_state_dict(init.state_dict(), strict=False)  # a polar reader has no locator yet
+        has_locator = getattr(init, "locator", None) is not None
+        config.locator_steps = init.config.locator_steps if has_locator else 0
+    if config.trunk == "face" and not has_locator:
+        if faces is None:
+            raise ValueError("trunk 'face' needs face geometry to train its locator (synthetic clocks), "
+                             "or --init with a reader that has one")
+        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed)
+        config.locator_steps = locator_steps
     model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
@@ -114,6 +160,23 @@ def predict_probabilities(model: nn.Module, images: np.ndarray, batch_size: int 
     out = [model.probabilities(prepare(images[i:i + batch_size], config.input_size, config.gamma))
            for i in range(0, len(images), batch_size)]
     return torch.cat(out)
+
+
+@torch.no_grad()
+def face_errors(model: nn.Module, images: np.ndarray, faces: np.ndarray) -> dict:
+    """Returns the face locator's median/mean centre and radius errors in pixels on (N, H, W) images with known faces (N, 3)."""
+    if getattr(model, "locator", None) is None:
+        raise ValueError("this reader has no face locator (trunk 'face')")
+    model.eval()
+    x = prepare(images, model.config.input_size, model.config.gamma)
+    found = torch.cat([model.locator(x[i:i + 256]) for i in range(0, len(x), 256)])
+    true = faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32), images.shape[-1])
+    half = images.shape[-1] / 2
+    centre = (found[:, :2] - true[:, :2]).norm(dim=1) * half
+    radius = (found[:, 2] - true[:, 2]).abs() * half
+    return {"centre_median_px": centre.median().item(), "centre_mean_px": centre.mean().item(),
+            "centre_p95_px": centre.quantile(0.95).item(), "radius_median_px": radius.median().item(),
+            "radius_mean_px": radius.mean().item()}
 
 
 def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> dict:
@@ -170,16 +233,23 @@ def load_reader(path) -> nn.Module:
     return model.eval()
 
 
-def compare_heads(train_images, train_labels, test_images, test_labels, steps, runs, log=print) -> list:
-    """Returns one metrics row per run (head, trunk, gamma), each trained `steps` steps (the study's Table 8)."""
+def compare_heads(train_images, train_labels, test_images, test_labels, steps, runs, log=print,
+                  train_faces=None) -> list:
+    """Returns one metrics row per run (head, trunk, gamma), each trained `steps` steps (the study's Table 8).
+
+    train_faces: (N, 3) face geometry in pixels, needed by trunk "face" runs (their locator
+    trains 4,000 steps first, not counted in `steps`).
+    """
     rows, prepared = [], {}
     y_all = torch.as_tensor(np.asarray(train_labels), dtype=torch.long)
+    faces = None if train_faces is None else faces_to_unit(
+        torch.as_tensor(np.asarray(train_faces), dtype=torch.float32), train_images.shape[-1])
     for head, trunk, gamma in runs:
         if gamma not in prepared:
             prepared[gamma] = prepare(train_images, INPUT_SIZE, gamma)
         start = time.time()
         config = ReaderConfig(head, 16, trunk, INPUT_SIZE, gamma, {"n": len(train_images)})
-        model = fit(config, prepared[gamma], y_all, steps)
+        model = fit(config, prepared[gamma], y_all, steps, faces=faces)
         row = {"head": head, "trunk": "polar" if head == "polar" else trunk, "gamma": gamma, "steps": steps,
                "train_s": round(time.time() - start, 1), **evaluate(model, test_images, test_labels)}
         log(json.dumps(row))
