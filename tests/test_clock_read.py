@@ -128,6 +128,21 @@ def test_read_clock_returns_a_reading(tiny_reader):
     assert max(around_face.size) == 400 and around_face.width < 2 * around_face.height  # cropped around the face
 
 
+def test_a_face_reader_reports_the_dial_it_located(tiny_reader):
+    images, labels, faces = synth.make_clocks(4, seed=0, size=48, with_faces=True)
+    face_reader = train.train_reader(images, labels, head="hands", trunk="face", steps=1, batch_size=4, width=4,
+                                     faces=faces, locator_steps=1)
+    scene = np.full((300, 600), 90, np.uint8)
+    scene[100:250, 300:450] = synth.render_clock(2, 40, np.random.default_rng(1), size=150, clean=True)
+    reading = read.read_clock(scene, reader=face_reader)
+    cx, cy, r = reading.dial
+    left, top, side = reading.face.box
+    # The locator's unit outputs mapped into the photo: within the crop's reach, radius positive
+    assert left - side < cx < left + 2 * side and top - side < cy < top + 2 * side and r > 0
+    assert read.draw_reading(reading).mode == "RGB"
+    assert read.read_clock(scene, reader=tiny_reader).dial is None  # no locator, no dial
+
+
 def test_cli_read_and_bad_file(tmp_path, tiny_reader, capsys):
     weights = tmp_path / "tiny.safetensors"
     train.save_reader(tiny_reader, weights)
@@ -163,6 +178,9 @@ def test_shipped_reader_locates_held_out_faces():
     errors = train.face_errors(reader, images, faces)
     # 1.1 px median centre error, 1.0 px radius on 2,000 held-out clocks (of 150 px)
     assert errors["centre_median_px"] < 2.5 and errors["radius_median_px"] < 2.5
+    # read_clock maps the located dial back to photo pixels (here the photo is the 150x150 clock itself)
+    dials = np.array([read.read_clock(image, reader=reader, crop=False).dial for image in images[:5]])
+    assert np.median(np.abs(dials - faces[:5])) < 2.5
 
 
 def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_reader, capsys):

@@ -1,7 +1,7 @@
 """genlab.clock: read the time from a photo of an analogue clock.
 
     from genlab.clock import read_clock
-    reading = read_clock("photo.jpg")   # ClockReading(hour, minute, confidence, alternatives, face)
+    reading = read_clock("photo.jpg")   # ClockReading(hour, minute, confidence, alternatives, face, dial)
 
 Modules: synth (synthetic clocks), leiden (the Leiden dataset format), preprocess (uploads
 to 150x150 faces), models (CNN trunk and heads), train (train/evaluate/save/load), read.

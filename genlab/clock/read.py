@@ -49,6 +49,7 @@ class ClockReading:
     confidence: float
     alternatives: list = field(default_factory=list)  # Alternative, best first (the first is the reading)
     face: Face | None = None
+    dial: tuple | None = None  # (cx, cy, r) of the dial in photo pixels, as a face reader located it
 
     @property
     def text(self) -> str:
@@ -89,7 +90,7 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockRe
     the centre square only). Uses `reader` (default: the shipped weights). Raises ValueError
     for images that cannot be read (see preprocess.open_image).
     """
-    from genlab.clock.train import predict_probabilities
+    from genlab.clock.train import predict_probabilities, prepare
 
     reader = reader or load_default_reader()
     faces = face_candidates(image, crop=crop)
@@ -97,13 +98,19 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockRe
     readings = [top_times(p.numpy(), top_k) for p in probs]
     best = max(range(len(faces)), key=lambda i: readings[i][0].probability)
     first = readings[best][0]
-    return ClockReading(first.hour, first.minute, first.probability, readings[best], faces[best])
+    dial = None
+    if getattr(reader, "locator", None) is not None:  # trunk "face": where it found the dial in the crop
+        cx, cy, r = reader.locate(prepare(faces[best].image[None], reader.config.input_size, reader.config.gamma))[0].tolist()
+        left, top, side = faces[best].box
+        dial = (left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side)
+    return ClockReading(first.hour, first.minute, first.probability, readings[best], faces[best], dial)
 
 
 def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     """Returns the upright photo around the face (scaled to max_side) with the read hands drawn on it.
 
-    Red: hour hand, blue: minute hand; a yellow ring marks a detected face circle.
+    Red: hour hand, blue: minute hand, drawn from the located dial's centre when the reader
+    found one (else the crop's); a yellow ring marks the located dial or a detected face circle.
     """
     face = reading.face
     left, top, side = face.box
@@ -113,8 +120,8 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     photo = face.photo.crop(tuple(round(v) for v in region))
     scale = max_side / max(photo.size)
     photo = photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.BILINEAR)
-    cx, cy = (left + side / 2 - round(region[0])) * scale, (top + side / 2 - round(region[1])) * scale
-    r = side / 2 / MARGIN * scale
+    dial_x, dial_y, dial_r = reading.dial or (left + side / 2, top + side / 2, side / 2 / MARGIN)
+    cx, cy, r = (dial_x - round(region[0])) * scale, (dial_y - round(region[1])) * scale, dial_r * scale
     draw = ImageDraw.Draw(photo)
     hour_deg, minute_deg = hand_angles(reading.hour, reading.minute)
     for angle, length, width, colour in ((hour_deg, 0.5, 0.07, (255, 60, 60)), (minute_deg, 0.8, 0.04, (40, 140, 255))):
@@ -123,6 +130,6 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
                   fill=colour, width=max(2, int(width * r)))
     dot = max(3, 0.05 * r)
     draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=(255, 200, 0))
-    if face.found_circle:
+    if face.found_circle or reading.dial:
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 200, 0), width=max(1, int(0.015 * r)))
     return photo
