@@ -260,6 +260,10 @@ def test_cli_choices_match_the_models():
 
     assert cli.HEAD_NAMES == models.READER_HEADS
     assert cli.TRUNK_NAMES == models.TRUNKS
+    from genlab.cli import build_parser
+
+    args = build_parser().parse_args(["clock", "train", "--trunk", "face"])
+    assert args.locator_steps == train.LOCATOR_STEPS
 
 
 def test_polar_unwrap_puts_three_oclock_at_a_quarter_turn():

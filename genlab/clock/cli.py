@@ -231,7 +231,7 @@ def add_parser(subparsers) -> None:
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
             p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/width; "
                                           "trunk polar -> face keeps the polar convolutions)")
-            p.add_argument("--locator-steps", type=int, default=4000,
+            p.add_argument("--locator-steps", type=int, default=15000,  # train.LOCATOR_STEPS
                            help="trunk face: steps to train the face locator (skipped if --init has one)")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
