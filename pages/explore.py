@@ -85,14 +85,15 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
 
 
 def sampling_controls(key: str) -> tuple[str, int | None, str]:
-    """Shows where samples come from (prior or per-digit density) and which digit; returns (source, digit, words)."""
+    """Shows where samples come from (prior, second stage or per-digit density) and which digit; returns (source, digit, words)."""
     sources = model.latent_sources()
     a, b = st.columns([3, 2])
     source = a.radio("Draw latents from", sources, format_func=LATENT_SOURCES.get, horizontal=True,
                      key=f"{key}_source_{model_key}",
-                     help="A VAE or GAN is trained to decode its N(0, I) prior; the per-digit Gaussians, fitted "
-                          "to the codes of the training digits, land where the decoder was trained and can be "
-                          "asked for a digit. An AE has no prior.")
+                     help="A VAE or GAN is trained to decode its N(0, I) prior. A VAE's second stage (a small "
+                          "VAE fitted to the codes of the training digits) and the per-digit Gaussians (fitted to "
+                          "those codes too) land where the decoder was trained; the Gaussians can be asked for a "
+                          "digit. An AE has no prior.")
     digit = None
     if source == "density":
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")

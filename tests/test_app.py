@@ -242,15 +242,16 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
 def test_explorer_samples_a_requested_digit_from_the_code_density():
     model = build_model("vae", "fcn", latent_dim=4).eval()
     grids = np.random.default_rng(0).random((60, 16, 16, 16), dtype=np.float32) ** 4
-    from genlab.models.density import fit_code_density
+    from genlab.models import fit_samplers
 
-    model.code_density = fit_code_density(model, grids, np.arange(60) % 10)
+    fit_samplers(model, grids, np.arange(60) % 10, second_stage_steps=20)
     save_model(model, appstate.runs_dir() / "dense_vae.safetensors", {"dataset": {"source": "synthetic"}})
     at = open_page("pages/explore.py")
     picker = at.selectbox(key="explore_checkpoint")
     picker.set_value(next(o for o in picker.options if o.startswith("dense_vae"))).run()
     (source,) = [r for r in at.radio if r.key.startswith("samples_source_")]
-    assert source.options == ["the N(0, I) prior", "per-digit Gaussians fitted to training codes"]
+    assert source.options == ["N(0, I) through a second-stage VAE", "the N(0, I) prior",
+                              "per-digit Gaussians fitted to training codes"]  # the VAE's default first
     assert not [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # digits need the density
     source.set_value("density").run()
     (digit,) = [s for s in at.selectbox if s.key.startswith("samples_digit_")]

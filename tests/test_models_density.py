@@ -85,11 +85,11 @@ def test_a_checkpoint_keeps_the_density_and_reproduces_samples(tmp_path):
 def test_a_model_without_density_says_how_to_get_one():
     model = build_model("vae", "fcn", latent_dim=3, width=4).eval()
     assert model.default_source() == "prior" and model.sample(2).shape == (2, 16, 16, 16)
-    with pytest.raises(ValueError, match="no fitted code density.*--fit-density"):
+    with pytest.raises(ValueError, match="no fitted code density.*--fit-samplers"):
         model.sample(2, digit=1)
     with pytest.raises(ValueError, match="prior knows no digits"):
         model.latents(2, source="prior", digit=1)
-    with pytest.raises(ValueError, match="'prior' or 'density'"):
+    with pytest.raises(ValueError, match=r"one of \['density', 'prior', 'two-stage'\], not 'uniform'"):
         model.latents(2, source="uniform")
 
 

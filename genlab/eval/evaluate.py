@@ -84,20 +84,22 @@ def code_density(model, data, config: "EvalConfig"):
 
 @torch.no_grad()
 def draw_samples(model, n: int, seed: int, source: str, digit: int | None = None, batch_size: int = 250) -> np.ndarray:
-    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("prior" or
-    "density", see GenerativeModel.latents), optionally all of one digit; deterministic by seed."""
+    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("prior", "two-stage"
+    or "density", see GenerativeModel.latents), optionally all of one digit; deterministic by seed."""
     z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
     return _batched(model.decode, z.numpy(), batch_size)
 
 
 def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
-    """Returns generation metrics for each latent source the model has ({"prior": ..., "density": ...};
-    an AE has no prior) and "on_request": how often a sample asked of digit d is classified as d."""
+    """Returns generation metrics for each latent source the model has ({"prior": ..., "two-stage": ...,
+    "density": ...}; an AE has no prior, only a VAE a second stage) and "on_request": how often a sample
+    asked of digit d is classified as d."""
     result = {}
     for source in model.latent_sources():
         probs, features = clf.classify(classifier, draw_samples(model, config.n_samples, config.sample_seed, source,
                                                                 batch_size=config.batch_size))
-        result[source] = {"sampling": LATENT_SOURCES[source], **generation_metrics(real_features, probs, features, config)}
+        result[source] = {"source": source, "sampling": LATENT_SOURCES[source],
+                          **generation_metrics(real_features, probs, features, config)}
     hits = []
     for digit in range(N_DIGITS):
         if model.code_density.weights[digit] == 0:  # no training examples of it: it cannot be asked for

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 from genlab import paths
-from genlab.models.kinds import LATENT_SOURCES
 
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
@@ -217,16 +216,17 @@ def _percent(value) -> str:
 
 
 def _density_section(results: dict) -> list[str]:
-    """Returns Markdown lines: every model sampled from its per-digit code density, prior beside it."""
+    """Returns Markdown lines: every model sampled from its per-digit code density, prior and second stage beside it."""
     models = [m for m in results["models"] if "sampling" in m]
     if not models:
         return []
     cfg = results["config"]
     rows = []
     for m in models:
-        d, prior = m["sampling"]["density"], m["sampling"].get("prior")
+        d, prior, second = (m["sampling"].get(source) for source in ("density", "prior", "two-stage"))
         rows.append([model_name(m), f"{d['fd']['value']:.2f} [{d['fd']['ci'][0]:.2f}, {d['fd']['ci'][1]:.2f}]",
-                     "—" if prior is None else f"{prior['fd']['value']:.2f}", _f(d["precision"]["mean"], 3),
+                     *("—" if other is None else f"{other['fd']['value']:.2f}" for other in (prior, second)),
+                     _f(d["precision"]["mean"], 3),
                      _f(d["recall"]["mean"], 3), _f(d["labels"]["entropy_bits"], 2),
                      f"{d['labels']['top_label']} ({d['labels']['top_share']:.2f})", _f(d["confidence"], 3),
                      _percent(m["sampling"]["on_request"]["mean"])])
@@ -236,11 +236,12 @@ def _density_section(results: dict) -> list[str]:
         "",
         f"The same {cfg['n_samples']} samples per model drawn from each model's per-digit code density "
         "(`model.sample(n, source=\"density\")`: one full-covariance Gaussian per digit, fitted to the codes of the "
-        "training digits and stored in the checkpoint; `genlab.models.density`), with the prior's FD beside it. "
+        "training digits and stored in the checkpoint; `genlab.models.density`), with the FD of the plain N(0, I) "
+        "prior and of a VAE's second stage beside it. "
         f"On request: {cfg['n_per_digit']} samples asked of each digit (`model.sample(n, digit=d)`), "
         "the share the classifier calls that digit, averaged over the ten.",
         "",
-        *_table(["model", "FD [95% CI]", "FD, prior", "precision", "recall", "label entropy", "top digit (share)",
+        *_table(["model", "FD [95% CI]", "FD, prior", "FD, two-stage", "precision", "recall", "label entropy", "top digit (share)",
                  "mean confidence", "digit on request"], rows),
         "",
         *([f"Fitted by the evaluation ({cfg['density_fit_size']} training digits), not stored in the checkpoint: "
@@ -327,12 +328,14 @@ def markdown_report(results: dict) -> str:
         f"{classifier.get('feature_dim')}-dimensional penultimate features against {cfg['n_samples']} real test digits; PRDC with k = {cfg['prdc_k']}. "
         "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) and the most common digit's share.",
         "",
-        "Each model as `model.sample()` draws by default: a VAE or GAN from its N(0, I) prior; an AE, which has "
-        "no prior, from its per-digit code density (one Gaussian per digit fitted to the codes of training digits). "
-        "The next section gives every model's figures with that density.",
+        "Each model as `model.sample()` draws by default: a GAN from its N(0, I) prior (through its mapper); a VAE "
+        "from N(0, I) through its second stage (`two-stage`: a small VAE fitted to the codes of training digits, "
+        "Dai & Wipf 2019), or from its prior when it has none; an AE, which has no prior, from its per-digit code "
+        "density (one Gaussian per digit fitted to the codes of training digits). The next section gives every "
+        "model's figures with that density, and the VAEs' plain N(0, I) prior.",
         "",
         *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy", "top digit (share)", "mean confidence"],
-                [[r["name"], "per-digit density" if m["generation"]["sampling"] == LATENT_SOURCES["density"] else "prior",
+                [[r["name"], m["generation"]["source"],
                   f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["precision"], 3), _f(r["recall"], 3),
                   _f(r["density"], 3), _f(r["coverage"], 3), _f(r["label_entropy_bits"], 2),
                   f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)] for r, m in zip(rows, results["models"])]

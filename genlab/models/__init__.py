@@ -8,7 +8,10 @@
 
 from genlab.models.backbones import BACKBONES as _BACKBONES
 from genlab.models.checkpoint import load_model, save_model, shipped_models
+from genlab.models.density import fit_code_density
 from genlab.models.kinds import KIND_CLASSES, GenerativeModel, Losses
+from genlab.models.second_stage import STEPS as SECOND_STAGE_STEPS
+from genlab.models.second_stage import fit_second_stage
 
 KINDS = tuple(KIND_CLASSES)  # ("ae", "vae", "gan")
 BACKBONES = tuple(_BACKBONES)  # ("fcn", "cnn_mlp", "lstm", "gru")
@@ -40,5 +43,13 @@ def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, 
     return cls(backbone, latent_dim, full, backbone_options)
 
 
-__all__ = ["KINDS", "BACKBONES", "GenerativeModel", "Losses", "build_model", "save_model", "load_model",
+def fit_samplers(model: GenerativeModel, X, y, second_stage_steps: int = SECOND_STAGE_STEPS) -> None:
+    """Fits the model's code samplers to training digits X (N, 16, 16, 16) with labels y (N,): the
+    per-digit density, and for a VAE its second stage (second_stage_steps=0 leaves that out)."""
+    model.code_density = fit_code_density(model, X, y)
+    if model.kind == "vae" and second_stage_steps:
+        model.second_stage = fit_second_stage(model, X, steps=second_stage_steps)
+
+
+__all__ = ["KINDS", "BACKBONES", "GenerativeModel", "Losses", "build_model", "fit_samplers", "save_model", "load_model",
            "shipped_models"]

@@ -33,6 +33,15 @@ def _norm(channels: int, enabled: bool) -> nn.Module:
     return nn.BatchNorm3d(channels) if enabled else nn.Identity()
 
 
+def mlp(d_in: int, width: int, d_out: int, hidden_layers: int = 2) -> nn.Sequential:
+    """Returns a perceptron (B, d_in) -> (B, d_out) with hidden_layers LeakyReLU layers of `width` (a GAN's mapper and critic, a second stage)."""
+    layers, size = [], d_in
+    for _ in range(hidden_layers):
+        layers += [nn.Linear(size, width), _act()]
+        size = width
+    return nn.Sequential(*layers, nn.Linear(size, d_out))
+
+
 def _output_layer(layer: nn.Module) -> nn.Module:
     nn.init.constant_(layer.bias, OUTPUT_BIAS)
     return layer

@@ -16,10 +16,13 @@ from safetensors.torch import load_file, save_file
 from genlab import paths
 from genlab.models.density import PREFIX as DENSITY_PREFIX
 from genlab.models.density import CodeDensity
+from genlab.models.second_stage import PREFIX as SECOND_STAGE_PREFIX
+from genlab.models.second_stage import SecondStage
 
 FORMAT = "genlab-checkpoint"
 FORMAT_VERSION = 1
 OPTIMIZER_PREFIX = "optimizer/"
+SAMPLER_PREFIXES = (DENSITY_PREFIX, SECOND_STAGE_PREFIX)
 
 
 def atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
@@ -46,8 +49,7 @@ def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | 
     if hasattr(model, "reconstruction_method"):
         info["reconstruction_method"] = model.reconstruction_method
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    if getattr(model, "code_density", None) is not None:
-        tensors.update(model.code_density.tensors())
+    tensors.update(sampler_tensors(model))
     tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
     atomic_save(tensors, path, {"genlab": json.dumps(info)})
     return Path(path)
@@ -78,16 +80,22 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
-def write_code_density(path, density: CodeDensity) -> None:
-    """Stores a fitted per-digit code density in an existing checkpoint (replacing any), keeping all else."""
+def sampler_tensors(model) -> dict[str, torch.Tensor]:
+    """Returns the tensors of the model's fitted code samplers (code density, second stage), named by their prefixes."""
+    samplers = (getattr(model, "code_density", None), getattr(model, "second_stage", None))
+    return {name: value for sampler in samplers if sampler is not None for name, value in sampler.tensors().items()}
+
+
+def write_samplers(path, model) -> None:
+    """Stores the model's fitted code samplers in its existing checkpoint (replacing any there), keeping all else."""
     tensors, meta = read_checkpoint(path)
-    tensors = {k: v for k, v in tensors.items() if not k.startswith(DENSITY_PREFIX)} | density.tensors()
+    tensors = {k: v for k, v in tensors.items() if not k.startswith(SAMPLER_PREFIXES)} | sampler_tensors(model)
     atomic_save(tensors, path, {"genlab": json.dumps(meta)})
 
 
 def split_tensors(tensors: dict) -> tuple[dict, dict]:
-    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors (a code density is neither)."""
-    weights = {k: v for k, v in tensors.items() if not k.startswith((OPTIMIZER_PREFIX, DENSITY_PREFIX))}
+    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors (code samplers are neither)."""
+    weights = {k: v for k, v in tensors.items() if not k.startswith((OPTIMIZER_PREFIX, *SAMPLER_PREFIXES))}
     return weights, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
 
 
@@ -113,6 +121,7 @@ def load_model(path):
     if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
         raise ValueError(f"{path}: weights contain NaN or infinite values")
     model.code_density = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path))
+    model.second_stage = SecondStage.from_tensors(tensors, model.latent_dim, where=str(path))
     model.metadata = meta
     return model.eval()
 

@@ -71,16 +71,12 @@ class CodeDensity:
 @torch.no_grad()
 def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
     """Returns the per-digit Gaussian mixture fitted to model.encode of X (N, 16, 16, 16) with digits y (N,)."""
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
     y = np.asarray(y).astype(np.int64)
     if len(X) != len(y) or len(X) == 0:
         raise ValueError(f"need one digit label per grid (and at least one grid), got {len(X)} grids and {len(y)} labels")
     if y.min() < 0 or y.max() >= N_CLASSES:
         raise ValueError(f"digit labels must lie in 0..{N_CLASSES - 1}, got {y.min()}..{y.max()}")
-    was_training = model.training
-    model.eval()
-    codes = torch.cat([model.encode(batch) for batch in X.split(batch_size)]).double()
-    model.train(was_training)
+    codes = encode_all(model, X, batch_size).double()
     d = codes.shape[1]
     weights, means, trils = torch.zeros(N_CLASSES), torch.zeros(N_CLASSES, d), torch.zeros(N_CLASSES, d, d)
     for digit in range(N_CLASSES):
@@ -93,3 +89,15 @@ def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
         cov = torch.cov(mine.T).reshape(d, d) + RIDGE * torch.eye(d, dtype=torch.float64)
         trils[digit] = torch.linalg.cholesky(cov).float()
     return CodeDensity(weights, means, trils)
+
+
+@torch.no_grad()
+def encode_all(model, X, batch_size: int = 500) -> torch.Tensor:
+    """Returns model.encode of X (N, 16, 16, 16) as float codes (N, D) on the CPU, encoded in eval mode on the model's device."""
+    device = next(model.parameters(), torch.empty(0)).device
+    was_training = model.training
+    model.eval()
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    codes = torch.cat([model.encode(batch.to(device)).float().cpu() for batch in X.split(batch_size)])
+    model.train(was_training)
+    return codes

@@ -3,7 +3,7 @@
 Every kind offers the same contract (shapes: B samples, grid 16^3):
     encode(x: (B, 16, 16, 16) in [0, 1]) -> z (B, latent_dim)     (VAE and GAN: the mean code)
     decode(z: (B, latent_dim)) -> probabilities (B, 16, 16, 16) in [0, 1]
-    sample(n, source="prior"|"density", digit=None) -> (n, 16, 16, 16);  reconstruct(x) -> (B, 16, 16, 16)
+    sample(n, source="prior"|"two-stage"|"density", digit=None) -> (n, 16, 16, 16);  reconstruct(x) -> (B, 16, 16, 16)
     interpolate(x_a, x_b, steps, mode) -> (steps, 16, 16, 16)
 and its training loss lives here, returned as a `Losses` dataclass so the trainer only minimises it.
 """
@@ -16,14 +16,16 @@ import torch.nn.functional as F
 import torch.utils._pytree
 from torch import nn
 
-from genlab.models.backbones import BACKBONES, GRID
+from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import CodeDensity
+from genlab.models.second_stage import SecondStage
 
 VOXELS = GRID**3
 LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
 CODE_SCALE_MOMENTUM = 0.05  # how fast a GAN's code standardisation follows an autoencoder that trains
 # Where sample() can draw latents from, with the words the app and the evaluation show.
-LATENT_SOURCES = {"prior": "the N(0, I) prior", "density": "per-digit Gaussians fitted to training codes"}
+LATENT_SOURCES = {"prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
+                  "density": "per-digit Gaussians fitted to training codes"}
 
 
 @dataclass
@@ -75,7 +77,9 @@ class GenerativeModel(nn.Module):
         self.latent_dim = latent_dim
         self.config = config  # JSON-able: everything build_model needs to rebuild this model
         self.metadata: dict = {}
-        self.code_density: CodeDensity | None = None  # fitted after training; saved with the checkpoint
+        # Fitted after training to the codes of training digits; saved with the checkpoint.
+        self.code_density: CodeDensity | None = None
+        self.second_stage: SecondStage | None = None
 
     # -- contract ---------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,35 +101,45 @@ class GenerativeModel(nn.Module):
         return z.to(device)
 
     def default_source(self) -> str:
-        """Returns where sample() draws latents by default: "prior" (N(0, I)), or "density" for an AE that has one."""
+        """Returns where sample() draws latents by default: "two-stage" for a model with a second stage
+        (VAEs), "density" for an AE with a density (an AE has no prior), else "prior" (N(0, I))."""
+        if self.second_stage is not None:
+            return "two-stage"
         return "density" if self.kind == "ae" and self.code_density is not None else "prior"
 
     def latent_sources(self) -> list[str]:
-        """Returns the sources sample() can draw from, its default first: "prior" (not an AE's) and
-        "density" (once fitted); an AE without a density falls back to "prior"."""
-        sources = [source for source in LATENT_SOURCES
-                   if (source != "prior" or self.kind != "ae") and (source != "density" or self.code_density is not None)]
+        """Returns the sources sample() can draw from, its default first: "prior" (not an AE's),
+        "two-stage" and "density" (once fitted); an AE with neither falls back to "prior"."""
+        fitted = {"prior": self.kind != "ae", "two-stage": self.second_stage is not None,
+                  "density": self.code_density is not None}
+        sources = [source for source in LATENT_SOURCES if fitted[source]]
         return sorted(sources or ["prior"], key=lambda source: source != self.default_source())
 
     def latents(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
                 digit: int | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) to decode as new samples.
 
-        source: "prior" (N(0, I)), "density" (the per-digit Gaussian mixture fitted to the codes of
-        training digits, see genlab.models.density) or None (default_source()). digit (0..9) draws
-        that digit's Gaussian of the density.
+        source: "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to the
+        codes of training digits, see genlab.models.second_stage), "density" (the per-digit Gaussian
+        mixture fitted to those codes, see genlab.models.density) or None (default_source()).
+        digit (0..9) draws that digit's Gaussian of the density.
         """
         source = source or ("density" if digit is not None else self.default_source())
+        if source not in LATENT_SOURCES:
+            raise ValueError(f"latent source must be one of {sorted(LATENT_SOURCES)}, not {source!r}")
+        if digit is not None and source != "density":
+            raise ValueError(f"{LATENT_SOURCES[source]} knows no digits: choose a digit with source='density'")
         if source == "prior":
-            if digit is not None:
-                raise ValueError("the N(0, I) prior knows no digits: choose a digit with source='density'")
             return self.prior(n, generator)
-        if source != "density":
-            raise ValueError(f"latent source must be 'prior' or 'density', not {source!r}")
+        device = next(self.parameters()).device
+        if source == "two-stage":
+            if self.second_stage is None:
+                raise ValueError(f"this {self.kind}/{self.backbone} model has no second stage; fit one with "
+                                 "python -m genlab train --fit-samplers CHECKPOINT")
+            return self.second_stage.sample(n, generator).to(device)  # the second stage lives on the CPU
         if self.code_density is None:
             raise ValueError(f"this {self.kind}/{self.backbone} model has no fitted code density; fit one with "
-                             "genlab.models.density.fit_code_density (python -m genlab train --fit-density CHECKPOINT)")
-        device = next(self.parameters()).device
+                             "genlab.models.density.fit_code_density (python -m genlab train --fit-samplers CHECKPOINT)")
         return self.code_density.sample(n, digit, generator).to(device)  # the density lives on the CPU
 
     @torch.no_grad()
@@ -247,12 +261,6 @@ class VAE(GenerativeModel):
         return reconstruction_loss(self.decode_logits(mu), x) + self.config["beta"] * kl
 
 
-def _mlp(d_in: int, width: int, d_out: int) -> nn.Sequential:
-    """Returns a two-hidden-layer perceptron (B, d_in) -> (B, d_out) with LeakyReLU."""
-    return nn.Sequential(nn.Linear(d_in, width), nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2),
-                         nn.Linear(width, d_out))
-
-
 class GAN(GenerativeModel):
     """Latent GAN (l-GAN, Achlioptas et al., 2018): a WGAN-GP played in the code space of the backbone's autoencoder.
 
@@ -278,9 +286,9 @@ class GAN(GenerativeModel):
         self.encoder = BACKBONES[backbone].build_encoder(latent_dim, backbone_options)
         self.decoder = BACKBONES[backbone].build_decoder(latent_dim, backbone_options)
         width = config["mapper_width"]
-        self.mapper = _mlp(latent_dim, width, latent_dim)  # noise -> code
-        self.inverse = _mlp(latent_dim, width, latent_dim)  # code -> noise
-        self.critic = _mlp(latent_dim, width, 1)  # code -> score
+        self.mapper = mlp(latent_dim, width, latent_dim)  # noise -> code
+        self.inverse = mlp(latent_dim, width, latent_dim)  # code -> noise
+        self.critic = mlp(latent_dim, width, 1)  # code -> score
         # The game is played on standardised codes (any autoencoder's code scale works the same);
         # set from the training digits' codes when training starts (see set_code_scale).
         self.register_buffer("code_mean", torch.zeros(latent_dim))

@@ -3,7 +3,7 @@
     python -m genlab train --kind vae --backbone gru --epochs 10 --dataset mnist --out runs/vae_gru.safetensors
     python -m genlab train --all --chain --dataset mnist --out weights/  # the twelve, then weights/manifest.json
     python -m genlab train --manifest --out weights/                     # only rebuild the manifest
-    python -m genlab train --fit-density weights/*.safetensors --dataset mnist   # (re)fit code densities
+    python -m genlab train --fit-samplers weights/*.safetensors --dataset mnist  # (re)fit code samplers
     torchrun --nproc_per_node=2 -m genlab train --kind ae --backbone fcn # DistributedDataParallel
 """
 
@@ -27,8 +27,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--backbone", choices=BACKBONES, help="encoder/decoder network")
     p.add_argument("--all", action="store_true", help="train all twelve models into the --out folder")
     p.add_argument("--manifest", action="store_true", help="only (re)write manifest.json for the checkpoints in --out")
-    p.add_argument("--fit-density", type=Path, nargs="+", metavar="CHECKPOINT",
-                   help="only fit each checkpoint's per-digit code density on --dataset and store it in the file")
+    p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
+                   help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
+                        "the per-digit code density, and a VAE's second stage (about a minute)")
     p.add_argument("--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
@@ -94,9 +95,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     """Returns the test metrics after training kind/backbone on `dataset` and saving it to `out` (rank 0)."""
     import torch
 
-    from genlab.models import build_model, load_model, save_model
+    from genlab.models import build_model, fit_samplers, load_model, save_model
     from genlab.models.checkpoint import read_checkpoint
-    from genlab.models.density import fit_code_density
     from genlab.train import TrainConfig, train
     from genlab.train.shipping import test_metrics
 
@@ -118,8 +118,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
                    checkpoint_path=out, resume=args.resume)
     if rank != 0:
         return {}
-    # The finished file: best weights, code density, test metrics, no optimiser state (a few MB at most).
-    result.model.code_density = fit_code_density(result.model, dataset.X_train, dataset.y_train)
+    # The finished file: best weights, code samplers, test metrics, no optimiser state (a few MB at most).
+    fit_samplers(result.model, dataset.X_train, dataset.y_train)
     metrics = test_metrics(result.model, dataset)
     meta = read_checkpoint(out)[1]
     training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
@@ -131,18 +131,21 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     return metrics
 
 
-def fit_densities(checkpoints: list[Path], source: str) -> int:
-    """Fits and stores the per-digit code density of each checkpoint on the training digits of `source`."""
+def refit_samplers(checkpoints: list[Path], source: str) -> int:
+    """Fits and stores the code samplers of each checkpoint on the training digits of `source`."""
     from genlab.data import load_dataset
-    from genlab.models import load_model
-    from genlab.models.checkpoint import write_code_density
-    from genlab.models.density import fit_code_density
+    from genlab.models import fit_samplers, load_model
+    from genlab.models.checkpoint import write_samplers
 
     dataset = load_dataset(source)
     for path in checkpoints:
-        density = fit_code_density(load_model(path), dataset.X_train, dataset.y_train)
-        write_code_density(path, density)
-        print(f"{path}: code density fitted on {len(dataset.X_train)} {source} training digits")
+        model = load_model(path)
+        started = time.perf_counter()
+        fit_samplers(model, dataset.X_train, dataset.y_train)
+        write_samplers(path, model)
+        fitted = "code density" + (" and second stage" if model.second_stage is not None else "")
+        print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
+              f"in {time.perf_counter() - started:.0f} s")
     return 0
 
 
@@ -154,9 +157,7 @@ def run(args) -> int:
         folder = args.out or paths.WEIGHTS_DIR
         print(f"wrote {write_manifest(folder)}")
         return 0
-    if args.fit_density:
-        return fit_densities(args.fit_density, args.dataset)
-    if not args.all and not (args.kind and args.backbone):
+    if not args.fit_samplers and not args.all and not (args.kind and args.backbone):
         raise ValueError("give --kind and --backbone, or --all (see python -m genlab train --help)")
     import torch
 
@@ -164,6 +165,8 @@ def run(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.fit_samplers:
+        return refit_samplers(args.fit_samplers, args.dataset)
     dataset = load_dataset(args.dataset)
     pairs = [(k, b) for k in KINDS for b in BACKBONES] if args.all else [(args.kind, args.backbone)]
     for kind, backbone in pairs:
