@@ -29,3 +29,19 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def damage_checkpoint():
+    """Returns damage(path, change): rewrites a safetensors checkpoint after change(tensors) edits its tensors in place, metadata kept."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    def damage(path, change) -> None:
+        with safe_open(str(path), "pt") as f:
+            metadata = f.metadata()
+        tensors = load_file(str(path))
+        change(tensors)
+        save_file(tensors, str(path), metadata=metadata)
+
+    return damage

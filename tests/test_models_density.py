@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 
 from genlab import explore
 from genlab.models import build_model, load_model, save_model
@@ -99,15 +98,9 @@ def test_a_model_without_density_says_how_to_get_one():
     (lambda t: t.update({f"{PREFIX}weights": -t[f"{PREFIX}weights"]}), "negative, NaN or infinite"),
     (lambda t: t[f"{PREFIX}scale_tril"].fill_(float("nan")), "negative, NaN or infinite"),
 ])
-def test_a_damaged_density_in_a_checkpoint_is_refused_by_name(tmp_path, damage, message):
-    from safetensors import safe_open
-
+def test_a_damaged_density_in_a_checkpoint_is_refused_by_name(tmp_path, damage_checkpoint, damage, message):
     path = save_model(tiny_ae_with_density(), tmp_path / "ae.safetensors")
-    with safe_open(str(path), "pt") as f:
-        metadata = f.metadata()
-    tensors = load_file(str(path))
-    damage(tensors)
-    save_file(tensors, str(path), metadata=metadata)
+    damage_checkpoint(path, damage)
     with pytest.raises(ValueError, match=message) as error:
         load_model(path)
     assert str(path) in str(error.value)

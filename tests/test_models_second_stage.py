@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
 
 from genlab.models import build_model, fit_samplers, load_model, save_model
 from genlab.models.second_stage import PREFIX, fit_second_stage
@@ -86,15 +85,9 @@ def test_a_model_without_second_stage_says_how_to_get_one():
     (lambda t: t.update({f"{PREFIX}code_mean": torch.zeros(5)}), "second stage does not fit latent_dim 3"),
     (lambda t: t[f"{PREFIX}decoder.4.weight"].fill_(float("inf")), "NaN or infinite"),
 ])
-def test_a_damaged_second_stage_in_a_checkpoint_is_refused_by_name(tmp_path, damage, message):
-    from safetensors import safe_open
-
+def test_a_damaged_second_stage_in_a_checkpoint_is_refused_by_name(tmp_path, damage_checkpoint, damage, message):
     path = save_model(tiny_vae_with_samplers(), tmp_path / "vae.safetensors")
-    with safe_open(str(path), "pt") as f:
-        metadata = f.metadata()
-    tensors = load_file(str(path))
-    damage(tensors)
-    save_file(tensors, str(path), metadata=metadata)
+    damage_checkpoint(path, damage)
     with pytest.raises(ValueError, match=message) as error:
         load_model(path)
     assert str(path) in str(error.value)
