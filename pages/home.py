@@ -46,7 +46,7 @@ else:
                  column_config={
                      "validation loss": st.column_config.NumberColumn(
                          format="%.4f", help="The best validation value of the loss the trainer stops early "
-                         "on (BCE for an AE; BCE + β·KL for a VAE or GAN since that fix, BCE before). "
+                         "on: reconstruction BCE for an AE or a GAN (through its inverse and mapper), BCE + β·KL for a VAE. "
                          "Compare it within one kind only; test BCE compares all."),
                      "test BCE": st.column_config.NumberColumn(format="%.4f"),
                      "test MSE": st.column_config.NumberColumn(format="%.4f")})
