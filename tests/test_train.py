@@ -243,7 +243,7 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
 
     monkeypatch.setattr(genlab.data, "load_dataset", lambda source, **params: data)
     assert main(["train", "--all", "--chain", "--epochs", "1", "--batch-size", "32", "--latent-dim", "4",
-                 "--device", "cpu", "--out", str(tmp_path)]) == 0
+                 "--second-stage-steps", "5", "--device", "cpu", "--out", str(tmp_path)]) == 0
     entries = json.loads((tmp_path / "manifest.json").read_text())["models"]
     assert [e["name"] for e in entries] == [f"{k}_{b}" for k in ("ae", "vae", "gan")
                                             for b in ("fcn", "cnn_mlp", "lstm", "gru")]
@@ -253,6 +253,7 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
     assert gan.metadata["training"]["init_from"] == "ae_fcn.safetensors" and gan.config["ae_weight"] == 0.0
     torch.testing.assert_close(gan.decoder.state_dict(), load_model(tmp_path / "ae_fcn.safetensors").decoder.state_dict())
     assert gan.code_density is not None and gan.sample(2, digit=int(gan.code_density.weights.argmax())).shape == (2, 16, 16, 16)
+    assert gan.second_stage is None and load_model(tmp_path / "vae_fcn.safetensors").default_source() == "two-stage"
     assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
     assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder after the fact")
     assert all(e["metrics"]["canonical"]["bce"] > 0 for e in entries)

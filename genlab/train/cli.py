@@ -30,6 +30,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
                         "the per-digit code density, and a VAE's second stage (about a minute)")
+    p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
+                   help="training steps of a VAE's second stage, fitted after training (default 10,000; 0: none)")
     p.add_argument("--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
@@ -119,7 +121,7 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     if rank != 0:
         return {}
     # The finished file: best weights, code samplers, test metrics, no optimiser state (a few MB at most).
-    fit_samplers(result.model, dataset.X_train, dataset.y_train)
+    fit_samplers(result.model, dataset.X_train, dataset.y_train, **second_stage_options(args))
     metrics = test_metrics(result.model, dataset)
     meta = read_checkpoint(out)[1]
     training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
@@ -131,17 +133,23 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     return metrics
 
 
-def refit_samplers(checkpoints: list[Path], source: str) -> int:
-    """Fits and stores the code samplers of each checkpoint on the training digits of `source`."""
+def second_stage_options(args) -> dict:
+    """Returns fit_samplers' keyword for --second-stage-steps ({} keeps its default)."""
+    return {} if args.second_stage_steps is None else {"second_stage_steps": args.second_stage_steps}
+
+
+def refit_samplers(checkpoints: list[Path], args) -> int:
+    """Fits and stores the code samplers of each checkpoint on the training digits of --dataset."""
     from genlab.data import load_dataset
     from genlab.models import fit_samplers, load_model
     from genlab.models.checkpoint import write_samplers
 
+    source = args.dataset
     dataset = load_dataset(source)
     for path in checkpoints:
         model = load_model(path)
         started = time.perf_counter()
-        fit_samplers(model, dataset.X_train, dataset.y_train)
+        fit_samplers(model, dataset.X_train, dataset.y_train, **second_stage_options(args))
         write_samplers(path, model)
         fitted = "code density" + (" and second stage" if model.second_stage is not None else "")
         print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
@@ -166,7 +174,7 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.fit_samplers:
-        return refit_samplers(args.fit_samplers, args.dataset)
+        return refit_samplers(args.fit_samplers, args)
     dataset = load_dataset(args.dataset)
     pairs = [(k, b) for k in KINDS for b in BACKBONES] if args.all else [(args.kind, args.backbone)]
     for kind, backbone in pairs:
