@@ -16,7 +16,7 @@ import torch
 
 from genlab.eval import frechet, prdc, stats
 
-from benchmarks.timing import median_seconds
+from genlab.timing import median_seconds
 
 
 

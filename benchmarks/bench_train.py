@@ -16,7 +16,7 @@ import resource
 import subprocess
 import sys
 
-from benchmarks.timing import median_seconds
+from genlab.timing import median_seconds
 from genlab.models import BACKBONES, KINDS
 
 

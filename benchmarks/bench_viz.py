@@ -18,7 +18,7 @@ import torch
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
 from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
 
-from benchmarks.timing import median_seconds
+from genlab.timing import median_seconds
 
 
 def median_ms(step, repeats: int) -> float:

@@ -30,6 +30,7 @@ from genlab import __version__
 from genlab.eval import classifier as clf
 from genlab.eval import frechet, latent, metrics, paper, prdc, stats
 from genlab.models.kinds import LATENT_SOURCES
+from genlab.timing import median_seconds
 
 FORMAT = "genlab-evaluation"
 FORMAT_VERSION = 1
@@ -166,16 +167,6 @@ def latent_metrics(model, classifier, X: np.ndarray, y: np.ndarray, config: Eval
     return result
 
 
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
-
-
 @torch.no_grad()
 def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, dict]:
     """Returns (cost, timing): sizes and training figures from the checkpoint; latencies measured now."""
@@ -199,8 +190,8 @@ def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, 
     one_z = torch.zeros(1, model.latent_dim)
     one_x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32))
     timing = {
-        "decode_ms": _median_ms(lambda: model.decode(one_z), config.latency_repeats),
-        "reconstruct_ms": _median_ms(lambda: model.reconstruct(one_x), config.latency_repeats),
+        "decode_ms": 1000 * median_seconds(lambda: model.decode(one_z), config.latency_repeats),
+        "reconstruct_ms": 1000 * median_seconds(lambda: model.reconstruct(one_x), config.latency_repeats),
     }
     return cost, timing
 

@@ -1,4 +1,4 @@
-"""Timing helper shared by the benchmark scripts."""
+"""Median wall time of a call: what the evaluation and the benchmark scripts quote (machines are shared and noisy)."""
 
 import statistics
 import time
