@@ -313,7 +313,7 @@ def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
 
 # -- evaluation tables ----------------------------------------------------------------------------
 HEADLINE_COLUMNS = ["name", "kind", "backbone", "bce", "bce_paper", "mse", "mse_paper", "iou",
-                    "noisy_bce", "fd", "precision", "recall", "params", "train_seconds"]
+                    "noisy_bce", "sampling", "fd", "precision", "recall", "params", "train_seconds"]
 
 
 def paper_table():

@@ -9,7 +9,9 @@ appstate.require_frame()
 
 st.title("Compare")
 st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
-            "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better.")
+            "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better. "
+            "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them (*sampling*: "
+            "a GAN from its prior, a VAE through its second stage, an AE from its per-digit density).")
 
 try:
     results = appstate.evaluation()

@@ -65,6 +65,7 @@ def summary_rows(results: dict) -> list[dict]:
             "noisy_bce": noisy["bce"]["mean"],
             "noisy_mse": noisy["mse"]["mean"],
             "noisy_iou": noisy["iou"]["mean"],
+            "sampling": gen.get("source"),  # where model.sample() draws: the FD/PRDC columns judge these samples
             "fd": gen["fd"]["value"],
             "fd_low": gen["fd"]["ci"][0],
             "fd_high": gen["fd"]["ci"][1],
