@@ -4,6 +4,8 @@
     model = build_model("vae", "gru", latent_dim=32)
     z = model.encode(x)            # x: (B, 16, 16, 16) in [0, 1] -> (B, 32)
     grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities
+    fit_samplers(model, X_train, y_train)   # after training: per-digit density (+ a VAE's second stage)
+    model.sample(8); model.sample(8, digit=3)
 """
 
 from genlab.models.backbones import BACKBONES as _BACKBONES
