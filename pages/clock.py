@@ -109,6 +109,8 @@ with st.container(border=True):
                                  f"±{clock_read.WINDOW} min)  \nalternatives: {others or 'none'}")
             a.image(clock_read.draw_reading(reading), caption="Read hands (red hour, blue minute)", width="stretch")
             face_note = "face found" if reading.face.found_circle else "no circle found: centre square"
+            if reading.dial:
+                face_note += "; the reader re-centres on the dial it locates (yellow ring)"
             b.image(reading.face.image, caption=f"What the reader sees ({face_note})", width="stretch")
             gamma = reader.config.gamma or train.GAMMA
             c.image(gamma_view(reading.face.image, gamma), caption=f"Gamma-enhanced (γ = {gamma})"

@@ -67,8 +67,11 @@ def test_face_is_found_in_a_bigger_scene():
     cx, cy, r = preprocess.find_face(scene)
     assert abs(cx - 375) < 8 and abs(cy - 175) < 8 and 0.8 * 63 < r < 1.2 * 63
     faces = preprocess.face_candidates(scene)
-    assert len(faces) == 4 and [f.found_circle for f in faces] == [True, False, False, False]
-    assert [round(f.box[2]) for f in faces[1:]] == [400, 300, 220]  # centre squares, closer and closer
+    assert len(faces) == 10 and [f.found_circle for f in faces] == [True] + [False] * 9
+    assert [round(f.box[2]) for f in faces[1:4]] == [400, 300, 220]  # centre squares, closer and closer
+    # then 240-px squares in the corners and at the middle of the top and bottom edges
+    assert [tuple(round(v) for v in f.box) for f in faces[4:]] == [
+        (0, 0, 240), (180, 0, 240), (360, 0, 240), (0, 160, 240), (180, 160, 240), (360, 160, 240)]
     assert len(preprocess.face_candidates(scene, crop=False)) == 1
     face = preprocess.preprocess_upload(scene)
     assert face.found_circle
@@ -121,7 +124,7 @@ def test_read_clock_returns_a_reading(tiny_reader):
     assert (reading.alternatives[0].hour, reading.alternatives[0].minute) == (reading.hour, reading.minute)
     assert reading.text == read.format_time(reading.hour, reading.minute)
     drawn = read.draw_reading(reading)
-    assert drawn.mode == "RGB" and drawn.size == (400, 400)  # the whole (square) photo, scaled up
+    assert drawn.mode == "RGB" and max(drawn.size) == 400  # the region around the chosen crop, scaled up
     scene = np.full((300, 600), 90, np.uint8)
     scene[100:250, 300:450] = synth.render_clock(2, 40, np.random.default_rng(1), size=150, clean=True)
     around_face = read.draw_reading(read.read_clock(scene, reader=tiny_reader))

@@ -19,6 +19,11 @@ MIN_SIDE = 32  # smaller images hold too few pixels to see hands
 DETECT_SIDE = 120  # circles are searched on a copy this size: fast, and plenty for a face outline
 MIN_VOTES = 0.45  # share of a circle's outline that must be edge pixels (spurious small circles reach ~0.4)
 MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks keep a little background
+# Off-centre crops (side OFF_CENTRE_ZOOM of the short side; corner at these fractions of the free
+# space) for clocks the circle search misses away from the middle. With the face reader they lift
+# clocks in scenes from 59.0% to 66.5% hour accuracy and cost pre-cropped clocks 1 point (98.0 -> 97.0%).
+OFF_CENTRE_ZOOM = 0.6
+OFF_CENTRE = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0))
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -136,9 +141,9 @@ def _crop(gray: np.ndarray, box: tuple, size: int) -> np.ndarray:
 def face_candidates(source, size: int = 150, crop: bool = True) -> list:
     """Returns the Faces worth reading in an upload, the most likely first.
 
-    crop=True: the detected circle (if any), the centre square, and two closer centre crops
-    (a clock that fills only the middle of the photo); crop=False: the centre square only.
-    See open_image for errors.
+    crop=True: the detected circle (if any), the centre square, two closer centre crops (a clock
+    that fills only the middle of the photo) and six off-centre crops (see OFF_CENTRE); crop=False:
+    the centre square only. See open_image for errors.
     """
     photo, gray = _open_with_gray(source)
     h, w = gray.shape
@@ -151,6 +156,9 @@ def face_candidates(source, size: int = 150, crop: bool = True) -> list:
     for zoom in ((1.0, 0.75, 0.55) if crop else (1.0,)):
         side = zoom * short
         boxes.append((((w - side) / 2, (h - side) / 2, side), False))
+    if crop:
+        side = OFF_CENTRE_ZOOM * short
+        boxes += [(((w - side) * fx, (h - side) * fy, side), False) for fx, fy in OFF_CENTRE]
     return [Face(_crop(gray, box, size), photo, box, found) for box, found in boxes]
 
 
