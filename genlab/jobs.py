@@ -154,8 +154,7 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     def work(report, stop_event):
         from dataclasses import replace
 
-        from genlab.models import build_model
-        from genlab.models import fit_samplers
+        from genlab.models import build_model, fit_samplers
         from genlab.models.checkpoint import write_samplers
         from genlab.train import TrainConfig, TrainingDiverged, train
 

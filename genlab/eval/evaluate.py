@@ -5,8 +5,8 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
 - reconstruction: the paper's BCE and MSE, IoU at 0.5, per-digit BCE, and the same on inputs
   with Gaussian noise (variance 0.1) against clean targets;
 - generation: `n_samples` samples from a fixed seed, from each latent source the model has (the
-  N(0, I) prior of a VAE or GAN; the per-digit code density of every kind, see
-  genlab.models.density), judged by the digit classifier: Fréchet distance and PRDC of its
+  N(0, I) prior of a VAE or GAN; a VAE's second stage, see genlab.models.second_stage; the
+  per-digit code density of every kind, see genlab.models.density), judged by the digit classifier: Fréchet distance and PRDC of its
   features against the real test digits, the distribution of the labels it predicts, and how
   often a sample asked of digit d is classified as d; "generation" is what model.sample() gives;
 - latent space: straight paths between pairs of test digits of different labels, classified;
