@@ -20,6 +20,7 @@ from genlab.paths import WEIGHTS_DIR
 WEIGHTS_PATH = WEIGHTS_DIR / "clock_reader.safetensors"
 WINDOW = 2  # a reading's probability is the mass within +-WINDOW minutes of it
 SEPARATION = 10  # alternatives are at least this many minutes from each other
+SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or more
 
 
 def format_time(hour: int, minute: int) -> str:
@@ -54,6 +55,11 @@ class ClockReading:
     @property
     def text(self) -> str:
         return format_time(self.hour, self.minute)
+
+    @property
+    def sure(self) -> bool:
+        """Whether the reading is confident enough to state without alternatives (SURE_CONFIDENCE)."""
+        return self.confidence >= SURE_CONFIDENCE
 
 
 @lru_cache(maxsize=4)

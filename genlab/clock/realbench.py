@@ -1,0 +1,143 @@
+"""Reading a folder of real, labelled clock photos: accuracy, calibration and a contact sheet of misreads.
+
+    from genlab.clock.realbench import read_folder, summarise
+    rows = read_folder("../shared/data/clocks_real")     # one dict per photo
+    print(summarise(rows))                               # the figures, as text
+
+The folder holds images and a `labels.json` list of {"file", "hour" 0..11, "minute", "type", ...}
+(the layout of ../shared/data/clocks_real). A development set: measure on it, never train on it.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
+
+CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
+FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),
+                  (0.35, 10, "large (> 35%)"))
+
+
+def common_sense_minutes(a: int, b: int) -> int:
+    """Returns the distance in minutes between two times of day on a 12-hour dial (11:55 vs 0:05 is 10)."""
+    d = abs(a - b) % 720
+    return min(d, 720 - d)
+
+
+def load_labels(folder) -> list:
+    """Returns the labels.json entries of a folder of labelled clock photos; ValueError if missing or malformed."""
+    path = Path(folder) / "labels.json"
+    try:
+        labels = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the labels ({error})") from error
+    if not isinstance(labels, list) or not all({"file", "hour", "minute"} <= set(e) for e in labels):
+        raise ValueError(f"{path}: expected a list of {{'file', 'hour', 'minute', ...}} entries")
+    return labels
+
+
+def read_folder(folder, reader=None, log=None) -> list:
+    """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms."""
+    folder = Path(folder)
+    rows = []
+    for entry in load_labels(folder):
+        start = time.perf_counter()
+        reading = read_clock(folder / entry["file"], reader=reader)
+        ms = 1000 * (time.perf_counter() - start)
+        true = 60 * (entry["hour"] % 12) + entry["minute"]
+        read = 60 * reading.hour + reading.minute
+        photo = reading.face.photo
+        face_share = 2 * reading.dial[2] / min(photo.size) if reading.dial else float("nan")
+        row = {"file": entry["file"], "type": entry.get("type", "?"), "true": format_time(entry["hour"], entry["minute"]),
+               "read": reading.text, "confidence": reading.confidence, "sure": reading.sure,
+               "error": common_sense_minutes(true, read), "hour_right": true // 60 == read // 60,
+               "face_share": face_share, "ms": ms, "reading": reading}
+        rows.append(row)
+        if log:
+            log(f"{row['file']:>9} {row['type'][:22]:<22} true {row['true']:>5} read {row['read']:>5} "
+                f"conf {row['confidence']:.2f} err {row['error']:3d} min  {ms:6.0f} ms")
+    return rows
+
+
+def figures(rows: list) -> dict:
+    """Returns the headline figures of read_folder rows (shares in [0, 1], ECE, counts)."""
+    errors = np.array([r["error"] for r in rows])
+    conf = np.array([r["confidence"] for r in rows])
+    right = errors <= 10  # "right" for calibration: within 10 minutes
+    wrong = ~right
+    ece = sum(abs(conf[m].mean() - right[m].mean()) * m.sum() for m in _bins(conf)) / len(rows)
+    sure = np.array([r["sure"] for r in rows])
+    return {
+        "n": len(rows),
+        "hour_accuracy": float(np.mean([r["hour_right"] for r in rows])),
+        "within_1_min": float((errors <= 1).mean()),
+        "within_10_min": float(right.mean()),
+        "wrong_confident_share": float((conf[wrong] >= SURE_CONFIDENCE).mean()) if wrong.any() else 0.0,
+        "ece": float(ece),
+        "sure_share": float(sure.mean()),
+        "sure_within_10_min": float(right[sure].mean()) if sure.any() else float("nan"),
+        "median_ms": float(np.median([r["ms"] for r in rows])),
+    }
+
+
+def _bins(conf: np.ndarray) -> list:
+    """Returns one boolean mask per non-empty CONFIDENCE_BINS bin."""
+    masks = [(conf >= lo) & (conf < hi) for lo, hi in zip(CONFIDENCE_BINS[:-1], CONFIDENCE_BINS[1:])]
+    return [m for m in masks if m.any()]
+
+
+def summarise(rows: list) -> str:
+    """Returns the figures, a reliability table and breakdowns by type and face size, as Markdown text."""
+    f = figures(rows)
+    lines = [f"{f['n']} photos: hour right {100 * f['hour_accuracy']:.1f}%, within 1 min {100 * f['within_1_min']:.1f}%, "
+             f"within 10 min {100 * f['within_10_min']:.1f}%",
+             f"of readings more than 10 min off, {100 * f['wrong_confident_share']:.0f}% claim confidence >= "
+             f"{SURE_CONFIDENCE}; expected calibration error {f['ece']:.3f} (right = within 10 min)",
+             f"'sure' readings: {100 * f['sure_share']:.0f}% of photos, of which {100 * f['sure_within_10_min']:.0f}% "
+             f"within 10 min; median read_clock time {f['median_ms']:.0f} ms", "",
+             "| confidence | photos | mean confidence | share within 10 min |", "| --- | --- | --- | --- |"]
+    conf = np.array([r["confidence"] for r in rows])
+    right = np.array([r["error"] <= 10 for r in rows])
+    for lo, hi in zip(CONFIDENCE_BINS[:-1], CONFIDENCE_BINS[1:]):
+        m = (conf >= lo) & (conf < hi)
+        if m.any():
+            lines.append(f"| {lo:.1f}-{min(hi, 1):.1f} | {m.sum()} | {conf[m].mean():.2f} | {100 * right[m].mean():.0f}% |")
+    lines += ["", "| group | photos | hour right | within 1 min | within 10 min |", "| --- | --- | --- | --- | --- |"]
+    groups = {}
+    for r in rows:
+        groups.setdefault(f"type: {r['type']}", []).append(r)
+    for lo, hi, name in FACE_SIZE_BINS:
+        groups[f"face: {name}"] = [r for r in rows if lo <= r["face_share"] < hi]
+    groups["face: none located"] = [r for r in rows if np.isnan(r["face_share"])]
+    for name, members in groups.items():
+        if members:
+            e = np.array([r["error"] for r in members])
+            hours = np.mean([r["hour_right"] for r in members])
+            lines.append(f"| {name} | {len(members)} | {100 * hours:.0f}% | {100 * (e <= 1).mean():.0f}% | "
+                         f"{100 * (e <= 10).mean():.0f}% |")
+    return "\n".join(lines)
+
+
+def contact_sheet(rows: list, path, tile: int = 220, columns: int = 6) -> int:
+    """Saves a PNG grid of the readings more than 10 minutes off (photo around the dial, read hands drawn,
+    true and read time); returns how many it shows."""
+    from genlab.clock.read import draw_reading
+
+    misreads = sorted((r for r in rows if r["error"] > 10), key=lambda r: -r["error"])
+    if not misreads:
+        return 0
+    rows_n = -(-len(misreads) // columns)
+    sheet = Image.new("RGB", (columns * tile, rows_n * (tile + 30)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, r in enumerate(misreads):
+        x, y = (i % columns) * tile, (i // columns) * (tile + 30)
+        thumb = draw_reading(r["reading"], max_side=tile - 4)
+        sheet.paste(thumb, (x + (tile - thumb.width) // 2, y + (tile - thumb.height) // 2))
+        draw.text((x + 4, y + tile + 2), f"{r['file']} true {r['true']} read {r['read']} ({r['confidence']:.2f})",
+                  fill="black")
+    sheet.save(path)
+    return len(misreads)
