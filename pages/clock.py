@@ -3,13 +3,12 @@
 import io
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from genlab import appstate, jobs, paths
 from genlab.clock import read as clock_read
 from genlab.clock import synth, train
-from genlab.clock.preprocess import gamma_view
+from genlab.clock.preprocess import open_photo
 
 appstate.require_frame()
 
@@ -19,7 +18,8 @@ TOP_K = 3
 
 st.title("Clock reader")
 st.caption("Upload a photo of an analogue clock (PNG, JPEG or WebP; phone photos are turned upright "
-           "from their EXIF orientation). genlab finds the face, reads the hands and tells the time.")
+           "from their EXIF orientation). genlab finds the dial, reads the hands and tells the time, "
+           "and says so when it is not sure.")
 
 
 @st.cache_data
@@ -48,14 +48,25 @@ def set_source(source) -> None:
     st.session_state.clock_source = source
 
 
+def outline(photo, box):
+    """Returns a copy of a PIL photo (at most 720 px) with the square box (its pixels) drawn on it."""
+    from PIL import ImageDraw
+
+    zoom = min(1.0, 720 / max(photo.size))
+    shown = photo.resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))))
+    left, top, side = (v * zoom for v in box)
+    ImageDraw.Draw(shown).rectangle([left, top, left + side, top + side], outline=(255, 200, 0),
+                                    width=max(2, round(0.01 * max(shown.size))))
+    return shown
+
+
 # -- input ------------------------------------------------------------------------------------
 readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
 with left:
-    upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"])
+    upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"],
+                              max_upload_size=appstate.MAX_IMAGE_BYTES // 2**20)
     reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
-    crop = st.toggle("Find the clock face", value=True,
-                    help="Detects the face's circle and crops to it; off: uses the centre square.")
 with right:
     st.write("Or try a synthetic clock (never seen in training):")
     for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks()[0])):
@@ -69,6 +80,9 @@ if upload is not None and upload.file_id != st.session_state.get("clock_upload_i
 source = st.session_state.get("clock_source")
 if source == "upload" and upload is None:
     source = None
+if source != st.session_state.get("clock_marked_for"):  # a new photo: forget the old mark
+    st.session_state.clock_mark = False
+    st.session_state.clock_marked_for = source
 image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
@@ -84,6 +98,57 @@ elif source and source.startswith("example:"):
     image = images[index]
     name = f"example clock {index + 1} (shows {clock_read.format_time(*labels[index])})"
 
+
+def marked_box(size: tuple) -> tuple | None:
+    """Draws the "mark the clock" controls; returns the marked square (left, top, side) in the pixels of a
+    photo of size (width, height), or None."""
+    marking = st.toggle("Mark the clock myself", key="clock_mark",
+                        help="Read only the square you mark: for photos where the clock is small, "
+                             "off-centre, or where the reader found the wrong thing.")
+    if not marking:
+        return None
+    width, height = size
+    a, b, c = st.columns(3)
+    x = a.slider("Clock centre, across (%)", 0, 100, 50, key="clock_mark_x")
+    y = b.slider("Clock centre, down (%)", 0, 100, 50, key="clock_mark_y")
+    size = c.slider("Clock size (% of the short side)", 5, 100, 60, key="clock_mark_size")
+    side = size / 100 * min(width, height)
+    return x / 100 * width - side / 2, y / 100 * height - side / 2, side
+
+
+def show_reading(reading, reader, name: str, box) -> None:
+    """Draws a reading: the time (or, when unsure, the candidates), the dial found, what the reader saw."""
+    time_column, a, b = st.columns([1.5, 1.2, 1])
+    if reading.sure:
+        time_column.markdown(f"<div class='clock-time' style='font-size:5.5rem;font-weight:700;line-height:1.1;"
+                             f"white-space:nowrap'>{reading.text}</div>", unsafe_allow_html=True)
+        time_column.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
+                             f"±{clock_read.WINDOW} min)")
+    else:
+        time_column.markdown(f"<div class='clock-time unsure' style='font-size:3.2rem;font-weight:700;line-height:1.1;color:#9a6700;"
+                             f"white-space:nowrap'>{reading.text}?</div>", unsafe_allow_html=True)
+        candidates = " · ".join(f"**{alt.text}** {alt.probability:.0%}" for alt in reading.alternatives)
+        time_column.warning(f"Not sure about {name}: {candidates}. "
+                            + ("Check the ring on the photo: if it is not on the clock's dial, "
+                               "**mark the clock** below and genlab reads only that part."
+                               if box is None else "Try marking the clock more tightly, or a sharper photo."))
+    if reading.sure and len(reading.alternatives) > 1:
+        others = ", ".join(f"{alt.text} ({alt.probability:.0%})" for alt in reading.alternatives[1:])
+        time_column.caption(f"alternatives: {others}")
+    found = ("the dial the reader located (yellow ring)" if reading.dial is not None
+             else "no dial located: hands drawn from the crop's centre")
+    a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
+            width="stretch")
+    b.image(reading.face.image, caption="What the reader sees"
+            + (" (your marked square)" if box is not None else ""), width="stretch")
+    metrics = reader.config.metrics
+    if metrics:
+        st.caption(f"This reader ({reader.config.head} head) on {metrics.get('n', '?')} held-out synthetic "
+                   f"clocks: hour right {metrics['hour_accuracy']:.1%}, median error "
+                   f"{metrics['median_error']:.1f} min, mean {metrics['mean_error']:.1f} min. "
+                   "On real photos it is less sure; see the README's figures.")
+
+
 # -- reading -----------------------------------------------------------------------------------
 with st.container(border=True):
     if too_big:
@@ -96,31 +161,18 @@ with st.container(border=True):
         path = readers[reader_label]
         try:
             reader = load_reader(str(path), Path(path).stat().st_mtime)
-            reading = clock_read.read_clock(image, reader=reader, top_k=TOP_K, crop=crop)
+            photo = open_photo(image)
+            box = marked_box(photo.size)
+            if hasattr(image, "seek"):
+                image.seek(0)
+            reading = clock_read.read_clock(image, reader=reader, top_k=TOP_K, box=box)
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"Could not read {name}: {error}")
         else:
-            time_column, a, b, c = st.columns([1.4, 1, 1, 1])
-            time_column.markdown(f"<div style='font-size:5.5rem;font-weight:700;line-height:1.1;"
-                                 f"white-space:nowrap'>{reading.text}</div>",
-                                 unsafe_allow_html=True)
-            others = ", ".join(f"{alt.text} ({alt.probability:.0%})" for alt in reading.alternatives[1:])
-            time_column.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
-                                 f"±{clock_read.WINDOW} min)  \nalternatives: {others or 'none'}")
-            a.image(clock_read.draw_reading(reading), caption="Read hands (red hour, blue minute)", width="stretch")
-            face_note = "face found" if reading.face.found_circle else "no circle found: centre square"
-            if reading.dial:
-                face_note += "; the reader re-centres on the dial it locates (yellow ring)"
-            b.image(reading.face.image, caption=f"What the reader sees ({face_note})", width="stretch")
-            gamma = reader.config.gamma or train.GAMMA
-            c.image(gamma_view(reading.face.image, gamma), caption=f"Gamma-enhanced (γ = {gamma})"
-                    + ("; this reader uses it" if reader.config.gamma else "; this reader does not"),
-                    width="stretch")
-            metrics = reader.config.metrics
-            if metrics:
-                st.caption(f"This reader ({reader.config.head} head) on {metrics.get('n', '?')} held-out synthetic "
-                           f"clocks: hour right {metrics['hour_accuracy']:.1%}, median error "
-                           f"{metrics['median_error']:.1f} min, mean {metrics['mean_error']:.1f} min.")
+            if box is not None:
+                st.image(outline(photo.image, [v * photo.scale for v in box]), width=360)
+                st.caption("genlab reads only the square marked in yellow.")
+            show_reading(reading, reader, name, box)
 
 # -- training ----------------------------------------------------------------------------------
 st.divider()

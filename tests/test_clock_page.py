@@ -11,7 +11,7 @@ from genlab.clock import read, synth, train
 from genlab.paths import REPO_ROOT
 
 PAGE = str(REPO_ROOT / "pages" / "clock.py")
-BIG_TIME = "font-size:5.5rem"
+TIME = "clock-time"
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ def page(tmp_path, monkeypatch):
 
 
 def _big_times(at):
-    return [m.value for m in at.markdown if BIG_TIME in m.value]
+    """Returns the markdown of the read time(s) on the page, sure or not."""
+    return [m.value for m in at.markdown if TIME in m.value]
 
 
 def test_page_starts_with_examples_and_no_reading(page):
@@ -50,7 +51,47 @@ def test_upload_shows_a_time(page):
     page.file_uploader[0].set_value(("kitchen.jpg", buffer.getvalue(), "image/jpeg")).run()
     assert not page.exception and not page.error
     assert len(_big_times(page)) == 1
-    assert any("kitchen.jpg" in m.value and "confidence" in m.value for m in page.markdown)
+    assert any("kitchen.jpg" in m.value for m in [*page.markdown, *page.warning])
+
+
+def test_an_unsure_reading_says_so_with_the_candidates(page):
+    page.button(key="clock_example_1").click().run()  # a 1-step reader is never sure
+    (time,) = _big_times(page)
+    assert "unsure" in time and "?" in time
+    (warning,) = page.warning
+    assert "Not sure" in warning.value and "mark the clock" in warning.value and warning.value.count("%") == 3
+
+
+def test_a_sure_reading_is_stated(page, monkeypatch):
+    monkeypatch.setattr(read.ClockReading, "sure", property(lambda self: True))
+    page.button(key="clock_example_1").click().run()
+    (time,) = _big_times(page)
+    assert "unsure" not in time and not page.warning
+    assert any("confidence" in m.value for m in page.markdown)
+
+
+def test_marking_the_clock_reads_only_the_marked_square(page):
+    page.button(key="clock_example_2").click().run()
+    page.toggle(key="clock_mark").set_value(True).run()
+    page.slider(key="clock_mark_size").set_value(50).run()
+    assert not page.exception and not page.error
+    assert any("reads only the square marked" in c.value for c in page.caption)
+    assert len(_big_times(page)) == 1
+    page.button(key="clock_example_3").click().run()  # another photo: the mark is forgotten
+    assert page.toggle(key="clock_mark").value is False
+
+
+def test_the_uploader_states_the_image_cap(page):
+    from genlab import appstate
+
+    assert page.file_uploader[0].proto.max_upload_size_mb == appstate.MAX_IMAGE_BYTES // 2**20
+
+
+def test_a_bad_upload_replaces_the_previous_reading(page):
+    page.button(key="clock_example_0").click().run()
+    assert len(_big_times(page)) == 1
+    page.file_uploader[0].set_value(("notes.png", b"not a picture", "image/png")).run()
+    assert page.error and not _big_times(page)
 
 
 @pytest.mark.parametrize("name,data,message", [

@@ -132,10 +132,16 @@ def _read(args) -> int:
     from genlab.clock.read import load_default_reader, read_clock
 
     reader = load_default_reader(args.weights)
-    reading = read_clock(args.image, reader=reader, top_k=args.top_k)
-    print(f"{reading.text}  (confidence {reading.confidence:.0%})")
+    reading = read_clock(args.image, reader=reader, top_k=args.top_k, box=args.box)
+    if reading.sure:
+        print(f"{reading.text}  (confidence {reading.confidence:.0%})")
+    else:
+        print(f"not sure: {reading.text}?  (confidence {reading.confidence:.0%}); mark the clock with "
+              "--box LEFT TOP SIDE if the dial below is not on it")
     for alt in reading.alternatives[1:]:
         print(f"  or {alt.text}  ({alt.probability:.0%})")
+    if reading.dial is not None:
+        print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial))
     return 0
 
 
@@ -242,6 +248,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
     p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--box", type=float, nargs=3, metavar=("LEFT", "TOP", "SIDE"),
+                   help="read only this square of the photo (pixels): where the clock is")
     p.set_defaults(func=_read)
 
     p = sub.add_parser("evaluate", help="read held-out synthetic clocks through read_clock and score them")

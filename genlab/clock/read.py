@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from genlab.clock.models import MINUTES
-from genlab.clock.preprocess import MARGIN, Face, face_candidates
+from genlab.clock.preprocess import MARGIN, Face, Photo, crop_face, open_photo, square_around, start_boxes
 from genlab.clock.synth import hand_angles
 from genlab.paths import WEIGHTS_DIR
 
@@ -21,6 +21,8 @@ WEIGHTS_PATH = WEIGHTS_DIR / "clock_reader.safetensors"
 WINDOW = 2  # a reading's probability is the mass within +-WINDOW minutes of it
 SEPARATION = 10  # alternatives are at least this many minutes from each other
 SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or more
+RECENTRE_STEPS = 2  # each start crop is re-centred this many times on the dial the face locator finds
+MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
 
 
 def format_time(hour: int, minute: int) -> str:
@@ -49,8 +51,8 @@ class ClockReading:
     minute: int
     confidence: float
     alternatives: list = field(default_factory=list)  # Alternative, best first (the first is the reading)
-    face: Face | None = None
-    dial: tuple | None = None  # (cx, cy, r) of the dial in photo pixels, as a face reader located it
+    face: Face | None = None  # the crop that agrees most with the reading
+    dial: tuple | None = None  # (cx, cy, r) of the dial in the photo's pixels, as a face reader located it
 
     @property
     def text(self) -> str:
@@ -87,47 +89,103 @@ def top_times(probabilities: np.ndarray, k: int = 3) -> list:
     return found
 
 
+def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Returns (..., 720) probabilities sharpened (temperature < 1) or softened (> 1): p^(1/T), renormalised."""
+    logp = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, None)) / temperature
+    logp -= logp.max(axis=-1, keepdims=True)
+    p = np.exp(logp)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+def _dial_in_photo(face: Face, located) -> tuple:
+    """Returns (cx, cy, r) in original pixels for a dial located (FaceLocator units) in a Face's crop."""
+    cx, cy, r = (float(v) for v in located)
+    left, top, side = face.box
+    return left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side
+
+
+def _recentred_box(photo: Photo, dial: tuple) -> tuple:
+    """Returns the square crop (original pixels) that frames a dial as the training clocks are framed."""
+    cx, cy, r = dial
+    r = float(np.clip(r, MIN_RECENTRE_RADIUS / photo.scale, max(photo.size)))
+    return cx - r * MARGIN, cy - r * MARGIN, 2 * r * MARGIN
+
+
+def _read_chains(reader, photo: Photo, starts: list) -> list:
+    """Returns, per (box, source) start, (mean (720,) probabilities over its crops, last Face, dial or None).
+
+    Each start is read, then re-centred RECENTRE_STEPS times on the dial the reader's face
+    locator finds in it (readers without a locator read each start once).
+    """
+    from genlab.clock.train import prepare
+
+    boxes, sources = [b for b, _ in starts], [s for _, s in starts]
+    totals, dials, faces = None, [None] * len(starts), []
+    for step in range(RECENTRE_STEPS + 1):
+        faces = [crop_face(photo, box, source + ("+recentred" if step else "")) for box, source in zip(boxes, sources)]
+        x = prepare(np.stack([f.image for f in faces]), reader.config.input_size, reader.config.gamma)
+        final = step == RECENTRE_STEPS
+        probs = (reader.probabilities(x) if final or not hasattr(reader, "locate") else
+                 reader.probabilities(x, shifts=((0.0, 0.0),))).numpy().astype(np.float64)
+        totals = probs if totals is None else totals + probs
+        located = reader.locate(x) if hasattr(reader, "locate") else None
+        if located is None:
+            break
+        dials = [_dial_in_photo(face, row) for face, row in zip(faces, located.numpy())]
+        if step < RECENTRE_STEPS:
+            boxes = [_recentred_box(photo, dial) for dial in dials]
+    return [(total / (step + 1), face, dial) for total, face, dial in zip(totals, faces, dials)]
+
+
 @torch.no_grad()
-def read_clock(image, reader=None, top_k: int = 3, crop: bool = True) -> ClockReading:
+def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None) -> ClockReading:
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
 
-    The photo is turned upright and grayscale; with crop=True the reader reads the detected
-    face circle and centre crops of three sizes and keeps the most confident reading (crop=False:
-    the centre square only). Uses `reader` (default: the shipped weights). Raises ValueError
-    for images that cannot be read (see preprocess.open_image).
+    The photo is turned upright and grayscale. box=(left, top, side) in the photo's pixels: read
+    the clock the user marked there. Else the centre square and, for a photo far from square, the
+    whole photo are read (crop=False: the centre square only), each re-centred on the dial the
+    reader's face locator finds; the reading is their mean distribution, calibrated with the
+    reader's temperature. Uses `reader` (default: the shipped weights). Raises ValueError for
+    images that cannot be read (see preprocess.open_image) and for an empty box.
     """
-    from genlab.clock.train import predict_probabilities, prepare
-
     reader = reader or load_default_reader()
-    faces = face_candidates(image, crop=crop)
-    probs = predict_probabilities(reader, np.stack([f.image for f in faces]))
-    readings = [top_times(p.numpy(), top_k) for p in probs]
-    best = max(range(len(faces)), key=lambda i: readings[i][0].probability)
-    first = readings[best][0]
-    dial = None
-    if getattr(reader, "locator", None) is not None:  # trunk "face": where it found the dial in the crop
-        cx, cy, r = reader.locate(prepare(faces[best].image[None], reader.config.input_size, reader.config.gamma))[0].tolist()
-        left, top, side = faces[best].box
-        dial = (left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side)
-    return ClockReading(first.hour, first.minute, first.probability, readings[best], faces[best], dial)
+    photo = open_photo(image)
+    if box is not None:
+        starts = [(square_around(*box) if len(box) == 4 else tuple(box), "user")]
+    else:
+        starts = start_boxes(photo, crop)
+    chains = _read_chains(reader, photo, starts)
+    temperature = getattr(getattr(reader, "config", None), "temperature", 1.0)
+    p = calibrated(np.mean([c[0] for c in chains], axis=0), temperature)
+    alternatives = top_times(p, top_k)
+    first = alternatives[0]
+    t = 60 * first.hour + first.minute
+    window = (t + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
+    _, face, dial = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
+    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial)
 
 
 def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
-    """Returns the upright photo around the face (scaled to max_side) with the read hands drawn on it.
+    """Returns the upright photo around the read crop (scaled to max_side) with the read hands drawn on it.
 
-    Red: hour hand, blue: minute hand, drawn from the located dial's centre when the reader
-    found one (else the crop's); a yellow ring marks the located dial or a detected face circle.
+    Red: hour hand, blue: minute hand, drawn from the located dial's centre; a yellow ring marks
+    the dial only where the reader located one (else the hands start at the crop's centre).
     """
     face = reading.face
-    left, top, side = face.box
+    scale = face.scale
+    left, top, side = (v * scale for v in face.box)
     pad = 0.3 * side  # show a little of the surroundings, not the whole (maybe huge) photo
     region = (max(0, left - pad), max(0, top - pad),
               min(face.photo.width, left + side + pad), min(face.photo.height, top + side + pad))
-    photo = face.photo.crop(tuple(round(v) for v in region))
-    scale = max_side / max(photo.size)
-    photo = photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.BILINEAR)
-    dial_x, dial_y, dial_r = reading.dial or (left + side / 2, top + side / 2, side / 2 / MARGIN)
-    cx, cy, r = (dial_x - round(region[0])) * scale, (dial_y - round(region[1])) * scale, dial_r * scale
+    region = tuple(round(v) for v in region)
+    photo = face.photo.crop(region)
+    zoom = max_side / max(photo.size)
+    photo = photo.resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))), Image.BILINEAR)
+    if reading.dial is not None:
+        dial_x, dial_y, dial_r = (v * scale for v in reading.dial)
+    else:
+        dial_x, dial_y, dial_r = left + side / 2, top + side / 2, side / 2 / MARGIN
+    cx, cy, r = (dial_x - region[0]) * zoom, (dial_y - region[1]) * zoom, dial_r * zoom
     draw = ImageDraw.Draw(photo)
     hour_deg, minute_deg = hand_angles(reading.hour, reading.minute)
     for angle, length, width, colour in ((hour_deg, 0.5, 0.07, (255, 60, 60)), (minute_deg, 0.8, 0.04, (40, 140, 255))):
@@ -136,6 +194,6 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
                   fill=colour, width=max(2, int(width * r)))
     dot = max(3, 0.05 * r)
     draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=(255, 200, 0))
-    if face.found_circle or reading.dial:
+    if reading.dial is not None:
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 200, 0), width=max(1, int(0.015 * r)))
     return photo

@@ -41,6 +41,8 @@ class ReaderConfig:
     trained_on: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     locator_steps: int = 0  # trunk "face": steps that trained its face locator
+    temperature: float = 1.0  # read_clock's calibration: probabilities p^(1/temperature), renormalised
+    calibration: dict = field(default_factory=dict)  # how the temperature was fitted
 
 
 def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | None = None) -> torch.Tensor:
