@@ -162,6 +162,27 @@ def test_calibration_softens_and_sharpens_without_moving_the_reading():
     assert read.calibrated(p, 1.0) == pytest.approx(p)
 
 
+def test_fit_temperature_softens_overconfident_readings_and_sharpens_timid_ones():
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 720, 40)
+    peaked = np.full((40, 720), 0.05 / 719)
+    read_as = np.where(np.arange(40) % 2 == 0, true, (true + 300) % 720)  # half the readings are wrong
+    peaked[np.arange(40), read_as] = 0.95
+    assert read.fit_temperature(peaked, true) > 1.2  # 95% sure but right half the time
+    timid = np.full((40, 720), 0.6 / 719)
+    timid[np.arange(40), true] = 0.4  # always right, 40% sure
+    assert read.fit_temperature(timid, true) < 1.0
+
+
+def test_cli_calibrate_stores_the_temperature(tmp_path, tiny_reader):
+    weights, out = tmp_path / "tiny.safetensors", tmp_path / "calibrated.safetensors"
+    train.save_reader(tiny_reader, weights)
+    assert main(["clock", "calibrate", "--n", "2", "--weights", str(weights), "--out", str(out)]) == 0
+    calibrated = train.load_reader(out)
+    assert calibrated.config.temperature > 0 and calibrated.config.calibration["scenes"] == 2
+    assert read.reader_temperature(train.load_reader(weights)) == 1.0  # the input file is left alone
+
+
 def test_the_shipped_reader_recentres_on_a_shifted_clock_and_reads_a_marked_box():
     if not read.WEIGHTS_PATH.is_file():
         pytest.skip(f"{read.WEIGHTS_PATH} is missing")

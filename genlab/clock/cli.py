@@ -3,7 +3,8 @@
     python -m genlab clock generate --n 1000 --out clocks/        # Leiden-format folder + grid.png
     python -m genlab clock compare --steps 400                     # all heads, gamma off/on -> results/
     python -m genlab clock train --steps 3000                      # -> weights/clock_reader.safetensors
-    python -m genlab clock read photo.jpg
+    python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
+    python -m genlab clock calibrate                                # fit the confidence temperature
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock bench
 """
@@ -137,11 +138,39 @@ def _read(args) -> int:
         print(f"{reading.text}  (confidence {reading.confidence:.0%})")
     else:
         print(f"not sure: {reading.text}?  (confidence {reading.confidence:.0%}); mark the clock with "
-              "--box LEFT TOP SIDE if the dial below is not on it")
+              "--box LEFT TOP SIDE if the located dial (below) is not on the clock")
     for alt in reading.alternatives[1:]:
         print(f"  or {alt.text}  ({alt.probability:.0%})")
     if reading.dial is not None:
         print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial))
+    return 0
+
+
+def _calibrate(args) -> int:
+    import numpy as np
+    import torch
+
+    from genlab.clock import synth, train
+    from genlab.clock.read import WEIGHTS_PATH, fit_temperature, time_distribution
+
+    torch.set_num_threads(args.threads)
+    path = args.weights or WEIGHTS_PATH
+    reader = train.load_reader(path)
+    scenes, scene_labels = synth.make_scenes(args.n, seed=args.seed)
+    clocks, clock_labels = synth.make_clocks(args.n, seed=args.seed + 1)
+    bar = progress_bar("reading synthetic photos")
+    readings = []
+    for i, image in enumerate([*scenes, *clocks]):
+        readings.append(time_distribution(image, reader)[0])
+        bar(i + 1, 2 * args.n)
+    labels = np.concatenate([scene_labels, clock_labels])
+    reader.config.temperature = fit_temperature(np.array(readings), labels[:, 0] * 60 + labels[:, 1])
+    reader.config.calibration = {"scenes": args.n, "clocks": args.n, "seed": args.seed,
+                                 "objective": "Brier score of the confidence against 'within 10 minutes'"}
+    out = args.out or path
+    train.save_reader(reader, out)
+    print(f"temperature {reader.config.temperature} (fitted on {args.n} synthetic scenes and {args.n} clocks, "
+          f"seed {args.seed}); saved {out}")
     return 0
 
 
@@ -206,7 +235,7 @@ def _bench(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    """Registers `clock` with subcommands generate, train, compare, read and bench."""
+    """Registers `clock` with subcommands generate, train, compare, read, calibrate, evaluate and bench."""
     parser = subparsers.add_parser("clock", help="the analogue clock reader", description=__doc__,
                                    formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="clock_command", required=True, metavar="ACTION")
@@ -251,6 +280,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--box", type=float, nargs=3, metavar=("LEFT", "TOP", "SIDE"),
                    help="read only this square of the photo (pixels): where the clock is")
     p.set_defaults(func=_read)
+
+    p = sub.add_parser("calibrate", help="fit a reader's confidence temperature on synthetic photos")
+    p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
+    p.add_argument("--out", default=None, help="default: overwrite --weights")
+    p.add_argument("--n", type=int, default=300, help="synthetic scenes, and as many clocks")
+    p.add_argument("--seed", type=int, default=7000, help="a seed never used for training or testing")
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=_calibrate)
 
     p = sub.add_parser("evaluate", help="read held-out synthetic clocks through read_clock and score them")
     p.add_argument("--n", type=int, default=500)

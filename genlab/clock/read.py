@@ -141,28 +141,61 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
 def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None) -> ClockReading:
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
 
-    The photo is turned upright and grayscale. box=(left, top, side) in the photo's pixels: read
-    the clock the user marked there. Else the centre square and, for a photo far from square, the
-    whole photo are read (crop=False: the centre square only), each re-centred on the dial the
-    reader's face locator finds; the reading is their mean distribution, calibrated with the
-    reader's temperature. Uses `reader` (default: the shipped weights). Raises ValueError for
-    images that cannot be read (see preprocess.open_image) and for an empty box.
+    The photo is turned upright and grayscale. box: the square (left, top, side) or rectangle
+    (left, top, width, height) in the photo's pixels where the user marked the clock: only that
+    is read. Else the centre square and, for a photo far from square, the whole photo are read
+    (crop=False: the centre square only), each re-centred on the dial the reader's face locator
+    finds; the reading is their mean distribution, calibrated with the reader's temperature.
+    Uses `reader` (default: the shipped weights). Raises ValueError for images that cannot be
+    read (see preprocess.open_image) and for an empty box.
     """
     reader = reader or load_default_reader()
+    p, chains = time_distribution(image, reader, crop, box)
+    alternatives = top_times(calibrated(p, reader_temperature(reader)), top_k)
+    first = alternatives[0]
+    window = (60 * first.hour + first.minute + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
+    _, face, dial = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
+    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial)
+
+
+@torch.no_grad()
+def time_distribution(image, reader, crop: bool = True, box=None) -> tuple:
+    """Returns (uncalibrated (720,) probabilities over minutes since twelve, the chains read) for a photo;
+    see read_clock for the arguments and _read_chains for the chains."""
     photo = open_photo(image)
     if box is not None:
         starts = [(square_around(*box) if len(box) == 4 else tuple(box), "user")]
     else:
         starts = start_boxes(photo, crop)
     chains = _read_chains(reader, photo, starts)
-    temperature = getattr(getattr(reader, "config", None), "temperature", 1.0)
-    p = calibrated(np.mean([c[0] for c in chains], axis=0), temperature)
-    alternatives = top_times(p, top_k)
-    first = alternatives[0]
-    t = 60 * first.hour + first.minute
-    window = (t + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
-    _, face, dial = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
-    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial)
+    return np.mean([c[0] for c in chains], axis=0), chains
+
+
+def reader_temperature(reader) -> float:
+    """Returns the calibration temperature a reader was saved with (1.0: none)."""
+    return getattr(getattr(reader, "config", None), "temperature", 1.0)
+
+
+def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray,
+                    temperatures=np.round(np.exp(np.linspace(np.log(0.5), np.log(4.0), 31)), 3)) -> float:
+    """Returns the temperature (from a log grid) whose confidences best predict "within 10 minutes".
+
+    probabilities: (N, 720) uncalibrated readings of N clocks (time_distribution), true_minutes (N,)
+    0..719. The score is the Brier score of each reading's confidence (read_clock's: the mass within
+    +-WINDOW minutes of the top time) against whether that time is within 10 minutes of the truth:
+    the confidence users see is what is calibrated (a likelihood over 720 minutes would be ruled by
+    the far-off misreads).
+    """
+    p = np.asarray(probabilities, np.float64)
+    true = np.asarray(true_minutes)
+    scores = []
+    for t in temperatures:
+        tops = [top_times(q, 1)[0] for q in calibrated(p, t)]
+        confidence = np.array([a.probability for a in tops])
+        distance = np.abs(np.array([60 * a.hour + a.minute for a in tops]) - true) % MINUTES
+        right = np.minimum(distance, MINUTES - distance) <= 10
+        scores.append(np.mean((confidence - right) ** 2))
+    return float(temperatures[int(np.argmin(scores))])
 
 
 def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
