@@ -373,3 +373,23 @@ def test_load_reader_refuses_foreign_and_broken_files(tmp_path):
     save_file({"w": torch.zeros(2)}, str(foreign), metadata={"format": "something else"})
     with pytest.raises(ValueError, match="foreign.safetensors is not a genlab clock reader"):
         train.load_reader(foreign)
+
+
+def test_hard_cases_leave_labels_alone_and_are_deterministic():
+    plain, labels, faces = synth.make_clocks(12, seed=21, with_faces=True)
+    none, labels_none = synth.make_clocks(12, seed=21, hard=0.0)
+    hard, labels_hard, faces_hard = synth.make_clocks(12, seed=21, with_faces=True, hard=1.0)
+    again, _ = synth.make_clocks(12, seed=21, hard=1.0)
+    assert np.array_equal(none, plain)  # hard=0: the same clocks as before hard cases existed
+    assert np.array_equal(labels_hard, labels) and np.array_equal(hard, again)
+    assert sum(not np.array_equal(a, b) for a, b in zip(hard, plain)) >= 10  # almost every clock gets some
+    assert ((faces_hard[:, :2] > 30) & (faces_hard[:, :2] < 120)).all()  # foreshortened dials stay in view
+    assert (faces_hard[:, 2] > 25).all()
+
+
+def test_hard_extras_cover_each_case():
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(50):
+        seen |= set(synth.hard_extras(rng))
+    assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten"}

@@ -53,8 +53,9 @@ def _training_data(args, with_faces=False):
         data = leiden.load_leiden(args.leiden)
         return (*data, None) if with_faces else data, {"source": "leiden", "folder": str(args.leiden)}
     bar = progress_bar("generating clocks")
-    data = synth.cached_clocks(args.n_train, seed=args.seed, progress=lambda d, t: bar(d, t), with_faces=with_faces)
-    return data, {"source": "synthetic", "n": args.n_train, "seed": args.seed,
+    data = synth.cached_clocks(args.n_train, seed=args.seed, progress=lambda d, t: bar(d, t), with_faces=with_faces,
+                               hard=args.hard)
+    return data, {"source": "synthetic", "n": args.n_train, "seed": args.seed, "hard": args.hard,
                   "generator_version": synth.GENERATOR_VERSION}
 
 
@@ -254,6 +255,8 @@ def add_parser(subparsers) -> None:
         p.add_argument("--n-train", type=int, default=40000, help="synthetic training clocks")
         p.add_argument("--seed", type=int, default=1, help="synthetic training seed")
         p.add_argument("--leiden", help="train on a Leiden-format folder instead of synthetic clocks")
+        p.add_argument("--hard", type=float, default=0.0,
+                       help="share of synthetic training clocks with hard cases (subdials, text, skeleton hands...)")
         p.add_argument("--n-test", type=int, default=2000)
         p.add_argument("--test-seed", type=int, default=1000)
         p.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 2  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 3  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -243,6 +243,49 @@ def _perspective_coeffs(src, dst):
     return np.linalg.solve(np.array(rows, float), np.array(rhs, float))
 
 
+HARD_TEXT = ("QUARTZ", "SWISS MADE", "AUTOMATIC", "LONDON", "1894", "WATERPROOF", "PARIS", "CHRONOGRAPH", "SEIKO")
+
+
+def hard_extras(rng: np.random.Generator) -> dict:
+    """Returns a random set of the hard cases real photos show and plain clocks lack (each drawn or not):
+    subdials with their own small hands, printed text, skeleton hands, long hand tails, a second hand
+    with a counterweight, a luminous dial, strong foreshortening."""
+    extras = {}
+    if rng.random() < 0.35:
+        extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
+                               float(rng.uniform(0, 360))) for _ in range(rng.integers(1, 4))]
+    if rng.random() < 0.4:
+        extras["text"] = (str(rng.choice(HARD_TEXT)), float(rng.choice([-1, 1]) * rng.uniform(0.25, 0.45)))
+    if rng.random() < 0.25:
+        extras["hollow"] = True
+    if rng.random() < 0.3:
+        extras["tail"] = float(rng.uniform(0.25, 0.4))
+    if rng.random() < 0.4:
+        extras["counterweight"] = True
+    if rng.random() < 0.25:
+        extras["luminous"] = (int(rng.uniform(0, 60)), int(rng.uniform(190, 255)))
+    if rng.random() < 0.35:
+        extras["foreshorten"] = float(rng.choice([-1, 1]) * rng.uniform(0.15, 0.3))
+    return extras
+
+
+def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
+    """Draws a hard case's subdials (ring, ticks, one small hand each) and printed text on the dial."""
+    for angle, size, hand in hard.get("subdials", ()):
+        x, y = _polar(cx, cy, angle, 0.45 * r)
+        d = size * r
+        draw.ellipse([x - d, y - d, x + d, y + d], outline=ink, width=max(1, round(0.012 * r)))
+        for k in range(12):
+            draw.line([_polar(x, y, 30 * k, d), _polar(x, y, 30 * k, 0.8 * d)], fill=ink, width=1)
+        draw.line([(x, y), _polar(x, y, hand, 0.85 * d)], fill=ink, width=max(1, round(0.02 * r)))
+    if "text" in hard:
+        text, offset = hard["text"]
+        fonts = font_paths()
+        if fonts:
+            mask, left, top = _glyph(fonts[len(text) % len(fonts)], max(6, int(0.09 * r) // 2 * 2), text)
+            canvas.paste(ink, (round(cx) + left, round(cy + offset * r) + top), mask)
+
+
 def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE, clean: bool = False) -> np.ndarray:
     """Returns one (size, size) uint8 grayscale photo of a clock showing hour:minute.
 
@@ -253,14 +296,16 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
 
 
 def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE,
-                          clean: bool = False) -> tuple:
+                          clean: bool = False, hard: dict | None = None) -> tuple:
     """Returns (render_clock's image, face): face is (cx, cy, r) of the dial in the photo, in pixels.
 
     Pixel (i, j) spans [j, j + 1) x [i, i + 1), so the image centre is (size / 2, size / 2). After
     perspective and tilt the face is an ellipse: (cx, cy) is where the dial's centre (the hands'
     pivot) lands and r the mean distance from it to the dial's rim. Same pixels, same rng draws
-    as render_clock.
+    as render_clock. hard: hard cases to add (hard_extras), drawn from their own generator so
+    the rest of the clock is the same pixels as without them.
     """
+    hard = hard or {}
     side = size
     light_face = clean or rng.random() < 0.8
     if clean:
@@ -277,6 +322,8 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         ["round", "square", "rounded", "hexagon", "octagon", "dodecagon"], p=[0.6, 0.1, 0.1, 0.05, 0.1, 0.05])
     face = 245 if clean else _shade(rng, light_face)
     ink = 0 if clean else _shade(rng, not light_face)
+    if "luminous" in hard:  # a dark dial with light numerals and hands
+        face, ink = hard["luminous"]
 
     if not clean:
         if rng.random() < 0.6:  # cast shadow
@@ -292,6 +339,7 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
     if not clean:
         _draw_ticks(draw, rng, cx, cy, r, ink)
         _draw_numerals(canvas, draw, rng, cx, cy, r, ink)
+    _draw_distractors(canvas, draw, hard, cx, cy, r, ink)
 
     # Hands: the hour hand is always clearly shorter than the minute hand, and the minute hand
     # at least 2.5 times as wide as the (optional) second hand, so no clock is ambiguous.
@@ -309,19 +357,30 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         w_h = w_m * rng.uniform(1.0, 1.8)
         hand_ink = ink if rng.random() < 0.8 else _shade(rng, not light_face)
     tail = rng.uniform(0, 0.25) if not clean else 0.1
+    tail = hard.get("tail", tail)
+    if "luminous" in hard:
+        hand_ink = hard["luminous"][1]
     for shape_, ang, length, width in ((shape_h, hour_deg, len_h, w_h), (shape_m, minute_deg, len_m, w_m)):
-        draw.polygon(_hand_polygon(shape_, cx, cy, ang, length, width, tail * length), fill=hand_ink)
+        outline = _hand_polygon(shape_, cx, cy, ang, length, width, tail * length)
+        draw.polygon(outline, fill=hand_ink)
+        if hard.get("hollow"):  # skeleton hands: an outline with the dial showing through
+            inner = _hand_polygon(shape_, cx, cy, ang, 0.88 * length, 0.45 * width, -0.25 * length)
+            draw.polygon(inner, fill=face)
     if not clean and rng.random() < 0.5:  # second hand, thin, anywhere
         sec = rng.uniform(0, 360)
         sec_ink = int(rng.uniform(0, 255))
         draw.line([_polar(cx, cy, sec + 180, 0.2 * r), _polar(cx, cy, sec, r * rng.uniform(0.8, 0.97))],
                   fill=sec_ink, width=second_width)
+        if hard.get("counterweight"):  # a disc on the second hand's tail
+            x, y = _polar(cx, cy, sec + 180, 0.17 * r)
+            d = 0.05 * r
+            draw.ellipse([x - d, y - d, x + d, y + d], fill=sec_ink)
     cap = r * (0.05 if clean else rng.uniform(0.02, 0.09))
     draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
 
     if clean:
         return np.asarray(canvas), (float(cx), float(cy), float(r))
-    return _photograph(canvas, rng, size, cx, cy, r)
+    return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0))
 
 
 @lru_cache(maxsize=1)
@@ -353,8 +412,11 @@ def _mapped_face(straight, moved, cx, cy, r) -> tuple:
     return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean())
 
 
-def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> tuple:
-    """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed; its face (cx, cy, r))."""
+def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0) -> tuple:
+    """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed; its face (cx, cy, r)).
+
+    foreshorten: extra foreshortening of the other axis (a dial seen from the side), e.g. -0.4..0.4.
+    """
     # Perspective and rotation: move the corners of a square around the face, then map it back.
     tilt = np.deg2rad(rng.normal(0, 6))
     corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * size / 2
@@ -363,8 +425,12 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r) -> tuple:
     axis = rng.integers(2)
     k = rng.uniform(-0.25, 0.25)  # foreshortening of one side
     squash[:, axis] += k * corners[:, 1 - axis] / (size / 2) * (rng.random() < 0.6)
+    squash[:, 1 - axis] += foreshorten * corners[:, axis] / (size / 2)
     moved = (corners * squash) @ rot.T + size / 2 + rng.normal(0, 0.02 * size, (4, 2))
     straight = corners + size / 2
+    if foreshorten:  # keep the dial where it was: a photographer centres what they shoot from the side
+        mx, my, _ = _mapped_face(straight, moved, cx, cy, r)
+        moved = moved + np.array([cx - mx, cy - my])
     image = image.transform((size, size), Image.PERSPECTIVE, _perspective_coeffs(straight, moved),
                             Image.BILINEAR, fillcolor=int(rng.uniform(0, 255)))
     face = _mapped_face(straight, moved, cx, cy, r)
@@ -400,7 +466,7 @@ def random_time(rng: np.random.Generator) -> tuple:
 
 
 def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progress=None, workers: int | None = None,
-                with_faces: bool = False):
+                with_faces: bool = False, hard: float = 0.0):
     """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
 
     with_faces=True adds a third array, faces (n, 3) float32 [cx, cy, r] in pixels (see
@@ -409,20 +475,24 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
     identical results. workers=None: for PARALLEL_MIN clocks or more, one per idle core (see
     idle_cores), at most MAX_WORKERS; else 1.
     progress(done, total) is called every 100 clocks (every CHUNK clocks with several processes).
+    hard: the share of clocks that also get hard cases (hard_extras, from a generator of their own:
+    hard=0 gives the same clocks as before hard cases existed).
     """
     if n < 0 or size < 16:
         raise ValueError(f"need n >= 0 and size >= 16, got n={n}, size={size}")
     if workers is None:
         workers = min(MAX_WORKERS, idle_cores()) if n >= PARALLEL_MIN else 1
     if workers > 1 and n >= 2 * workers:
-        return _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces)
+        return _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, hard)
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
     faces = np.empty((n, 3), np.float32)
     for j in range(n):
         rng = np.random.default_rng([seed, start + j])
         labels[j] = random_time(rng)
-        images[j], faces[j] = render_clock_and_face(*labels[j], rng, size)
+        extras_rng = np.random.default_rng([seed, start + j, 7])
+        extras = hard_extras(extras_rng) if hard and extras_rng.random() < hard else None
+        images[j], faces[j] = render_clock_and_face(*labels[j], rng, size, hard=extras)
         if progress is not None and (j + 1) % 100 == 0:
             progress(j + 1, n)
     return (images, labels, faces) if with_faces else (images, labels)
@@ -441,8 +511,9 @@ def idle_cores() -> int:
 CHUNK = 1000  # clocks per job handed to a worker process
 
 
-def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces):
-    """Returns make_clocks(n, seed, size, start, with_faces=with_faces) computed in chunks by `workers` processes."""
+def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, hard):
+    """Returns make_clocks(n, seed, size, start, with_faces=with_faces, hard=hard) computed in chunks by `workers`
+    processes."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     chunk = min(CHUNK, -(-n // workers))
@@ -452,7 +523,7 @@ def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces):
     faces = np.empty((n, 3), np.float32)
     done = 0
     with ProcessPoolExecutor(workers) as pool:
-        jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1, True): lo
+        jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1, True, hard): lo
                 for lo, hi in zip(bounds[:-1], bounds[1:])}
         for job in as_completed(jobs):
             part_images, part_labels, part_faces = job.result()
@@ -486,8 +557,9 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
     return photos, labels
 
 
-def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces: bool = False):
-    """Returns make_clocks(n, seed, size, with_faces=with_faces), kept as .npy files in the genlab cache folder.
+def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces: bool = False, hard: float = 0.0):
+    """Returns make_clocks(n, seed, size, with_faces=with_faces, hard=hard), kept as .npy files in the genlab cache
+    folder.
 
     The file names carry GENERATOR_VERSION, so clocks drawn by an older generator are never reused.
     Faces live in their own file: asking for them the first time redraws the clocks once.
@@ -495,11 +567,11 @@ def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces
     from genlab.paths import cache_dir
 
     folder = cache_dir() / "clock"
-    stem = folder / f"synth_v{GENERATOR_VERSION}_seed{seed}_n{n}_size{size}"
+    stem = folder / (f"synth_v{GENERATOR_VERSION}_seed{seed}_n{n}_size{size}" + (f"_hard{hard:g}" if hard else ""))
     paths = [Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")[:3 if with_faces else 2]]
     if all(path.exists() for path in paths):
         return tuple(np.load(path) for path in paths)
-    arrays = make_clocks(n, seed, size, progress=progress, with_faces=True)
+    arrays = make_clocks(n, seed, size, progress=progress, with_faces=True, hard=hard)
     folder.mkdir(parents=True, exist_ok=True)
     for path, array in zip((Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")), arrays):
         np.save(path, array)
