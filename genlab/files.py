@@ -96,7 +96,8 @@ class FileLock:
         self._mine: str | None = None
 
     def __enter__(self) -> "FileLock":
-        self.acquire()
+        if self._mine is None:  # not yet taken (claim_new_file hands out a lock already taken)
+            self.acquire()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -140,6 +141,7 @@ class FileLock:
                     self.lock.unlink()
             except OSError:
                 pass
+            self._mine = None
 
     def _create(self, content: str) -> bool:
         """Creates the lock file with its content in one step (a hard link fails if it exists)."""
