@@ -5,7 +5,6 @@ with plain pytest; the `st.cache_*` loaders and session helpers need a Streamlit
 """
 
 import hashlib
-import io
 import json
 import re
 import uuid
@@ -17,7 +16,6 @@ import streamlit as st
 from genlab import paths
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
-MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 SOURCES = {
@@ -91,22 +89,14 @@ def save_upload(name: str, data: bytes) -> Path:
 
 
 def read_image_upload(name: str, data: bytes):
-    """Returns a PIL image from uploaded bytes; ValueError naming the file if it is not a usable image."""
-    from PIL import Image, UnidentifiedImageError
+    """Returns an uploaded image as an upright 8-bit PIL image ("L" or "RGB": fit to show or lift);
+    ValueError naming the file if it is not a usable image (see genlab.images.read_image)."""
+    from genlab.images import read_image
 
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError(f"{name} is {len(data) / 2**20:.1f} MB; images up to "
                          f"{MAX_IMAGE_BYTES // 2**20} MB are accepted")
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ValueError(f"{name} is {image.width}x{image.height} pixels; that is too large to read")
-        image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{name} is not an image genlab can read ({type(error).__name__})") from None
-    except OSError as error:
-        raise ValueError(f"{name} is a damaged or truncated image: {error}") from None
-    return image
+    return read_image(data, name)
 
 
 def lift_upload(name: str, data: bytes) -> np.ndarray:

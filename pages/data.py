@@ -89,7 +89,8 @@ with lift:
         else:
             threshold, surface = appstate.view_controls("lift")
             left, right = st.columns([1, 2])
-            left.image(upload.getvalue(), caption=upload.name, width=220)
+            # The decoded 8-bit picture, not the file: st.image cannot show every mode (16-bit, CMYK...).
+            left.image(appstate.read_image_upload(upload.name, upload.getvalue()), caption=upload.name, width=220)
             right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),
                                key="lift_figure")
 

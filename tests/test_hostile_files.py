@@ -156,3 +156,137 @@ def test_a_point_cloud_linking_to_another_file_is_refused(tmp_path):
         file["1"]["points"] = h5py.ExternalLink(str(other), "0/points")
     with pytest.raises(DataError, match="sample '1' points is a link"):
         load_dataset("kaggle", path=path)
+
+
+# -- images in any mode -----------------------------------------------------------------------------
+def clock_picture(size=160) -> np.ndarray:
+    """Returns a uint8 (size, size) clock: white face, black rim and hands, grey background."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (size, size), 90)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((10, 10, size - 10, size - 10), fill=250, outline=0, width=5)
+    draw.line((size // 2, size // 2, size // 2, 30), fill=0, width=4)
+    draw.line((size // 2, size // 2, size - 45, size // 2 + 10), fill=0, width=6)
+    return np.asarray(image)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sixteen_bit(picture: np.ndarray, scale: int = 257) -> bytes:
+    """Returns a 16-bit grayscale PNG of an 8-bit picture (scale 257: full 16-bit range; 16: 12-bit data)."""
+    image = Image.fromarray(picture.astype(np.uint16) * scale)
+    assert image.mode == "I;16"
+    return png(image)
+
+
+@pytest.mark.parametrize("scale", [257, 16])
+def test_a_16_bit_clock_photo_reads_like_its_8_bit_original(scale):
+    from genlab.clock import preprocess
+
+    picture = clock_picture()
+    gray = np.asarray(preprocess.open_image(sixteen_bit(picture, scale)).convert("L"), np.int16)
+    stretched = (picture.astype(np.float64) - picture.min()) * 255 / (picture.max() - picture.min())
+    assert np.abs(gray - np.round(stretched)).max() <= 1  # not "blank": every pixel keeps its shade
+    face = preprocess.preprocess_upload(sixteen_bit(picture, scale))
+    assert face.image.std() > 40
+
+
+def test_a_16_bit_digit_lifts_like_its_8_bit_original():
+    from genlab.data import lift_image
+
+    digit = np.zeros((64, 64), np.uint8)
+    digit[10:54, 28:36] = 255  # a "1"
+    eight = lift_image(png(Image.fromarray(digit)))
+    np.testing.assert_array_equal(lift_image(sixteen_bit(digit)), eight)
+    np.testing.assert_array_equal(lift_image(Image.open(io.BytesIO(sixteen_bit(digit, 16)))), eight)
+
+
+def as_mode(picture: np.ndarray, mode: str) -> Image.Image:
+    gray = Image.fromarray(picture)
+    if mode == "I;16":
+        return Image.fromarray(picture.astype(np.uint16) * 257)
+    if mode == "I":
+        return Image.fromarray(picture.astype(np.int32) * 1000 - 70_000, "I")
+    if mode == "F":
+        values = picture.astype(np.float32) / 255
+        values[0, 0] = np.nan
+        return Image.fromarray(values, "F")
+    if mode == "LA":
+        return Image.merge("LA", (gray, Image.new("L", gray.size, 255)))
+    return gray.convert("RGB").convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I", "F", "P", "LA", "CMYK", "1", "RGBA", "YCbCr", "RGB", "L"])
+def test_every_pillow_mode_becomes_8_bit_with_its_contrast(mode):
+    from genlab.images import read_image
+
+    picture = clock_picture()
+    image = read_image(as_mode(picture, mode), "clock.png")
+    assert image.mode in ("L", "RGB") and image.size == (160, 160)
+    gray = np.asarray(image.convert("L"), np.float64)
+    similar = 0.7 if mode == "1" else 0.95  # "1" dithers the grey background
+    assert np.corrcoef(gray[1:].ravel(), picture[1:].ravel())[0, 1] > similar, mode
+    assert gray.max() - gray.min() > 200, mode
+
+
+def test_the_data_pages_preview_of_a_16_bit_upload_can_be_shown():
+    """st.image encodes what it is given as PNG or JPEG; a 16-bit image cannot be written as JPEG."""
+    from genlab import appstate
+
+    preview = appstate.read_image_upload("digit16.png", sixteen_bit(clock_picture()))
+    preview.save(io.BytesIO(), format="JPEG")
+    assert preview.mode == "L"
+
+
+def test_image_errors_name_the_file():
+    from genlab.images import read_image
+
+    with pytest.raises(ValueError, match="holiday.png is not an image genlab can read"):
+        read_image(b"plain text", "holiday.png")
+    with pytest.raises(ValueError, match="cut.png is a corrupt or truncated image"):
+        read_image(png(Image.fromarray(clock_picture()))[:80], "cut.png")
+
+
+# -- checkpoints that are not what they claim ---------------------------------------------------------
+class Payload:
+    """Unpickling this runs code: it writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".ckpt", ".safetensors"])
+def test_a_pickled_checkpoint_is_never_executed(tmp_path, suffix):
+    marker = tmp_path / "pwned"
+    path = tmp_path / f"model{suffix}"
+    torch.save({"state_dict": Payload(marker)}, path)
+    with pytest.raises(ValueError, match=rf"model\{suffix} is not a readable safetensors checkpoint"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_nan_or_infinite_weights_are_refused_by_name(tmp_path, damage_checkpoint):
+    from test_models import tiny
+
+    path = save_model(tiny("ae", "fcn"), tmp_path / "ae.safetensors")
+    name = next(k for k, v in tiny("ae", "fcn").state_dict().items() if v.is_floating_point())
+    damage_checkpoint(path, lambda tensors: tensors[name].view(-1).__setitem__(0, float("inf")))
+    with pytest.raises(ValueError, match=rf"ae\.safetensors: weights contain NaN or infinite values in {name}"):
+        load_model(path)
+
+
+def test_a_huge_safetensors_header_is_refused_fast(tmp_path):
+    path = tmp_path / "bomb.safetensors"
+    path.write_bytes(struct.pack("<Q", 2**40) + b'{"a": ' + b" " * 1000)
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="bomb.safetensors"):
+        load_model(path)
+    assert time.perf_counter() - started < 1

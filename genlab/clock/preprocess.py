@@ -6,15 +6,13 @@ found by a Hough transform, else the centre square), resized to 150x150 like the
     face = preprocess_upload("photo.jpg")   # face.image: (150, 150) uint8
 """
 
-import io
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 40_000_000  # bigger than any phone photo; larger files are refused as decompression bombs
+from genlab.images import read_image, source_name
+
 MIN_SIDE = 32  # smaller images hold too few pixels to see hands
 DETECT_SIDE = 120  # circles are searched on a copy this size: fast, and plenty for a face outline
 MIN_VOTES = 0.45  # share of a circle's outline that must be edge pixels (spurious small circles reach ~0.4)
@@ -24,8 +22,6 @@ MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks k
 # clocks in scenes from 59.0% to 66.5% hour accuracy and cost pre-cropped clocks 1 point (98.0 -> 97.0%).
 OFF_CENTRE_ZOOM = 0.6
 OFF_CENTRE = ((0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0))
-
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -44,10 +40,6 @@ class Face:
     found_circle: bool
 
 
-def _name(source) -> str:
-    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "the upload")
-
-
 def open_image(source) -> Image.Image:
     """Returns an upright RGB PIL image from a path, bytes, file object, PIL image or array.
 
@@ -59,35 +51,12 @@ def open_image(source) -> Image.Image:
 
 def _open_with_gray(source) -> tuple:
     """Returns (open_image(source), its (H, W) uint8 grayscale array), converting to gray once."""
-    name = _name(source)
+    name = source_name(source)
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.dtype != np.uint8:
             raise ValueError(f"{name}: expected a uint8 (H, W) or (H, W, 3) array, got {source.dtype} {source.shape}")
-        image = Image.fromarray(source)
-    elif isinstance(source, Image.Image):
-        image = source
-    else:
-        if isinstance(source, bytes):
-            source = io.BytesIO(source)
-        try:
-            with warnings.catch_warnings():
-                # PIL only warns between MAX_PIXELS and twice that; refuse those too.
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(source)
-                image.load()  # decode now, so truncated files fail here
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from error
-        except UnidentifiedImageError as error:
-            raise ValueError(f"{name} is not an image PIL can read (use PNG, JPEG or WebP)") from error
-        except (OSError, SyntaxError, EOFError) as error:
-            raise ValueError(f"{name} is a corrupt or truncated image: {error}") from error
-    if image.width * image.height > MAX_PIXELS:
-        raise ValueError(f"{name} is too large ({image.width}x{image.height}); at most {MAX_PIXELS:,} pixels")
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    image = image.convert("RGB")
+        source = Image.fromarray(source)
+    image = read_image(source, name).convert("RGB")  # any mode, 16-bit included, as 8-bit, upright
     if min(image.size) < MIN_SIDE:
         raise ValueError(f"{name} is too small ({image.width}x{image.height}); need at least {MIN_SIDE} pixels a side")
     gray = np.asarray(image.convert("L"))
