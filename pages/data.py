@@ -116,11 +116,8 @@ with switch:
     with mnist:
         folder = st.text_input("Folder of MNIST IDX files", str(appstate.paths.mnist_dir()),
                                key="mnist_folder")
-        if st.button("Build from MNIST", key="use_mnist"):
-            if not appstate.mnist_available(folder):
-                st.error(f"No MNIST IDX files (*images-idx3-ubyte*) in {folder}")
-            else:
-                switch_to({"source": "mnist", "params": {"mnist_dir": folder}})
+        if st.button("Build from MNIST", key="use_mnist"):  # load_dataset checks the folder is one the app reads
+            switch_to({"source": "mnist", "params": {"mnist_dir": folder}})
     with kaggle:
         st.write("Upload `full_dataset_vectors.h5` (or a `*_point_clouds.h5` file) from the "
                  "Kaggle 3D MNIST dataset.")
