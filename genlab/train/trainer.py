@@ -248,8 +248,8 @@ def _resume(path, model, optimizers, dataset, config: TrainConfig) -> _Resumed:
     training = meta.get("training") or {}
     done = int(training.get("epochs_done", 0))
     if done >= config.epochs:
-        raise ValueError(f"{path}: cannot resume, it already holds {done} epochs of training; "
-                         f"ask for more than {done} epochs to train on")
+        raise ValueError(f"{path}: cannot resume, it already holds {done} epoch{'s' * (done != 1)} of training; "
+                         f"ask for more than {done} (--epochs) to train on")
     best, state = split_tensors(tensors)
     current = {k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")}
     check_finite(best, path)
