@@ -5,8 +5,8 @@ with plain pytest; the `st.cache_*` loaders and session helpers need a Streamlit
 """
 
 import hashlib
-import io
 import json
+import os
 import re
 import uuid
 from pathlib import Path
@@ -17,7 +17,6 @@ import streamlit as st
 from genlab import paths
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
-MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding them
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 SOURCES = {
@@ -36,6 +35,49 @@ def runs_dir() -> Path:
 def uploads_dir() -> Path:
     """Returns the folder where uploaded files are kept while the app uses them."""
     return paths.cache_dir() / "uploads"
+
+
+def data_dir() -> Path:
+    """Returns the server folder whose files a visitor may name by path ($GENLAB_APP_DATA_DIR, else
+    the shared data folder); everything else reaches the app only as an upload."""
+    return Path(os.environ.get("GENLAB_APP_DATA_DIR") or paths.shared_data_dir())
+
+
+def check_data_path(text) -> Path:
+    """Returns a path a visitor typed, resolved, if it lies in data_dir(), the MNIST folder or the uploads.
+
+    Elsewhere: ValueError worded the same whether or not the path exists, so the text boxes
+    tell nobody what the server holds outside those folders.
+    """
+    path = Path(str(text)).expanduser().resolve()
+    roots = (data_dir(), paths.mnist_dir(), uploads_dir())
+    if any(path == root.resolve() or path.is_relative_to(root.resolve()) for root in roots):
+        return path
+    raise ValueError(f"{text} is outside the data folder this app reads ({data_dir()}); "
+                     "upload the file instead")
+
+
+def _upload_of(path) -> Path | None:
+    """Returns the resolved path if it is a saved upload (in uploads_dir()), else None."""
+    if not path:
+        return None
+    path = Path(path).resolve()
+    return path if path.is_relative_to(uploads_dir().resolve()) else None
+
+
+def user_message(error: Exception | str) -> str:
+    """Returns an error's message with saved uploads named as their user named them, not by server path."""
+    message = str(error)
+    for folder in {str(uploads_dir()), str(uploads_dir().resolve())}:
+        message = re.sub(re.escape(folder) + r"/[0-9a-f]{16}-([A-Za-z0-9._-]+)", r"\1", message)
+    return message
+
+
+def _discard_upload(path) -> None:
+    """Deletes a saved upload that could not be used (an upload the app rejects is not kept)."""
+    upload = _upload_of(path)
+    if upload is not None:
+        upload.unlink(missing_ok=True)
 
 
 # -- datasets --------------------------------------------------------------------------------
@@ -91,22 +133,14 @@ def save_upload(name: str, data: bytes) -> Path:
 
 
 def read_image_upload(name: str, data: bytes):
-    """Returns a PIL image from uploaded bytes; ValueError naming the file if it is not a usable image."""
-    from PIL import Image, UnidentifiedImageError
+    """Returns an uploaded image as an upright 8-bit PIL image ("L" or "RGB": fit to show or lift);
+    ValueError naming the file if it is not a usable image (see genlab.images.read_image)."""
+    from genlab.images import read_image
 
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError(f"{name} is {len(data) / 2**20:.1f} MB; images up to "
                          f"{MAX_IMAGE_BYTES // 2**20} MB are accepted")
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise ValueError(f"{name} is {image.width}x{image.height} pixels; that is too large to read")
-        image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ValueError(f"{name} is not an image genlab can read ({type(error).__name__})") from None
-    except OSError as error:
-        raise ValueError(f"{name} is a damaged or truncated image: {error}") from None
-    return image
+    return read_image(data, name)
 
 
 def lift_upload(name: str, data: bytes) -> np.ndarray:
@@ -262,10 +296,19 @@ def _load_dataset(source: str, params_json: str):
 def load_dataset(choice: dict):
     """Returns the VoxelDataset for a choice, built once per server and shared read-only.
 
-    cache_resource, not cache_data: the arrays are large (~160 MB for 10,000 digits) and
-    cache_data would copy them on every rerun.
+    Paths in the choice must pass check_data_path. An upload that cannot be loaded is deleted;
+    errors (ValueError) name uploads by the user's file name. cache_resource, not cache_data:
+    the arrays are large (~160 MB for 10,000 digits) and cache_data would copy them on every rerun.
     """
-    return _load_dataset(choice["source"], json.dumps(choice["params"], sort_keys=True))
+    params = choice["params"]
+    for key in ("path", "mnist_dir"):
+        if params.get(key):
+            check_data_path(params[key])
+    try:
+        return _load_dataset(choice["source"], json.dumps(params, sort_keys=True))
+    except (ValueError, OSError) as error:
+        _discard_upload(params.get("path"))
+        raise ValueError(user_message(error)) from None
 
 
 def current_dataset():
@@ -293,11 +336,13 @@ def load_model(path) -> object:
         raise FileNotFoundError(f"checkpoint {path.name} does not exist")
     try:
         return _load_model(str(path), path.stat().st_mtime)
-    except (ValueError, FileNotFoundError):
-        raise
+    except (ValueError, FileNotFoundError) as error:
+        _discard_upload(path)
+        raise type(error)(user_message(error)) from None
     except Exception as error:  # noqa: BLE001 - a stranger's file must give a message, not a traceback
-        raise ValueError(f"{path.name} cannot be loaded as a genlab model: {type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}") from None
+        _discard_upload(path)
+        raise ValueError(user_message(f"{path} cannot be loaded as a genlab model: {type(error).__name__}: "
+                                      f"{str(error).splitlines()[0] if str(error) else ''}")) from None
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

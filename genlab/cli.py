@@ -44,12 +44,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BAD_INPUT, FAILED, INTERRUPTED = 2, 1, 130  # exit codes
+
+
 def main(argv=None) -> int:
-    """Runs the command line; returns the process exit code."""
+    """Runs the command line; returns the process exit code (0 on success).
+
+    Errors are printed as one line without a traceback: bad input (ValueError, OSError: a bad
+    file, a locked or missing path) exits 2, a failed run (RuntimeError such as a diverged
+    training, MemoryError) exits 1, Ctrl-C 130. Anything else is a bug: it is printed the same
+    way, and GENLAB_DEBUG=1 shows its traceback.
+    """
+    import os
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (ValueError, FileNotFoundError, OSError) as error:
-        # Bad input is the user's to fix: say what is wrong, without a traceback.
+    except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except MemoryError as error:
+        print(f"error: out of memory{f' ({error})' if str(error) else ''}; try a smaller batch or dataset",
+              file=sys.stderr)
+        return FAILED
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return FAILED
+    except Exception as error:  # noqa: BLE001 - a bug: still one line, the traceback on request
+        if os.environ.get("GENLAB_DEBUG"):
+            raise
+        print(f"error: internal error ({type(error).__name__}: {error}); "
+              f"run with GENLAB_DEBUG=1 to see where", file=sys.stderr)
+        return FAILED

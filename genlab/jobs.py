@@ -148,15 +148,15 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     learned; a diverged run raises JobError saying so (the last good checkpoint stays).
     max_train: train on only the first max_train training digits (faster on a CPU).
     model_options: passed to build_model (e.g. beta for a VAE, ae_weight for a GAN).
+    The checkpoint is runs_dir/NAME.safetensors, NAME = name or KIND_BACKBONE_TIME, with -2, -3 ...
+    added when that file exists or another run is writing it.
     """
-    from pathlib import Path
 
     def work(report, stop_event):
         from dataclasses import replace
 
-        from genlab.models import build_model, fit_samplers
-        from genlab.models.checkpoint import write_samplers
-        from genlab.train import TrainConfig, TrainingDiverged, train
+        from genlab.files import claim_new_file
+        from genlab.models import build_model
 
         data = dataset
         if max_train and max_train < len(dataset.X_train):
@@ -164,7 +164,13 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
                            params={**dataset.params, "max_train": max_train})
         model = build_model(kind, backbone, latent_dim=latent_dim, **model_options)
         stem = name or f"{kind}_{backbone}_{time.strftime('%Y%m%d-%H%M%S')}"
-        path = Path(runs_dir) / f"{stem}.safetensors"
+        with claim_new_file(runs_dir, stem, ".safetensors") as claimed:  # unique even within one second
+            return train_into(claimed.path, model, data, report, stop_event)
+
+    def train_into(path, model, data, report, stop_event):
+        from genlab.models import fit_samplers
+        from genlab.models.checkpoint import write_samplers
+        from genlab.train import TrainConfig, TrainingDiverged, train
 
         def on_progress(progress) -> None:
             step = (progress.epoch - 1) * progress.steps_per_epoch + progress.step

@@ -89,7 +89,8 @@ with lift:
         else:
             threshold, surface = appstate.view_controls("lift")
             left, right = st.columns([1, 2])
-            left.image(upload.getvalue(), caption=upload.name, width=220)
+            # The decoded 8-bit picture, not the file: st.image cannot show every mode (16-bit, CMYK...).
+            left.image(appstate.read_image_upload(upload.name, upload.getvalue()), caption=upload.name, width=220)
             right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),
                                key="lift_figure")
 
@@ -115,11 +116,8 @@ with switch:
     with mnist:
         folder = st.text_input("Folder of MNIST IDX files", str(appstate.paths.mnist_dir()),
                                key="mnist_folder")
-        if st.button("Build from MNIST", key="use_mnist"):
-            if not appstate.mnist_available(folder):
-                st.error(f"No MNIST IDX files (*images-idx3-ubyte*) in {folder}")
-            else:
-                switch_to({"source": "mnist", "params": {"mnist_dir": folder}})
+        if st.button("Build from MNIST", key="use_mnist"):  # load_dataset checks the folder is one the app reads
+            switch_to({"source": "mnist", "params": {"mnist_dir": folder}})
     with kaggle:
         st.write("Upload `full_dataset_vectors.h5` (or a `*_point_clouds.h5` file) from the "
                  "Kaggle 3D MNIST dataset.")

@@ -62,7 +62,7 @@ def test_uploaded_image_checks():
         appstate.read_image_upload("notes.png", b"hello, not pixels")
     with pytest.raises(ValueError, match="big.png is 11.0 MB"):
         appstate.read_image_upload("big.png", b"\0" * (11 * 2**20))
-    with pytest.raises(ValueError, match="cut.png is a damaged or truncated image"):
+    with pytest.raises(ValueError, match="cut.png is a corrupt or truncated image"):
         appstate.read_image_upload("cut.png", png((200, 200))[:60])
 
 

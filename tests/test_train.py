@@ -79,9 +79,12 @@ def test_stop_event_cancels_after_the_current_step_and_keeps_a_checkpoint(data, 
 
     path = tmp_path / "run.safetensors"
     result = train(tiny(), data, quick(epochs=50), on_progress=on_progress, stop_event=stop, checkpoint_path=path)
-    assert result.cancelled and result.epochs_run == 1
+    # The cancelled epoch is kept (validated, weights saved) but not counted as a completed one.
+    assert result.cancelled and result.epochs_run == 0
+    assert result.history[0]["partial"] is True and result.history[0]["steps"] == 2
     loaded = load_model(path)
     assert loaded.metadata["training"]["cancelled"] is True
+    assert loaded.metadata["training"]["epochs_done"] == 0
     assert loaded.metadata["dataset"]["fingerprint"] == data.fingerprint
 
 

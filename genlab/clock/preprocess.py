@@ -8,20 +8,16 @@ like the Leiden set. Boxes are (left, top, side) in the pixels of the upright or
     face = crop_face(photo, (left, top, side))   # face.image: (150, 150) uint8
 """
 
-import io
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
-MAX_PIXELS = 40_000_000  # bigger than any phone photo; larger files are refused as decompression bombs
+from genlab.images import read_photo, source_name
+
 WORK_SIDE = 1024  # photos are read at most about this big (long side): the reader's input is 72 px
 MIN_SIDE = 32  # smaller images hold too few pixels to see hands
 MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks keep a little background
-
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 @dataclass
@@ -59,10 +55,6 @@ class Face:
     scale: float = 1.0
 
 
-def _name(source) -> str:
-    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "the upload")
-
-
 def open_image(source) -> Image.Image:
     """Returns an upright RGB PIL image (at working size, see WORK_SIDE) from a path, bytes, file object,
     PIL image or array.
@@ -75,47 +67,19 @@ def open_image(source) -> Image.Image:
 
 def open_photo(source) -> Photo:
     """Returns the upload as a Photo: upright, at most WORK_SIDE a side, with its grayscale; see open_image."""
-    name = _name(source)
+    name = source_name(source)
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.dtype != np.uint8:
             raise ValueError(f"{name}: expected a uint8 (H, W) or (H, W, 3) array, got {source.dtype} {source.shape}")
-        image = Image.fromarray(source)
-        full = image.size
-    elif isinstance(source, Image.Image):
-        image, full = source, source.size
-    else:
-        if isinstance(source, bytes):
-            source = io.BytesIO(source)
-        try:
-            with warnings.catch_warnings():
-                # PIL only warns between MAX_PIXELS and twice that; refuse those too.
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(source)
-                full = image.size
-                if image.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale, keeping 0.9 WORK_SIDE or more
-                    shrink = 0.9 * WORK_SIDE / max(image.size)
-                    image.draft("RGB", (round(image.width * shrink), round(image.height * shrink)))
-                image.load()  # decode now, so truncated files fail here
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from error
-        except UnidentifiedImageError as error:
-            raise ValueError(f"{name} is not an image PIL can read (use PNG, JPEG or WebP)") from error
-        except (OSError, SyntaxError, EOFError) as error:
-            raise ValueError(f"{name} is a corrupt or truncated image: {error}") from error
-    if full[0] * full[1] > MAX_PIXELS:
-        raise ValueError(f"{name} is too large ({full[0]}x{full[1]}); at most {MAX_PIXELS:,} pixels")
-    transposed = ImageOps.exif_transpose(image)
-    if transposed.size != image.size:  # a quarter turn: the original's sides swap too
-        full = full[::-1]
-    image = transposed
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        source = Image.fromarray(source)
+    image, full = read_photo(source, name, max_side=WORK_SIDE)  # any mode, 16-bit included, as 8-bit, upright
     image = image.convert("RGB")
     if min(full) < MIN_SIDE:
         raise ValueError(f"{name} is too small ({full[0]}x{full[1]}); need at least {MIN_SIDE} pixels a side")
-    if max(image.size) > WORK_SIDE:  # a box filter by a whole factor: fast, and keeps thin hands
-        image = image.reduce(-(-max(image.size) // WORK_SIDE))
+    gray = np.asarray(image.convert("L"))
+    if gray.std() < 2:
+        raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")
+    return Photo(image, gray, image.width / full[0], tuple(full))
     gray = np.asarray(image.convert("L"))
     if gray.std() < 2:
         raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")

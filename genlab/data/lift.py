@@ -1,12 +1,11 @@
 """Lift a user's own 2D digit image (photo or drawing, any size) to a 3D MNIST voxel grid."""
 
-import io
-
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from genlab.data.errors import DataError
 from genlab.data.voxelize import voxelize_digits
+from genlab.images import read_image
 
 MAX_SIDE = 1024  # larger pictures are shrunk first: a digit needs no more detail than that
 INK_THRESHOLD = 0.25  # after contrast stretching, fainter pixels are background (paper, noise)
@@ -56,20 +55,11 @@ def lift_image(image) -> np.ndarray:
 
 def _grayscale(image) -> np.ndarray:
     """Returns float64 (H, W) in [0, 1] from a PIL image, an array or image-file bytes."""
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        try:
-            image = Image.open(io.BytesIO(bytes(image)))
-            image.load()
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-            raise DataError(f"not a readable image file ({error})") from None
-    if isinstance(image, Image.Image):
-        image = ImageOps.exif_transpose(image)  # phone photos: honour the camera's rotation
-        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-            # A drawing on a transparent canvas: put it on white paper.
-            rgba = image.convert("RGBA")
-            paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(paper, rgba)
-        image = image.convert("L")
+    if isinstance(image, (bytes, bytearray, memoryview, Image.Image)):
+        try:  # upright, 8-bit whatever the mode (16-bit included), transparent drawings on white paper
+            image = read_image(image, "the image").convert("L")
+        except ValueError as error:
+            raise DataError(f"not a readable image file: {error}") from None
         image.thumbnail((MAX_SIDE, MAX_SIDE))
         return np.asarray(image, dtype=np.float64) / 255.0
     array = np.asarray(image)

@@ -1,12 +1,12 @@
 """Checkpoints: safetensors files holding tensors plus one JSON metadata string; never pickled code.
 
-File layout: the model's state_dict tensors (and, in training checkpoints, the optimiser state
-under "optimizer/..."), and metadata {"genlab": JSON} with format_version, kind, backbone,
+File layout: the model's state_dict tensors (the best weights so far), code samplers, and, in
+checkpoints written during training, what resuming needs under "resume/..." (the current weights,
+optimiser state, RNG state); metadata {"genlab": JSON} with format_version, kind, backbone,
 latent_dim, config, dataset (describe(), incl. fingerprint), metrics and training info.
 """
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -14,6 +14,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from genlab import paths
+from genlab.files import atomic_write
 from genlab.models.density import PREFIX as DENSITY_PREFIX
 from genlab.models.density import CodeDensity
 from genlab.models.second_stage import PREFIX as SECOND_STAGE_PREFIX
@@ -21,34 +22,30 @@ from genlab.models.second_stage import SecondStage
 
 FORMAT = "genlab-checkpoint"
 FORMAT_VERSION = 1
-OPTIMIZER_PREFIX = "optimizer/"
+RESUME_PREFIX = "resume/"  # training state (current weights, optimisers, RNG): only resuming reads it
+LEGACY_OPTIMIZER_PREFIX = "optimizer/"  # where training checkpoints before RESUME_PREFIX kept optimiser state
 SAMPLER_PREFIXES = (DENSITY_PREFIX, SECOND_STAGE_PREFIX)
 
 
 def atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
     """Writes a safetensors file via a temporary file and a rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        save_file(tensors, str(tmp), metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
-def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None) -> Path:
+def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None,
+               weights: dict | None = None) -> Path:
     """Returns the path written: `model`'s weights and JSON metadata as a safetensors checkpoint.
 
     metadata: JSON-able extras (dataset describe(), metrics, training info, ...); the model's
-    kind, backbone, latent_dim and config are always recorded. extra_tensors: e.g. optimiser state.
+    kind, backbone, latent_dim and config are always recorded. extra_tensors: e.g. resume state.
+    weights: the state_dict to store (default: the model's own, e.g. the best weights of a run).
     """
     info = {**getattr(model, "metadata", {}), **(metadata or {})}
     info.update(format=FORMAT, format_version=FORMAT_VERSION, kind=model.kind, backbone=model.backbone,
                 latent_dim=model.latent_dim, config=model.config)
     if hasattr(model, "reconstruction_method"):
         info["reconstruction_method"] = model.reconstruction_method
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in (weights or model.state_dict()).items()}
     tensors.update(sampler_tensors(model))
     tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
     atomic_save(tensors, path, {"genlab": json.dumps(info)})
@@ -94,9 +91,22 @@ def write_samplers(path, model) -> None:
 
 
 def split_tensors(tensors: dict) -> tuple[dict, dict]:
-    """Returns (model weights, optimiser state tensors) of a checkpoint's tensors (code samplers are neither)."""
-    weights = {k: v for k, v in tensors.items() if not k.startswith((OPTIMIZER_PREFIX, *SAMPLER_PREFIXES))}
-    return weights, {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
+    """Returns (model weights, resume state) of a checkpoint's tensors (code samplers are neither).
+
+    The resume state's names lose RESUME_PREFIX: "model/..." (current weights), "optimizer/...", "rng/...".
+    """
+    weights = {k: v for k, v in tensors.items()
+               if not k.startswith((RESUME_PREFIX, LEGACY_OPTIMIZER_PREFIX, *SAMPLER_PREFIXES))}
+    resume = {k[len(RESUME_PREFIX):]: v for k, v in tensors.items() if k.startswith(RESUME_PREFIX)}
+    return weights, resume
+
+
+def check_finite(weights: dict, where) -> None:
+    """Raises ValueError naming `where` and the first tensors that hold NaN or infinite values."""
+    bad = [name for name, value in weights.items() if value.is_floating_point() and not torch.isfinite(value).all()]
+    if bad:
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        raise ValueError(f"{where}: weights contain NaN or infinite values in {', '.join(bad[:3])}{more}")
 
 
 def load_model(path):
@@ -118,8 +128,7 @@ def load_model(path):
         first = str(error).strip().splitlines()
         raise ValueError(f"{path}: weights do not match a {meta['kind']}/{meta['backbone']} model "
                          f"with config {meta.get('config')}: {' '.join(first[:3])}") from None
-    if not all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point()):
-        raise ValueError(f"{path}: weights contain NaN or infinite values")
+    check_finite(weights, path)
     model.code_density = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path))
     model.second_stage = SecondStage.from_tensors(tensors, model.latent_dim, where=str(path))
     model.metadata = meta

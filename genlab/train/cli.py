@@ -97,8 +97,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     """Returns the test metrics after training kind/backbone on `dataset` and saving it to `out` (rank 0)."""
     import torch
 
+    from genlab.files import FileLock
     from genlab.models import build_model, fit_samplers, load_model, save_model
-    from genlab.models.checkpoint import read_checkpoint
     from genlab.train import TrainConfig, train
     from genlab.train.shipping import test_metrics
 
@@ -116,16 +116,17 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
                          compile=args.compile, seed=args.seed, patience=args.patience,
                          max_seconds=args.max_minutes * 60 if args.max_minutes else None)
     rank = int(os.environ.get("RANK", 0))
-    result = train(model, dataset, config, on_progress=ProgressBar(f"{kind}_{backbone}") if rank == 0 else None,
-                   checkpoint_path=out, resume=args.resume)
     if rank != 0:
+        train(model, dataset, config, checkpoint_path=out, resume=args.resume)
         return {}
-    # The finished file: best weights, code samplers, test metrics, no optimiser state (a few MB at most).
-    fit_samplers(result.model, dataset.X_train, dataset.y_train, **second_stage_options(args))
-    metrics = test_metrics(result.model, dataset)
-    meta = read_checkpoint(out)[1]
-    training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
-    save_model(result.model, out, {"dataset": meta["dataset"], "training": training, "metrics": metrics})
+    with FileLock(out, "checkpoint"):  # held until the finished file is written: no other run can slip in
+        result = train(model, dataset, config, on_progress=ProgressBar(f"{kind}_{backbone}"),
+                       checkpoint_path=out, resume=args.resume)
+        # The finished file: best weights, code samplers, test metrics, no resume state (a few MB at most).
+        fit_samplers(result.model, dataset.X_train, dataset.y_train, **second_stage_options(args))
+        metrics = test_metrics(result.model, dataset)
+        save_model(result.model, out, {"dataset": dataset.describe(), "training": result.training | warm,
+                                       "metrics": metrics})
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
           f"{result.samples_per_s:.0f} samples/s -> {out}")
     for split, values in metrics.items():

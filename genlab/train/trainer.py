@@ -17,6 +17,7 @@ batch (DistributedSampler), gradients are averaged, and only rank 0 reports prog
 
 import contextlib
 import copy
+import logging
 import math
 import os
 import time
@@ -28,7 +29,10 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DistributedSampler
 
-from genlab.models.checkpoint import OPTIMIZER_PREFIX, read_checkpoint, save_model, split_tensors
+from genlab.files import FileLock
+from genlab.models.checkpoint import RESUME_PREFIX, check_finite, read_checkpoint, save_model, split_tensors
+
+log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
@@ -79,6 +83,7 @@ class TrainResult:
     cancelled: bool = False
     stopped_early: bool = False
     checkpoint_path: str | None = None
+    training: dict = field(default_factory=dict)  # the training record a checkpoint of this run holds
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -154,15 +159,18 @@ def gan_step(net, optimizers, x, autocast, config, codes=None) -> dict[str, floa
 
 
 @torch.no_grad()
-def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500) -> torch.Tensor | None:
+def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500, set_scale: bool = True) -> torch.Tensor | None:
     """Sets a GAN's code standardisation from its encoder's codes of X (N, 16, 16, 16); returns the
     standardised codes (N, latent_dim) if its autoencoder stays fixed (then they are computed once
-    instead of every step: the encoder is most of a step's cost), else None."""
+    instead of every step: the encoder is most of a step's cost), else None.
+
+    set_scale=False keeps the standardisation the model holds (a resumed run's, tracked while training)."""
     if model.kind != "gan":
         return None
     # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
     raw = torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)])
-    model.set_code_scale(raw)
+    if set_scale or not model.config["ae_weight"]:  # a fixed autoencoder's scale comes out the same
+        model.set_code_scale(raw)
     return None if model.config["ae_weight"] else model.standardise(raw)
 
 
@@ -183,24 +191,29 @@ def validation_loss(model, X: torch.Tensor, batch_size: int = 500) -> float:
     return total / max(len(X), 1)
 
 
-def _optimizer_tensors(optimizers) -> tuple[dict[str, torch.Tensor], dict]:
-    """Returns (tensors, JSON hyper-parameters) of the optimisers' state, for a safetensors checkpoint."""
-    tensors, groups = {}, {}
+def _resume_tensors(model, optimizers) -> tuple[dict[str, torch.Tensor], dict]:
+    """Returns (tensors, JSON optimiser hyper-parameters) that resuming needs beside the best weights:
+    the current weights, the optimisers' state and the RNG state, named under RESUME_PREFIX."""
+    tensors = {f"{RESUME_PREFIX}model/{k}": v for k, v in model.state_dict().items()}
+    tensors[f"{RESUME_PREFIX}rng/torch"] = torch.get_rng_state()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        tensors.update({f"{RESUME_PREFIX}rng/cuda/{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+    groups = {}
     for name, opt in optimizers.items():
         state = opt.state_dict()
         groups[name] = state["param_groups"]
         for index, values in state["state"].items():
             for key, value in values.items():
-                tensors[f"{OPTIMIZER_PREFIX}{name}/{index}/{key}"] = torch.as_tensor(value)
+                tensors[f"{RESUME_PREFIX}optimizer/{name}/{index}/{key}"] = torch.as_tensor(value)
     return tensors, groups
 
 
-def _load_optimizers(optimizers, tensors, groups) -> None:
+def _load_optimizers(optimizers, state_tensors, groups) -> None:
     for name, opt in optimizers.items():
         state: dict = {}
-        for key, value in tensors.items():
-            prefix, opt_name, index, field_name = key.split("/")
-            if opt_name == name:
+        for key, value in state_tensors.items():
+            if key.startswith(f"optimizer/{name}/"):
+                index, field_name = key.split("/")[2:]
                 state.setdefault(int(index), {})[field_name] = value
         opt.load_state_dict({"state": state, "param_groups": groups[name]})
 
@@ -209,17 +222,81 @@ def _describe(dataset) -> dict:
     return dataset.describe() if hasattr(dataset, "describe") else {"source": "unknown"}
 
 
+@dataclass
+class _Resumed:
+    epochs_done: int
+    history: list
+    best_val_loss: float
+    best_state: dict
+    epochs_without_gain: int
+    seconds: float
+
+
+def _resume(path, model, optimizers, dataset, config: TrainConfig) -> _Resumed:
+    """Returns where the run in checkpoint `path` stopped, after loading its weights into `model` and,
+    if it was saved during training, its optimiser and RNG state (a finished file has neither: the
+    run then continues from its weights with fresh optimisers, and says so)."""
+    tensors, meta = read_checkpoint(path)
+    if (meta["kind"], meta["backbone"], meta["config"]) != (model.kind, model.backbone, model.config):
+        raise ValueError(f"{path}: cannot resume, it holds a {meta['kind']}/{meta['backbone']} "
+                         f"model with config {meta['config']}")
+    trained_on = (meta.get("dataset") or {}).get("fingerprint")
+    fingerprint = getattr(dataset, "fingerprint", None)
+    if trained_on and fingerprint and trained_on != fingerprint:
+        raise ValueError(f"{path}: cannot resume, it was trained on other data (fingerprint {trained_on}, "
+                         f"this dataset {fingerprint})")
+    training = meta.get("training") or {}
+    done = int(training.get("epochs_done", 0))
+    if done >= config.epochs:
+        raise ValueError(f"{path}: cannot resume, it already holds {done} epoch{'s' * (done != 1)} of training; "
+                         f"ask for more than {done} (--epochs) to train on")
+    best, state = split_tensors(tensors)
+    current = {k[len("model/"):]: v for k, v in state.items() if k.startswith("model/")}
+    check_finite(best, path)
+    check_finite(current, path)
+    if current and "optimizers" in training:
+        model.load_state_dict(current)
+        _load_optimizers(optimizers, state, training["optimizers"])
+        torch.set_rng_state(state["rng/torch"])
+        cuda = [state[k] for k in sorted(state) if k.startswith("rng/cuda/")]
+        if cuda and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda)
+        without_gain = int(training.get("epochs_without_gain", 0))
+    else:
+        model.load_state_dict(best)
+        log.warning("note: %s holds no optimiser state (a finished run); training continues from its "
+                    "weights after epoch %d with fresh optimisers", path, done)
+        without_gain = 0
+    return _Resumed(epochs_done=done, history=[h for h in training.get("history", []) if not h.get("partial")],
+                    best_val_loss=float(training.get("best_val_loss", math.inf)),
+                    best_state={k: v.clone() for k, v in best.items()}, epochs_without_gain=without_gain,
+                    seconds=float(training.get("seconds", 0.0)))
+
+
 def train(model, dataset, config: TrainConfig | None = None, on_progress=None, stop_event=None,
           checkpoint_path=None, resume: bool = False) -> TrainResult:
     """Returns a TrainResult after training `model` on `dataset.X_train` (N, 16, 16, 16).
 
     on_progress(Progress) is called after every step (rank 0 only); stop_event (threading.Event)
-    cancels after the current step. checkpoint_path: written atomically after every epoch (model,
-    optimiser state, history); with resume=True an existing one is continued. Raises
+    cancels after the current step. checkpoint_path: written atomically after every epoch (the
+    best weights as the model's, plus what resuming needs: current weights, optimiser and RNG
+    state, history) while `checkpoint_path`.lock keeps other runs off it (FileLocked if one is
+    there); with resume=True an existing one is continued, and ends as an uninterrupted run would.
+    A cancelled epoch is recorded as partial and trained again in full on resume. Raises
     TrainingDiverged on a NaN or exploding loss, leaving the last good checkpoint in place.
     """
     config = config or TrainConfig()
     rank, world, device, started_group = distributed_setup(config.device)
+    lock = FileLock(checkpoint_path, "checkpoint") if checkpoint_path and rank == 0 else contextlib.nullcontext()
+    with lock:
+        result = _train(model, dataset, config, on_progress, stop_event, checkpoint_path, resume,
+                        rank, world, device)
+    if started_group:
+        dist.destroy_process_group()
+    return result
+
+
+def _train(model, dataset, config, on_progress, stop_event, checkpoint_path, resume, rank, world, device):
     torch.manual_seed(config.seed)
     if config.batch_size % world:
         raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
@@ -235,21 +312,14 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
     model.to(device).train()
     optimizers = make_optimizers(model, config)
     result = TrainResult(model=model, checkpoint_path=str(checkpoint_path) if checkpoint_path else None)
-    start_epoch = 0
+    start_epoch, epochs_without_gain, resumed = 0, 0, None
     if resume and checkpoint_path and os.path.exists(checkpoint_path):
-        tensors, meta = read_checkpoint(checkpoint_path)
-        if (meta["kind"], meta["backbone"], meta["config"]) != (model.kind, model.backbone, model.config):
-            raise ValueError(f"{checkpoint_path}: cannot resume, it holds a {meta['kind']}/{meta['backbone']} "
-                             f"model with config {meta['config']}")
-        weights, optimizer_tensors = split_tensors(tensors)
-        model.load_state_dict(weights)
-        _load_optimizers(optimizers, optimizer_tensors, meta["training"]["optimizers"])
-        start_epoch = meta["training"]["epochs_done"]
-        result.history = meta["training"]["history"]
-        result.best_val_loss = meta["training"]["best_val_loss"]
-        result.seconds = meta["training"]["seconds"]
-    codes = prepare_gan(model, X_train, device)
-    best_state = copy.deepcopy(model.state_dict())
+        resumed = _resume(checkpoint_path, model, optimizers, dataset, config)
+        start_epoch, epochs_without_gain = resumed.epochs_done, resumed.epochs_without_gain
+        result.history, result.best_val_loss, result.seconds = resumed.history, resumed.best_val_loss, resumed.seconds
+        result.epochs_run = start_epoch
+    codes = prepare_gan(model, X_train, device, set_scale=resumed is None)
+    best_state = resumed.best_state if resumed else copy.deepcopy(model.state_dict())
 
     net = torch.compile(model) if config.compile else model
     if world > 1:  # a GAN's discriminator step leaves the generator unused: DDP must look for that
@@ -265,18 +335,22 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
     steps_per_epoch = len(batches)
     total_steps = config.epochs * steps_per_epoch
     started = time.perf_counter() - result.seconds
-    epochs_without_gain = 0
     run_seen, run_step_seconds = 0, 0.0  # for the run's mean throughput
 
-    def save(epoch_done: int) -> None:
+    def training_record() -> dict:
+        # The learning-rate schedule is a function of the epoch, step and seconds recorded here.
+        return {"config": asdict(config), "epochs_done": result.epochs_run, "history": result.history,
+                "best_val_loss": result.best_val_loss, "epochs_without_gain": epochs_without_gain,
+                "seconds": result.seconds, "samples_per_s": result.samples_per_s, "world_size": world,
+                "device": str(device), "cancelled": result.cancelled, "stopped_early": result.stopped_early}
+
+    def save() -> None:
         if not checkpoint_path or rank != 0:
             return
-        opt_tensors, groups = _optimizer_tensors(optimizers)
-        training = {"config": asdict(config), "epochs_done": epoch_done, "history": result.history,
-                    "best_val_loss": result.best_val_loss, "seconds": result.seconds,
-                    "samples_per_s": result.samples_per_s, "world_size": world, "device": str(device),
-                    "optimizers": groups, "cancelled": result.cancelled}
-        save_model(model, checkpoint_path, {"dataset": _describe(dataset), "training": training}, opt_tensors)
+        state, groups = _resume_tensors(model, optimizers)
+        save_model(model, checkpoint_path, {"dataset": _describe(dataset),
+                                            "training": {**training_record(), "optimizers": groups}},
+                   extra_tensors=state, weights=best_state)
 
     for epoch in range(start_epoch, config.epochs):
         sampler.set_epoch(epoch)
@@ -311,31 +385,31 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
                 break
         result.seconds = time.perf_counter() - started
         result.cancelled = stop_event is not None and stop_event.is_set()
+        complete = step + 1 == steps_per_epoch  # a cancel or the time budget can end an epoch early
 
         run_seen, run_step_seconds = run_seen + seen, run_step_seconds + time.perf_counter() - epoch_start
         result.samples_per_s = run_seen / max(run_step_seconds, 1e-9)  # this run's mean, validation excluded
         val = validation_loss(model, X_val) if len(X_val) else sums.get("loss", 0.0) / max(step + 1, 1)
-        result.history.append({"epoch": epoch + 1, **{k: v / (step + 1) for k, v in sums.items()},
-                               "val_loss": val, "seconds": result.seconds})
-        result.epochs_run = epoch + 1
+        record = {"epoch": epoch + 1, **{k: v / (step + 1) for k, v in sums.items()},
+                  "val_loss": val, "seconds": result.seconds}
+        if not complete:
+            record.update(partial=True, steps=step + 1)
+        result.history.append(record)
+        result.epochs_run = epoch + 1 if complete else epoch
         if val < result.best_val_loss:
             result.best_val_loss, best_state, epochs_without_gain = val, copy.deepcopy(model.state_dict()), 0
         else:
             epochs_without_gain += 1
+        out_of_patience = config.patience is not None and epochs_without_gain >= config.patience
+        result.stopped_early = bool(out_of_time) or (out_of_patience and not result.cancelled)
         if on_progress and rank == 0:
             on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses,
                                  result.samples_per_s, val))
-        save(epoch + 1)
-        if result.cancelled or out_of_time:
-            result.stopped_early = bool(out_of_time)
-            break
-        if config.patience is not None and epochs_without_gain >= config.patience:
-            result.stopped_early = True
+        save()
+        if result.cancelled or out_of_time or out_of_patience:
             break
 
     model.load_state_dict(best_state)  # early stopping keeps the best validation weights
     model.eval()
-    save(result.epochs_run)
-    if started_group:
-        dist.destroy_process_group()
+    result.training = training_record()
     return result

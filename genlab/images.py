@@ -1,0 +1,105 @@
+"""Reading a user's image: any file Pillow opens, in any mode, as an upright 8-bit picture.
+
+One place for what every upload path needs (the clock reader, the digit lift, the Data page's
+preview): refuse non-images, damaged files and decompression bombs with a message naming the
+file; turn the picture upright (EXIF); put transparent drawings on white paper; and bring every
+Pillow mode to 8 bits. High-depth grayscale (I;16, I, F) is scaled by the range its pixels
+actually span, so a 16-bit photo keeps its contrast instead of clipping to white.
+
+    image = read_image(data, "photo.png")   # PIL image, mode "L" or "RGB"
+"""
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # bigger than any phone photo; larger images are refused as decompression bombs
+HIGH_DEPTH = ("I", "F")  # with the I;16 family: grayscale with more than 8 bits
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def source_name(source) -> str:
+    """Returns how to name an image source in messages: its path, its file object's name, or "the upload"."""
+    return str(source) if isinstance(source, (str, Path)) else getattr(source, "name", None) or "the upload"
+
+
+def read_image(source, name: str | None = None) -> Image.Image:
+    """Returns an upright 8-bit PIL image (mode "L" or "RGB") from a path, bytes, file object or PIL image.
+
+    Raises ValueError naming the file (`name`, else source_name) for non-images, corrupt or
+    truncated files and images over MAX_PIXELS.
+    """
+    return read_photo(source, name)[0]
+
+
+def read_photo(source, name: str | None = None, max_side: int | None = None) -> tuple:
+    """Returns (read_image's image, the upright original's (width, height)); see read_image for errors.
+
+    max_side: bring the long side down to about max_side (between 0.9 and 1 times it, or the
+    original's where smaller): JPEGs decode straight to 1/2, 1/4 or 1/8 scale, the rest shrink by
+    a whole factor (a box filter, which keeps thin lines).
+    """
+    name = name or source_name(source)
+    if isinstance(source, Image.Image):
+        image = source
+        full = image.size
+    else:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = io.BytesIO(bytes(source))
+        try:
+            with warnings.catch_warnings():
+                # PIL only warns between MAX_IMAGE_PIXELS and twice that; refuse those too.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(source)
+                full = image.size
+                if image.width * image.height > MAX_PIXELS:
+                    raise Image.DecompressionBombError(f"{image.width}x{image.height} pixels")
+                if max_side and image.format == "JPEG" and max(image.size) > max_side:
+                    shrink = 0.9 * max_side / max(image.size)
+                    image.draft(image.mode, (round(image.width * shrink), round(image.height * shrink)))
+                image.load()  # decode now, so truncated files fail here
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from None
+        except UnidentifiedImageError:
+            raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
+        except (OSError, SyntaxError, EOFError, ValueError) as error:
+            raise ValueError(f"{name} is a corrupt or truncated image: {error}") from None
+    if full[0] * full[1] > MAX_PIXELS:
+        raise ValueError(f"{name} is too large to open safely ({full[0]}x{full[1]}; "
+                         f"at most {MAX_PIXELS:,} pixels)")
+    if max_side and max(image.size) > max_side:
+        image = image.reduce(-(-max(image.size) // max_side))
+    try:
+        upright = ImageOps.exif_transpose(image)
+        if upright.size != image.size:  # a quarter turn: the original's sides swap too
+            full = full[::-1]
+        return to_8bit(upright), tuple(full)
+    except (OSError, ValueError) as error:  # a mode Pillow cannot convert
+        raise ValueError(f"{name} has an image mode genlab cannot read ({image.mode}): {error}") from None
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """Returns `image` as 8-bit "L" or "RGB".
+
+    I;16, I and F are scaled from their darkest to their brightest pixel onto 0..255 (NaN
+    becomes black); a transparent image (RGBA, LA, PA, or P with transparency) is put on white
+    paper; any other mode (P, 1, CMYK, YCbCr, LAB, HSV...) is converted by Pillow.
+    """
+    mode = image.mode
+    if mode in HIGH_DEPTH or mode.startswith("I;16"):
+        values = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(values)
+        low, high = (values[finite].min(), values[finite].max()) if finite.any() else (0.0, 0.0)
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+        return Image.fromarray(np.round(np.where(finite, scaled, 0)).astype(np.uint8), "L")
+    if mode in ("RGBA", "LA", "PA") or (mode in ("P", "L", "RGB") and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        on_paper = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        return on_paper.convert("L" if mode in ("LA", "L") else "RGB")
+    if mode in ("L", "RGB"):
+        return image
+    return image.convert("L" if mode == "1" else "RGB")
