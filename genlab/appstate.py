@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -21,8 +23,8 @@ MAX_IMAGE_PIXELS = 40_000_000      # refuse decompression bombs before decoding 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 SOURCES = {
-    "synthetic": "Offline synthetic digits",
-    "mnist": "Built from MNIST",
+    "mnist": "Real MNIST digits",
+    "synthetic": "Procedural digits",
     "kaggle": "Kaggle 3D MNIST file",
 }
 
@@ -40,16 +42,19 @@ def uploads_dir() -> Path:
 
 # -- datasets --------------------------------------------------------------------------------
 def mnist_available(folder=None) -> bool:
-    """Returns True if `folder` (default genlab.paths.mnist_dir()) holds MNIST IDX image files."""
-    folder = Path(folder or paths.mnist_dir())
-    return folder.is_dir() and any(folder.glob("*images-idx3-ubyte*"))
+    """Returns True if `folder` holds MNIST IDX files of both splits (train-* and a test set)."""
+    from genlab.data.idx import find_mnist_files
+
+    try:
+        find_mnist_files(folder, "train"), find_mnist_files(folder, "test")
+    except (FileNotFoundError, TypeError):
+        return False
+    return True
 
 
 def default_dataset_choice() -> dict:
-    """Returns the dataset the app starts on: MNIST-built if its IDX files are present, else synthetic."""
-    if mnist_available():
-        return {"source": "mnist", "params": {}}
-    return {"source": "synthetic", "params": {}}
+    """Returns the dataset the app starts on: real MNIST (GENLAB_MNIST_DIR, else the embedded digits)."""
+    return {"source": "mnist", "params": {}}
 
 
 def dataset_title(choice: dict) -> str:
@@ -58,7 +63,8 @@ def dataset_title(choice: dict) -> str:
     if choice["source"] == "kaggle" and "name" in choice:
         title += f" ({choice['name']})"
     elif choice["source"] == "mnist":
-        title += f" ({choice['params'].get('mnist_dir', paths.mnist_dir())})"
+        folder = choice["params"].get("mnist_dir") or paths.mnist_dir()
+        title = "Real MNIST digits" + (f" from {folder}" if folder else " (embedded in genlab)")
     return title
 
 
@@ -252,25 +258,117 @@ def dataset_choice() -> dict:
     return st.session_state.dataset_choice
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _load_dataset(source: str, params_json: str):
-    from genlab.data import load_dataset
+class DatasetBuild:
+    """One dataset being loaded or built on a background thread, shared by every session of the server.
 
-    return load_dataset(source, **json.loads(params_json))
+    done / total count voxelized grids (total is None until the builder reports); `building`
+    says whether it builds (slow, once) or reads the disk cache (quick); dataset or error is set
+    once it has finished.
+    """
+
+    def __init__(self, choice: dict):
+        from genlab.data.dataset import is_cached
+
+        self.choice, self.done, self.total = choice, 0, None
+        self.dataset, self.error = None, None
+        try:
+            self.building = not is_cached(choice["source"], choice["params"])
+        except (ValueError, FileNotFoundError, OSError) as error:
+            self.building, self.error = False, error
+            return
+        self.thread = threading.Thread(target=self._run, name="dataset-build", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from genlab.data import load_dataset
+
+        def progress(done, total):
+            self.done, self.total = done, total
+
+        try:
+            self.dataset = load_dataset(self.choice["source"], progress=progress, **self.choice["params"])
+        except Exception as error:  # noqa: BLE001 - kept and shown to the user by load_dataset()
+            self.error = error
+
+    @property
+    def finished(self) -> bool:
+        return self.dataset is not None or self.error is not None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        """Returns the sentence a page shows while this dataset is being built."""
+        count = f"{self.done:,} of {self.total:,} grids" if self.total else "starting"
+        return (f"Building the 3D dataset from {dataset_title(self.choice)} ({count}). This happens "
+                f"once: the grids are then cached on disk in `{paths.cache_dir()}` and load in seconds.")
+
+
+_builds: dict[str, DatasetBuild] = {}
+_builds_lock = threading.Lock()
+MAX_DATASETS = 3  # datasets kept in memory at once (the MNIST one is ~0.7 GB)
+
+
+def dataset_build(choice: dict) -> DatasetBuild:
+    """Returns the (possibly still running) load of a dataset choice, starting it if need be.
+
+    A failed load is forgotten once reported, so the next request tries again.
+    """
+    key = json.dumps([choice["source"], choice["params"]], sort_keys=True)
+    with _builds_lock:
+        build = _builds.get(key)
+        if build is None or (build.error is not None and getattr(build, "reported", False)):
+            build = _builds[key] = DatasetBuild(choice)
+            finished = [k for k, b in _builds.items() if b.finished and k != key]
+            for old in finished[:max(0, len(_builds) - MAX_DATASETS)]:
+                del _builds[old]
+    return build
 
 
 def load_dataset(choice: dict):
-    """Returns the VoxelDataset for a choice, built once per server and shared read-only.
+    """Returns the VoxelDataset for a choice, loaded once per server and shared read-only.
 
-    cache_resource, not cache_data: the arrays are large (~160 MB for 10,000 digits) and
-    cache_data would copy them on every rerun.
+    While it is being built (the first time, before the disk cache has it) the page shows a
+    progress bar and a sentence saying it happens once. Raises what the load raised
+    (ValueError, FileNotFoundError, OSError), naming the bad file.
     """
-    return _load_dataset(choice["source"], json.dumps(choice["params"], sort_keys=True))
+    build = dataset_build(choice)
+    if not build.finished:
+        if build.building:
+            bar = st.progress(build.fraction, text=build.describe())
+            while not build.finished:
+                time.sleep(0.25)
+                bar.progress(build.fraction, text=build.describe())
+            bar.empty()
+        else:
+            with st.spinner("Loading the dataset from the disk cache…"):
+                build.thread.join()
+    if build.error is not None:
+        build.reported = True
+        raise build.error
+    return build.dataset
 
 
 def current_dataset():
     """Returns this user's VoxelDataset."""
     return load_dataset(dataset_choice())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def digit_preview(choice_json: str) -> np.ndarray | None:
+    """Returns an RGB image of ten real test digits (0..9) in 3D, made in milliseconds without the
+    full dataset build, or None for sources other than MNIST."""
+    from genlab.data.mnist import read_splits
+    from genlab.data.voxelize import voxelize_digits
+    from genlab.viz import projection_grid
+
+    choice = json.loads(choice_json)
+    if choice["source"] != "mnist":
+        return None
+    images, labels = read_splits(choice["params"].get("mnist_dir") or paths.mnist_dir())["test"]
+    firsts = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10) if (labels == digit).any()]
+    return projection_grid(voxelize_digits(images[firsts]), columns=10, scale=6)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -6,6 +6,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 RESULTS_DIR = REPO_ROOT / "results"
+# Real MNIST digits shipped inside the package (see genlab/data/embedded/README.md): the
+# default `mnist` source, so a fresh clone opens on real 3D MNIST with no download.
+EMBEDDED_MNIST = REPO_ROOT / "genlab" / "data" / "embedded" / "mnist-digits.npz"
 
 
 def cache_dir() -> Path:
@@ -22,6 +25,7 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("GENLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-def mnist_dir() -> Path:
-    """Returns the folder of MNIST IDX files to use by default (GENLAB_MNIST_DIR overrides)."""
-    return Path(os.environ.get("GENLAB_MNIST_DIR", shared_data_dir() / "mnist"))
+def mnist_dir() -> Path | None:
+    """Returns the folder of MNIST IDX files given by GENLAB_MNIST_DIR, or None: the embedded digits."""
+    folder = os.environ.get("GENLAB_MNIST_DIR")
+    return Path(folder) if folder else None

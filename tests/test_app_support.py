@@ -73,13 +73,21 @@ def test_uploads_are_kept_inside_the_uploads_folder():
     assert appstate.save_upload("other.h5", b"data").read_bytes() == b"data"
 
 
-def test_default_dataset_is_synthetic_without_mnist(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "nothing-here"))
-    assert appstate.default_dataset_choice() == {"source": "synthetic", "params": {}}
-    (tmp_path / "mnist").mkdir()
-    (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
-    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "mnist"))
-    assert appstate.default_dataset_choice()["source"] == "mnist"
+def test_the_app_starts_on_real_mnist_and_checks_folders_for_both_splits(monkeypatch, tmp_path):
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    choice = appstate.default_dataset_choice()
+    assert choice == {"source": "mnist", "params": {}}
+    assert appstate.dataset_title(choice) == "Real MNIST digits (embedded in genlab)"
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert not appstate.mnist_available(folder)        # no training digits
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert appstate.mnist_available(folder) and not appstate.mnist_available(tmp_path / "nowhere")
+    monkeypatch.setenv("GENLAB_MNIST_DIR", str(folder))
+    assert appstate.dataset_title(appstate.default_dataset_choice()) == f"Real MNIST digits from {folder}"
 
 
 def test_rotate_grid_keeps_shape_and_range_and_zero_degrees_is_identity():

@@ -97,10 +97,9 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     """Returns the test metrics after training kind/backbone on `dataset` and saving it to `out` (rank 0)."""
     import torch
 
-    from genlab.models import build_model, fit_samplers, load_model, save_model
-    from genlab.models.checkpoint import read_checkpoint
+    from genlab.models import build_model, load_model
     from genlab.train import TrainConfig, train
-    from genlab.train.shipping import test_metrics
+    from genlab.train.shipping import finish_checkpoint
 
     torch.manual_seed(args.seed)
     model = build_model(kind, backbone, latent_dim=args.latent_dim, **model_options(kind, args, init_from))
@@ -121,11 +120,7 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     if rank != 0:
         return {}
     # The finished file: best weights, code samplers, test metrics, no optimiser state (a few MB at most).
-    fit_samplers(result.model, dataset.X_train, dataset.y_train, **second_stage_options(args))
-    metrics = test_metrics(result.model, dataset)
-    meta = read_checkpoint(out)[1]
-    training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | warm
-    save_model(result.model, out, {"dataset": meta["dataset"], "training": training, "metrics": metrics})
+    metrics = finish_checkpoint(result.model, dataset, out, warm, **second_stage_options(args))
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
           f"{result.samples_per_s:.0f} samples/s -> {out}")
     for split, values in metrics.items():

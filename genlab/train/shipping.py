@@ -29,7 +29,9 @@ def rotated_test_set(dataset):
         return None
     from genlab.data import load_dataset
 
-    return load_dataset("mnist", **{**dataset.params, "test_rotated": True}).X_test
+    # The test digits and their rotation do not depend on the training split: build one training digit only.
+    params = {k: v for k, v in dataset.params.items() if k != "max_train"}  # max_train: an app run's subset
+    return load_dataset("mnist", **{**params, "test_rotated": True, "n_train": 1, "rotated_copies": 0}).X_test
 
 
 def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
@@ -38,6 +40,29 @@ def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
     rotated = rotated_test_set(dataset)
     if rotated is not None:
         metrics["rotated"] = reconstruction_metrics(model, rotated)
+    return metrics
+
+
+def finish_checkpoint(model, dataset, out, extra_training=None, progress=None, **sampler_options) -> dict:
+    """Returns the test metrics after finishing the trained checkpoint at `out` as every genlab run is
+    finished (the CLI's and the app's): code samplers fitted on the training digits (a VAE's second
+    stage included; sampler_options go to fit_samplers), test metrics, no optimiser state.
+
+    extra_training: added to the file's training record (e.g. a warm start's cost).
+    progress(stage, done, total), if given, hears "second stage" steps and "test metrics".
+    """
+    from genlab.models import fit_samplers, save_model
+    from genlab.models.checkpoint import read_checkpoint
+
+    if progress is not None:
+        sampler_options["progress"] = lambda done, total: progress("second stage", done, total)
+    fit_samplers(model, dataset.X_train, dataset.y_train, **sampler_options)
+    if progress is not None:
+        progress("test metrics", 0, 1)
+    metrics = test_metrics(model, dataset)
+    meta = read_checkpoint(out)[1]
+    training = {k: v for k, v in meta["training"].items() if k != "optimizers"} | (extra_training or {})
+    save_model(model, out, {"dataset": meta["dataset"], "training": training, "metrics": metrics})
     return metrics
 
 
