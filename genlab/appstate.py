@@ -147,18 +147,20 @@ def list_checkpoints() -> list[dict]:
     """Returns every checkpoint the app can load: shipped ones first, then trained runs (newest first).
 
     Each entry: name, origin ("shipped" | "trained"), path, kind, backbone, latent_dim,
-    dataset (source), metrics and val_loss (the trainer's best validation value of the loss it
-    stops early on, which differs by kind, so it compares runs of one kind only). Trained files
-    that cannot be read come last, with "error".
+    dataset (source), fingerprint (of the training data), metrics, val_loss (the trainer's best
+    validation value of the loss it stops early on, which differs by kind, so it compares runs
+    of one kind only) and cancelled. Trained files that cannot be read come last, with "error".
     """
     from genlab.models import shipped_models
 
     def described(entry: dict, info: dict, default_source: str | None = None) -> dict:
+        training = info.get("training") or {}
         return {**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
                 "latent_dim": info.get("latent_dim"),
                 "dataset": (info.get("dataset") or {}).get("source", default_source),
+                "fingerprint": (info.get("dataset") or {}).get("fingerprint"),
                 "metrics": info.get("metrics", {}),
-                "val_loss": (info.get("training") or {}).get("best_val_loss")}
+                "val_loss": training.get("best_val_loss"), "cancelled": bool(training.get("cancelled"))}
 
     entries = [described({"name": model["name"], "origin": "shipped", "path": model["path"]}, model, "mnist")
                for model in shipped_models()]
@@ -175,22 +177,42 @@ def list_checkpoints() -> list[dict]:
     return entries + unreadable
 
 
+DATASET_NAMES = {"mnist": "MNIST", "synthetic": "procedural", "kaggle": "Kaggle file"}
+# Data that shipped weights were trained on before MNIST's own split became the standard one.
+EARLIER_SPLITS = {"c7e8621eeedc1be8": "MNIST test (t10k) digits 0–6,999 and a rotated copy of each for "
+                                      "training, 7,000–7,999 for testing"}
+
+
 def checkpoint_rows(entries: list[dict]) -> list[dict]:
-    """Returns one display row per checkpoint (for the Home table): BCE/MSE where recorded, else NaN."""
+    """Returns one display row per checkpoint (for the Home table); numbers as text, "–" where not recorded."""
+    def number(value) -> str:
+        return "–" if value is None else f"{value:.4f}"
+
     rows = []
     for entry in entries:
         canonical = (entry.get("metrics") or {}).get("canonical") or {}
+        status = entry.get("error") or ("cancelled (kept)" if entry.get("cancelled") else "ready")
         rows.append({"name": entry["name"], "origin": entry["origin"],
                      "kind": (entry.get("kind") or "?").upper(),
                      "backbone": backbone_title(entry.get("backbone") or "?"),
-                     "latent dim": entry.get("latent_dim"), "trained on": entry.get("dataset"),
-                     "validation loss": entry.get("val_loss"),
-                     "test BCE": canonical.get("bce"), "test MSE": canonical.get("mse"),
-                     "status": entry.get("error", "ready")})
-    for row in rows:  # NaN, not None: a number column shows it as blank
-        for column in ("validation loss", "test BCE", "test MSE"):
-            row[column] = float("nan") if row[column] is None else row[column]
+                     "latent dim": entry.get("latent_dim"),
+                     "trained on": DATASET_NAMES.get(entry.get("dataset"), entry.get("dataset") or "–"),
+                     "validation loss": number(entry.get("val_loss")),
+                     "test BCE": number(canonical.get("bce")), "test MSE": number(canonical.get("mse")),
+                     "status": status})
     return rows
+
+
+def earlier_split_note(entries: list[dict]) -> str:
+    """Returns a sentence naming the checkpoints trained on an earlier split of MNIST and that split ("" if none)."""
+    notes = []
+    for fingerprint, split in EARLIER_SPLITS.items():
+        names = [e["name"] for e in entries if e.get("fingerprint") == fingerprint]
+        if names:
+            who = "The shipped models were" if len(names) == sum(e["origin"] == "shipped" for e in entries) \
+                else ", ".join(names) + (" was" if len(names) == 1 else " were")
+            notes.append(f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits.")
+    return " ".join(notes)
 
 
 def backbone_title(backbone: str) -> str:

@@ -64,9 +64,25 @@ def test_every_page_runs_without_exception(page):
 def test_home_names_the_dataset_and_the_checkpoints(checkpoint):
     at = open_page("pages/home.py")
     text = " ".join(m.value for m in at.markdown)
-    assert "Offline synthetic digits" in text and "120 training and 60 test digits" in text
+    assert "Procedural digits" in text and "120 training and 60 test digits" in text
+    assert "Clock reader" in text
     table = at.dataframe[0].value
     assert "tiny_vae" in set(table["name"]) and "trained" in set(table["origin"])
+    assert "None" not in table.astype(str).to_numpy()
+
+
+def test_home_shows_real_digits_at_once_while_the_mnist_build_runs_in_the_background(monkeypatch):
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    choice = {"source": "mnist", "params": {"n_train": 40, "n_test": 20, "rotated_copies": 0}}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset_choice"] = choice
+    at.run()
+    assert_clean(at)
+    assert any("Real MNIST digits (embedded in genlab)" in m.value for m in at.markdown)
+    assert at.get("image"), "no digit preview"
+    assert appstate.dataset_build(choice).thread.join(60) is None and appstate.dataset_build(choice).finished
+    at.run()
+    assert any("40 training and 20 test digits" in m.value for m in at.markdown)
 
 
 def test_data_browse_widgets_redraw_the_digit():
@@ -123,6 +139,7 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
 def start_training(at: AppTest, epochs: int, kind: str = "ae") -> jobs.Job:
     at.selectbox(key="train_kind").set_value(kind)
     at.select_slider(key="train_beta").set_value(0.5)
+    at.number_input(key="train_second_stage").set_value(200)
     at.number_input(key="train_epochs").set_value(epochs)
     at.number_input(key="train_digits").set_value(120)
     at.select_slider(key="train_batch").set_value(16)
@@ -144,8 +161,14 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
     saved = job.snapshot()["result"]["checkpoint"]
     assert any(saved in s.value for s in at.success)
     assert [c["path"] for c in appstate.list_checkpoints() if c["origin"] == "trained"] == [saved]
-    assert appstate.read_checkpoint_info(saved)["config"]["beta"] == 0.5
+    info = appstate.read_checkpoint_info(saved)
+    assert info["config"]["beta"] == 0.5
     assert at.get("plotly_chart"), "no loss curve"
+    # finished as a CLI run is: test metrics (on the page, in the file, on Home) and a second stage
+    assert "BCE" in at.dataframe[0].value.columns
+    assert 0 < info["metrics"]["canonical"]["bce"] < 1 and load_model(saved).second_stage is not None
+    (row,) = [r for r in appstate.checkpoint_rows(appstate.list_checkpoints()) if r["origin"] == "trained"]
+    assert row["test BCE"] == f"{info['metrics']['canonical']['bce']:.4f}" and row["status"] == "ready"
 
 
 def test_a_gan_trained_from_the_page_can_sample_digits_on_request():
@@ -165,6 +188,8 @@ def test_train_cancel_button_stops_the_run():
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/train.py").run()     # the run is still there after a page switch
     assert any(h.value == "Run: ae/fcn" for h in at.subheader)
+    assert any("A run is in progress: AE · FCN" in i.value for i in at.info)   # its settings, no form
+    assert not at.get("form")
     other = open_page("pages/train.py", owner="someone-else")
     assert not other.subheader                  # another user sees no run of theirs
     at.button(key=f"cancel_{job.id}").click().run()

@@ -168,6 +168,21 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
     rows = appstate.checkpoint_rows(entries)
     assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
-                       "latent dim": 4, "trained on": "mnist", "validation loss": 0.12, "test BCE": 0.11,
-                       "test MSE": 0.007, "status": "ready"}
-    assert np.isnan(rows[1]["test BCE"]) and rows[1]["trained on"] is None
+                       "latent dim": 4, "trained on": "MNIST", "validation loss": "0.1200", "test BCE": "0.1100",
+                       "test MSE": "0.0070", "status": "ready"}
+    assert rows[1]["test BCE"] == "–" and rows[1]["trained on"] == "–"   # nothing recorded: a dash, not "None"
+
+
+def test_a_cancelled_run_is_not_listed_as_ready():
+    appstate.runs_dir().mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), appstate.runs_dir() / "stopped.safetensors",
+               {"training": {"cancelled": True, "best_val_loss": 0.2}})
+    (row,) = appstate.checkpoint_rows([e for e in appstate.list_checkpoints() if e["origin"] == "trained"])
+    assert row["status"] == "cancelled (kept)" and row["validation loss"] == "0.2000"
+
+
+def test_the_shipped_weights_earlier_split_is_named():
+    entries = [{"name": "ae_fcn", "origin": "shipped", "fingerprint": next(iter(appstate.EARLIER_SPLITS))},
+               {"name": "mine", "origin": "trained", "fingerprint": "0123"}]
+    assert appstate.earlier_split_note(entries).startswith("The shipped models were trained and tested on an earlier split")
+    assert appstate.earlier_split_note(entries[1:]) == ""
