@@ -7,6 +7,7 @@ with plain pytest; the `st.cache_*` loaders and session helpers need a Streamlit
 import hashlib
 import io
 import json
+import os
 import re
 import threading
 import time
@@ -53,8 +54,9 @@ def mnist_available(folder=None) -> bool:
 
 
 def default_dataset_choice() -> dict:
-    """Returns the dataset the app starts on: real MNIST (GENLAB_MNIST_DIR, else the embedded digits)."""
-    return {"source": "mnist", "params": {}}
+    """Returns the dataset the app starts on: real MNIST (GENLAB_MNIST_DIR, else the embedded digits),
+    or the source GENLAB_APP_DATASET names with its default parameters (e.g. "synthetic", for quick tests)."""
+    return {"source": os.environ.get("GENLAB_APP_DATASET", "mnist"), "params": {}}
 
 
 def dataset_title(choice: dict) -> str:

@@ -75,6 +75,7 @@ def test_uploads_are_kept_inside_the_uploads_folder():
 
 def test_the_app_starts_on_real_mnist_and_checks_folders_for_both_splits(monkeypatch, tmp_path):
     monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    monkeypatch.delenv("GENLAB_APP_DATASET", raising=False)
     choice = appstate.default_dataset_choice()
     assert choice == {"source": "mnist", "params": {}}
     assert appstate.dataset_title(choice) == "Real MNIST digits (embedded in genlab)"
@@ -88,6 +89,8 @@ def test_the_app_starts_on_real_mnist_and_checks_folders_for_both_splits(monkeyp
     assert appstate.mnist_available(folder) and not appstate.mnist_available(tmp_path / "nowhere")
     monkeypatch.setenv("GENLAB_MNIST_DIR", str(folder))
     assert appstate.dataset_title(appstate.default_dataset_choice()) == f"Real MNIST digits from {folder}"
+    monkeypatch.setenv("GENLAB_APP_DATASET", "synthetic")
+    assert appstate.default_dataset_choice() == {"source": "synthetic", "params": {}}
 
 
 def test_rotate_grid_keeps_shape_and_range_and_zero_degrees_is_identity():
