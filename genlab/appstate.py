@@ -135,7 +135,7 @@ def read_checkpoint_info(path) -> dict:
 
     path = Path(path)
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:  # metadata only: no need to load torch
             raw = (handle.metadata() or {}).get("genlab")
         info = json.loads(raw) if raw else None
     except Exception as error:  # noqa: BLE001 - safetensors raises several types for bad files
@@ -153,8 +153,6 @@ def list_checkpoints() -> list[dict]:
     validation value of the loss it stops early on, which differs by kind, so it compares runs
     of one kind only) and cancelled. Trained files that cannot be read come last, with "error".
     """
-    from genlab.models import shipped_models
-
     def described(entry: dict, info: dict, default_source: str | None = None) -> dict:
         training = info.get("training") or {}
         return {**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
@@ -165,7 +163,7 @@ def list_checkpoints() -> list[dict]:
                 "val_loss": training.get("best_val_loss"), "cancelled": bool(training.get("cancelled"))}
 
     entries = [described({"name": model["name"], "origin": "shipped", "path": model["path"]}, model, "mnist")
-               for model in shipped_models()]
+               for model in paths.shipped_manifest()]
     unreadable = []
     runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:

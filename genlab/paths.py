@@ -1,5 +1,6 @@
 """Where genlab finds and keeps things: one place for every path."""
 
+import json
 import os
 from pathlib import Path
 
@@ -29,3 +30,16 @@ def mnist_dir() -> Path | None:
     """Returns the folder of MNIST IDX files given by GENLAB_MNIST_DIR, or None: the embedded digits."""
     folder = os.environ.get("GENLAB_MNIST_DIR")
     return Path(folder) if folder else None
+
+
+def shipped_manifest() -> list[dict]:
+    """Returns the entries of weights/manifest.json (name, kind, backbone, path, metrics, ...); [] if none.
+
+    genlab.models.shipped_models returns the same; this one needs no torch (the app's Home page
+    lists the shipped models without waiting for torch to load).
+    """
+    manifest = WEIGHTS_DIR / "manifest.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text())["models"]
+    return [{**entry, "path": str(WEIGHTS_DIR / entry["file"])} for entry in entries]

@@ -36,33 +36,7 @@ except (ValueError, FileNotFoundError, OSError) as error:
 if preview is not None:
     st.image(preview, caption="Real MNIST test digits 0–9, voxelized to 16×16×16 (seen from the front)")
 
-build = appstate.dataset_build(choice)   # starts loading it in the background, for the other pages
-
-
-def dataset_status() -> None:
-    """Says what the dataset holds once loaded, or why it could not be."""
-    if build.error is not None:
-        st.error(f"The dataset could not be loaded: {build.error}")
-    else:
-        info = build.dataset.describe()
-        st.markdown(f"{info['n_train']:,} training and {info['n_test']:,} test digits · fingerprint "
-                    f"`{info['fingerprint']}`")
-
-
-if build.finished:
-    dataset_status()
-else:
-    @st.fragment(run_every=1.0)
-    def build_progress() -> None:
-        """Shows how far the one-time build is; redraws the page once it is done."""
-        if build.finished:
-            st.rerun()
-        elif build.building:
-            st.progress(build.fraction, text=build.describe())
-        else:
-            st.caption("Loading the 3D grids from the disk cache…")
-
-    build_progress()
+status = st.container()   # filled last: the page is drawn before the dataset load starts
 
 st.subheader("Checkpoints")
 checkpoints = appstate.list_checkpoints()
@@ -83,3 +57,32 @@ else:
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here (saved in "
                f"`{appstate.runs_dir()}`). {appstate.earlier_split_note(checkpoints)}")
+
+
+def dataset_status() -> None:
+    """Says what the dataset holds once loaded, or why it could not be."""
+    if build.error is not None:
+        st.error(f"The dataset could not be loaded: {build.error}")
+    else:
+        info = build.dataset.describe()
+        st.markdown(f"{info['n_train']:,} training and {info['n_test']:,} test digits · fingerprint "
+                    f"`{info['fingerprint']}`")
+
+
+@st.fragment(run_every=1.0)
+def build_progress() -> None:
+    """Shows how far the one-time build is; redraws the page once it is done."""
+    if build.finished:
+        st.rerun()
+    elif build.building:
+        st.progress(build.fraction, text=build.describe())
+    else:
+        st.caption("Loading the 3D grids from the disk cache…")
+
+
+build = appstate.dataset_build(choice)   # starts loading it in the background, for the other pages
+with status:
+    if build.finished:
+        dataset_status()
+    else:
+        build_progress()

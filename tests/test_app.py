@@ -63,6 +63,8 @@ def test_every_page_runs_without_exception(page):
 
 def test_home_names_the_dataset_and_the_checkpoints(checkpoint):
     at = open_page("pages/home.py")
+    appstate.dataset_build(SMALL_DATASET).thread.join(60)   # loads in the background
+    at.run()
     text = " ".join(m.value for m in at.markdown)
     assert "Procedural digits" in text and "120 training and 60 test digits" in text
     assert "Clock reader" in text
