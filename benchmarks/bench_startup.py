@@ -52,10 +52,14 @@ def wait_for_health(url: str, process, deadline: float) -> None:
     raise RuntimeError("streamlit did not answer in time")
 
 
-def script_finished(page) -> bool:
-    """True when Streamlit shows no "running" status (its status widget is gone or idle)."""
-    return page.evaluate("""() => !document.querySelector('[data-testid="stStatusWidget"] button') &&
-                                  !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')""")
+def stop(process) -> None:
+    """Stops a server started here (killed if it has not exited 10 s after SIGTERM)."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main() -> None:
@@ -110,8 +114,7 @@ def main() -> None:
                 second.get_by_text("fingerprint").first.wait_for()
                 times["Home in a new session, warm server"] = time.time() - opened
             finally:
-                process.terminate()
-                process.wait(10)
+                stop(process)
                 browser.close()
                 log.close()
     where = "this checkout" if args.here else "a fresh clone"

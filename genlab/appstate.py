@@ -432,8 +432,29 @@ def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
 
 
 # -- evaluation tables ----------------------------------------------------------------------------
-HEADLINE_COLUMNS = ["name", "kind", "backbone", "bce", "bce_paper", "mse", "mse_paper", "iou",
-                    "noisy_bce", "sampling", "fd", "precision", "recall", "params", "train_seconds"]
+# The Compare table's headline columns (summary_rows keys): heading, number format (None: text).
+HEADLINE_COLUMNS = {
+    "name": ("Model", None), "kind": ("Kind", None), "backbone": ("Backbone", None),
+    "bce": ("BCE", "%.4f"), "bce_paper": ("BCE, paper", "%.4f"), "mse": ("MSE", "%.4f"),
+    "mse_paper": ("MSE, paper", "%.4f"), "iou": ("IoU", "%.3f"), "noisy_bce": ("BCE, noisy input", "%.4f"),
+    "sampling": ("Samples from", None), "fd": ("FD", "%.1f"), "precision": ("Precision", "%.2f"),
+    "recall": ("Recall", "%.2f"), "params": ("Parameters", "localized"), "train_seconds": ("Training (s)", "%.0f"),
+}
+
+
+def column_heading(key: str) -> str:
+    """Returns how a comparison column is headed: the headline name, else its key in words ("fd_low" -> "Fd low")."""
+    return HEADLINE_COLUMNS[key][0] if key in HEADLINE_COLUMNS else key.replace("_", " ").capitalize()
+
+
+def readable_table(table):
+    """Returns a comparison DataFrame for people: kinds and backbones as written in the paper
+    ("VAE", "CNN+MLP"), columns headed by column_heading."""
+    from genlab.eval.report import KIND_NAMES
+
+    shown = table.assign(kind=table["kind"].map(lambda k: KIND_NAMES.get(k, k)),
+                         backbone=table["backbone"].map(backbone_title))
+    return shown.rename(columns={key: column_heading(key) for key in shown.columns})
 
 
 def paper_table():

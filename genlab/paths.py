@@ -7,6 +7,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 RESULTS_DIR = REPO_ROOT / "results"
+APP_ICON = REPO_ROOT / "genlab" / "assets" / "icon.png"  # the app's favicon, served by Streamlit itself (offline)
 # Real MNIST digits shipped inside the package (see genlab/data/embedded/README.md): the
 # default `mnist` source, so a fresh clone opens on real 3D MNIST with no download.
 EMBEDDED_MNIST = REPO_ROOT / "genlab" / "data" / "embedded" / "mnist-digits.npz"

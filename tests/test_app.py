@@ -324,7 +324,9 @@ def test_compare_without_evaluation_shows_the_paper(monkeypatch, tmp_path):
     at.multiselect(key="compare_kinds").set_value(["ae"]).run()
     assert_clean(at)
     table = at.dataframe[0].value
-    assert set(table["kind"]) == {"ae"} and len(table) == 4
+    assert set(table["Kind"]) == {"AE"} and len(table) == 4          # headed and written as in the paper
+    assert list(table.columns) == ["Kind", "Backbone", "BCE, paper", "MSE, paper"]
+    assert set(table["Backbone"]) == {"FCN", "CNN+MLP", "LSTM", "GRU"}
     assert at.get("download_button")
 
 
@@ -364,14 +366,16 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     monkeypatch.setattr(paths, "RESULTS_DIR", tiny_evaluation)
     at = open_page("pages/compare.py")
     assert not at.info and "Findings" in at.markdown[1].value
-    assert sorted(at.dataframe[0].value["kind"]) == ["ae", "gan", "vae"]
+    table = at.dataframe[0].value
+    assert sorted(table["Kind"]) == ["AE", "GAN", "VAE"]
+    assert list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"] and {"FD", "Precision", "Recall"} <= set(table)
     at.multiselect(key="compare_backbones").set_value(["fcn"]).run()
     assert_clean(at)
-    assert set(at.dataframe[0].value["backbone"]) == {"fcn"}
+    assert set(at.dataframe[0].value["Backbone"]) == {"FCN"}
     at.radio(key="compare_metric").set_value("mse").run()
     at.toggle(key="compare_all_columns").set_value(True).run()
     assert_clean(at)
-    assert "fd_high" in at.dataframe[0].value.columns
+    assert "Fd high" in at.dataframe[0].value.columns
     assert len(at.get("plotly_chart")) == 3   # ours vs paper, quality vs cost, per digit
 
 
