@@ -90,8 +90,8 @@ def test_home_shows_real_digits_at_once_while_the_mnist_build_runs_in_the_backgr
 def test_data_browse_widgets_redraw_the_digit():
     at = open_page("pages/data.py")
     assert "digit 0" in figure(at)["layout"]["title"]["text"]
-    at.segmented_control(key="browse_digit").set_value(3).run()
-    at.slider(key="browse_index_train_3").set_value(2).run()
+    at.segmented_control(key="data_digit").set_value(3).run()
+    at.slider(key="data_index_train_3").set_value(2).run()
     assert_clean(at)
     assert "digit 3" in figure(at)["layout"]["title"]["text"]
     cubes = figure(at)["data"][0]
@@ -102,8 +102,27 @@ def test_data_browse_widgets_redraw_the_digit():
     assert surface["flatshading"] is False and cubes["flatshading"] is True
 
 
+def open_data_tab(at: AppTest, tab: str) -> None:
+    at.session_state["data_tab"] = tab
+    at.run()
+    assert_clean(at)
+
+
+def test_data_tabs_share_one_digit_choice_and_draw_only_the_open_tab():
+    at = open_page("pages/data.py")
+    assert len(at.get("plotly_chart")) == 1                  # Browse only: the other tabs are not run
+    at.segmented_control(key="data_digit").set_value(7).run()
+    at.slider(key="data_index_train_7").set_value(3).run()
+    open_data_tab(at, "Noise & rotation")
+    assert at.segmented_control(key="data_digit").value == 7 and at.slider(key="data_index_train_7").value == 3
+    assert len(at.get("plotly_chart")) == 3                  # original, noisy, rotated
+    open_data_tab(at, "Browse")
+    assert "train #" in figure(at)["layout"]["title"]["text"] and "digit 7" in figure(at)["layout"]["title"]["text"]
+
+
 def test_data_noise_and_rotation_preview():
     at = open_page("pages/data.py")
+    open_data_tab(at, "Noise & rotation")
     at.slider(key="noise_variance").set_value(0.2).run()
     at.slider(key="rotate_deg").set_value(90).run()
     assert_clean(at)
@@ -113,6 +132,7 @@ def test_data_noise_and_rotation_preview():
 
 def test_data_lifts_an_uploaded_image_and_rejects_a_non_image():
     at = open_page("pages/data.py")
+    open_data_tab(at, "Lift a 2D image")
     at.file_uploader(key="lift_upload").set_value(("one.png", digit_png(), "image/png")).run()
     assert_clean(at)
     titles = [figure(at, i)["layout"].get("title", {}).get("text", "") for i in range(len(at.get("plotly_chart")))]
@@ -124,6 +144,7 @@ def test_data_lifts_an_uploaded_image_and_rejects_a_non_image():
 
 def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     at = open_page("pages/data.py")
+    open_data_tab(at, "Switch dataset")
     at.file_uploader(key="kaggle_upload").set_value(("broken.h5", b"\x89HDF garbage", "application/x-hdf5")).run()
     at.button(key="use_kaggle").click().run()
     assert_clean(at)
@@ -135,7 +156,7 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     assert any("Could not load that dataset" in e.value and "missing.h5" in e.value for e in at.error)
     at.text_input(key="mnist_folder").set_value(str(tmp_path / "nowhere")).run()
     at.button(key="use_mnist").click().run()
-    assert any("No MNIST IDX files" in e.value for e in at.error)
+    assert any("No MNIST IDX files of both splits" in e.value for e in at.error)
 
 
 def start_training(at: AppTest, epochs: int, kind: str = "ae") -> jobs.Job:
