@@ -5,7 +5,10 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="genlab", page_icon=":material/view_in_ar:", layout="wide")
+from genlab import paths
+
+# A local image: a ":material/...:" favicon would be fetched from Google's font servers.
+st.set_page_config(page_title="genlab", page_icon=str(paths.APP_ICON), layout="wide")
 
 navigation = st.navigation(
     {

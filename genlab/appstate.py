@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import re
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -20,8 +22,8 @@ MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 SOURCES = {
-    "synthetic": "Offline synthetic digits",
-    "mnist": "Built from MNIST",
+    "mnist": "Real MNIST digits",
+    "synthetic": "Procedural digits",
     "kaggle": "Kaggle 3D MNIST file",
 }
 
@@ -50,7 +52,7 @@ def check_data_path(text) -> Path:
     tell nobody what the server holds outside those folders.
     """
     path = Path(str(text)).expanduser().resolve()
-    roots = (data_dir(), paths.mnist_dir(), uploads_dir())
+    roots = [root for root in (data_dir(), paths.mnist_dir(), uploads_dir()) if root is not None]
     if any(path == root.resolve() or path.is_relative_to(root.resolve()) for root in roots):
         return path
     raise ValueError(f"{text} is outside the data folder this app reads ({data_dir()}); "
@@ -82,16 +84,20 @@ def _discard_upload(path) -> None:
 
 # -- datasets --------------------------------------------------------------------------------
 def mnist_available(folder=None) -> bool:
-    """Returns True if `folder` (default genlab.paths.mnist_dir()) holds MNIST IDX image files."""
-    folder = Path(folder or paths.mnist_dir())
-    return folder.is_dir() and any(folder.glob("*images-idx3-ubyte*"))
+    """Returns True if `folder` holds MNIST IDX files of both splits (train-* and a test set)."""
+    from genlab.data.idx import find_mnist_files
+
+    try:
+        find_mnist_files(folder, "train"), find_mnist_files(folder, "test")
+    except (FileNotFoundError, TypeError):
+        return False
+    return True
 
 
 def default_dataset_choice() -> dict:
-    """Returns the dataset the app starts on: MNIST-built if its IDX files are present, else synthetic."""
-    if mnist_available():
-        return {"source": "mnist", "params": {}}
-    return {"source": "synthetic", "params": {}}
+    """Returns the dataset the app starts on: real MNIST (GENLAB_MNIST_DIR, else the embedded digits),
+    or the source GENLAB_APP_DATASET names with its default parameters (e.g. "synthetic", for quick tests)."""
+    return {"source": os.environ.get("GENLAB_APP_DATASET", "mnist"), "params": {}}
 
 
 def dataset_title(choice: dict) -> str:
@@ -100,7 +106,8 @@ def dataset_title(choice: dict) -> str:
     if choice["source"] == "kaggle" and "name" in choice:
         title += f" ({choice['name']})"
     elif choice["source"] == "mnist":
-        title += f" ({choice['params'].get('mnist_dir', paths.mnist_dir())})"
+        folder = choice["params"].get("mnist_dir") or paths.mnist_dir()
+        title = "Real MNIST digits" + (f" from {folder}" if folder else " (embedded in genlab)")
     return title
 
 
@@ -161,7 +168,7 @@ def read_checkpoint_info(path) -> dict:
 
     path = Path(path)
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:  # metadata only: no need to load torch
             raw = (handle.metadata() or {}).get("genlab")
         info = json.loads(raw) if raw else None
     except Exception as error:  # noqa: BLE001 - safetensors raises several types for bad files
@@ -175,21 +182,21 @@ def list_checkpoints() -> list[dict]:
     """Returns every checkpoint the app can load: shipped ones first, then trained runs (newest first).
 
     Each entry: name, origin ("shipped" | "trained"), path, kind, backbone, latent_dim,
-    dataset (source), metrics and val_loss (the trainer's best validation value of the loss it
-    stops early on, which differs by kind, so it compares runs of one kind only). Trained files
-    that cannot be read come last, with "error".
+    dataset (source), fingerprint (of the training data), metrics, val_loss (the trainer's best
+    validation value of the loss it stops early on, which differs by kind, so it compares runs
+    of one kind only) and cancelled. Trained files that cannot be read come last, with "error".
     """
-    from genlab.models import shipped_models
-
     def described(entry: dict, info: dict, default_source: str | None = None) -> dict:
+        training = info.get("training") or {}
         return {**entry, "kind": info.get("kind"), "backbone": info.get("backbone"),
                 "latent_dim": info.get("latent_dim"),
                 "dataset": (info.get("dataset") or {}).get("source", default_source),
+                "fingerprint": (info.get("dataset") or {}).get("fingerprint"),
                 "metrics": info.get("metrics", {}),
-                "val_loss": (info.get("training") or {}).get("best_val_loss")}
+                "val_loss": training.get("best_val_loss"), "cancelled": bool(training.get("cancelled"))}
 
     entries = [described({"name": model["name"], "origin": "shipped", "path": model["path"]}, model, "mnist")
-               for model in shipped_models()]
+               for model in paths.shipped_manifest()]
     unreadable = []
     runs = sorted(runs_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:
@@ -203,22 +210,42 @@ def list_checkpoints() -> list[dict]:
     return entries + unreadable
 
 
+DATASET_NAMES = {"mnist": "MNIST", "synthetic": "procedural", "kaggle": "Kaggle file"}
+# Data that shipped weights were trained on before MNIST's own split became the standard one.
+EARLIER_SPLITS = {"c7e8621eeedc1be8": "MNIST test (t10k) digits 0–6,999 and a rotated copy of each for "
+                                      "training, 7,000–7,999 for testing"}
+
+
 def checkpoint_rows(entries: list[dict]) -> list[dict]:
-    """Returns one display row per checkpoint (for the Home table): BCE/MSE where recorded, else NaN."""
+    """Returns one display row per checkpoint (for the Home table); numbers as text, "–" where not recorded."""
+    def number(value) -> str:
+        return "–" if value is None else f"{value:.4f}"
+
     rows = []
     for entry in entries:
         canonical = (entry.get("metrics") or {}).get("canonical") or {}
+        status = entry.get("error") or ("cancelled (kept)" if entry.get("cancelled") else "ready")
         rows.append({"name": entry["name"], "origin": entry["origin"],
                      "kind": (entry.get("kind") or "?").upper(),
                      "backbone": backbone_title(entry.get("backbone") or "?"),
-                     "latent dim": entry.get("latent_dim"), "trained on": entry.get("dataset"),
-                     "validation loss": entry.get("val_loss"),
-                     "test BCE": canonical.get("bce"), "test MSE": canonical.get("mse"),
-                     "status": entry.get("error", "ready")})
-    for row in rows:  # NaN, not None: a number column shows it as blank
-        for column in ("validation loss", "test BCE", "test MSE"):
-            row[column] = float("nan") if row[column] is None else row[column]
+                     "latent dim": entry.get("latent_dim"),
+                     "trained on": DATASET_NAMES.get(entry.get("dataset"), entry.get("dataset") or "–"),
+                     "validation loss": number(entry.get("val_loss")),
+                     "test BCE": number(canonical.get("bce")), "test MSE": number(canonical.get("mse")),
+                     "status": status})
     return rows
+
+
+def earlier_split_note(entries: list[dict]) -> str:
+    """Returns a sentence naming the checkpoints trained on an earlier split of MNIST and that split ("" if none)."""
+    notes = []
+    for fingerprint, split in EARLIER_SPLITS.items():
+        names = [e["name"] for e in entries if e.get("fingerprint") == fingerprint]
+        if names:
+            who = "The shipped models were" if len(names) == sum(e["origin"] == "shipped" for e in entries) \
+                else ", ".join(names) + (" was" if len(names) == 1 else " were")
+            notes.append(f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits.")
+    return " ".join(notes)
 
 
 def backbone_title(backbone: str) -> str:
@@ -286,34 +313,125 @@ def dataset_choice() -> dict:
     return st.session_state.dataset_choice
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _load_dataset(source: str, params_json: str):
-    from genlab.data import load_dataset
+class DatasetBuild:
+    """One dataset being loaded or built on a background thread, shared by every session of the server.
 
-    return load_dataset(source, **json.loads(params_json))
+    done / total count voxelized grids (total is None until the builder reports); `building`
+    says whether it builds (slow, once) or reads the disk cache (quick); dataset or error is set
+    once it has finished.
+    """
+
+    def __init__(self, choice: dict):
+        from genlab.data.dataset import is_cached
+
+        self.choice, self.done, self.total = choice, 0, None
+        self.dataset, self.error = None, None
+        try:
+            self.building = not is_cached(choice["source"], choice["params"])
+        except (ValueError, FileNotFoundError, OSError) as error:
+            self.building, self.error = False, error
+            return
+        self.thread = threading.Thread(target=self._run, name="dataset-build", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        from genlab.data import load_dataset
+
+        def progress(done, total):
+            self.done, self.total = done, total
+
+        try:
+            self.dataset = load_dataset(self.choice["source"], progress=progress, **self.choice["params"])
+        except Exception as error:  # noqa: BLE001 - kept and shown to the user by load_dataset()
+            self.error = error
+
+    @property
+    def finished(self) -> bool:
+        return self.dataset is not None or self.error is not None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+    def describe(self) -> str:
+        """Returns the sentence a page shows while this dataset is being built."""
+        count = f"{self.done:,} of {self.total:,} grids" if self.total else "starting"
+        return (f"Building the 3D dataset from {dataset_title(self.choice)} ({count}). This happens "
+                f"once: the grids are then cached on disk in `{paths.cache_dir()}` and load in seconds.")
+
+
+_builds: dict[str, DatasetBuild] = {}
+_builds_lock = threading.Lock()
+MAX_DATASETS = 3  # datasets kept in memory at once (the MNIST one is ~0.7 GB)
+
+
+def dataset_build(choice: dict) -> DatasetBuild:
+    """Returns the (possibly still running) load of a dataset choice, starting it if need be.
+
+    A failed load is forgotten once reported, so the next request tries again.
+    """
+    key = json.dumps([choice["source"], choice["params"]], sort_keys=True)
+    with _builds_lock:
+        build = _builds.get(key)
+        if build is None or (build.error is not None and getattr(build, "reported", False)):
+            build = _builds[key] = DatasetBuild(choice)
+            finished = [k for k, b in _builds.items() if b.finished and k != key]
+            for old in finished[:max(0, len(_builds) - MAX_DATASETS)]:
+                del _builds[old]
+    return build
 
 
 def load_dataset(choice: dict):
-    """Returns the VoxelDataset for a choice, built once per server and shared read-only.
+    """Returns the VoxelDataset for a choice, loaded once per server and shared read-only.
 
-    Paths in the choice must pass check_data_path. An upload that cannot be loaded is deleted;
-    errors (ValueError) name uploads by the user's file name. cache_resource, not cache_data:
-    the arrays are large (~160 MB for 10,000 digits) and cache_data would copy them on every rerun.
+    While it is being built (the first time, before the disk cache has it) the page shows a
+    progress bar and a sentence saying it happens once. Paths in the choice must pass
+    check_data_path. An upload that cannot be loaded is deleted; errors (ValueError) name uploads
+    by the user's file name.
     """
     params = choice["params"]
     for key in ("path", "mnist_dir"):
         if params.get(key):
             check_data_path(params[key])
-    try:
-        return _load_dataset(choice["source"], json.dumps(params, sort_keys=True))
-    except (ValueError, OSError) as error:
-        _discard_upload(params.get("path"))
-        raise ValueError(user_message(error)) from None
+    build = dataset_build(choice)
+    if not build.finished:
+        if build.building:
+            bar = st.progress(build.fraction, text=build.describe())
+            while not build.finished:
+                time.sleep(0.25)
+                bar.progress(build.fraction, text=build.describe())
+            bar.empty()
+        else:
+            with st.spinner("Loading the dataset from the disk cache…"):
+                build.thread.join()
+    if build.error is not None:
+        build.reported = True
+        if isinstance(build.error, (ValueError, OSError)):
+            _discard_upload(params.get("path"))
+            raise ValueError(user_message(build.error)) from None
+        raise build.error
+    return build.dataset
 
 
 def current_dataset():
     """Returns this user's VoxelDataset."""
     return load_dataset(dataset_choice())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def digit_preview(choice_json: str) -> np.ndarray | None:
+    """Returns an RGB image of ten real test digits (0..9) in 3D, made in milliseconds without the
+    full dataset build, or None for sources other than MNIST."""
+    from genlab.data.mnist import read_splits
+    from genlab.data.voxelize import voxelize_digits
+    from genlab.viz import projection_grid
+
+    choice = json.loads(choice_json)
+    if choice["source"] != "mnist":
+        return None
+    images, labels = read_splits(choice["params"].get("mnist_dir") or paths.mnist_dir())["test"]
+    firsts = [int(np.flatnonzero(labels == digit)[0]) for digit in range(10) if (labels == digit).any()]
+    return projection_grid(voxelize_digits(images[firsts]), columns=10, scale=6)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -357,8 +475,29 @@ def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
 
 
 # -- evaluation tables ----------------------------------------------------------------------------
-HEADLINE_COLUMNS = ["name", "kind", "backbone", "bce", "bce_paper", "mse", "mse_paper", "iou",
-                    "noisy_bce", "sampling", "fd", "precision", "recall", "params", "train_seconds"]
+# The Compare table's headline columns (summary_rows keys): heading, number format (None: text).
+HEADLINE_COLUMNS = {
+    "name": ("Model", None), "kind": ("Kind", None), "backbone": ("Backbone", None),
+    "bce": ("BCE", "%.4f"), "bce_paper": ("BCE, paper", "%.4f"), "mse": ("MSE", "%.4f"),
+    "mse_paper": ("MSE, paper", "%.4f"), "iou": ("IoU", "%.3f"), "noisy_bce": ("BCE, noisy input", "%.4f"),
+    "sampling": ("Samples from", None), "fd": ("FD", "%.1f"), "precision": ("Precision", "%.2f"),
+    "recall": ("Recall", "%.2f"), "params": ("Parameters", "localized"), "train_seconds": ("Training (s)", "%.0f"),
+}
+
+
+def column_heading(key: str) -> str:
+    """Returns how a comparison column is headed: the headline name, else its key in words ("fd_low" -> "Fd low")."""
+    return HEADLINE_COLUMNS[key][0] if key in HEADLINE_COLUMNS else key.replace("_", " ").capitalize()
+
+
+def readable_table(table):
+    """Returns a comparison DataFrame for people: kinds and backbones as written in the paper
+    ("VAE", "CNN+MLP"), columns headed by column_heading."""
+    from genlab.eval.report import KIND_NAMES
+
+    shown = table.assign(kind=table["kind"].map(lambda k: KIND_NAMES.get(k, k)),
+                         backbone=table["backbone"].map(backbone_title))
+    return shown.rename(columns={key: column_heading(key) for key in shown.columns})
 
 
 def paper_table():

@@ -7,6 +7,9 @@ never shows up in, or stops, another's.
     job = start_job(owner, "vae/gru", work)      # work(report, stop_event) -> result
     job.snapshot()                                # status, log, progress, ETA ... for drawing
     job.cancel()                                  # asks work to stop (it checks stop_event)
+
+Each job runs on its own number of torch CPU threads (default JOB_THREADS) without changing the
+threads of the server or of other jobs: see use_torch_threads.
 """
 
 import itertools
@@ -18,6 +21,7 @@ from typing import Any, Callable
 RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
 MAX_RUNNING = 2  # jobs running at once on this server, across all users (CPU is scarce)
 KEEP_FINISHED = 5  # finished jobs remembered per owner (older ones are forgotten)
+JOB_THREADS = 1  # torch threads per job: on a shared CPU, more threads wait on each other (benchmarks/bench_app_train.py)
 
 
 class JobError(RuntimeError):
@@ -86,13 +90,45 @@ _registry_lock = threading.Lock()
 _ids = itertools.count(1)
 
 
-def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], threading.Event], Any]) -> Job:
+_threads_lock = threading.Lock()
+
+
+def use_torch_threads(count: int) -> None:
+    """Sets the calling thread's torch CPU threads to `count`; other threads, and threads started later, keep theirs.
+
+    torch.set_num_threads (OpenMP backend) sets the calling thread's OpenMP thread count, but
+    also the process-wide value that every thread adopts on its first torch call. So: this
+    thread takes its own value first (a thread that has not yet used torch would adopt the
+    process-wide value later and lose it), sets `count`, and a short-lived helper thread then
+    puts the process-wide value back. tests/test_jobs.py checks each of these.
+    """
+    import torch
+
+    with _threads_lock:
+        torch.get_num_threads()  # this thread's lazy initialisation, before it is changed
+        default = _in_new_thread(torch.get_num_threads)
+        torch.set_num_threads(count)
+        _in_new_thread(lambda: torch.set_num_threads(default))
+
+
+def _in_new_thread(function):
+    """Returns function() as run on a fresh thread."""
+    out = []
+    helper = threading.Thread(target=lambda: out.append(function()), daemon=True)
+    helper.start()
+    helper.join()
+    return out[0]
+
+
+def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], threading.Event], Any],
+              threads: int | None = JOB_THREADS) -> Job:
     """Returns a new running Job that calls work(report, stop_event) on a daemon thread.
 
     work returns the job's result; it should return early when stop_event is set (the job is
     then "cancelled", keeping whatever result it returned). A JobError or ValueError it raises
     becomes the job's error message; any other exception too, prefixed with its type.
     Raises JobError if `owner` already has a running job or the server runs MAX_RUNNING jobs.
+    threads: the job's torch CPU threads (None: torch's default).
     """
     with _registry_lock:
         running = [job for job in _jobs.values() if job.running]
@@ -106,13 +142,15 @@ def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], th
             del _jobs[old.id]
         job = Job(id=f"job-{next(_ids)}", owner=owner, label=label)
         _jobs[job.id] = job
-    job.thread = threading.Thread(target=_run, args=(job, work), name=job.id, daemon=True)
+    job.thread = threading.Thread(target=_run, args=(job, work, threads), name=job.id, daemon=True)
     job.thread.start()
     return job
 
 
-def _run(job: Job, work) -> None:
+def _run(job: Job, work, threads: int | None) -> None:
     try:
+        if threads:
+            use_torch_threads(threads)
         result = work(job.report, job.stop_event)
         status, error = (CANCELLED if job.stop_event.is_set() else DONE), None
     except (JobError, ValueError, FileNotFoundError) as exc:
@@ -137,16 +175,25 @@ def get_job(job_id: str, owner: str) -> Job | None:
     return job if job is not None and job.owner == owner else None
 
 
+class Cancelled(Exception):
+    """Raised inside a job's work when its stop_event is set during a step that cannot poll it."""
+
+
 def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_size: int, lr: float,
                   dataset, runs_dir, max_train: int | None = None, seed: int = 0, name: str | None = None,
-                  **model_options):
-    """Returns work for start_job that trains a new model and saves it in `runs_dir`.
+                  second_stage_steps: int | None = None, **model_options):
+    """Returns work for start_job that trains a new model and saves it in `runs_dir`, finished as
+    the CLI finishes its runs (genlab.train.shipping.finish_checkpoint): code samplers (a VAE's
+    second stage included), test metrics.
 
-    The job's log gets one entry per step: epoch, epochs, step (= done), total (steps), losses,
-    samples_per_s, val_loss (at epoch ends). Its result: {"checkpoint": path or None,
-    "cancelled": bool, "best_val_loss": float}. A cancelled run keeps the checkpoint of what it
-    learned; a diverged run raises JobError saying so (the last good checkpoint stays).
+    The job's log gets one entry per training step: epoch, epochs, step (= done), total (steps),
+    losses, samples_per_s, val_loss (at epoch ends); then entries with a "phase" ("second
+    stage", "test metrics") and its done / total. Its result: {"checkpoint": path or None,
+    "cancelled": bool, "best_val_loss": float, "metrics": test metrics or None}. A cancelled
+    run keeps the checkpoint of what it learned, finished without a second stage and marked
+    cancelled; a diverged run raises JobError saying so (the last good checkpoint stays).
     max_train: train on only the first max_train training digits (faster on a CPU).
+    second_stage_steps: a VAE's second stage (None: the CLI's default).
     model_options: passed to build_model (e.g. beta for a VAE, ae_weight for a GAN).
     The checkpoint is runs_dir/NAME.safetensors, NAME = name or KIND_BACKBONE_TIME, with -2, -3 ...
     added when that file exists or another run is writing it.
@@ -168,9 +215,8 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
             return train_into(claimed.path, model, data, report, stop_event)
 
     def train_into(path, model, data, report, stop_event):
-        from genlab.models import fit_samplers
-        from genlab.models.checkpoint import write_samplers
         from genlab.train import TrainConfig, TrainingDiverged, train
+        from genlab.train.shipping import finish_checkpoint
 
         def on_progress(progress) -> None:
             step = (progress.epoch - 1) * progress.steps_per_epoch + progress.step
@@ -179,17 +225,30 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
                     "losses": dict(progress.losses), "samples_per_s": progress.samples_per_s,
                     "val_loss": progress.val_loss})
 
+        def on_phase(phase: str, done: int, total: int) -> None:
+            if stop_event.is_set():
+                raise Cancelled
+            report({"phase": phase, "done": done, "total": total})
+
         config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=None)
         try:
             result = train(model, data, config, on_progress=on_progress, stop_event=stop_event,
                            checkpoint_path=path)
         except TrainingDiverged as error:
             raise JobError(str(error)) from None
-        if path.exists():  # so the new model can sample digits on request, as the shipped ones do
-            # (a VAE's second stage would add a minute here: `python -m genlab train --fit-samplers` fits it)
-            fit_samplers(result.model, data.X_train, data.y_train, second_stage_steps=0)
-            write_samplers(path, result.model)
-        return {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
-                "best_val_loss": result.best_val_loss}
+        outcome = {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
+                   "best_val_loss": result.best_val_loss, "metrics": None}
+        if path.exists():
+            options = {} if second_stage_steps is None else {"second_stage_steps": second_stage_steps}
+            try:
+                if result.cancelled:
+                    raise Cancelled
+                outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training, progress=on_phase,
+                                                        **options)
+            except Cancelled:  # finished quickly instead: no second stage, marked as cancelled
+                outcome["cancelled"] = True
+                outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training,
+                                                       {"cancelled": True}, second_stage_steps=0)
+        return outcome
 
     return work

@@ -1,11 +1,16 @@
 """Where genlab finds and keeps things: one place for every path."""
 
+import json
 import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 RESULTS_DIR = REPO_ROOT / "results"
+APP_ICON = REPO_ROOT / "genlab" / "assets" / "icon.png"  # the app's favicon, served by Streamlit itself (offline)
+# Real MNIST digits shipped inside the package (see genlab/data/embedded/README.md): the
+# default `mnist` source, so a fresh clone opens on real 3D MNIST with no download.
+EMBEDDED_MNIST = REPO_ROOT / "genlab" / "data" / "embedded" / "mnist-digits.npz"
 
 
 def cache_dir() -> Path:
@@ -22,6 +27,20 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("GENLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-def mnist_dir() -> Path:
-    """Returns the folder of MNIST IDX files to use by default (GENLAB_MNIST_DIR overrides)."""
-    return Path(os.environ.get("GENLAB_MNIST_DIR", shared_data_dir() / "mnist"))
+def mnist_dir() -> Path | None:
+    """Returns the folder of MNIST IDX files given by GENLAB_MNIST_DIR, or None: the embedded digits."""
+    folder = os.environ.get("GENLAB_MNIST_DIR")
+    return Path(folder) if folder else None
+
+
+def shipped_manifest() -> list[dict]:
+    """Returns the entries of weights/manifest.json (name, kind, backbone, path, metrics, ...); [] if none.
+
+    genlab.models.shipped_models returns the same; this one needs no torch (the app's Home page
+    lists the shipped models without waiting for torch to load).
+    """
+    manifest = WEIGHTS_DIR / "manifest.json"
+    if not manifest.is_file():
+        return []
+    entries = json.loads(manifest.read_text())["models"]
+    return [{**entry, "path": str(WEIGHTS_DIR / entry["file"])} for entry in entries]

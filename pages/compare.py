@@ -4,13 +4,14 @@ import plotly.express as px
 import streamlit as st
 
 from genlab import appstate
+from genlab.eval.report import KIND_NAMES, log_ticks
 
 appstate.require_frame()
 
 st.title("Compare")
 st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
             "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better. "
-            "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them (*sampling*: "
+            "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them (*Samples from*: "
             "a GAN from its prior, a VAE through its second stage, an AE from its per-digit density).")
 
 try:
@@ -30,10 +31,11 @@ else:
     with st.container(border=True):
         st.markdown("**Findings**\n\n" + "\n".join(f"- {line}" for line in findings(results)))
 
-a, b, c = st.columns(3)
+a, b, c = st.columns([2, 3, 2])
 kinds = list(dict.fromkeys(table["kind"]))
 backbones = list(dict.fromkeys(table["backbone"]))
-picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=str.upper, key="compare_kinds")
+picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=lambda k: KIND_NAMES.get(k, k.upper()),
+                             key="compare_kinds")
 picked_backbones = b.multiselect("Backbones", backbones, default=backbones,
                                  format_func=appstate.backbone_title, key="compare_backbones")
 metric = c.radio("Metric beside the paper", ["bce", "mse"], horizontal=True, format_func=str.upper,
@@ -44,17 +46,24 @@ if shown.empty:
     st.stop()
 
 versus = appstate.versus_paper(shown, metric)
-versus = versus.assign(kind=versus["kind"].str.upper(), backbone=versus["backbone"].map(appstate.backbone_title))
+versus = versus.assign(kind=versus["kind"].map(lambda k: KIND_NAMES.get(k, k)),
+                       backbone=versus["backbone"].map(appstate.backbone_title))
 chart = px.bar(versus, x="backbone", y="value", color="source", barmode="group", facet_col="kind",
                log_y=True, labels={"value": f"test {metric.upper()} (log scale)", "backbone": ""},
                color_discrete_map={"genlab": "#1f77b4", "paper": "#bbbbbb"})
+ticks = log_ticks(versus["value"].min(), versus["value"].max())
+chart.update_yaxes(tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])   # every tick labelled
 chart.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10), legend_title_text="")
 chart.for_each_annotation(lambda note: note.update(text=note.text.split("=")[-1]))  # "kind=AE" -> "AE"
 st.plotly_chart(chart, key="compare_chart")
 
 everything = st.toggle("Show every column", key="compare_all_columns")
 columns = list(shown.columns) if everything else [c for c in appstate.HEADLINE_COLUMNS if c in shown]
-st.dataframe(shown[columns], hide_index=True, width="stretch")
+readable = appstate.readable_table(shown[columns])
+formats = {appstate.column_heading(key): st.column_config.NumberColumn(format=number_format)
+           for key, (_, number_format) in appstate.HEADLINE_COLUMNS.items() if number_format and key in columns}
+st.dataframe(readable, hide_index=True, width="stretch", column_config=formats,
+             height=35 * (len(readable) + 1) + 3)   # every row, no inner scrolling
 st.download_button("Download CSV", shown.to_csv(index=False).encode(), "genlab-comparison.csv",
                    "text/csv", key="download_csv")
 

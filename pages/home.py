@@ -1,5 +1,7 @@
 """Home: what genlab is, which dataset is loaded and which checkpoints are available."""
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -12,28 +14,29 @@ st.markdown(
     "An interactive lab for **generative models of 3D voxel digits**: autoencoders (AE), "
     "variational autoencoders (VAE) and GANs, each on four backbones (fully convolutional, "
     "CNN+MLP, LSTM, GRU), trained on **3D MNIST** (16×16×16 voxel digits) as in *A Comparison of "
-    "Deep Learning Architectures for the 3D Generation Data* (Bonfim et al., 2022)."
+    "Deep Learning Architectures for the 3D Generation Data* (Bonfim et al., 2022). "
+    "Under *Tools*, the **Clock reader** tells the time from a photo of an analogue clock."
 )
 
-cols = st.columns(4)
-cols[0].page_link("pages/data.py", label="**Data** · browse digits in 3D", icon=":material/view_in_ar:")
+cols = st.columns(5)
+cols[0].page_link("pages/data.py", label="**Data** · digits in 3D", icon=":material/view_in_ar:")
 cols[1].page_link("pages/train.py", label="**Train** · a model, live", icon=":material/model_training:")
 cols[2].page_link("pages/explore.py", label="**Latent explorer** · sliders", icon=":material/tune:")
-cols[3].page_link("pages/compare.py", label="**Compare** · models vs the paper", icon=":material/leaderboard:")
+cols[3].page_link("pages/compare.py", label="**Compare** · vs the paper", icon=":material/leaderboard:")
+cols[4].page_link("pages/clock.py", label="**Clock reader** · photo to time", icon=":material/schedule:")
 
 st.subheader("Dataset")
 choice = appstate.dataset_choice()
+st.markdown(f"**{appstate.dataset_title(choice)}**")
 try:
-    dataset = appstate.load_dataset(choice)
+    preview = appstate.digit_preview(json.dumps(choice, sort_keys=True))
 except (ValueError, FileNotFoundError, OSError) as error:
-    st.error(f"The dataset could not be loaded: {error}")
-else:
-    info = dataset.describe()
-    st.markdown(f"**{appstate.dataset_title(choice)}** · {info['n_train']:,} training and "
-                f"{info['n_test']:,} test digits · fingerprint `{info['fingerprint']}`")
-    if choice["source"] == "synthetic":
-        st.info("This is genlab's offline dataset: procedural handwriting-like digits, built in "
-                "seconds with no download. Build one from MNIST or load a Kaggle file on the Data page.")
+    preview = None
+    st.error(f"The dataset's digits could not be read: {error}")
+if preview is not None:
+    st.image(preview, caption="Real MNIST test digits 0–9, voxelized to 16×16×16 (seen from the front)")
+
+status = st.container()   # filled last: the page is drawn before the dataset load starts
 
 st.subheader("Checkpoints")
 checkpoints = appstate.list_checkpoints()
@@ -44,12 +47,42 @@ else:
     st.dataframe(pd.DataFrame(appstate.checkpoint_rows(checkpoints)), hide_index=True, width="stretch",
                  height=35 * (len(checkpoints) + 1) + 3,   # every row, no inner scrolling
                  column_config={
-                     "validation loss": st.column_config.NumberColumn(
-                         format="%.4f", help="The best validation value of the loss the trainer stops early "
+                     "name": st.column_config.TextColumn(width="medium"),
+                     "validation loss": st.column_config.TextColumn(
+                         help="The best validation value of the loss the trainer stops early "
                          "on: reconstruction BCE for an AE or a GAN (through its inverse and mapper), BCE + β·KL for a VAE. "
                          "Compare it within one kind only; test BCE compares all."),
-                     "test BCE": st.column_config.NumberColumn(format="%.4f"),
-                     "test MSE": st.column_config.NumberColumn(format="%.4f")})
+                     "test BCE": st.column_config.TextColumn(help="Reconstruction of the test digits (canonical)"),
+                     "test MSE": st.column_config.TextColumn(help="Reconstruction of the test digits (canonical)")})
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
-    st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here "
-               f"(saved in `{appstate.runs_dir()}`).")
+    st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here (saved in "
+               f"`{appstate.runs_dir()}`). {appstate.earlier_split_note(checkpoints)}")
+
+
+def dataset_status() -> None:
+    """Says what the dataset holds once loaded, or why it could not be."""
+    if build.error is not None:
+        st.error(f"The dataset could not be loaded: {build.error}")
+    else:
+        info = build.dataset.describe()
+        st.markdown(f"{info['n_train']:,} training and {info['n_test']:,} test digits · fingerprint "
+                    f"`{info['fingerprint']}`")
+
+
+@st.fragment(run_every=1.0)
+def build_progress() -> None:
+    """Shows how far the one-time build is; redraws the page once it is done."""
+    if build.finished:
+        st.rerun()
+    elif build.building:
+        st.progress(build.fraction, text=build.describe())
+    else:
+        st.caption("Loading the 3D grids from the disk cache…")
+
+
+build = appstate.dataset_build(choice)   # starts loading it in the background, for the other pages
+with status:
+    if build.finished:
+        dataset_status()
+    else:
+        build_progress()

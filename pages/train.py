@@ -21,75 +21,124 @@ def start_training(request: dict) -> None:
         dataset = appstate.load_dataset(choice)
         work = jobs.training_work(dataset=dataset, runs_dir=appstate.runs_dir(), **request)
         label = f"{request['kind']}/{request['backbone']}"
-        jobs.start_job(owner, label, work)
+        job = jobs.start_job(owner, label, work)
     except (jobs.JobError, ValueError, FileNotFoundError, OSError) as error:
         st.session_state.train_error = str(error)
+    else:
+        st.session_state.setdefault("train_settings", {})[job.id] = {**request, "dataset": appstate.dataset_title(choice)}
 
 
-with st.form("train_form", border=True):
-    st.markdown(f"Trains on **{appstate.dataset_title(choice)}** (change it on the Data page). "
-                "Training runs in the background: switch pages freely and come back.")
-    a, b, c, d = st.columns(4)
-    kind = a.selectbox("Kind", KINDS, format_func=str.upper, key="train_kind")
-    backbone = b.selectbox("Backbone", BACKBONES,
-                           format_func=appstate.backbone_title, key="train_backbone")
-    latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=16, key="train_latent")
-    beta = d.select_slider("β (VAE)", [0.1, 0.25, 0.5, 1.0, 2.0, 4.0], value=1.0, key="train_beta",
-                           help="Weight of the KL term; only a VAE has one")
-    a, b, c, d = st.columns(4)
-    epochs = a.number_input("Epochs", 1, 200, 3, key="train_epochs")
-    batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=64, key="train_batch")
-    lr = c.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3,
-                         format_func=lambda v: f"{v:g}", key="train_lr")
-    max_train = d.number_input("Training digits (0 = all)", 0, 1_000_000, 2000, step=500,
-                               help="A subset trains faster on a CPU; 0 uses the whole training split.",
-                               key="train_digits")
-    running = current is not None and current.running
-    submitted = st.form_submit_button("Start training", type="primary", disabled=running)
+def settings_text(settings: dict) -> str:
+    """Returns a run's settings as one line."""
+    parts = [f"{settings['kind'].upper()} · {appstate.backbone_title(settings['backbone'])}",
+             f"latent {settings['latent_dim']}", f"{settings['epochs']} epoch" + ("s" if settings["epochs"] != 1 else ""),
+             f"batch {settings['batch_size']}", f"learning rate {settings['lr']:g}",
+             f"{settings['max_train']:,} training digits" if settings.get("max_train") else "all training digits"]
+    if settings["kind"] == "vae":
+        parts += [f"β {settings['beta']:g}", f"second stage {settings['second_stage_steps']:,} steps"]
+    return " · ".join(parts) + f" · on {settings['dataset']}"
 
-if submitted and not running:
-    options = {"beta": beta} if kind == "vae" else {}
-    start_training({"kind": kind, "backbone": backbone, "latent_dim": latent_dim,
-                    "epochs": int(epochs), "batch_size": batch_size, "lr": lr,
-                    "max_train": int(max_train) or None, **options})
-    st.rerun()
+
+DEFAULTS = {"kind": "ae", "backbone": "fcn", "latent_dim": 16, "beta": 1.0, "epochs": 3, "batch_size": 64,
+            "lr": 1e-3, "max_train": 2000, "second_stage_steps": 10_000}
+
+
+def training_form() -> dict | None:
+    """Draws the form (starting from the last run's settings); returns the request once submitted."""
+    last = {**DEFAULTS, **st.session_state.get("train_last", {})}
+    with st.form("train_form", border=True):
+        st.markdown(f"Trains on **{appstate.dataset_title(choice)}** (change it on the Data page). "
+                    "Training runs in the background: switch pages freely and come back.")
+        a, b, c, d = st.columns(4)
+        kind = a.selectbox("Kind", KINDS, index=KINDS.index(last["kind"]), format_func=str.upper, key="train_kind")
+        backbone = b.selectbox("Backbone", BACKBONES, index=BACKBONES.index(last["backbone"]),
+                               format_func=appstate.backbone_title, key="train_backbone")
+        latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=last["latent_dim"],
+                                     key="train_latent")
+        max_train = d.number_input("Training digits (0 = all)", 0, 1_000_000, last["max_train"] or 0, step=500,
+                                   help="A subset trains faster on a CPU; 0 uses the whole training split.",
+                                   key="train_digits")
+        a, b, c, d = st.columns(4)
+        epochs = a.number_input("Epochs", 1, 200, last["epochs"], key="train_epochs")
+        batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=last["batch_size"], key="train_batch")
+        lr = c.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=last["lr"],
+                             format_func=lambda v: f"{v:g}", key="train_lr")
+        with d.popover("VAE options", width="stretch"):
+            beta = st.select_slider("β", [0.1, 0.25, 0.5, 1.0, 2.0, 4.0], value=last["beta"], key="train_beta",
+                                    help="Weight of the KL term; only a VAE has one")
+            second_stage = st.number_input(
+                "Second stage (steps)", 0, 50_000, last["second_stage_steps"], step=1000, key="train_second_stage",
+                help="After training, a VAE fits a small second VAE to its codes, which its samples are drawn "
+                     "through (as `python -m genlab train` does; 10,000 steps take 1-4 minutes). 0: none.")
+        submitted = st.form_submit_button("Start training", type="primary")
+    if not submitted:
+        return None
+    options = {"beta": beta, "second_stage_steps": int(second_stage)} if kind == "vae" else {}
+    return {"kind": kind, "backbone": backbone, "latent_dim": latent_dim, "epochs": int(epochs),
+            "batch_size": batch_size, "lr": lr, "max_train": int(max_train) or None, **options}
+
+
+if current is not None and current.running:   # the run's own settings, not the form's defaults beside them
+    settings = st.session_state.get("train_settings", {}).get(current.id)
+    st.info("A run is in progress" + (f": {settings_text(settings)}" if settings else "") +
+            ". It runs in the background: switch pages freely and come back. "
+            "The form returns when it has finished or is cancelled.")
+else:
+    request = training_form()
+    if request is not None:
+        st.session_state.train_last = request
+        start_training(request)
+        st.rerun()
 
 if "train_error" in st.session_state:
     st.error(st.session_state.pop("train_error"))
 
 
 def show_job(job: jobs.Job) -> None:
-    """Draws a job's progress: bar, figures, curves; Cancel while it runs."""
+    """Draws a job's progress: bar, figures, curves; Cancel while it runs; test metrics once finished."""
     state = job.snapshot()
     log = state["log"]
-    last = log[-1] if log else {}
+    training = [entry for entry in log if "phase" not in entry]
+    last = training[-1] if training else {}
+    phase = log[-1] if log and "phase" in log[-1] and state["status"] == jobs.RUNNING else None
     st.subheader(f"Run: {state['label']}")
-    text = f"{state['fraction']:.0%}"
-    if last:
-        text += f" · epoch {last['epoch']}/{last['epochs']} · step {last['done']:,}/{last['total']:,}"
-    st.progress(state["fraction"], text=text)
+    if phase is not None:   # after training: the same finishing steps as a CLI run
+        text = ("Training done · fitting the VAE's second stage (its samples are drawn through it): "
+                f"step {phase['done']:,}/{phase['total']:,}" if phase["phase"] == "second stage"
+                else "Training done · measuring the test digits' reconstruction")
+        st.progress(phase["done"] / phase["total"], text=text)
+    else:
+        text = f"{state['fraction']:.0%}"
+        if last:
+            text += f" · epoch {last['epoch']}/{last['epochs']} · step {last['done']:,}/{last['total']:,}"
+        st.progress(state["fraction"], text=text)
     a, b, c, d = st.columns(4)
     a.metric("Loss", f"{last['losses']['loss']:.4f}" if last else "–")
     b.metric("Samples/s", f"{last['samples_per_s']:,.0f}" if last else "–")
-    eta = state["eta_s"]
+    eta = None if phase is not None else state["eta_s"]
     c.metric("ETA", "–" if eta is None else f"{eta:,.0f} s")
     d.metric("Elapsed", f"{state['elapsed_s']:,.0f} s")
-    if log:
-        st.plotly_chart(loss_figure(log), key=f"losses_{state['id']}")
+    if training:
+        st.plotly_chart(loss_figure(training), key=f"losses_{state['id']}")
+    result = state["result"] or {}
     if state["status"] == jobs.RUNNING:
         if state["cancelling"]:
             st.info("Cancelling after the current step…")
         else:  # a callback: it runs first thing on the click, even if a poll was under way
             st.button("Cancel", key=f"cancel_{state['id']}", on_click=job.cancel)
     elif state["status"] == jobs.DONE:
-        st.success(f"Finished. Checkpoint saved as `{state['result']['checkpoint']}`; it is "
+        st.success(f"Finished. Checkpoint saved as `{result['checkpoint']}`; it is "
                    "available on the Latent explorer and Home pages now.")
     elif state["status"] == jobs.CANCELLED:
-        saved = (state["result"] or {}).get("checkpoint")
-        st.warning("Training was cancelled. " + (f"The last good checkpoint is kept: `{saved}`."
+        saved = result.get("checkpoint")
+        st.warning("Training was cancelled. " + (f"What it learned is kept: `{saved}`."
                                                  if saved else "No checkpoint was saved."))
     else:
         st.error(f"Training stopped: {state['error']}")
+    if result.get("metrics"):
+        st.dataframe([{"test digits": split, "BCE": f"{m['bce']:.4f}", "MSE": f"{m['mse']:.4f}",
+                       "IoU": f"{m['iou']:.3f}"} for split, m in result["metrics"].items()],
+                     hide_index=True, key=f"metrics_{state['id']}")
 
 
 if current is not None:

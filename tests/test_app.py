@@ -63,17 +63,35 @@ def test_every_page_runs_without_exception(page):
 
 def test_home_names_the_dataset_and_the_checkpoints(checkpoint):
     at = open_page("pages/home.py")
+    appstate.dataset_build(SMALL_DATASET).thread.join(60)   # loads in the background
+    at.run()
     text = " ".join(m.value for m in at.markdown)
-    assert "Offline synthetic digits" in text and "120 training and 60 test digits" in text
+    assert "Procedural digits" in text and "120 training and 60 test digits" in text
+    assert "Clock reader" in text
     table = at.dataframe[0].value
     assert "tiny_vae" in set(table["name"]) and "trained" in set(table["origin"])
+    assert "None" not in table.astype(str).to_numpy()
+
+
+def test_home_shows_real_digits_at_once_while_the_mnist_build_runs_in_the_background(monkeypatch):
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    choice = {"source": "mnist", "params": {"n_train": 40, "n_test": 20, "rotated_copies": 0}}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset_choice"] = choice
+    at.run()
+    assert_clean(at)
+    assert any("Real MNIST digits (embedded in genlab)" in m.value for m in at.markdown)
+    assert at.get("image"), "no digit preview"
+    assert appstate.dataset_build(choice).thread.join(60) is None and appstate.dataset_build(choice).finished
+    at.run()
+    assert any("40 training and 20 test digits" in m.value for m in at.markdown)
 
 
 def test_data_browse_widgets_redraw_the_digit():
     at = open_page("pages/data.py")
     assert "digit 0" in figure(at)["layout"]["title"]["text"]
-    at.segmented_control(key="browse_digit").set_value(3).run()
-    at.slider(key="browse_index_train_3").set_value(2).run()
+    at.segmented_control(key="data_digit").set_value(3).run()
+    at.slider(key="data_index_train_3").set_value(2).run()
     assert_clean(at)
     assert "digit 3" in figure(at)["layout"]["title"]["text"]
     cubes = figure(at)["data"][0]
@@ -84,8 +102,27 @@ def test_data_browse_widgets_redraw_the_digit():
     assert surface["flatshading"] is False and cubes["flatshading"] is True
 
 
+def open_data_tab(at: AppTest, tab: str) -> None:
+    at.session_state["data_tab"] = tab
+    at.run()
+    assert_clean(at)
+
+
+def test_data_tabs_share_one_digit_choice_and_draw_only_the_open_tab():
+    at = open_page("pages/data.py")
+    assert len(at.get("plotly_chart")) == 1                  # Browse only: the other tabs are not run
+    at.segmented_control(key="data_digit").set_value(7).run()
+    at.slider(key="data_index_train_7").set_value(3).run()
+    open_data_tab(at, "Noise & rotation")
+    assert at.segmented_control(key="data_digit").value == 7 and at.slider(key="data_index_train_7").value == 3
+    assert len(at.get("plotly_chart")) == 3                  # original, noisy, rotated
+    open_data_tab(at, "Browse")
+    assert "train #" in figure(at)["layout"]["title"]["text"] and "digit 7" in figure(at)["layout"]["title"]["text"]
+
+
 def test_data_noise_and_rotation_preview():
     at = open_page("pages/data.py")
+    open_data_tab(at, "Noise & rotation")
     at.slider(key="noise_variance").set_value(0.2).run()
     at.slider(key="rotate_deg").set_value(90).run()
     assert_clean(at)
@@ -95,6 +132,7 @@ def test_data_noise_and_rotation_preview():
 
 def test_data_lifts_an_uploaded_image_and_rejects_a_non_image():
     at = open_page("pages/data.py")
+    open_data_tab(at, "Lift a 2D image")
     at.file_uploader(key="lift_upload").set_value(("one.png", digit_png(), "image/png")).run()
     assert_clean(at)
     titles = [figure(at, i)["layout"].get("title", {}).get("text", "") for i in range(len(at.get("plotly_chart")))]
@@ -106,6 +144,7 @@ def test_data_lifts_an_uploaded_image_and_rejects_a_non_image():
 
 def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     at = open_page("pages/data.py")
+    open_data_tab(at, "Switch dataset")
     at.file_uploader(key="kaggle_upload").set_value(("broken.h5", b"\x89HDF garbage", "application/x-hdf5")).run()
     at.button(key="use_kaggle").click().run()
     assert_clean(at)
@@ -123,6 +162,7 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
 def start_training(at: AppTest, epochs: int, kind: str = "ae") -> jobs.Job:
     at.selectbox(key="train_kind").set_value(kind)
     at.select_slider(key="train_beta").set_value(0.5)
+    at.number_input(key="train_second_stage").set_value(200)
     at.number_input(key="train_epochs").set_value(epochs)
     at.number_input(key="train_digits").set_value(120)
     at.select_slider(key="train_batch").set_value(16)
@@ -144,8 +184,14 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
     saved = job.snapshot()["result"]["checkpoint"]
     assert any(saved in s.value for s in at.success)
     assert [c["path"] for c in appstate.list_checkpoints() if c["origin"] == "trained"] == [saved]
-    assert appstate.read_checkpoint_info(saved)["config"]["beta"] == 0.5
+    info = appstate.read_checkpoint_info(saved)
+    assert info["config"]["beta"] == 0.5
     assert at.get("plotly_chart"), "no loss curve"
+    # finished as a CLI run is: test metrics (on the page, in the file, on Home) and a second stage
+    assert "BCE" in at.dataframe[0].value.columns
+    assert 0 < info["metrics"]["canonical"]["bce"] < 1 and load_model(saved).second_stage is not None
+    (row,) = [r for r in appstate.checkpoint_rows(appstate.list_checkpoints()) if r["origin"] == "trained"]
+    assert row["test BCE"] == f"{info['metrics']['canonical']['bce']:.4f}" and row["status"] == "ready"
 
 
 def test_a_gan_trained_from_the_page_can_sample_digits_on_request():
@@ -165,6 +211,8 @@ def test_train_cancel_button_stops_the_run():
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/train.py").run()     # the run is still there after a page switch
     assert any(h.value == "Run: ae/fcn" for h in at.subheader)
+    assert any("A run is in progress: AE · FCN" in i.value for i in at.info)   # its settings, no form
+    assert not at.get("form")
     other = open_page("pages/train.py", owner="someone-else")
     assert not other.subheader                  # another user sees no run of theirs
     at.button(key=f"cancel_{job.id}").click().run()
@@ -297,7 +345,9 @@ def test_compare_without_evaluation_shows_the_paper(monkeypatch, tmp_path):
     at.multiselect(key="compare_kinds").set_value(["ae"]).run()
     assert_clean(at)
     table = at.dataframe[0].value
-    assert set(table["kind"]) == {"ae"} and len(table) == 4
+    assert set(table["Kind"]) == {"AE"} and len(table) == 4          # headed and written as in the paper
+    assert list(table.columns) == ["Kind", "Backbone", "BCE, paper", "MSE, paper"]
+    assert set(table["Backbone"]) == {"FCN", "CNN+MLP", "LSTM", "GRU"}
     assert at.get("download_button")
 
 
@@ -337,14 +387,16 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     monkeypatch.setattr(paths, "RESULTS_DIR", tiny_evaluation)
     at = open_page("pages/compare.py")
     assert not at.info and "Findings" in at.markdown[1].value
-    assert sorted(at.dataframe[0].value["kind"]) == ["ae", "gan", "vae"]
+    table = at.dataframe[0].value
+    assert sorted(table["Kind"]) == ["AE", "GAN", "VAE"]
+    assert list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"] and {"FD", "Precision", "Recall"} <= set(table)
     at.multiselect(key="compare_backbones").set_value(["fcn"]).run()
     assert_clean(at)
-    assert set(at.dataframe[0].value["backbone"]) == {"fcn"}
+    assert set(at.dataframe[0].value["Backbone"]) == {"FCN"}
     at.radio(key="compare_metric").set_value("mse").run()
     at.toggle(key="compare_all_columns").set_value(True).run()
     assert_clean(at)
-    assert "fd_high" in at.dataframe[0].value.columns
+    assert "Fd high" in at.dataframe[0].value.columns
     assert len(at.get("plotly_chart")) == 3   # ours vs paper, quality vs cost, per digit
 
 

@@ -73,13 +73,24 @@ def test_uploads_are_kept_inside_the_uploads_folder():
     assert appstate.save_upload("other.h5", b"data").read_bytes() == b"data"
 
 
-def test_default_dataset_is_synthetic_without_mnist(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "nothing-here"))
+def test_the_app_starts_on_real_mnist_and_checks_folders_for_both_splits(monkeypatch, tmp_path):
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    monkeypatch.delenv("GENLAB_APP_DATASET", raising=False)
+    choice = appstate.default_dataset_choice()
+    assert choice == {"source": "mnist", "params": {}}
+    assert appstate.dataset_title(choice) == "Real MNIST digits (embedded in genlab)"
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert not appstate.mnist_available(folder)        # no training digits
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"")
+    assert appstate.mnist_available(folder) and not appstate.mnist_available(tmp_path / "nowhere")
+    monkeypatch.setenv("GENLAB_MNIST_DIR", str(folder))
+    assert appstate.dataset_title(appstate.default_dataset_choice()) == f"Real MNIST digits from {folder}"
+    monkeypatch.setenv("GENLAB_APP_DATASET", "synthetic")
     assert appstate.default_dataset_choice() == {"source": "synthetic", "params": {}}
-    (tmp_path / "mnist").mkdir()
-    (tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
-    monkeypatch.setenv("GENLAB_MNIST_DIR", str(tmp_path / "mnist"))
-    assert appstate.default_dataset_choice()["source"] == "mnist"
 
 
 def test_rotate_grid_keeps_shape_and_range_and_zero_degrees_is_identity():
@@ -160,6 +171,21 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
     rows = appstate.checkpoint_rows(entries)
     assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
-                       "latent dim": 4, "trained on": "mnist", "validation loss": 0.12, "test BCE": 0.11,
-                       "test MSE": 0.007, "status": "ready"}
-    assert np.isnan(rows[1]["test BCE"]) and rows[1]["trained on"] is None
+                       "latent dim": 4, "trained on": "MNIST", "validation loss": "0.1200", "test BCE": "0.1100",
+                       "test MSE": "0.0070", "status": "ready"}
+    assert rows[1]["test BCE"] == "–" and rows[1]["trained on"] == "–"   # nothing recorded: a dash, not "None"
+
+
+def test_a_cancelled_run_is_not_listed_as_ready():
+    appstate.runs_dir().mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), appstate.runs_dir() / "stopped.safetensors",
+               {"training": {"cancelled": True, "best_val_loss": 0.2}})
+    (row,) = appstate.checkpoint_rows([e for e in appstate.list_checkpoints() if e["origin"] == "trained"])
+    assert row["status"] == "cancelled (kept)" and row["validation loss"] == "0.2000"
+
+
+def test_the_shipped_weights_earlier_split_is_named():
+    entries = [{"name": "ae_fcn", "origin": "shipped", "fingerprint": next(iter(appstate.EARLIER_SPLITS))},
+               {"name": "mine", "origin": "trained", "fingerprint": "0123"}]
+    assert appstate.earlier_split_note(entries).startswith("The shipped models were trained and tested on an earlier split")
+    assert appstate.earlier_split_note(entries[1:]) == ""

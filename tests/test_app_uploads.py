@@ -9,7 +9,7 @@ from PIL import Image
 from genlab import appstate
 from genlab.models import build_model, save_model
 
-from test_app import SMALL_DATASET, assert_clean, open_page
+from test_app import SMALL_DATASET, assert_clean, open_data_tab, open_page
 
 
 def sixteen_bit_digit() -> bytes:
@@ -22,6 +22,7 @@ def sixteen_bit_digit() -> bytes:
 
 def test_the_data_page_lifts_and_shows_a_16_bit_image():
     at = open_page("pages/data.py")
+    open_data_tab(at, "Lift a 2D image")
     at.file_uploader(key="lift_upload").set_value(("digit16.png", sixteen_bit_digit(), "image/png")).run()
     assert_clean(at)
     assert not at.error
@@ -57,6 +58,7 @@ def test_paths_outside_the_data_folder_are_refused_in_the_same_words_whether_the
 
 def test_the_data_page_refuses_a_server_path_without_saying_whether_it_exists(data_folder, tmp_path):
     at = open_page("pages/data.py")
+    open_data_tab(at, "Switch dataset")
     errors = []
     for typed in ("/etc/passwd", "/etc/no-such-file"):
         at.text_input(key="kaggle_path").set_value(typed).run()

@@ -12,14 +12,20 @@ from genlab.data import dataset as dataset_module
 from test_data_voxelize import blob_digits
 
 
-def make_mnist_folder(folder, count=14, prefix="t10k"):
-    """Writes a small MNIST folder of blocky digits; returns (images, labels)."""
+def make_mnist_folder(folder, count=14, test_prefix="t10k"):
+    """Writes a small MNIST folder of blocky digits: `count` training digits (train-*, labels
+    9, 8, ...) and `count` test digits (`test_prefix`-*, labels 0, 1, ...); returns
+    {"train": (images, labels), "test": (images, labels)}."""
     folder.mkdir(parents=True, exist_ok=True)
-    images = blob_digits(count, seed=5)
-    labels = (np.arange(count) % 10).astype(np.uint8)
-    write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
-    write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
-    return images, labels
+    written = {}
+    for split, prefix, seed in (("train", "train", 6), ("test", test_prefix, 5)):
+        images = blob_digits(count, seed=seed)
+        labels = np.arange(count) % 10
+        labels = (9 - labels if split == "train" else labels).astype(np.uint8)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+        written[split] = images, labels
+    return written
 
 
 @pytest.mark.parametrize("name", ["a-idx3-ubyte.gz", "a-idx3-ubyte"])
@@ -91,16 +97,18 @@ def test_missing_mnist_folder_says_how_to_set_it(tmp_path):
 
 
 def test_mnist_dataset_split_and_cache(tmp_path):
-    images, labels = make_mnist_folder(tmp_path / "mnist")
+    digits = make_mnist_folder(tmp_path / "mnist")
     data = load_dataset("mnist", mnist_dir=tmp_path / "mnist", n_train=10, n_test=4, rotated_copies=1)
     assert data.X_train.shape == (20, 16, 16, 16) and data.X_test.shape == (4, 16, 16, 16)
-    assert data.y_train.tolist() == labels[:10].tolist() * 2
-    assert data.y_test.tolist() == labels[10:14].tolist()
+    # MNIST's own split: training digits from train-*, test digits from t10k-*
+    assert data.y_train.tolist() == digits["train"][1][:10].tolist() * 2
+    assert data.y_test.tolist() == digits["test"][1][:4].tolist()
     assert data.X_train.dtype == np.float32 and data.y_train.dtype == np.int64
     # the canonical half differs from its rotated copies; test is canonical by default
     assert not np.array_equal(data.X_train[:10], data.X_train[10:])
     from genlab.data import voxelize_digits
-    np.testing.assert_array_equal(data.X_test, voxelize_digits(images[10:14]))
+    np.testing.assert_array_equal(data.X_train[:10], voxelize_digits(digits["train"][0][:10]))
+    np.testing.assert_array_equal(data.X_test, voxelize_digits(digits["test"][0][:4]))
 
     cached = list(paths.cache_dir().glob("mnist-*.npz"))
     assert len(cached) == 1 and not list(paths.cache_dir().glob("*.tmp"))
@@ -180,8 +188,67 @@ def test_interrupted_cache_write_leaves_nothing(tmp_path, monkeypatch):
 
 def test_split_too_large_for_the_file(tmp_path):
     make_mnist_folder(tmp_path / "mnist")
-    with pytest.raises(DataError, match="holds 14 digits"):
-        load_dataset("mnist", mnist_dir=tmp_path / "mnist", n_train=10, n_test=10)
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz: holds 14 test digits"):
+        load_dataset("mnist", mnist_dir=tmp_path / "mnist", n_train=10, n_test=20)
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz: holds 14 train digits"):
+        load_dataset("mnist", mnist_dir=tmp_path / "mnist", n_train=15, n_test=4)
+
+
+def test_a_folder_without_training_digits_says_which_file_is_missing(tmp_path):
+    make_mnist_folder(tmp_path / "mnist")
+    for file in (tmp_path / "mnist").glob("train-*"):
+        file.unlink()
+    with pytest.raises(FileNotFoundError, match="no MNIST train images file"):
+        load_dataset("mnist", mnist_dir=tmp_path / "mnist", n_train=10, n_test=4)
+
+
+def test_the_shared_folder_splits_into_training_and_t10k_digits(shared_data):
+    train, train_labels = read_mnist(shared_data / "mnist", "train")
+    test, test_labels = read_mnist(shared_data / "mnist", "test")
+    assert train.shape == (22000, 28, 28) and test.shape == (8000, 28, 28)
+    assert train_labels[:5].tolist() == [5, 0, 4, 1, 9] and test_labels[:5].tolist() == [7, 2, 1, 0, 4]
+
+
+def test_embedded_digits_are_the_first_mnist_training_and_test_digits(shared_data):
+    from genlab.data.embedded import N_TEST, N_TRAIN, read_embedded
+
+    embedded = read_embedded()
+    for split, count in (("train", N_TRAIN), ("test", N_TEST)):
+        images, labels = read_mnist(shared_data / "mnist", split)
+        np.testing.assert_array_equal(embedded[split][0], images[:count])
+        np.testing.assert_array_equal(embedded[split][1], labels[:count])
+        assert embedded[split][1].dtype == np.int64
+
+
+def test_embedded_file_is_compact_and_licensed():
+    assert paths.EMBEDDED_MNIST.stat().st_size < 5 * 2**20
+    notice = (paths.EMBEDDED_MNIST.parent / "README.md").read_text()
+    assert "CC BY-SA 3.0" in notice and "LeCun" in notice
+
+
+def test_mnist_without_a_folder_builds_from_the_embedded_digits(monkeypatch):
+    from genlab.data import voxelize_digits
+    from genlab.data.embedded import read_embedded
+
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    reports = []
+    data = load_dataset("mnist", n_train=30, n_test=10, rotated_copies=1,
+                        progress=lambda done, total: reports.append((done, total)))
+    embedded = read_embedded()
+    assert data.params["mnist_dir"] is None and "progress" not in data.params
+    assert data.X_train.shape == (60, 16, 16, 16) and data.y_test.tolist() == embedded["test"][1][:10].tolist()
+    np.testing.assert_array_equal(data.X_test, voxelize_digits(embedded["test"][0][:10]))
+    assert reports[-1] == (70, 70) and [done for done, _ in reports] == sorted(done for done, _ in reports)
+    assert dataset_module.is_cached("mnist", {"n_train": 30, "n_test": 10, "rotated_copies": 1})
+
+
+def test_damaged_embedded_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
+    damaged = tmp_path / "mnist-digits.npz"
+    damaged.write_bytes(paths.EMBEDDED_MNIST.read_bytes()[:5000])
+    monkeypatch.setattr(paths, "EMBEDDED_MNIST", damaged)
+    with pytest.raises(DataError, match="mnist-digits.npz: damaged embedded MNIST file"):
+        load_dataset("mnist", n_train=10, n_test=4)
 
 
 def test_unknown_source_and_parameter():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from genlab.data import DataError, read_mnist, write_idx
-from genlab.data.download import download_mnist
+from genlab.data.download import MD5, download_mnist
 
-NAMES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+NAMES = tuple(MD5)  # the official training and test files, images then labels
 
 
 @pytest.fixture
@@ -34,11 +34,12 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def serve_small_mnist(folder):
-    """Writes a tiny MNIST pair into folder; returns their md5 checksums."""
-    images = np.zeros((3, 28, 28), dtype=np.uint8)
-    images[:, 10:18, 12:16] = 200
-    write_idx(folder / NAMES[0], images)
-    write_idx(folder / NAMES[1], np.array([1, 2, 3], dtype=np.uint8))
+    """Writes tiny MNIST training (labels 1, 2, 3) and test (labels 4, 5) files into folder; returns their md5s."""
+    for split, labels in (("train", [1, 2, 3]), ("t10k", [4, 5])):
+        images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+        images[:, 10:18, 12:16] = 200
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", np.array(labels, dtype=np.uint8))
     return {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in NAMES}
 
 
@@ -48,8 +49,9 @@ def test_downloads_and_verifies(server, tmp_path):
     target = tmp_path / "mnist"
     files = download_mnist(target, mirrors=[url], checksums=checksums, timeout=5)
     assert [f.name for f in files] == list(NAMES)
-    images, labels = read_mnist(target)
+    images, labels = read_mnist(target, "train")
     assert images.shape == (3, 28, 28) and labels.tolist() == [1, 2, 3]
+    assert read_mnist(target, "test")[1].tolist() == [4, 5]
     (served / NAMES[0]).unlink()  # already there and verified: not fetched again
     download_mnist(target, mirrors=[url], checksums=checksums, timeout=5)
 
@@ -85,4 +87,4 @@ def test_mnist_source_downloads_when_asked(server, tmp_path, monkeypatch):
     monkeypatch.setattr(download, "MD5", checksums)
     data = load_dataset("mnist", mnist_dir=tmp_path / "fresh", n_train=2, n_test=1,
                         rotated_copies=0, download=True)
-    assert data.y_train.tolist() == [1, 2] and data.y_test.tolist() == [3]
+    assert data.y_train.tolist() == [1, 2] and data.y_test.tolist() == [4]

@@ -152,7 +152,15 @@ def test_written_files_and_load_results(results, tmp_path):
     assert "### The same tables on the rotated test digits (50 digits" in md
     assert float(rows[1]["rotated_bce"]) == results["models"][1]["extra_tests"]["rotated"]["bce"]["mean"]
     assert "On the rotated test digits, " in md
-    assert "plotly" in (tmp_path / "per_digit.html").read_text()
+    html = (tmp_path / "per_digit.html").read_text()
+    assert 'src="plotly.min.js"' in html and "cdn.plot.ly" not in html   # offline: plotly.js beside it
+    assert "Plotly" in (tmp_path / "plotly.min.js").read_text()[:5000]
+
+
+def test_log_ticks_label_a_log_axis_with_1_2_5_steps():
+    assert report.log_ticks(0.0042, 0.93) == [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    assert report.log_ticks(240, 1888) == [200.0, 500.0, 1000.0, 2000.0]
+    assert report.log_ticks(0.0, 1.0) == []
 
 
 def test_load_results_errors_name_the_file(tmp_path):
@@ -194,7 +202,7 @@ def test_report_includes_a_noise_study(results, tmp_path):
         {"name": "ae_fcn", "trained_on": trained_on, "epochs": 1, "bce_clean_input": 0.2, "bce_noisy_input": bce,
          "mse_noisy_input": 0.03, "iou_noisy_input": 0.5} for trained_on, bce in (("clean", 0.31), ("noisy", 0.25))]}
     md = report.markdown_report({**results, "noise_studies": [study]})
-    assert "## Robustness to noisy training data: 1 epoch(s) on 40 digits" in md and "Twins trained for 1 epoch." in md
+    assert "## Robustness to noisy training data: 1 epoch on 40 digits" in md and "Twins trained for 1 epoch." in md
     assert "| ae_fcn | noisy | 1 | 0.2000 | 0.2500 |" in md
     assert "reconstructs noisy inputs better in 1 of 1 pairs, and clean inputs worse in 0 of 1" in md
 
@@ -244,7 +252,10 @@ def test_charts_plot_quality_against_training_time(results):
     figures = report.figures(results)
     scatter = figures["quality_vs_cost"]
     assert scatter.layout.xaxis.title.text.startswith("training time (s)")
-    assert sorted(t.name for t in scatter.data) == ["AE", "AE", "GAN", "GAN", "VAE", "VAE"]
+    # one legend entry per model, no text labels on the points (they collided)
+    assert [t.name for t in scatter.data if t.showlegend] == ["AE · FCN", "VAE · GRU", "GAN · CNN+MLP"]
+    assert all(t.mode == "markers" for t in scatter.data)
     assert list(scatter.data[0].x) == [12.5]  # from the checkpoint's training metadata
+    assert all(text == f"{value:,g}" for text, value in zip(scatter.layout.xaxis.ticktext, scatter.layout.xaxis.tickvals))
     heatmap = figures["per_digit"].data[1]
     assert len(heatmap.z) == 3 and all(len(row) == 10 for row in heatmap.z)

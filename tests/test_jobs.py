@@ -1,8 +1,10 @@
 """Background jobs: progress, results, cancel, failures and per-owner isolation."""
 
 import threading
+import time
 
 import pytest
+import torch  # noqa: F401 - imported once here: each job sets its torch threads, and a first import takes seconds
 
 from genlab import jobs
 
@@ -109,12 +111,73 @@ def test_training_work_saves_a_loadable_checkpoint_and_logs_steps(tmp_path):
     state = job.snapshot()
     assert state["status"] == jobs.DONE, state["error"]
     assert state["result"]["checkpoint"] == str(tmp_path / "tiny.safetensors")
-    steps = [entry["step"] for entry in state["log"]]
-    assert steps[0] == 1 and steps[-1] == state["log"][-1]["total"] == 4   # 76 digits // 16
-    assert state["log"][-1]["val_loss"] is not None
+    training = [entry for entry in state["log"] if "phase" not in entry]
+    steps = [entry["step"] for entry in training]
+    assert steps[0] == 1 and steps[-1] == training[-1]["total"] == 4   # 76 digits // 16
+    assert training[-1]["val_loss"] is not None
     model = load_model(tmp_path / "tiny.safetensors")
     assert (model.kind, model.backbone, model.latent_dim) == ("ae", "fcn", 4)
     assert model.metadata["dataset"]["params"]["max_train"] == 80
+    # finished as the CLI finishes a run: test metrics in the result and in the file, no optimiser state
+    metrics = state["result"]["metrics"]["canonical"]
+    assert 0 < metrics["bce"] < 1 and 0 <= metrics["iou"] <= 1
+    assert model.metadata["metrics"]["canonical"] == metrics
+    assert "optimizers" not in model.metadata["training"] and model.code_density is not None
+
+
+@pytest.mark.slow
+def test_a_vae_trained_as_a_job_gets_its_second_stage_with_progress(tmp_path):
+    from genlab.models import load_model
+
+    work = jobs.training_work("vae", "fcn", latent_dim=4, epochs=1, batch_size=16, lr=1e-3,
+                              dataset=tiny_dataset(), runs_dir=tmp_path, name="vae", second_stage_steps=200)
+    job = jobs.start_job("vae-trainer", "vae/fcn", work)
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.DONE, state["error"]
+    phases = [(entry["phase"], entry["done"], entry["total"]) for entry in state["log"] if "phase" in entry]
+    assert phases == [("second stage", 100, 200), ("second stage", 200, 200), ("test metrics", 0, 1)]
+    model = load_model(tmp_path / "vae.safetensors")
+    assert model.second_stage is not None and "canonical" in model.metadata["metrics"]
+
+
+@pytest.mark.slow
+def test_a_run_cancelled_in_its_second_stage_is_kept_and_marked_cancelled(tmp_path):
+    from genlab.models import load_model
+
+    work = jobs.training_work("vae", "fcn", latent_dim=4, epochs=1, batch_size=16, lr=1e-3,
+                              dataset=tiny_dataset(), runs_dir=tmp_path, name="stopped", second_stage_steps=10_000)
+    job = jobs.start_job("canceller", "vae/fcn", work)
+    deadline = time.time() + 120
+    while not any("phase" in entry for entry in job.snapshot()["log"]) and time.time() < deadline:
+        time.sleep(0.05)
+    job.cancel()
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.CANCELLED and state["result"]["cancelled"]
+    model = load_model(tmp_path / "stopped.safetensors")
+    assert model.metadata["training"]["cancelled"] is True and model.second_stage is None
+    assert "canonical" in model.metadata["metrics"]
+
+
+def test_a_job_sets_its_own_torch_threads_and_leaves_the_others_alone():
+    import torch
+
+    before = torch.get_num_threads()
+    seen = {}
+
+    def work(report, stop_event):
+        seen["job"] = torch.get_num_threads()
+        return None
+
+    jobs.start_job("threads", "t", work, threads=before + 1).wait(10)  # differs from everyone's
+    later = []
+    fresh = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+    fresh.start()
+    fresh.join()
+    assert seen["job"] == before + 1
+    assert torch.get_num_threads() == before      # this thread (the server's) keeps its threads
+    assert later == [before]                      # and so does a thread started afterwards
 
 
 def test_training_divergence_becomes_the_jobs_error(monkeypatch, tmp_path):

@@ -157,6 +157,15 @@ def test_loss_figure_draws_one_line_per_loss():
     assert list(figure.data[1].x) == [0, 1, 2, 3]
 
 
+def test_loss_figure_gives_the_vaes_kl_its_own_axis():
+    history = [{"step": i, "losses": {"loss": 0.3, "recon": 0.2, "kl": 40.0 + i}} for i in range(1, 4)]
+    figure = loss_figure(history)
+    axes = {trace.name: trace.yaxis for trace in figure.data}
+    assert axes == {"kl": "y2", "loss": "y", "recon": "y"}
+    assert figure.layout.yaxis2.title.text == "KL" and figure.layout.yaxis2.overlaying == "y"
+    assert "yaxis2" not in loss_figure([{"step": 1, "losses": {"loss": 0.3}}]).to_plotly_json()["layout"]
+
+
 def test_loss_figure_skips_a_term_equal_to_the_total():
     history = [{"step": s, "losses": {"loss": 1.0 / (s + 1), "recon": 1.0 / (s + 1)}} for s in range(3)]
     assert [trace.name for trace in loss_figure(history).data] == ["loss"]

@@ -1,11 +1,12 @@
 """`python -m genlab data`: build, inspect and download 3D MNIST datasets.
 
     python -m genlab data build                                   # offline synthetic digits
+    python -m genlab data build --source mnist                    # real MNIST digits embedded in genlab
     python -m genlab data build --source mnist --mnist-dir ../shared/data/mnist
     python -m genlab data build --source kaggle --path full_dataset_vectors.h5
     python -m genlab data build --source mnist --out mnist3d.h5   # also write the Kaggle vectors layout
     python -m genlab data info                                    # what is cached, where
-    python -m genlab data download --dir ~/mnist                  # official MNIST test set, md5-checked
+    python -m genlab data download --dir ~/mnist                  # official MNIST files, md5-checked
     python -m genlab data clean                                   # delete the cached datasets
 """
 
@@ -22,12 +23,12 @@ def add_parser(subparsers) -> None:
 
     build = commands.add_parser("build", help="build (or reload from the cache) a dataset and summarise it")
     build.add_argument("--source", default="synthetic", choices=tuple(SOURCE_OPTIONS))
-    build.add_argument("--mnist-dir", help="folder of MNIST IDX files (default: $GENLAB_MNIST_DIR, "
-                                           "else ../shared/data/mnist)")
-    build.add_argument("--download", action="store_true", help="mnist: download the official test set "
-                                                                "into --mnist-dir when it is missing")
+    build.add_argument("--mnist-dir", help="folder of MNIST IDX files, train-* and t10k-* (default: "
+                                           "$GENLAB_MNIST_DIR, else the digits embedded in genlab)")
+    build.add_argument("--download", action="store_true", help="mnist: download the official files "
+                                                                "into --mnist-dir when they are missing")
     build.add_argument("--path", help="kaggle: full_dataset_vectors.h5 or *_point_clouds.h5")
-    build.add_argument("--n-train", type=int, help="training digits (synthetic default 6000, mnist 7000)")
+    build.add_argument("--n-train", type=int, help="training digits (synthetic default 6000, mnist 22000)")
     build.add_argument("--n-test", type=int, help="test digits (default 1000)")
     build.add_argument("--rotated-copies", type=int, help="mnist: randomly rotated copies of the "
                                                           "training digits (default 1)")
@@ -44,9 +45,8 @@ def add_parser(subparsers) -> None:
     clean = commands.add_parser("clean", help="delete the cached datasets (they are rebuilt when needed)")
     clean.set_defaults(func=run_clean)
 
-    download = commands.add_parser("download", help="download the official MNIST test set (md5-checked)")
+    download = commands.add_parser("download", help="download the official MNIST files (md5-checked)")
     download.add_argument("--dir", help="target folder (default: the user cache folder)")
-    download.add_argument("--all", action="store_true", help="also the 60,000 training digits")
     download.set_defaults(func=run_download)
 
 
@@ -106,7 +106,10 @@ def run_info(args) -> int:
 
     print(f"cache folder  {paths.cache_dir()}")
     mnist = paths.mnist_dir()
-    print(f"MNIST folder  {mnist} ({'present' if mnist.is_dir() else 'missing'})")
+    if mnist is None:
+        print(f"MNIST digits  embedded, {paths.EMBEDDED_MNIST} (set GENLAB_MNIST_DIR for a folder)")
+    else:
+        print(f"MNIST folder  {mnist} ({'present' if mnist.is_dir() else 'missing'})")
     found = cached_datasets()
     if not found:
         print("no cached datasets yet: `python -m genlab data build` makes the synthetic one in seconds")
@@ -137,10 +140,10 @@ def run_download(args) -> int:
     from pathlib import Path
 
     from genlab import paths
-    from genlab.data.download import MD5, TEST_SET, download_mnist
+    from genlab.data.download import download_mnist
 
     folder = Path(args.dir).expanduser() if args.dir else paths.cache_dir() / "mnist"
-    files = download_mnist(folder, names=tuple(MD5) if args.all else TEST_SET)
+    files = download_mnist(folder)
     for file in files:
         print(f"{file} ({file.stat().st_size} bytes, md5 verified)")
     print(f"use it with: python -m genlab data build --source mnist --mnist-dir {folder}")

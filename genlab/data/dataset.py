@@ -107,6 +107,7 @@ def resolve_params(source: str, params: dict) -> dict:
                          f"{', '.join(signature.parameters)}") from None
     bound.apply_defaults()
     resolved = dict(bound.arguments)
+    resolved.pop("progress", None)  # a builder's progress callback is no build parameter
     for key, value in resolved.items():
         if isinstance(value, Path):
             resolved[key] = str(value)
@@ -130,26 +131,34 @@ def cache_path(source: str, params: dict) -> Path:
     return paths.cache_dir() / f"{source}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
-def load_dataset(source: str = "synthetic", cache: bool = True, **params) -> VoxelDataset:
+def load_dataset(source: str = "synthetic", cache: bool = True, progress=None, **params) -> VoxelDataset:
     """Returns a VoxelDataset, built once and then reloaded from the disk cache.
 
-    source: "synthetic" (offline procedural digits, the default), "mnist" (IDX files in
-    mnist_dir, default genlab.paths.mnist_dir()) or "kaggle" (path=FILE). params override
-    the source's defaults (see the builders in genlab.data.synthetic / mnist / kaggle).
-    cache=False always builds and writes nothing.
+    source: "synthetic" (offline procedural digits, the default), "mnist" (real MNIST digits:
+    IDX files in mnist_dir, default GENLAB_MNIST_DIR, else the digits embedded in genlab) or
+    "kaggle" (path=FILE). params override the source's defaults (see the builders in
+    genlab.data.synthetic / mnist / kaggle). cache=False always builds and writes nothing.
+    progress(done, total), if given, hears how a build advances (builders that report it).
     """
     params = resolve_params(source, params)
-    if not cache:
-        return VoxelDataset(*_sources()[source].build(**params), source=source, params=params)
-    path = cache_path(source, params)
-    if path.exists():
-        try:
-            return read_cache(path)
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            path.unlink(missing_ok=True)  # a damaged cache file is rebuilt, not trusted
-    dataset = VoxelDataset(*_sources()[source].build(**params), source=source, params=params)
-    write_cache(dataset, path)
+    if cache:
+        path = cache_path(source, params)
+        if path.exists():
+            try:
+                return read_cache(path)
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                path.unlink(missing_ok=True)  # a damaged cache file is rebuilt, not trusted
+    build = _sources()[source].build
+    options = {"progress": progress} if progress and "progress" in inspect.signature(build).parameters else {}
+    dataset = VoxelDataset(*build(**params, **options), source=source, params=params)
+    if cache:
+        write_cache(dataset, path)
     return dataset
+
+
+def is_cached(source: str, params: dict) -> bool:
+    """Returns True if load_dataset(source, **params) would read its cache instead of building."""
+    return cache_path(source, resolve_params(source, params)).exists()
 
 
 def write_cache(dataset: VoxelDataset, path) -> None:

@@ -20,10 +20,9 @@ MD5 = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
-TEST_SET = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # all genlab's split needs
 
 
-def download_mnist(folder, names=TEST_SET, mirrors=None, checksums=None, timeout=30) -> list[Path]:
+def download_mnist(folder, names=tuple(MD5), mirrors=None, checksums=None, timeout=30) -> list[Path]:
     """Returns the paths of the MNIST files in folder, downloading the missing ones.
 
     Each file comes from the first mirror that serves it with the right md5; it is written

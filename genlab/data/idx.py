@@ -72,19 +72,25 @@ def write_idx(path, array) -> None:
     path.write_bytes(data)
 
 
-def find_mnist_files(folder) -> tuple[Path, Path]:
-    """Returns the (images, labels) IDX files of an MNIST folder.
+def find_mnist_files(folder, split: str = "test") -> tuple[Path, Path]:
+    """Returns the (images, labels) IDX files of one split in an MNIST folder.
 
-    Looks for `*-images-idx3-ubyte[.gz]` with its matching `*-labels-idx1-ubyte[.gz]`; with
-    several image files, prefers the official test set (`t10k-*`), then the first by name.
+    Looks for `*-images-idx3-ubyte[.gz]` with its matching `*-labels-idx1-ubyte[.gz]`. The
+    training split is the file whose name starts with `train` (the official
+    `train-images-idx3-ubyte.gz`); the test split any other, preferring the official test set
+    (`t10k-*`), then the first by name.
     """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"MNIST folder {folder} does not exist (set GENLAB_MNIST_DIR "
                                 "or pass --mnist-dir)")
     images = sorted(folder.glob("*-images-idx3-ubyte.gz")) + sorted(folder.glob("*-images-idx3-ubyte"))
+    images = [path for path in images if path.name.startswith("train") == (split == "train")]
     if not images:
-        raise FileNotFoundError(f"{folder}: no MNIST images file (*-images-idx3-ubyte[.gz])")
+        wanted = "train-images-idx3-ubyte[.gz]" if split == "train" else "t10k-images-idx3-ubyte[.gz]"
+        raise FileNotFoundError(f"{folder}: no MNIST {split} images file ({wanted})")
     images.sort(key=lambda p: not p.name.startswith("t10k"))  # stable: t10k first
     image_file = images[0]
     label_file = image_file.with_name(image_file.name.replace("-images-idx3-", "-labels-idx1-"))
@@ -93,10 +99,14 @@ def find_mnist_files(folder) -> tuple[Path, Path]:
     return image_file, label_file
 
 
-def read_mnist(folder) -> tuple[np.ndarray, np.ndarray]:
-    """Returns uint8 images (N, 28, 28) and int64 labels (N,) from an MNIST folder, checked."""
-    image_file, label_file = find_mnist_files(folder)
-    images, labels = read_idx(image_file), read_idx(label_file)
+def read_mnist(folder, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """Returns uint8 images (N, 28, 28) and int64 labels (N,) of one split of an MNIST folder, checked."""
+    image_file, label_file = find_mnist_files(folder, split)
+    return check_digits(read_idx(image_file), read_idx(label_file), image_file, label_file)
+
+
+def check_digits(images, labels, image_file, label_file) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (images, labels as int64) if they are MNIST digits; DataError naming the file otherwise."""
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
         raise DataError(f"{image_file}: expected uint8 digits (N, 28, 28), got {images.dtype} {images.shape}")
     if labels.ndim != 1 or len(labels) != len(images):

@@ -59,7 +59,7 @@ _SIN90 = np.sin(np.deg2rad(90.0))
 
 
 def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
-                    chunk_size=1000, workers=None) -> np.ndarray:
+                    chunk_size=1000, workers=None, on_chunk=None) -> np.ndarray:
     """Returns float32 (N, r, r, r) voxel grids in [0, 1] for uint8 digits (N, 28, 28).
 
     `grids.reshape(N, -1)` rows are in the 3D MNIST vector order (index iy + r*(ix + r*iz),
@@ -75,6 +75,8 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
 
     Digits are processed in chunks of chunk_size (bounding memory: about 0.3 GB per 1000)
     on `workers` threads (default: up to 2; numpy releases the GIL for the heavy work).
+    on_chunk(count), if given, is called after each chunk with the number of digits it held
+    (from the worker threads), for progress bars.
     """
     images = np.asarray(images)
     if images.ndim == 2:
@@ -100,6 +102,8 @@ def voxelize_digits(images, resolution=GRID, rotate_deg=0.0, seed=0, jitter=0.0,
             out[chunk] = _voxelize_random(ink[chunk], n, angles[chunk], jitter, rng)
         else:
             out[chunk] = _voxelize_exact(ink[chunk], n)
+        if on_chunk is not None:
+            on_chunk(len(ink[chunk]))
 
     starts = range(0, len(images), chunk_size)
     workers = min(len(starts), workers or min(2, os.cpu_count() or 1))

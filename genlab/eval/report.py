@@ -12,7 +12,7 @@ from genlab import paths
 
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
-RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html")
+RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html", "plotly.min.js")
 
 
 def load_results(path=None) -> dict:
@@ -192,7 +192,7 @@ def findings(results: dict) -> list[str]:
         pairs = [t for t in twins.values() if {"clean", "noisy"} <= set(t)]
         helped = sum(t["noisy"]["bce_noisy_input"] < t["clean"]["bce_noisy_input"] for t in pairs)
         hurt = sum(t["noisy"]["bce_clean_input"] > t["clean"]["bce_clean_input"] for t in pairs)
-        out.append(f"Noise study ({study['epochs']} epoch(s) on {study['n_train']} digits per model, equal for both twins): "
+        out.append(f"Noise study ({_count(study['epochs'], 'epoch')} on {study['n_train']} digits per model, equal for both twins): "
                    f"the noise-trained twin reconstructs noisy inputs better in {helped} of {len(pairs)} pairs, "
                    f"and clean inputs worse in {hurt} of {len(pairs)}.")
     if bce and fd and "ae" in bce:
@@ -210,6 +210,11 @@ def findings(results: dict) -> list[str]:
         out.append("Against the paper's conclusion (autoencoders give the best cost-benefit): on reconstruction "
                    f"{recon}. On generating new digits, which the paper did not measure, {generation}.")
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    """Returns "1 epoch", "3 epochs"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _percent(value) -> str:
@@ -387,7 +392,7 @@ def noise_study_section(study: dict, baseline_bce: float | None = None) -> list[
     scale = ("" if baseline_bce is None else
              f" For scale: predicting every voxel by its training mean scores BCE {baseline_bce:.4f} on the clean test digits.")
     lines = [
-        f"## Robustness to noisy training data: {study['epochs']} epoch(s) on {study['n_train']} digits",
+        f"## Robustness to noisy training data: {_count(study['epochs'], 'epoch')} on {study['n_train']} digits",
         "",
         study["description"] + scale,
         "",
@@ -411,20 +416,22 @@ def figures(results: dict) -> dict:
     cost_key = "train_seconds_total" if all(r["train_seconds_total"] for r in rows) else "params"
     cost_title = "training time (s), incl. warm start" if cost_key == "train_seconds_total" else "parameters"
     scatter = make_subplots(rows=1, cols=2, subplot_titles=("generation: FD vs cost", "reconstruction: BCE vs cost"))
-    for kind in KIND_NAMES:
-        mine = [r for r in rows if r["kind"] == kind]
-        if not mine:
-            continue
+    # One trace per model, named in the legend (colour: kind, symbol: backbone): no text labels to collide.
+    for r in sorted(rows, key=lambda r: (list(KIND_NAMES).index(r["kind"]) if r["kind"] in KIND_NAMES else 9,
+                                         list(BACKBONE_NAMES).index(r["backbone"]) if r["backbone"] in BACKBONE_NAMES else 9)):
+        label = f"{KIND_NAMES.get(r['kind'], r['kind'])} · {BACKBONE_NAMES.get(r['backbone'], r['backbone'])}"
         for col, key in ((1, "fd"), (2, "bce")):
             scatter.add_trace(go.Scatter(
-                x=[r[cost_key] for r in mine], y=[r[key] for r in mine], mode="markers+text",
-                text=[BACKBONE_NAMES.get(r["backbone"], r["backbone"]) for r in mine], textposition="top center",
-                marker={"size": 12, "color": colours[kind], "symbol": [symbols.get(r["backbone"], "circle") for r in mine]},
-                name=KIND_NAMES[kind], legendgroup=kind, showlegend=col == 1,
-                error_y={"type": "data", "symmetric": False, "array": [r["fd_high"] - r["fd"] for r in mine],
-                         "arrayminus": [r["fd"] - r["fd_low"] for r in mine]} if key == "fd" else None,
+                x=[r[cost_key]], y=[r[key]], mode="markers", name=label, legendgroup=r["name"], showlegend=col == 1,
+                marker={"size": 12, "color": colours.get(r["kind"], "#7f7f7f"), "symbol": symbols.get(r["backbone"], "circle"),
+                        "line": {"width": 1, "color": "white"}},
+                hovertemplate=f"{label}<br>{cost_title}: %{{x:,.0f}}<br>{key.upper()}: %{{y:.4g}}<extra></extra>",
+                error_y={"type": "data", "symmetric": False, "array": [r["fd_high"] - r["fd"]],
+                         "arrayminus": [r["fd"] - r["fd_low"]]} if key == "fd" else None,
             ), row=1, col=col)
-        scatter.update_xaxes(title_text=cost_title, type="log")
+    costs = [r[cost_key] for r in rows]
+    ticks = log_ticks(min(costs), max(costs))
+    scatter.update_xaxes(title_text=cost_title, type="log", tickvals=ticks, ticktext=[f"{t:,g}" for t in ticks])
     scatter.update_yaxes(title_text="Fréchet distance (lower is better)", row=1, col=1)
     scatter.update_yaxes(title_text="test BCE (lower is better)", row=1, col=2)
     scatter.update_layout(title="Quality vs cost", height=500)
@@ -441,6 +448,19 @@ def figures(results: dict) -> dict:
     return {"quality_vs_cost": scatter, "per_digit": per_digit}
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Returns tick values 1, 2, 5 x 10^k covering [low, high], so that a log axis labels every tick."""
+    import math
+
+    if not (low > 0 and high > 0):
+        return []
+    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1) for m in (1, 2, 5)]
+    below = [t for t in ticks if t <= low]
+    above = [t for t in ticks if t >= high]
+    start, end = (below[-1] if below else ticks[0]), (above[0] if above else ticks[-1])
+    return [float(f"{t:.6g}") for t in ticks if start <= t <= end]
+
+
 def write_results(results: dict, out_dir) -> list[Path]:
     """Writes evaluation.json, evaluation.csv, report.md and the charts (HTML) into out_dir; returns the paths."""
     out = Path(out_dir)
@@ -449,7 +469,7 @@ def write_results(results: dict, out_dir) -> list[Path]:
     written[0].write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
     written[2].write_text(markdown_report(results))
     for name, figure in figures(results).items():
-        # plotly.js from its CDN keeps each file small; the Compare page draws the same figures natively.
-        figure.write_html(out / f"{name}.html", include_plotlyjs="cdn", full_html=True)
+        # Offline: plotly.js is written once beside the charts (plotly.min.js), not fetched from a CDN.
+        figure.write_html(out / f"{name}.html", include_plotlyjs="directory", full_html=True)
         written.append(out / f"{name}.html")
-    return written
+    return written + [out / "plotly.min.js"]

@@ -45,12 +45,13 @@ def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, 
     return cls(backbone, latent_dim, full, backbone_options)
 
 
-def fit_samplers(model: GenerativeModel, X, y, second_stage_steps: int = SECOND_STAGE_STEPS) -> None:
+def fit_samplers(model: GenerativeModel, X, y, second_stage_steps: int = SECOND_STAGE_STEPS, progress=None) -> None:
     """Fits the model's code samplers to training digits X (N, 16, 16, 16) with labels y (N,): the
-    per-digit density, and for a VAE its second stage (second_stage_steps=0 leaves that out)."""
+    per-digit density, and for a VAE its second stage (second_stage_steps=0 leaves that out).
+    progress(step, steps), if given, hears how the second stage advances."""
     model.code_density = fit_code_density(model, X, y)
     if model.kind == "vae" and second_stage_steps:
-        model.second_stage = fit_second_stage(model, X, steps=second_stage_steps)
+        model.second_stage = fit_second_stage(model, X, steps=second_stage_steps, progress=progress)
 
 
 __all__ = ["KINDS", "BACKBONES", "GenerativeModel", "Losses", "build_model", "fit_samplers", "save_model", "load_model",

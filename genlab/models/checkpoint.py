@@ -137,8 +137,4 @@ def load_model(path):
 
 def shipped_models() -> list[dict]:
     """Returns the entries of weights/manifest.json (name, kind, backbone, path, metrics, ...); [] if none."""
-    manifest = paths.WEIGHTS_DIR / "manifest.json"
-    if not manifest.is_file():
-        return []
-    entries = json.loads(manifest.read_text())["models"]
-    return [{**entry, "path": str(paths.WEIGHTS_DIR / entry["file"])} for entry in entries]
+    return paths.shipped_manifest()

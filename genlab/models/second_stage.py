@@ -88,17 +88,19 @@ class SecondStage:
         return cls(networks)
 
 
-def fit_second_stage(model, X, steps: int = STEPS, seed: int = 0, batch_size: int = 500) -> SecondStage:
-    """Returns a second stage trained on model.encode of X (N, 16, 16, 16), on the CPU: Adam, cosine-decayed learning rate."""
+def fit_second_stage(model, X, steps: int = STEPS, seed: int = 0, batch_size: int = 500, progress=None) -> SecondStage:
+    """Returns a second stage trained on model.encode of X (N, 16, 16, 16), on the CPU: Adam, cosine-decayed learning rate.
+
+    progress(step, steps), if given, is called every 100 steps (it may raise to stop the fit)."""
     if len(X) < 2:
         raise ValueError(f"need at least two grids to fit a second stage, got {len(X)}")
     codes = encode_all(model, X, batch_size)
     with torch.random.fork_rng():  # seeded here without touching the caller's random state
         torch.manual_seed(seed)
-        return SecondStage(_train(Networks(codes.shape[1]), codes, steps, seed))
+        return SecondStage(_train(Networks(codes.shape[1]), codes, steps, seed, progress))
 
 
-def _train(net: Networks, codes: torch.Tensor, steps: int, seed: int) -> Networks:
+def _train(net: Networks, codes: torch.Tensor, steps: int, seed: int, progress=None) -> Networks:
     """Returns `net` trained on codes (N, D), its KL weight warmed up over the first KL_WARMUP of the steps."""
     net.code_mean.copy_(codes.mean(0))
     net.code_std.copy_(codes.std(0).clamp_min(1e-3))
@@ -112,4 +114,6 @@ def _train(net: Networks, codes: torch.Tensor, steps: int, seed: int) -> Network
         loss.backward()
         optimizer.step()
         schedule.step()
+        if progress is not None and ((step + 1) % 100 == 0 or step + 1 == steps):
+            progress(step + 1, steps)
     return net

@@ -98,9 +98,9 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     import torch
 
     from genlab.files import FileLock
-    from genlab.models import build_model, fit_samplers, load_model, save_model
+    from genlab.models import build_model, load_model
     from genlab.train import TrainConfig, train
-    from genlab.train.shipping import test_metrics
+    from genlab.train.shipping import finish_checkpoint
 
     torch.manual_seed(args.seed)
     model = build_model(kind, backbone, latent_dim=args.latent_dim, **model_options(kind, args, init_from))
@@ -123,10 +123,7 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
         result = train(model, dataset, config, on_progress=ProgressBar(f"{kind}_{backbone}"),
                        checkpoint_path=out, resume=args.resume)
         # The finished file: best weights, code samplers, test metrics, no resume state (a few MB at most).
-        fit_samplers(result.model, dataset.X_train, dataset.y_train, **second_stage_options(args))
-        metrics = test_metrics(result.model, dataset)
-        save_model(result.model, out, {"dataset": dataset.describe(), "training": result.training | warm,
-                                       "metrics": metrics})
+        metrics = finish_checkpoint(result.model, dataset, out, result.training, warm, **second_stage_options(args))
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
           f"{result.samples_per_s:.0f} samples/s -> {out}")
     for split, values in metrics.items():

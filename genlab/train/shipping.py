@@ -29,7 +29,9 @@ def rotated_test_set(dataset):
         return None
     from genlab.data import load_dataset
 
-    return load_dataset("mnist", **{**dataset.params, "test_rotated": True}).X_test
+    # The test digits and their rotation do not depend on the training split: build one training digit only.
+    params = {k: v for k, v in dataset.params.items() if k != "max_train"}  # max_train: an app run's subset
+    return load_dataset("mnist", **{**params, "test_rotated": True, "n_train": 1, "rotated_copies": 0}).X_test
 
 
 def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
@@ -38,6 +40,31 @@ def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
     rotated = rotated_test_set(dataset)
     if rotated is not None:
         metrics["rotated"] = reconstruction_metrics(model, rotated)
+    return metrics
+
+
+def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, progress=None,
+                      **sampler_options) -> dict:
+    """Returns the test metrics after writing the finished checkpoint of a trained model to `out`, as
+    every genlab run is finished (the CLI's and the app's): code samplers fitted on the training digits
+    (a VAE's second stage included; sampler_options go to fit_samplers), test metrics, the run's
+    training record without resume state. Nothing is re-read from `out` (another process may have
+    replaced it).
+
+    training: the run's record (TrainResult.training); extra_training is added to it (e.g. a warm
+    start's cost).
+    progress(stage, done, total), if given, hears "second stage" steps and "test metrics".
+    """
+    from genlab.models import fit_samplers, save_model
+
+    if progress is not None:
+        sampler_options["progress"] = lambda done, total: progress("second stage", done, total)
+    fit_samplers(model, dataset.X_train, dataset.y_train, **sampler_options)
+    if progress is not None:
+        progress("test metrics", 0, 1)
+    metrics = test_metrics(model, dataset)
+    record = {k: v for k, v in training.items() if k != "optimizers"} | (extra_training or {})
+    save_model(model, out, {"dataset": dataset.describe(), "training": record, "metrics": metrics})
     return metrics
 
 

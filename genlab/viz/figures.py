@@ -119,6 +119,7 @@ def loss_figure(history: list[dict], height: int = 320, max_points: int = 2000) 
 
     history: one dict per logged step with "step" (global step), "losses" (name -> value)
     and optionally "val_loss". A loss term equal to the total at every step is not drawn twice.
+    A VAE's KL term, on another scale than the reconstruction loss, gets its own axis (right).
     Long runs are thinned to about max_points steps per line (validation points all kept).
     """
     validation_entries = [e for e in history if e.get("val_loss") is not None]
@@ -130,11 +131,13 @@ def loss_figure(history: list[dict], height: int = 320, max_points: int = 2000) 
         if name != "loss" and all(e["losses"][name] == e["losses"].get("loss") for e in entries):
             continue  # a term that is the whole loss (an AE's "recon") would hide under it
         traces.append(go.Scatter(x=[e["step"] for e in entries], y=[e["losses"][name] for e in entries],
-                                 mode="lines", name=name))
+                                 mode="lines", name=name, yaxis="y2" if name == "kl" else "y"))
     validation = [(e["step"], e["val_loss"]) for e in validation_entries]
     if validation:
         traces.append(go.Scatter(x=[p[0] for p in validation], y=[p[1] for p in validation],
                                  mode="lines+markers", name="validation"))
     layout = dict(height=height, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step",
                   yaxis_title="loss", legend=dict(orientation="h"), uirevision="losses")
+    if any(trace.yaxis == "y2" for trace in traces):
+        layout["yaxis2"] = dict(title="KL", overlaying="y", side="right", showgrid=False)
     return go.Figure(data=traces, layout=layout)

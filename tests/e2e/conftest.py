@@ -55,7 +55,7 @@ def app_url(app_cache, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "GENLAB_CACHE_DIR": str(app_cache),
-           "GENLAB_MNIST_DIR": str(app_cache / "no-mnist"),   # start on the offline dataset
+           "GENLAB_APP_DATASET": "synthetic",   # start on the procedural digits: built in seconds
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1"]
