@@ -103,13 +103,13 @@ def test_a_small_detector_fits_one_batch(one_torch_thread):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     x, y = detect.to_input(squares), torch.from_numpy(dials)
     losses = []
-    for _ in range(30):
+    for _ in range(20):
         loss = detect.detection_loss(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 0.3 * losses[0]
 
 
 def test_save_load_round_trip_reproduces_outputs(tmp_path, shipped, one_torch_thread):

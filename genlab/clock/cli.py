@@ -3,7 +3,7 @@
     python -m genlab clock generate --n 1000 --out clocks/        # Leiden-format folder + grid.png
     python -m genlab clock compare --steps 400                     # all heads, gamma off/on -> results/
     python -m genlab clock train --steps 3000                      # -> weights/clock_reader.safetensors
-    python -m genlab clock train-detector --steps 1200             # -> weights/clock_detector.safetensors
+    python -m genlab clock train-detector --steps 2000             # -> weights/clock_detector.safetensors
     python -m genlab clock read photo.jpg
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock bench
@@ -258,7 +258,7 @@ def add_parser(subparsers) -> None:
         p.set_defaults(func=func)
 
     p = sub.add_parser("train-detector", help="train the dial detector on synthetic scenes and save it")
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--n-scenes", type=int, default=20000, help="synthetic training scenes (cached)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0, help="synthetic training seed")

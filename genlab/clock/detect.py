@@ -14,7 +14,7 @@ Training data (`make_detection_scenes`): genlab.clock.synth clocks pasted at any
 backgrounds of aspect 4:3, 3:4, 1:1 or 16:9, with plates, rings, wheels and frames as distractors,
 0 to 2 clocks per scene, and whole-scene lighting, blur, noise and JPEG.
 
-    python -m genlab clock train-detector --steps 3000   # -> weights/clock_detector.safetensors
+    python -m genlab clock train-detector --steps 2000   # -> weights/clock_detector.safetensors
 """
 
 import io
@@ -39,7 +39,7 @@ FORMAT_VERSION = 1
 DETECTOR_PATH = WEIGHTS_DIR / "clock_detector.safetensors"
 ASPECTS = ((4, 3), (3, 4), (1, 1), (16, 9))  # (width, height) of the synthetic scenes
 MAX_DIALS = 2  # most clocks in one synthetic scene
-MIN_RADIUS = 3.0  # smallest dial radius (input pixels) drawn and detected
+MIN_RADIUS = 3.0  # smallest dial radius (input pixels) drawn in a training scene
 SCENE_VERSION = 1  # bump when render_scene changes: cached scene files carry it
 SUPPRESS = 0.5  # a peak within SUPPRESS * r of a better dial's centre is the same dial
 
