@@ -17,6 +17,8 @@ import numpy as np
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clocks_real"
 PHOTO_SIDE = 256  # long side of the copy the reader hands to detect_dials
+SIZE_BINS = ((0, 0.1, "small (r < 10% of the short side)"), (0.1, 0.3, "medium (10-30%)"),
+             (0.3, 10, "close-up (r >= 30%)"))
 
 
 def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
@@ -25,6 +27,7 @@ def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
     from genlab.clock.preprocess import find_face
 
     counts = {"with_clock": 0, "top1": 0, "top3": 0, "hough": 0}
+    by_size = {name: [0, 0] for _, _, name in SIZE_BINS}  # [hits, scenes] by the biggest dial's radius
     empty_scores, times = [], []
     for i in range(n):
         photo, dials = detect.render_scene(np.random.default_rng([seed, i, 7]), side)
@@ -34,7 +37,12 @@ def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
         truth = np.concatenate([dials, np.ones((len(dials), 1), np.float32)], 1)
         if len(dials):
             counts["with_clock"] += 1
-            counts["top1"] += detect.hits(found, truth)
+            hit = detect.hits(found, truth)
+            counts["top1"] += hit
+            relative = dials[:, 2].max() / min(photo.shape)
+            name = next(name for lo, hi, name in SIZE_BINS if lo <= relative < hi)
+            by_size[name][0] += hit
+            by_size[name][1] += 1
             counts["top3"] += any(detect.hits([f], truth) for f in found)
             circle = find_face(photo)
             counts["hough"] += circle is not None and detect.hits([(*circle, 1.0)], truth)
@@ -45,6 +53,7 @@ def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
     return {"scenes": n, "with_clock": counts["with_clock"], "top1_hit": counts["top1"] / m,
             "top3_hit": counts["top3"] / m, "hough_hit": counts["hough"] / m, "no_clock": len(empty),
             "no_clock_top_score_below_0.5": float((empty < 0.5).mean()) if len(empty) else None,
+            "by_size": {name: f"{h / max(m, 1):.1%} of {m}" for name, (h, m) in by_size.items()},
             "median_ms": 1000 * float(np.median(times)), "p95_ms": 1000 * float(np.quantile(times, 0.95))}
 
 
@@ -96,6 +105,7 @@ def main(argv=None) -> int:
           f"top-1 hit {figures['top1_hit']:.1%}, top-3 {figures['top3_hit']:.1%}, Hough search {figures['hough_hit']:.1%}; "
           f"{figures['no_clock']} without: top score < 0.5 in {figures['no_clock_top_score_below_0.5']:.1%}; "
           f"detect_dials median {figures['median_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms (1 thread)")
+    print("top-1 hit by dial size: " + ", ".join(f"{name} {text}" for name, text in figures["by_size"].items()))
     folder = Path(args.folder)
     if folder.is_dir():
         print(f"drew detections on {real_sheet(detector, folder, args.sheet)} real photos: {args.sheet}")

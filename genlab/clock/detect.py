@@ -76,7 +76,7 @@ def _conv(c_in, c_out, stride=1):
 
 
 class DialDetector(nn.Module):
-    """CenterNet-style dial detector: x (B, 1, S, S) in [0, 1] -> (B, 4, S/STRIDE, S/STRIDE).
+    """CenterNet-style dial detector: x (B, 1, S, S) as to_input gives it -> (B, 4, S/STRIDE, S/STRIDE).
 
     Output channels: centre logit, log radius in cells, x and y offset of the centre in its cell
     (0..1). A stride-16 stage with global context sees close-ups that fill the frame; a
@@ -112,7 +112,7 @@ class DialDetector(nn.Module):
 
 
 def to_input(squares: np.ndarray) -> torch.Tensor:
-    """Returns (N, 1, S, S) float32 in [0, 1], each image contrast-normalised, for (N, S, S) uint8 squares."""
+    """Returns (N, 1, S, S) float32 for (N, S, S) uint8 squares, each normalised to mean 0.5 and std 0.25."""
     x = torch.from_numpy(np.ascontiguousarray(squares)).float()[:, None] / 255
     mean = x.mean((2, 3), keepdim=True)
     std = x.std((2, 3), keepdim=True).clamp_min(0.05)
@@ -131,6 +131,8 @@ def decode(output: torch.Tensor, k: int) -> list:
     scores, flat = peaks.flatten().topk(min(grid * grid, 8 * k + 8))
     dials = []
     for score, index in zip(scores.tolist(), flat.tolist()):
+        if score <= 0:
+            break  # no more peaks (cells that are not a local maximum score 0 here)
         i, j = divmod(index, grid)
         cx = (j + output[2, i, j].clamp(0, 1).item()) * STRIDE
         cy = (i + output[3, i, j].clamp(0, 1).item()) * STRIDE
