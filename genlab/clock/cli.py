@@ -3,6 +3,7 @@
     python -m genlab clock generate --n 1000 --out clocks/        # Leiden-format folder + grid.png
     python -m genlab clock compare --steps 400                     # all heads, gamma off/on -> results/
     python -m genlab clock train --steps 3000                      # -> weights/clock_reader.safetensors
+    python -m genlab clock train-detector --steps 2000             # -> weights/clock_detector.safetensors
     python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
     python -m genlab clock calibrate                                # fit the confidence temperature
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
@@ -92,6 +93,24 @@ def _train(args) -> int:
     out = args.out or WEIGHTS_PATH
     train.save_reader(model, out)
     print(f"saved {out}; held-out synthetic: {model.config.metrics}")
+    return 0
+
+
+def _train_detector(args) -> int:
+    import torch
+
+    from genlab.clock import detect
+
+    torch.set_num_threads(args.threads)
+    if args.n_test < 1:
+        raise ValueError(f"--n-test must be at least 1 (held-out scenes to score), got {args.n_test}")
+    bar = progress_bar("generating scenes")
+    model = detect.train_detector(args.steps, args.n_scenes, args.seed, args.batch_size,
+                                  on_step=progress_bar("training detector"), progress=lambda done, total: bar(done, total))
+    metrics = detect.evaluate_detector(model, args.n_test, args.test_seed)
+    out = args.out or detect.DETECTOR_PATH
+    detect.save_detector(model, out, metrics)
+    print(f"saved {out}; held-out synthetic scenes: {metrics}")
     return 0
 
 
@@ -275,6 +294,17 @@ def add_parser(subparsers) -> None:
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))
         p.set_defaults(func=func)
+
+    p = sub.add_parser("train-detector", help="train the dial detector on synthetic scenes and save it")
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--n-scenes", type=int, default=20000, help="synthetic training scenes (cached)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seed", type=int, default=0, help="synthetic training seed")
+    p.add_argument("--n-test", type=int, default=1000, help="held-out synthetic scenes to score")
+    p.add_argument("--test-seed", type=int, default=1000)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")
+    p.add_argument("--out", default=None, help="default weights/clock_detector.safetensors")
+    p.set_defaults(func=_train_detector)
 
     p = sub.add_parser("read", help="tell the time on a photo")
     p.add_argument("image", help="PNG, JPEG or WebP file")
