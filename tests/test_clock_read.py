@@ -162,6 +162,23 @@ def test_calibration_softens_and_sharpens_without_moving_the_reading():
     assert read.calibrated(p, 1.0) == pytest.approx(p)
 
 
+def test_the_shipped_detector_and_reader_find_and_read_a_small_clock_far_off_centre():
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    reader = read.load_default_reader()
+    images, labels, faces = synth.make_clocks(6, seed=4245, with_faces=True)
+    found, right = 0, 0
+    for (left, top), image, label, (fx, fy, fr) in zip([(20, 20), (330, 30), (20, 200), (330, 200), (170, 10), (40, 110)],
+                                                        images, labels, faces):
+        scene = np.full((360, 480), int(np.median(image)), np.uint8)
+        scene[top:top + 150, left:left + 150] = image
+        reading = read.read_clock(scene, reader=reader)
+        cx, cy, r = reading.dial
+        found += reading.face.source == "detected+recentred" and np.hypot(cx - left - fx, cy - top - fy) < 0.2 * fr
+        right += abs((reading.hour * 60 + reading.minute) - (label[0] * 60 + label[1])) <= 1
+    assert found >= 5 and right >= 5
+
+
 def test_fit_temperature_softens_overconfident_readings_and_sharpens_timid_ones():
     rng = np.random.default_rng(0)
     true = rng.integers(0, 720, 40)
@@ -192,7 +209,7 @@ def test_the_shipped_reader_recentres_on_a_shifted_clock_and_reads_a_marked_box(
     for image, label, (fx, fy, fr) in zip(images, labels, faces):
         scene = np.full((190, 190), int(np.median(image)), np.uint8)
         scene[30:180, 10:160] = image  # 25 px left of the centre and 10 px down
-        reading = read.read_clock(scene, reader=reader)
+        reading = read.read_clock(scene, reader=reader, crop=False)  # the centre square, re-centred
         cx, cy, r = reading.dial
         centred += np.hypot(cx - (10 + fx), cy - (30 + fy)) < 0.2 * fr and abs(r - fr) < 0.2 * fr
         assert reading.face.source == "centre+recentred"

@@ -22,6 +22,8 @@ WINDOW = 2  # a reading's probability is the mass within +-WINDOW minutes of it
 SEPARATION = 10  # alternatives are at least this many minutes from each other
 SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or more
 RECENTRE_STEPS = 2  # each start crop is re-centred this many times on the dial the face locator finds
+DETECT_SIDE = 256  # the detector gets a copy of the photo this big (long side)
+DETECT_TRUSTED = 0.5  # a detection this sure is read alone; below, beside the centre square and whole photo
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
 
 
@@ -138,19 +140,20 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
 
 
 @torch.no_grad()
-def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None) -> ClockReading:
+def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, detector=None) -> ClockReading:
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
 
     The photo is turned upright and grayscale. box: the square (left, top, side) or rectangle
     (left, top, width, height) in the photo's pixels where the user marked the clock: only that
-    is read. Else the centre square and, for a photo far from square, the whole photo are read
-    (crop=False: the centre square only), each re-centred on the dial the reader's face locator
-    finds; the reading is their mean distribution, calibrated with the reader's temperature.
-    Uses `reader` (default: the shipped weights). Raises ValueError for images that cannot be
-    read (see preprocess.open_image) and for an empty box.
+    is read. Else the dial the detector finds is read alone when it is sure of it
+    (DETECT_TRUSTED), and otherwise beside the centre square and, for a photo far from square,
+    the whole photo (crop=False: the centre square only). Each is re-centred on the dial the
+    reader's face locator finds; the reading is their mean distribution, calibrated with the
+    reader's temperature. Uses `reader` and `detector` (default: the shipped weights). Raises
+    ValueError for images that cannot be read (see preprocess.open_image) and for an empty box.
     """
     reader = reader or load_default_reader()
-    p, chains = time_distribution(image, reader, crop, box)
+    p, chains = time_distribution(image, reader, crop, box, detector)
     alternatives = top_times(calibrated(p, reader_temperature(reader)), top_k)
     first = alternatives[0]
     window = (60 * first.hour + first.minute + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
@@ -159,16 +162,31 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None) 
 
 
 @torch.no_grad()
-def time_distribution(image, reader, crop: bool = True, box=None) -> tuple:
+def time_distribution(image, reader, crop: bool = True, box=None, detector=None) -> tuple:
     """Returns (uncalibrated (720,) probabilities over minutes since twelve, the chains read) for a photo;
     see read_clock for the arguments and _read_chains for the chains."""
     photo = open_photo(image)
     if box is not None:
         starts = [(square_around(*box) if len(box) == 4 else tuple(box), "user")]
+    elif crop:
+        found, score = detected_box(photo, detector)
+        starts = [(found, "detected")] if score >= DETECT_TRUSTED else [*start_boxes(photo), (found, "detected")]
     else:
-        starts = start_boxes(photo, crop)
+        starts = start_boxes(photo, crop=False)
     chains = _read_chains(reader, photo, starts)
     return np.mean([c[0] for c in chains], axis=0), chains
+
+
+def detected_box(photo: Photo, detector=None) -> tuple:
+    """Returns (the square crop around the dial the detector is surest of, in original pixels, its score)."""
+    from genlab.clock.detect import detect_dials
+
+    h, w = photo.gray.shape
+    shrink = min(1.0, DETECT_SIDE / max(h, w))
+    small = Image.fromarray(photo.gray).resize((max(1, round(w * shrink)), max(1, round(h * shrink))), Image.BILINEAR)
+    cx, cy, r, score = detect_dials(np.asarray(small), detector, k=1)[0]
+    to_original = 1 / (shrink * photo.scale)
+    return _recentred_box(photo, (cx * to_original, cy * to_original, r * to_original)), score
 
 
 def reader_temperature(reader) -> float:
