@@ -257,7 +257,7 @@ def _resume(path, model, optimizers, dataset, config: TrainConfig) -> _Resumed:
         model.load_state_dict(current)
         _load_optimizers(optimizers, state, training["optimizers"])
         torch.set_rng_state(state["rng/torch"])
-        cuda = [state[k] for k in sorted(state) if k.startswith("rng/cuda/")]
+        cuda = [state[f"rng/cuda/{i}"] for i in range(sum(k.startswith("rng/cuda/") for k in state))]
         if cuda and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(cuda)
         without_gain = int(training.get("epochs_without_gain", 0))
