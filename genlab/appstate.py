@@ -17,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import paths
+from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
@@ -132,10 +133,7 @@ def save_upload(name: str, data: bytes) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-80:] or "upload"
     path = uploads_dir() / f"{digest}-{safe}"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: tmp.write_bytes(data))
     return path
 
 

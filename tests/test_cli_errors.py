@@ -60,6 +60,7 @@ def assert_error(run: subprocess.CompletedProcess, code: int, *phrases: str) -> 
 def test_a_diverged_run_says_where_and_what_to_try(env, tmp_path):
     run = genlab(env, *TRAIN, "--epochs", "1", "--lr", "1e4", "--out", tmp_path / "run.safetensors")
     assert_error(run, 1, "error: training ae/fcn diverged at epoch 1, step", "try a lower learning rate (now 10000.0)")
+    assert run.stderr.strip().splitlines()[-1].startswith("error: ")  # on a line of its own, after the bar
 
 
 def test_resume_of_a_finished_run(env, tmp_path):

@@ -225,3 +225,16 @@ def test_an_app_run_never_replaces_an_existing_checkpoint(data, tmp_path):
     result = work(lambda entry: None, threading.Event())
     assert result["checkpoint"].endswith("mine-2.safetensors")
     assert existing.read_bytes() == before
+
+
+@pytest.mark.parametrize("ae_weight", [1.0, 0.0])
+def test_a_gan_interrupted_after_an_epoch_resumes_to_the_same_weights(data, tmp_path, ae_weight):
+    config = TrainConfig(**{**BUMPY, "lr": 3e-3})
+    straight = train(tiny("gan", "cnn_mlp", ae_weight=ae_weight), data, config)
+    path = tmp_path / "gan.safetensors"
+    with pytest.raises(Crash):
+        train(tiny("gan", "cnn_mlp", ae_weight=ae_weight), data, config, checkpoint_path=path, on_progress=crash_at(2))
+    resumed = train(tiny("gan", "cnn_mlp", ae_weight=ae_weight), data, config, checkpoint_path=path, resume=True)
+    assert without_times(resumed.history) == without_times(straight.history)
+    for (name, p), q in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        assert torch.equal(p, q), name  # the code scale a training autoencoder tracks included

@@ -4,7 +4,6 @@ import functools
 import hashlib
 import inspect
 import json
-import os
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab import paths
+from genlab.files import atomic_write
 from genlab.data.errors import DataError
 from genlab.data.voxelize import GRID
 
@@ -167,14 +167,13 @@ def write_cache(dataset: VoxelDataset, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"source": dataset.source, "params": dataset.params,
                        "fingerprint": dataset.fingerprint, "created": time.time()})
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(temp: Path) -> None:
         with open(temp, "wb") as file:
             np.savez(file, X_train=dataset.X_train, y_train=dataset.y_train,
                      X_test=dataset.X_test, y_test=dataset.y_test, meta=np.array(meta))
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 def read_cache(path) -> VoxelDataset:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.data.errors import DataError
+from genlab.files import atomic_write
 from genlab.data.voxelize import GRID, voxelize_points
 
 VECTOR_KEYS = ("X_train", "y_train", "X_test", "y_test")
@@ -159,18 +160,15 @@ def write_vectors(path, X_train, y_train, X_test, y_test) -> None:
     """Writes a dataset in the Kaggle vectors layout (X rows of 4096 floats), atomically."""
     import h5py
 
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.tmp")
-    try:
+    def write(temp: Path) -> None:
         with h5py.File(temp, "w") as file:
             for key, array in zip(VECTOR_KEYS, (X_train, y_train, X_test, y_test)):
                 array = np.asarray(array)
                 if key.startswith("X"):
                     array = array.reshape(len(array), -1).astype(np.float32)
                 file.create_dataset(key, data=array, compression="gzip", compression_opts=4)
-        temp.replace(path)
-    finally:
-        temp.unlink(missing_ok=True)
+
+    atomic_write(path, write)
 
 
 def read_point_clouds(path, resolution=GRID, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,13 @@ class ProgressBar:
 
     def __init__(self, name: str, stream=None):
         self.name, self.stream, self.started, self.last = name, stream or sys.stderr, time.perf_counter(), 0.0
+        self.open_line = False  # a bar drawn without its newline yet
+
+    def close(self) -> None:
+        """Ends a bar left mid-line (a run that stopped with an error), so the next message starts a line."""
+        if self.open_line:
+            self.stream.write("\n")
+            self.open_line = False
 
     def __call__(self, p) -> None:
         now = time.perf_counter()
@@ -75,6 +82,7 @@ class ProgressBar:
                 f"{losses} {p.samples_per_s:.0f} samples/s ETA {eta:.0f}s")
         if p.val_loss is not None:
             line += f" val={p.val_loss:.4f}\n"
+        self.open_line = not line.endswith("\n")
         self.stream.write(line)
         self.stream.flush()
 
@@ -119,9 +127,12 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     if rank != 0:
         train(model, dataset, config, checkpoint_path=out, resume=args.resume)
         return {}
+    bar = ProgressBar(f"{kind}_{backbone}")
     with FileLock(out, "checkpoint"):  # held until the finished file is written: no other run can slip in
-        result = train(model, dataset, config, on_progress=ProgressBar(f"{kind}_{backbone}"),
-                       checkpoint_path=out, resume=args.resume)
+        try:
+            result = train(model, dataset, config, on_progress=bar, checkpoint_path=out, resume=args.resume)
+        finally:
+            bar.close()
         # The finished file: best weights, code samplers, test metrics, no resume state (a few MB at most).
         metrics = finish_checkpoint(result.model, dataset, out, result.training, warm, **second_stage_options(args))
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
@@ -139,16 +150,18 @@ def second_stage_options(args) -> dict:
 def refit_samplers(checkpoints: list[Path], args) -> int:
     """Fits and stores the code samplers of each checkpoint on the training digits of --dataset."""
     from genlab.data import load_dataset
+    from genlab.files import FileLock
     from genlab.models import fit_samplers, load_model
     from genlab.models.checkpoint import write_samplers
 
     source = args.dataset
     dataset = load_dataset(source)
     for path in checkpoints:
-        model = load_model(path)
-        started = time.perf_counter()
-        fit_samplers(model, dataset.X_train, dataset.y_train, **second_stage_options(args))
-        write_samplers(path, model)
+        with FileLock(path, "checkpoint"):  # no training run may write it meanwhile
+            model = load_model(path)
+            started = time.perf_counter()
+            fit_samplers(model, dataset.X_train, dataset.y_train, **second_stage_options(args))
+            write_samplers(path, model)
         fitted = "code density" + (" and second stage" if model.second_stage is not None else "")
         print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
               f"in {time.perf_counter() - started:.0f} s")

@@ -1,7 +1,6 @@
 """Test metrics of a trained model and the manifest of shipped weights (weights/manifest.json)."""
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +8,7 @@ import torch
 
 from genlab.eval.metrics import bce, bce_floor, iou, mse
 from genlab.eval.paper import PAPER_BCE, PAPER_MSE
+from genlab.files import atomic_write
 
 
 @torch.no_grad()
@@ -96,8 +96,5 @@ def write_manifest(folder) -> Path:
                                                            "init_seconds")}
                 | {"config": training.get("config")},
             })
-    manifest = folder / "manifest.json"
-    tmp = manifest.with_name(f".manifest.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"format_version": 1, "models": entries}, indent=1) + "\n")
-    os.replace(tmp, manifest)
-    return manifest
+    text = json.dumps({"format_version": 1, "models": entries}, indent=1) + "\n"
+    return atomic_write(folder / "manifest.json", lambda tmp: tmp.write_text(text))

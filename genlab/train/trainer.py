@@ -165,12 +165,11 @@ def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500, set_scale
     instead of every step: the encoder is most of a step's cost), else None.
 
     set_scale=False keeps the standardisation the model holds (a resumed run's, tracked while training)."""
-    if model.kind != "gan":
-        return None
+    if model.kind != "gan" or (model.config["ae_weight"] and not set_scale):
+        return None  # (an encoder pass in training mode would also move its batch-norm statistics)
     # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
     raw = torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)])
-    if set_scale or not model.config["ae_weight"]:  # a fixed autoencoder's scale comes out the same
-        model.set_code_scale(raw)
+    model.set_code_scale(raw)  # a fixed autoencoder's comes out the same on resume
     return None if model.config["ae_weight"] else model.standardise(raw)
 
 
@@ -258,7 +257,7 @@ def _resume(path, model, optimizers, dataset, config: TrainConfig) -> _Resumed:
         model.load_state_dict(current)
         _load_optimizers(optimizers, state, training["optimizers"])
         torch.set_rng_state(state["rng/torch"])
-        cuda = [state[k] for k in sorted(state) if k.startswith("rng/cuda/")]
+        cuda = [state[f"rng/cuda/{i}"] for i in range(sum(k.startswith("rng/cuda/") for k in state))]
         if cuda and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(cuda)
         without_gain = int(training.get("epochs_without_gain", 0))
