@@ -1,4 +1,4 @@
-"""The dial detector: held-out synthetic scenes (vs. the Hough search), time per call, and real photos drawn.
+"""The dial detector: held-out synthetic scenes, time per call, and real photos drawn.
 
     python -m benchmarks.bench_clock_detect                       # 500 scenes, seed 2000, long side 256
     python -m benchmarks.bench_clock_detect --n 1000 --sheet detections.png --weights W.safetensors
@@ -22,11 +22,10 @@ SIZE_BINS = ((0, 0.1, "small (r < 10% of the short side)"), (0.1, 0.3, "medium (
 
 
 def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
-    """Returns top-1/top-3 hit rates of detect_dials and of the Hough search on n held-out scenes, and times."""
+    """Returns top-1/top-3 hit rates of detect_dials on n held-out scenes, and times."""
     from genlab.clock import detect
-    from genlab.clock.preprocess import find_face
 
-    counts = {"with_clock": 0, "top1": 0, "top3": 0, "hough": 0}
+    counts = {"with_clock": 0, "top1": 0, "top3": 0}
     by_size = {name: [0, 0] for _, _, name in SIZE_BINS}  # [hits, scenes] by the biggest dial's radius
     empty_scores, times = [], []
     for i in range(n):
@@ -44,14 +43,12 @@ def synthetic_figures(detector, n: int, seed: int, side: int) -> dict:
             by_size[name][0] += hit
             by_size[name][1] += 1
             counts["top3"] += any(detect.hits([f], truth) for f in found)
-            circle = find_face(photo)
-            counts["hough"] += circle is not None and detect.hits([(*circle, 1.0)], truth)
         else:
             empty_scores.append(found[0][3] if found else 0.0)
     m = max(counts["with_clock"], 1)
     empty = np.array(empty_scores)
     return {"scenes": n, "with_clock": counts["with_clock"], "top1_hit": counts["top1"] / m,
-            "top3_hit": counts["top3"] / m, "hough_hit": counts["hough"] / m, "no_clock": len(empty),
+            "top3_hit": counts["top3"] / m, "no_clock": len(empty),
             "no_clock_top_score_below_0.5": float((empty < 0.5).mean()) if len(empty) else None,
             "by_size": {name: f"{h / max(m, 1):.1%} of {m}" for name, (h, m) in by_size.items()},
             "median_ms": 1000 * float(np.median(times)), "p95_ms": 1000 * float(np.quantile(times, 0.95))}
@@ -102,7 +99,7 @@ def main(argv=None) -> int:
     detector = detect.load_detector(args.weights or detect.DETECTOR_PATH)
     figures = synthetic_figures(detector, args.n, args.seed, args.side)
     print(f"held-out synthetic scenes (seed {args.seed}, long side {args.side}): {figures['with_clock']} with a clock: "
-          f"top-1 hit {figures['top1_hit']:.1%}, top-3 {figures['top3_hit']:.1%}, Hough search {figures['hough_hit']:.1%}; "
+          f"top-1 hit {figures['top1_hit']:.1%}, top-3 {figures['top3_hit']:.1%}; "
           f"{figures['no_clock']} without: top score < 0.5 in {figures['no_clock_top_score_below_0.5']:.1%}; "
           f"detect_dials median {figures['median_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms (1 thread)")
     print("top-1 hit by dial size: " + ", ".join(f"{name} {text}" for name, text in figures["by_size"].items()))
