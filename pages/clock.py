@@ -116,8 +116,9 @@ def marked_box(size: tuple) -> tuple | None:
     return x / 100 * width - side / 2, y / 100 * height - side / 2, side
 
 
-def show_reading(reading, reader, name: str, box) -> None:
-    """Draws a reading: the time (or, when unsure, the candidates), the dial found, what the reader saw."""
+def show_reading(reading, reader, name: str, box, marked=None) -> None:
+    """Draws a reading: the time (or, when unsure, the candidates), the dial found, what the reader saw,
+    and `marked` (the photo with the user's square drawn on it), if given."""
     time_column, a, b = st.columns([1.5, 1.2, 1])
     if reading.sure:
         time_column.markdown(f"<div class='clock-time' style='font-size:5.5rem;font-weight:700;line-height:1.1;"
@@ -129,12 +130,15 @@ def show_reading(reading, reader, name: str, box) -> None:
                              f"white-space:nowrap'>{reading.text}?</div>", unsafe_allow_html=True)
         candidates = " · ".join(f"**{alt.text}** {alt.probability:.0%}" for alt in reading.alternatives)
         time_column.warning(f"Not sure about {name}: {candidates}. "
-                            + ("Check the ring on the photo: if it is not on the clock's dial, "
-                               "**mark the clock** below and genlab reads only that part."
+                            + ("Check the ring on the photo: if it is not on the clock's dial, turn on "
+                               "**Mark the clock myself** above and genlab reads only that part."
                                if box is None else "Try marking the clock more tightly, or a sharper photo."))
     if reading.sure and len(reading.alternatives) > 1:
         others = ", ".join(f"{alt.text} ({alt.probability:.0%})" for alt in reading.alternatives[1:])
         time_column.caption(f"alternatives: {others}")
+    if marked is not None:
+        time_column.image(marked, width=240)
+        time_column.caption("genlab reads only the square marked in yellow.")
     found = ("the dial the reader located (yellow ring)" if reading.dial is not None
              else "no dial located: hands drawn from the crop's centre")
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
@@ -163,16 +167,17 @@ with st.container(border=True):
             reader = load_reader(str(path), Path(path).stat().st_mtime)
             photo = open_photo(image)
             box = marked_box(photo.size)
+            result = st.empty()
+            result.caption(f"Reading {name}…")  # the previous reading goes at once, not when this one is done
             if hasattr(image, "seek"):
                 image.seek(0)
             reading = clock_read.read_clock(image, reader=reader, top_k=TOP_K, box=box)
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"Could not read {name}: {error}")
         else:
-            if box is not None:
-                st.image(outline(photo.image, [v * photo.scale for v in box]), width=360)
-                st.caption("genlab reads only the square marked in yellow.")
-            show_reading(reading, reader, name, box)
+            with result.container():
+                marked = None if box is None else outline(photo.image, [v * photo.scale for v in box])
+                show_reading(reading, reader, name, box, marked)
 
 # -- training ----------------------------------------------------------------------------------
 st.divider()

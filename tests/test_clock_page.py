@@ -59,7 +59,7 @@ def test_an_unsure_reading_says_so_with_the_candidates(page):
     (time,) = _big_times(page)
     assert "unsure" in time and "?" in time
     (warning,) = page.warning
-    assert "Not sure" in warning.value and "mark the clock" in warning.value and warning.value.count("%") == 3
+    assert "Not sure" in warning.value and "Mark the clock myself" in warning.value and warning.value.count("%") == 3
 
 
 def test_a_sure_reading_is_stated(page, monkeypatch):
