@@ -65,8 +65,8 @@ def run_app(kind: str, backbone: str, epochs: int, env: dict, runs: Path, timeou
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(timeout * 1000)
             page.goto(f"{url}/train")
-            page.get_by_label("Epochs").fill(str(epochs))
-            page.get_by_label("Training digits (0 = all)").fill("0")
+            page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
+            page.get_by_role("spinbutton", name="Training digits (0 = all)").fill("0")
             for label, value, default in (("Kind", kind.upper(), "AE"),
                                           ("Backbone", appstate.backbone_title(backbone), "FCN")):
                 if value == default:
