@@ -1,15 +1,16 @@
 """Training speed from the app's Train page against the CLI, same model and settings, one core kept busy.
 
-    python -m benchmarks.bench_app_train                  # AE/FCN, 2 epochs on the 5,700 synthetic digits
-    python -m benchmarks.bench_app_train --epochs 3 --kind vae
+    python -m benchmarks.bench_app_train                  # AE/FCN, one minute of CLI training each, 3,000 digits in the app
+    python -m benchmarks.bench_app_train --seconds 120 --digits 6000 --kind vae
 
 One run, side by side: a process spinning on one core is started first and runs throughout
 (as when something else uses the machine), then
-  1. `python -m genlab train` with torch's default threads,
+  1. `python -m genlab train` with torch's default threads, for --seconds (`--max-minutes`),
   2. the same command with `--threads 1`,
   3. `streamlit run app.py`, driven in headless Chromium: the Train page's form (kind, backbone,
-     epochs, all training digits; latent 16, batch 64, learning rate 1e-3 are the form's
-     defaults and the CLI is given the same), Start, wait for "Finished".
+     one epoch over --digits training digits; latent 16, batch 64, learning rate 1e-3 are the
+     form's defaults and the CLI is given the same), Start, wait for "Finished".
+A step costs the same whatever the dataset's size, so the runs' lengths need not match.
 Each run's samples/s is the trainer's own figure stored in its checkpoint (mean over its steps,
 validation excluded), so all three are measured by the same code. Prints them and the app's
 share of the faster CLI run (target: at least 80%).
@@ -38,9 +39,9 @@ def samples_per_s(checkpoint: Path) -> float:
         return json.loads(handle.metadata()["genlab"])["training"]["samples_per_s"]
 
 
-def run_cli(kind: str, backbone: str, epochs: int, out: Path, env: dict, threads: int | None) -> float:
+def run_cli(kind: str, backbone: str, seconds: float, out: Path, env: dict, threads: int | None) -> float:
     command = [sys.executable, "-m", "genlab", "train", "--kind", kind, "--backbone", backbone,
-               "--dataset", "synthetic", "--epochs", str(epochs), "--patience", "1000",
+               "--dataset", "synthetic", "--epochs", "100", "--max-minutes", str(seconds / 60), "--patience", "1000",
                "--latent-dim", str(SETTINGS["latent_dim"]), "--batch-size", str(SETTINGS["batch_size"]),
                "--lr", str(SETTINGS["lr"]), "--second-stage-steps", "0", "--out", str(out)]
     if threads:
@@ -50,7 +51,7 @@ def run_cli(kind: str, backbone: str, epochs: int, out: Path, env: dict, threads
     return samples_per_s(out)
 
 
-def run_app(kind: str, backbone: str, epochs: int, env: dict, runs: Path, timeout: float) -> float:
+def run_app(kind: str, backbone: str, digits: int, env: dict, runs: Path, timeout: float) -> float:
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -65,8 +66,8 @@ def run_app(kind: str, backbone: str, epochs: int, env: dict, runs: Path, timeou
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(timeout * 1000)
             page.goto(f"{url}/train")
-            page.get_by_label("Epochs").fill(str(epochs))
-            page.get_by_label("Training digits (0 = all)").fill("0")
+            page.get_by_role("spinbutton", name="Epochs").fill("1")
+            page.get_by_role("spinbutton", name="Training digits (0 = all)").fill(str(digits))
             for label, value, default in (("Kind", kind.upper(), "AE"),
                                           ("Backbone", appstate.backbone_title(backbone), "FCN")):
                 if value == default:
@@ -86,7 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", default="ae", choices=("ae", "vae", "gan"))
     parser.add_argument("--backbone", default="fcn", choices=("fcn", "cnn_mlp", "lstm", "gru"))
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60, help="each CLI run's time budget")
+    parser.add_argument("--digits", type=int, default=3000, help="training digits of the app's one-epoch run")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
 
@@ -101,15 +103,16 @@ def main() -> None:
         try:
             time.sleep(1)
             results = {
-                "CLI, torch's default threads": run_cli(args.kind, args.backbone, args.epochs, temp / "a.safetensors",
-                                                        env, None),
-                "CLI, --threads 1": run_cli(args.kind, args.backbone, args.epochs, temp / "b.safetensors", env, 1),
-                "app, Train page": run_app(args.kind, args.backbone, args.epochs, env, temp / "cache" / "runs",
+                "CLI, torch's default threads": run_cli(args.kind, args.backbone, args.seconds,
+                                                        temp / "a.safetensors", env, None),
+                "CLI, --threads 1": run_cli(args.kind, args.backbone, args.seconds, temp / "b.safetensors", env, 1),
+                "app, Train page": run_app(args.kind, args.backbone, args.digits, env, temp / "cache" / "runs",
                                            args.timeout),
             }
         finally:
             busy.kill()
-    print(f"{args.kind}/{args.backbone}, {args.epochs} epochs on the synthetic digits, latent "
+    print(f"{args.kind}/{args.backbone} on the synthetic digits (CLI: {args.seconds:g} s each; app: one epoch "
+          f"over {args.digits:,} digits), latent "
           f"{SETTINGS['latent_dim']}, batch {SETTINGS['batch_size']}, one core kept busy by another process "
           f"({os.cpu_count()} cores):")
     for name, speed in results.items():

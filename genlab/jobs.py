@@ -13,6 +13,7 @@ threads of the server or of other jobs: see use_torch_threads.
 """
 
 import itertools
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
 MAX_RUNNING = 2  # jobs running at once on this server, across all users (CPU is scarce)
 KEEP_FINISHED = 5  # finished jobs remembered per owner (older ones are forgotten)
 JOB_THREADS = 1  # torch threads per job: on a shared CPU, more threads wait on each other (benchmarks/bench_app_train.py)
+# A training step releases and retakes the GIL around each of its hundreds of torch calls; while a
+# page redraws (Python work on another thread) each retake can wait a whole switch interval
+# (5 ms by default). A shorter one lets a job's thread back in sooner.
+SWITCH_INTERVAL_S = 0.001
 
 
 class JobError(RuntimeError):
@@ -142,6 +147,7 @@ def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], th
             del _jobs[old.id]
         job = Job(id=f"job-{next(_ids)}", owner=owner, label=label)
         _jobs[job.id] = job
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
     job.thread = threading.Thread(target=_run, args=(job, work, threads), name=job.id, daemon=True)
     job.thread.start()
     return job

@@ -18,12 +18,14 @@ st.markdown(
     "Under *Tools*, the **Clock reader** tells the time from a photo of an analogue clock."
 )
 
-cols = st.columns(5)
-cols[0].page_link("pages/data.py", label="**Data** · digits in 3D", icon=":material/view_in_ar:")
-cols[1].page_link("pages/train.py", label="**Train** · a model, live", icon=":material/model_training:")
-cols[2].page_link("pages/explore.py", label="**Latent explorer** · sliders", icon=":material/tune:")
-cols[3].page_link("pages/compare.py", label="**Compare** · vs the paper", icon=":material/leaderboard:")
-cols[4].page_link("pages/clock.py", label="**Clock reader** · photo to time", icon=":material/schedule:")
+LINKS = [("pages/data.py", "Data", ":material/view_in_ar:", "digits in 3D"),
+         ("pages/train.py", "Train", ":material/model_training:", "a model, live"),
+         ("pages/explore.py", "Latent explorer", ":material/tune:", "sliders over a latent code"),
+         ("pages/compare.py", "Compare", ":material/leaderboard:", "the twelve vs the paper"),
+         ("pages/clock.py", "Clock reader", ":material/schedule:", "the time from a photo")]
+for column, (page, title, icon, what) in zip(st.columns(len(LINKS)), LINKS):
+    column.page_link(page, label=f"**{title}**", icon=icon)
+    column.caption(what)   # under the link, where it can wrap: no name is cut off
 
 st.subheader("Dataset")
 choice = appstate.dataset_choice()

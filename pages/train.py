@@ -143,7 +143,7 @@ def show_job(job: jobs.Job) -> None:
 
 if current is not None:
     if current.running:
-        @st.fragment(run_every=1.0)
+        @st.fragment(run_every=2.0)   # each redraw takes the GIL from the training thread: not too often
         def live():
             show_job(current)
             if not current.running:

@@ -1,8 +1,8 @@
-"""3D MNIST data: voxel digits from MNIST, the Kaggle files or an offline generator.
+"""3D MNIST data: voxel digits from MNIST (embedded or IDX files), the Kaggle files or an offline generator.
 
     from genlab.data import load_dataset
     data = load_dataset()          # offline synthetic digits, built in seconds, then cached
-    data = load_dataset("mnist")   # from MNIST IDX files (GENLAB_MNIST_DIR)
+    data = load_dataset("mnist")   # real MNIST, MNIST's own split: the embedded digits (or GENLAB_MNIST_DIR)
     data.X_train                   # float32 (N, 16, 16, 16) in [0, 1]; data.y_train int64 (N,)
 """
 
