@@ -8,12 +8,12 @@ no mesh library for it.
 
 import numpy as np
 
+from genlab.viz.figures import SCREEN_AXES
 from genlab.viz.mesh import voxel_mesh, weld
 
 MESH_FORMATS = ("stl", "obj")
-# File axes (x, y, z) <- array axes (2, 1, 0), as the 3D view draws them: z up, so a slicer
-# stands the digit upright. That map is a mirror, so the triangles' winding is reversed.
-_FILE_AXES = [2, 1, 0]
+# File axes are the 3D view's screen axes (z up), so a slicer stands the digit upright. That
+# axis map is a mirror, so the triangles' winding is reversed to keep them facing outwards.
 _STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])
 
 
@@ -25,7 +25,7 @@ def printable_surface(grid, threshold: float = 0.5, voxel_mm: float = 1.0) -> tu
     vertices, triangles = weld(voxel_mesh(grid, threshold))
     if len(triangles) == 0:
         raise ValueError(f"no voxel reaches the threshold {threshold:.2f}: there is no shape to export")
-    vertices = vertices[:, _FILE_AXES] * np.float32(voxel_mm)
+    vertices = vertices[:, SCREEN_AXES] * np.float32(voxel_mm)
     return vertices.astype(np.float32), triangles[:, ::-1].astype(np.int32)
 
 
