@@ -48,7 +48,8 @@ def load_upload(upload):
     try:
         return str(saved), appstate.load_model(saved)
     except (ValueError, FileNotFoundError, OSError) as error:
-        st.error(f"This checkpoint cannot be used: {str(error).replace(saved.name, upload.name)}")
+        message = str(error).replace(str(saved), upload.name).replace(saved.name, upload.name)
+        st.error(f"This checkpoint cannot be used: {message}")   # the user's file name, not the server's path
         return None
 
 
@@ -237,7 +238,7 @@ def latent_view():
             restore_sliders(direction_keys[:len(directions)], saved_steps)
             columns = st.columns(2)
             for n in range(len(directions)):
-                columns[n % 2].slider(f"PC{n + 1} (σ = {scales[n]:.2f})", -3.0, 3.0, step=0.1,
+                columns[n % 2].slider(f"PC{n + 1} (σ = {scales[n]:.3g})", -3.0, 3.0, step=0.1,
                                       key=direction_keys[n])
         else:
             st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
