@@ -16,7 +16,7 @@ appstate.require_frame()
 
 TOP_SLIDERS = 8          # the most influential dimensions, shown first
 DIRECTIONS = 8           # principal directions offered as sliders
-REFERENCE_DIGITS = 512   # test digits encoded for slider ranges, principal directions and AE sampling
+REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
 MAX_SIDE_BY_SIDE = 4
 
 st.title("Latent explorer")
