@@ -120,6 +120,7 @@ def test_side_by_side_draws_one_row_per_model(page, app_url, screenshot):
     for name in ("e2e_vae", "ae_fcn"):
         picker.scroll_into_view_if_needed()
         picker.click()
+        page.keyboard.type(name)      # the list shows only its first entries until filtered
         page.get_by_role("option").filter(has_text=f"{name} ·").first.click()
         page.keyboard.press("Escape")
         settle(page)
