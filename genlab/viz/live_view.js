@@ -39,6 +39,7 @@ function trace(data) {
     Object.assign(t, { intensity, intensitymode: mesh.intensity_mode, showscale: true });
     delete t.color;
   } else {
+    for (const name of ["colorscale", "cmin", "cmax", "colorbar"]) delete t[name];
     Object.assign(t, { showscale: false });
   }
   return t;
@@ -50,6 +51,14 @@ async function draw(root, data) {
   const key = data.camera_key;
   const layout = JSON.parse(JSON.stringify(data.layout));
   layout.scene.camera = cameras[key] || layout.scene.camera;
+  // Plotly.react keeps a mesh's old colouring when it switches between per-value colours and
+  // one colour, so a change of colour mode starts the plot afresh (the camera is kept above).
+  const mode = data.mesh.values ? data.mesh.intensity_mode : "one colour";
+  if (plot.__genlabMode !== undefined && plot.__genlabMode !== mode) {
+    Plotly.purge(plot);
+    plot.__genlabListening = false;
+  }
+  plot.__genlabMode = mode;
   await Plotly.react(plot, [trace(data)], layout, { displaylogo: false, responsive: true });
   if (!plot.__genlabListening) {
     plot.__genlabListening = true;
