@@ -1,21 +1,28 @@
 """Benchmark: server-side cost of one latent-slider step in the app (decode + mesh + figure).
 
-    python -m benchmarks.bench_viz [--repeats 200]
+    python -m benchmarks.bench_viz [--repeats 200] [--dataset mnist]
 
 For each backbone, builds an untrained AE (genlab.models.build_model), and loads the shipped
 checkpoints when weights/ has them, and times, per step at the app's view threshold: decode
 one latent vector, build the culled voxel mesh, build the Plotly figure; and the same plus
 the JSON encoding Streamlit sends to the browser. A digit-shaped grid is timed too (mesh and
 figure only, cubes and smooth surface). Prints medians in milliseconds; the target is well
-under 30 ms on one CPU thread.
+under 30 ms on one CPU thread. Then the explorer's other per-step work: the live view's
+payload (genlab.viz.live) and the exact nearest training digit (genlab.explore.nearest_training)
+over the whole training split of `--dataset`. What a user waits for in the browser is
+measured by benchmarks/bench_browser.py.
 """
 
 import argparse
+import json
 
 import numpy as np
 import torch
 
+from genlab.data import load_dataset
+from genlab.explore import nearest_training
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
+from genlab.viz.live import live_payload
 from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
 
 from genlab.timing import median_seconds
@@ -39,6 +46,7 @@ def digit_like_grid() -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--dataset", default="mnist", help="source for the nearest-digit search (default mnist)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # one core, as a busy shared machine would give the app
 
@@ -68,6 +76,17 @@ def main() -> None:
     print(f"{'digit surface':<22}{'':>7}{'-':>9}{'-':>9}"
           f"{median_ms(lambda: voxel_figure(grid, surface=True), args.repeats):>9.2f}"
           f"{median_ms(lambda: voxel_figure(grid, surface=True).to_json(), args.repeats):>9.2f}")
+
+    payload_ms = median_ms(lambda: json.dumps(live_payload(grid, VIEW_THRESHOLD)), args.repeats)
+    size = len(json.dumps(live_payload(grid, VIEW_THRESHOLD)))
+    print(f"\nlive view payload (digit grid): {payload_ms:.2f} ms, {size / 1024:.1f} KB of JSON")
+    dataset = load_dataset(args.dataset)
+    nearest_training(grid, dataset)   # the first call also squares the training rows once
+    repeats = max(5, args.repeats // 10)
+    print(f"nearest training digit over {len(dataset.X_train):,} training digits ({args.dataset}): "
+          f"{median_ms(lambda: nearest_training(grid, dataset), repeats):.1f} ms (k=1), "
+          f"{median_ms(lambda: nearest_training(np.stack([grid] * 4), dataset, k=5), repeats):.1f} ms "
+          f"(batch of 4, k=5)")
 
 
 if __name__ == "__main__":

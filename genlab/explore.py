@@ -108,3 +108,80 @@ def parse_latent(text: str, latent_dim: int) -> np.ndarray:
     if not np.isfinite(z).all():
         raise ValueError("the latent holds a non-finite number")
     return z
+
+
+def principal_directions(model, codes, k: int = 8) -> np.ndarray:
+    """Returns k orthonormal latent directions (k, latent_dim), largest variance of `codes` first.
+
+    codes: latents (N, latent_dim) of reference digits, or voxel grids (N, 16, 16, 16) that
+    `model` encodes first. The directions are the principal axes of the codes' spread (PCA, as
+    GANSpace does), each signed so that its largest component is positive.
+    """
+    codes = np.asarray(codes, dtype=np.float32)
+    if codes.ndim == 4:
+        codes = encode(model, codes)
+    if codes.ndim != 2 or codes.shape[1] != model.latent_dim or len(codes) < 2:
+        raise ValueError(f"principal directions need at least 2 codes of shape (N, {model.latent_dim}), "
+                         f"not {codes.shape}")
+    if not 1 <= k <= model.latent_dim:
+        raise ValueError(f"this model has {model.latent_dim} latent dimensions; k={k} directions is out of range")
+    centred = codes.astype(np.float64) - codes.mean(axis=0)
+    variances, vectors = np.linalg.eigh(centred.T @ centred / (len(codes) - 1))  # ascending
+    directions = vectors[:, ::-1][:, :k].T
+    largest = directions[np.arange(k), np.abs(directions).argmax(axis=1)]
+    return (directions * np.sign(largest)[:, None]).astype(np.float32)
+
+
+def direction_scales(codes, directions) -> np.ndarray:
+    """Returns the standard deviation (k,) of latents `codes` (N, latent_dim) along each of `directions` (k, latent_dim)."""
+    codes = np.asarray(codes, dtype=np.float64)
+    return ((codes - codes.mean(axis=0)) @ np.asarray(directions, dtype=np.float64).T).std(axis=0).astype(np.float32)
+
+
+def move_along(z, directions, scales, steps) -> np.ndarray:
+    """Returns z (latent_dim,) moved steps[i] standard deviations (scales[i]) along each direction i."""
+    offset = (np.asarray(steps, np.float32) * np.asarray(scales, np.float32)) @ np.asarray(directions, np.float32)
+    return (np.asarray(z, np.float32) + offset).astype(np.float32)
+
+
+_TRAINING_NORMS: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # dataset fingerprint -> (rows, squared norms)
+
+
+def _training_rows(dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (X_train as rows (N, 4096), their squared norms in float64), computed once per dataset."""
+    key = dataset.fingerprint
+    if key not in _TRAINING_NORMS:
+        rows = dataset.X_train.reshape(len(dataset.X_train), -1)
+        if len(_TRAINING_NORMS) >= 4:
+            _TRAINING_NORMS.pop(next(iter(_TRAINING_NORMS)))
+        _TRAINING_NORMS[key] = rows, np.einsum("ij,ij->i", rows, rows, dtype=np.float64)
+    return _TRAINING_NORMS[key]
+
+
+def nearest_training(grids, dataset, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (indices, distances) of the k training digits nearest to each grid, nearest first.
+
+    grids: one grid (16, 16, 16) -> int64 (k,) and float32 (k,); or a batch (B, 16, 16, 16)
+    -> (B, k) each. Distance: mean squared voxel difference to `dataset.X_train`. Exact: one
+    matrix product ranks every training digit, then the candidates within that product's
+    rounding error of the k-th are measured directly; equal distances go to the lower index.
+    """
+    grids = np.asarray(grids, dtype=np.float32)
+    single = grids.ndim == 3
+    queries = (grids[None] if single else grids).reshape(-1, dataset.X_train[0].size)
+    rows, row_norms = _training_rows(dataset)
+    if not 1 <= k <= len(rows):
+        raise ValueError(f"k must be between 1 and the {len(rows)} training digits, not {k}")
+    query_norms = np.einsum("ij,ij->i", queries, queries, dtype=np.float64)
+    approx = query_norms[:, None] + row_norms[None] - 2.0 * (queries @ rows.T)      # (B, N) sums of squares
+    # Bound on the float32 rounding of each approximate distance (twice it: the k-th is approximate too).
+    slack = rows.shape[1] * np.finfo(np.float32).eps * (query_norms + row_norms.max())
+    indices = np.empty((len(queries), k), np.int64)
+    distances = np.empty((len(queries), k), np.float32)
+    for b, query in enumerate(queries):
+        kth = np.partition(approx[b], k - 1)[k - 1]
+        candidates = np.flatnonzero(approx[b] <= kth + 2 * slack[b])
+        exact = ((rows[candidates] - query) ** 2).mean(axis=1, dtype=np.float64)
+        best = np.lexsort((candidates, exact))[:k]
+        indices[b], distances[b] = candidates[best], exact[best]
+    return (indices[0], distances[0]) if single else (indices, distances)

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate
-from genlab.viz import projection_grid, voxel_figure
+from genlab.viz import mesh_file, projection_grid, voxel_figure
 
 appstate.require_frame()
 
@@ -60,6 +60,10 @@ if browse.open:
             threshold, surface = appstate.view_controls("browse")
             view, gallery = st.columns([3, 2])
             view.plotly_chart(voxel_figure(grid, threshold, surface, title=caption), key="browse_figure")
+            view.download_button("Download STL (3D print)", lambda: mesh_file(grid, threshold, "stl"),
+                                 file_name=f"3dmnist-{caption.split(' (')[0].replace(' #', '-')}.stl",
+                                 mime="model/stl", key="browse_stl", on_click="ignore",
+                                 disabled=not (grid >= threshold).any())
             gallery.image(class_gallery(key, same_class),
                           caption=f"The first {min(24, len(same_class))} of this class (front view)")
 

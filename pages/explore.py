@@ -2,48 +2,72 @@
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from genlab import appstate, explore
 from genlab.models.kinds import LATENT_SOURCES
-from genlab.viz import VIEW_THRESHOLD, projection_grid, projection_image, voxel_animation, voxel_figure
+from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
+from genlab.viz.live import live_voxel_view
 
 appstate.require_frame()
 
 TOP_SLIDERS = 8          # the most influential dimensions, shown first
-REFERENCE_DIGITS = 512   # test digits encoded for slider ranges and AE sampling
+DIRECTIONS = 8           # principal directions offered as sliders
+REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
+MAX_SIDE_BY_SIDE = 4
 
 st.title("Latent explorer")
 
+
 # -- checkpoint ------------------------------------------------------------------------------
+def use_upload(flag: bool) -> None:
+    st.session_state.explore_use_upload = flag
+
+
 checkpoints = appstate.list_checkpoints()
 labels = {appstate.checkpoint_label(c): c for c in checkpoints}
 left, right = st.columns([3, 2])
 picked = left.selectbox("Checkpoint", list(labels), key="explore_checkpoint",
-                        placeholder="No checkpoint available yet",
+                        placeholder="No checkpoint available yet", on_change=use_upload, args=(False,),
                         help="Shipped weights and the runs trained on the Train page.")
 with right.popover("Upload a checkpoint"):
     uploaded = st.file_uploader("genlab checkpoint (.safetensors)", type=["safetensors"],
-                                key="checkpoint_upload")
-if uploaded is not None:
-    if uploaded.size > appstate.MAX_CHECKPOINT_BYTES:
-        st.error(f"{uploaded.name} is {uploaded.size / 2**20:.0f} MB; checkpoints up to "
-                 f"{appstate.MAX_CHECKPOINT_BYTES // 2**20} MB are accepted.")
-        st.stop()
-    path = str(appstate.save_upload(uploaded.name, uploaded.getvalue()))
-elif picked is None:
-    st.info("No checkpoint yet: train one on the Train page (or upload a genlab checkpoint).")
-    st.stop()
-else:
-    path = labels[picked]["path"]
+                                key="checkpoint_upload", on_change=use_upload, args=(True,))
 
-try:
-    model = appstate.load_model(path)
-except (ValueError, FileNotFoundError, OSError) as error:
-    st.error(f"This checkpoint cannot be used: {error}")
-    st.stop()
+
+def load_upload(upload):
+    """Returns (path, model) of an uploaded checkpoint, or None after an error naming the user's file."""
+    if upload.size > appstate.MAX_CHECKPOINT_BYTES:
+        st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; checkpoints up to "
+                 f"{appstate.MAX_CHECKPOINT_BYTES // 2**20} MB are accepted.")
+        return None
+    saved = appstate.save_upload(upload.name, upload.getvalue())
+    try:
+        return str(saved), appstate.load_model(saved)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        message = str(error).replace(str(saved), upload.name).replace(saved.name, upload.name)
+        st.error(f"This checkpoint cannot be used: {message}")   # the user's file name, not the server's path
+        return None
+
+
+# A bad upload never locks the page: the picked checkpoint is shown instead, and picking
+# another one takes over from the upload (uploading again hands the view back to the upload).
+loaded = None
+if uploaded is not None and st.session_state.get("explore_use_upload", True):
+    loaded = load_upload(uploaded)
+if loaded is None:
+    if picked is None:
+        st.info("No checkpoint yet: train one on the Train page (or upload a genlab checkpoint).")
+        st.stop()
+    try:
+        loaded = labels[picked]["path"], appstate.load_model(labels[picked]["path"])
+    except (ValueError, FileNotFoundError, OSError) as error:
+        st.error(f"This checkpoint cannot be used: {error}")
+        st.stop()
+path, model = loaded
 
 try:
     dataset = appstate.current_dataset()
@@ -55,18 +79,51 @@ model_key = hashlib.sha1(f"{path}:{dataset.fingerprint}".encode()).hexdigest()[:
 trained_on = (getattr(model, "metadata", {}).get("dataset") or {}).get("source")
 st.caption(f"{model.kind.upper()} on {appstate.backbone_title(model.backbone)} · {model.latent_dim} latent "
            f"dimensions · trained on {trained_on or 'unknown data'} · digits below from "
-           f"{appstate.dataset_title(appstate.dataset_choice())}")
+           f"{appstate.dataset_title(appstate.dataset_choice())}"
+           + (f" · uploaded as {uploaded.name}" if path != labels.get(picked, {}).get("path") else ""))
 
 
-reference = appstate.reference_latents(model_key, model, dataset.X_test[:REFERENCE_DIGITS])
-low, high = explore.slider_ranges(reference)
+def latent_geometry(key: str, model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Returns (reference codes, slider low, slider high, principal directions, their std) of a model."""
+    codes = appstate.reference_latents(key, model, dataset.X_test[:REFERENCE_DIGITS])
+    low, high = explore.slider_ranges(codes)
+    directions = explore.principal_directions(model, codes, k=min(DIRECTIONS, model.latent_dim))
+    return codes, low, high, directions, explore.direction_scales(codes, directions)
+
+
+reference, low, high, directions, scales = latent_geometry(model_key, model)
 slider_keys = [f"z_{model_key}_{i}" for i in range(model.latent_dim)]
+# Direction sliders are in standard deviations, so one set serves every model (and side by side).
+direction_keys = [f"pc_{i}" for i in range(DIRECTIONS)]
+
+
+# Slider values also live under plain keys: Streamlit forgets a widget's value while it is not
+# drawn, and only one set of sliders (coordinates or directions) is drawn at a time.
+saved_coordinates, saved_steps = f"coordinates_{model_key}", "direction_steps"
 
 
 def move_sliders(z: np.ndarray) -> None:
-    """Puts the latent sliders at z (latent_dim,)."""
-    for key, value in zip(slider_keys, z):
-        st.session_state[key] = round(float(value), 2)
+    """Puts the latent sliders at z (latent_dim,) and the direction sliders at 0."""
+    st.session_state[saved_coordinates] = np.round(np.asarray(z, np.float32), 2)
+    st.session_state[saved_steps] = np.zeros(DIRECTIONS, np.float32)
+    for key, value in zip(slider_keys, st.session_state[saved_coordinates]):
+        st.session_state[key] = float(value)
+    for key in direction_keys:
+        st.session_state[key] = 0.0
+
+
+def slider_values(keys: list[str], saved: str) -> np.ndarray:
+    """Returns the values (float32) of sliders `keys`, from the widgets when drawn, else as last saved."""
+    values = np.array([st.session_state.get(key, st.session_state[saved][n]) for n, key in enumerate(keys)],
+                      np.float32)
+    st.session_state[saved][:len(keys)] = values
+    return values
+
+
+def restore_sliders(keys: list[str], saved: str) -> None:
+    """Gives sliders that are about to be drawn again the values they had when last drawn."""
+    for n, key in enumerate(keys):
+        st.session_state.setdefault(key, float(st.session_state[saved][n]))
 
 
 def set_start(z: np.ndarray, description: str, grid=None) -> None:
@@ -147,10 +204,22 @@ with st.expander("Start from…", expanded=False):
 start = st.session_state[f"start_{model_key}"]
 order = st.session_state[f"order_{model_key}"]
 
+# -- how digits are drawn (shared by every view below) -------------------------------------------
+threshold, surface = appstate.view_controls("explore")
+one_colour = st.toggle("One colour", key="explore_one_colour",
+                       help="Paint every voxel alike (the shape alone) instead of colouring by value")
+
 
 # -- sliders and the 3D view --------------------------------------------------------------------
 def reset_sliders() -> None:
     move_sliders(start["z"])
+
+
+def thumbnails(*grids_and_gaps) -> np.ndarray:
+    """Returns front-view projections side by side, separated by white gaps."""
+    gap = np.full((16 * 6, 10, 3), 255, np.uint8)
+    parts = [projection_image(grid, scale=6) for grid in grids_and_gaps]
+    return np.concatenate([part for pair in zip(parts, [gap] * len(parts)) for part in pair][:-1], axis=1)
 
 
 @st.fragment
@@ -158,33 +227,60 @@ def latent_view():
     controls, view = st.columns([2, 3])
     with controls:
         st.markdown(f"**Start:** {start['what']}")
-        st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
+        mode = st.segmented_control("Sliders move", ["coordinates", "principal directions"],
+                                    default="coordinates", key="slider_mode",
+                                    help="Coordinates: one latent dimension each, most influential first. "
+                                         "Principal directions: the axes along which encoded test digits "
+                                         "spread most (PCA), in standard deviations of that spread.")
+        if mode == "principal directions":
+            st.caption(f"Along the {len(directions)} principal directions of {len(reference)} encoded test "
+                       "digits, largest spread first; 1 = one standard deviation.")
+            restore_sliders(direction_keys[:len(directions)], saved_steps)
+            columns = st.columns(2)
+            for n in range(len(directions)):
+                columns[n % 2].slider(f"PC{n + 1} (σ = {scales[n]:.3g})", -3.0, 3.0, step=0.1,
+                                      key=direction_keys[n])
+        else:
+            st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
+            restore_sliders(slider_keys, saved_coordinates)
 
-        def slider(i: int, where) -> None:
-            where.slider(f"z[{i}]", float(low[i]), float(high[i]), step=0.05, key=slider_keys[i])
+            def slider(i: int, where) -> None:
+                where.slider(f"z[{i}]", float(low[i]), float(high[i]), step=0.05, key=slider_keys[i])
 
-        top, rest = order[:TOP_SLIDERS], order[TOP_SLIDERS:]
-        columns = st.columns(2)
-        for n, i in enumerate(top):
-            slider(int(i), columns[n % 2])
-        if len(rest):
-            with st.expander(f"The other {len(rest)} dimensions"):
-                columns = st.columns(2)
-                for n, i in enumerate(rest):
-                    slider(int(i), columns[n % 2])
+            top, rest = order[:TOP_SLIDERS], order[TOP_SLIDERS:]
+            columns = st.columns(2)
+            for n, i in enumerate(top):
+                slider(int(i), columns[n % 2])
+            if len(rest):
+                with st.expander(f"The other {len(rest)} dimensions"):
+                    columns = st.columns(2)
+                    for n, i in enumerate(rest):
+                        slider(int(i), columns[n % 2])
         a, b = st.columns(2)
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")
-    z = np.array([st.session_state[key] for key in slider_keys], dtype=np.float32)
+    coordinates = slider_values(slider_keys, saved_coordinates)
+    steps = slider_values(direction_keys[:len(directions)], saved_steps)
+    z = explore.move_along(coordinates, directions, scales, steps)
+    grid = explore.decode(model, z)
     with view:
-        threshold, surface = appstate.view_controls("explore")
-        grid = explore.decode(model, z)
-        st.plotly_chart(voxel_figure(grid, threshold, surface, height=460), key="latent_figure")
-        if start["grid"] is not None:
-            st.image(np.concatenate([projection_image(start["grid"], scale=5),
-                                     np.full((80, 8, 3), 255, np.uint8),
-                                     projection_image(grid, scale=5)], axis=1),
-                     caption="front view: the start digit · the decoded latent")
+        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460)
+        (index,), (distance,) = explore.nearest_training(grid, dataset)
+        pictures = [grid, dataset.X_train[index]] if start["grid"] is None else [start["grid"], grid,
+                                                                                  dataset.X_train[index]]
+        words = "the decoded latent · " if start["grid"] is None else "the start digit · the decoded latent · "
+        st.image(thumbnails(*pictures),
+                 caption=f"front view: {words}its nearest training digit (#{index}, a {dataset.y_train[index]}, "
+                         f"mean squared difference {distance:.4f})")
+        name = f"genlab-{Path(path).stem}-latent"
+        a, b = st.columns(2)
+        a.download_button("Download STL (3D print)", lambda: mesh_file(grid, threshold, "stl"),
+                          file_name=f"{name}.stl", mime="model/stl", key="download_stl", width="stretch",
+                          on_click="ignore", disabled=not (grid >= threshold).any(),
+                          help="The voxels above the threshold as a closed surface, 1 mm per voxel")
+        b.download_button("Download OBJ", lambda: mesh_file(grid, threshold, "obj"),
+                          file_name=f"{name}.obj", mime="model/obj", key="download_obj", width="stretch",
+                          on_click="ignore", disabled=not (grid >= threshold).any())
     if show_copy:
         st.code(json.dumps([round(float(v), 3) for v in z]), language="json")
 
@@ -207,10 +303,10 @@ def interpolation_view():
     (grid_a, _), (grid_b, _) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
     z_a, z_b = explore.encode(model, np.stack([grid_a, grid_b]))
     frames = explore.decode(model, explore.interpolate_latents(z_a, z_b, steps, mode))  # one batch
-    st.image(projection_grid(frames, columns=steps, scale=4),
+    st.image(projection_grid(frames, columns=min(steps, 8), scale=7),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
     labels = [f"{t:.2f}" for t in np.linspace(0, 1, steps)]
-    st.plotly_chart(voxel_animation(frames, threshold=VIEW_THRESHOLD, labels=labels, height=420),
+    st.plotly_chart(voxel_animation(frames, threshold, surface, labels=labels, height=420, one_colour=one_colour),
                     key="interp_animation")
 
 
@@ -233,7 +329,74 @@ def samples_view():
     if model.kind == "ae" and model.code_density is None:
         where = "a Gaussian fitted to encoded test digits (this AE has no fitted code density)"
     grids = explore.decode(model, explore.sample_latents(model, 16, int(seed), reference, source, digit))
-    st.image(projection_grid(grids, columns=8, scale=5), caption=f"16 samples from {where}, seed {seed}")
+    st.image(projection_grid(grids, columns=8, scale=8), caption=f"16 samples from {where}, seed {seed}")
 
 
 samples_view()
+
+# -- several models on the same walk -------------------------------------------------------------
+st.subheader("Side by side")
+WALKS = ["the same start digit", "the same interpolation", "the same per-digit request"]
+
+
+@st.fragment
+def side_by_side_view():
+    usable = [label for label, entry in labels.items() if "error" not in entry]
+    chosen = st.multiselect(f"Checkpoints (2 to {MAX_SIDE_BY_SIDE})", usable, max_selections=MAX_SIDE_BY_SIDE,
+                            key="side_models", placeholder="Pick two to four checkpoints")
+    if len(chosen) < 2:
+        st.caption("Pick two to four checkpoints to see each take the same walk, one row per model.")
+        return
+    walk = st.segmented_control("Walk", WALKS, default=WALKS[0], key="side_walk") or WALKS[0]
+    a, b, c = st.columns(3)
+    if walk == WALKS[0]:
+        digit = a.selectbox("Start digit", range(10), key="side_digit")
+        example = b.number_input("Example", 0, 100, 0, key="side_example")
+        c.caption("Each model encodes this test digit, then moves the same number of standard "
+                  "deviations along its own principal directions (the PC sliders below).")
+        columns = st.columns(4)
+        steps = np.array([columns[n].slider(f"PC{n + 1}", -3.0, 3.0, 0.0, 0.1, key=f"side_pc_{n}")
+                          for n in range(4)], np.float32)
+    elif walk == WALKS[1]:
+        digit_a = a.selectbox("From digit", range(10), index=1, key="side_from")
+        digit_b = b.selectbox("To digit", range(10), index=7, key="side_to")
+        frames = c.slider("Frames", 3, 10, 6, key="side_frames")
+        mode = st.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="side_mode")
+    else:
+        digit = a.selectbox("Digit", range(10), index=3, key="side_request")
+        seed = b.number_input("Seed", 0, 1_000_000, 0, key="side_seed")
+        c.caption("Models with per-digit Gaussians draw this digit; the others cannot be asked for one.")
+    for label in chosen:
+        entry = labels[label]
+        try:
+            other = appstate.load_model(entry["path"])
+        except (ValueError, FileNotFoundError, OSError) as error:
+            st.error(f"{entry['name']}: {error}")
+            continue
+        key = hashlib.sha1(f"{entry['path']}:{dataset.fingerprint}".encode()).hexdigest()[:10]
+        codes, _, _, other_directions, other_scales = latent_geometry(key, other)
+        title, row = st.columns([1, 5])
+        title.markdown(f"**{entry['name']}**  \n{other.kind.upper()} · {appstate.backbone_title(other.backbone)}")
+        if walk == WALKS[0]:
+            start_grid, _ = test_digit(digit, int(example))
+            k = min(len(steps), len(other_directions))
+            z = explore.move_along(explore.encode(other, start_grid), other_directions[:k], other_scales[:k],
+                                   steps[:k])
+            grid = explore.decode(other, z)
+            (index,), (distance,) = explore.nearest_training(grid, dataset)
+            row.image(thumbnails(start_grid, grid, dataset.X_train[index]),
+                      caption=f"start · decoded · nearest training digit (a {dataset.y_train[index]}, "
+                              f"distance {distance:.4f})")
+        elif walk == WALKS[1]:
+            (grid_a, _), (grid_b, _) = test_digit(digit_a, 0), test_digit(digit_b, 0)
+            z_a, z_b = explore.encode(other, np.stack([grid_a, grid_b]))
+            path_grids = explore.decode(other, explore.interpolate_latents(z_a, z_b, frames, mode))
+            row.image(projection_grid(path_grids, columns=frames, scale=6))
+        elif "density" in other.latent_sources():
+            grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, "density", digit))
+            row.image(projection_grid(grids, columns=8, scale=6))
+        else:
+            row.info(f"This {other.kind.upper()} has no per-digit Gaussians, so it cannot be asked for a {digit}.")
+
+
+side_by_side_view()

@@ -241,17 +241,31 @@ def open_explorer() -> AppTest:
     return at
 
 
+def live_mesh(at: AppTest) -> dict:
+    """Returns the mesh the explorer's live 3D view was last sent (genlab.viz.live.live_payload)."""
+    return json.loads(at.get("bidi_component")[0].proto.json)["mesh"]
+
+
 def test_explorer_sliders_drive_the_view(checkpoint):
+    from genlab.explore import decode
+    from genlab.viz.live import live_payload
+
+    def shows_the_copied_latent() -> bool:
+        z = np.array(json.loads(at.code[0].value), np.float32)
+        return live_mesh(at) == live_payload(decode(load_model(checkpoint), z), 0.05)
+
     at = open_explorer()
     sliders = [s for s in at.slider if s.label.startswith("z[")]
     assert len(sliders) == 4
     at.slider(key="explore_threshold").set_value(0.05).run()
-    before = figure(at)["data"][0]["intensity"]
+    at.toggle(key="copy_latent").set_value(True).run()
+    before = at.code[0].value
+    assert shows_the_copied_latent()
     sliders[0].set_value(2.5).run()
     assert_clean(at)
-    assert figure(at)["data"][0]["intensity"] != before
+    assert at.code[0].value != before and shows_the_copied_latent()
     at.button(key="reset_latent").click().run()
-    assert figure(at)["data"][0]["intensity"] == before
+    assert at.code[0].value == before and shows_the_copied_latent()
     at.toggle(key="copy_latent").set_value(True).run()
     copied = json.loads(at.code[0].value)
     assert len(copied) == 4

@@ -11,23 +11,24 @@ import plotly.graph_objects as go
 from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh
 
 COLORSCALE = "Viridis"
+ONE_COLOUR = "#3f6fb5"   # the "one colour" option: every voxel alike, the shape alone
 # The threshold the app's views start on. 3D MNIST voxels are soft (point counts scaled to
 # [0, 1]; the median occupied voxel is ~0.43), so 0.5 would hide half of every digit.
 VIEW_THRESHOLD = 0.25
 CAMERA = dict(eye=dict(x=0.9, y=-1.7, z=0.7), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
 # Screen (x, y, z) <- array axes (2, 1, 0).
-_SCREEN_AXES = [2, 1, 0]
+SCREEN_AXES = [2, 1, 0]
 
 
-def _mesh_trace(mesh: Mesh, surface: bool, showscale: bool) -> go.Mesh3d:
-    screen = mesh.vertices[:, _SCREEN_AXES]
+def _mesh_trace(mesh: Mesh, surface: bool, showscale: bool, one_colour: bool = False) -> go.Mesh3d:
+    screen = mesh.vertices[:, SCREEN_AXES]
+    colour = (dict(color=ONE_COLOUR, showscale=False) if one_colour else
+              dict(intensity=mesh.values, intensitymode="vertex", colorscale=COLORSCALE, cmin=0.0, cmax=1.0,
+                   showscale=showscale, colorbar=dict(title="value", thickness=12, len=0.6)))
     return go.Mesh3d(
         x=screen[:, 0], y=screen[:, 1], z=screen[:, 2],
         i=mesh.triangles[:, 0], j=mesh.triangles[:, 1], k=mesh.triangles[:, 2],
-        intensity=mesh.values, intensitymode="vertex",
-        colorscale=COLORSCALE, cmin=0.0, cmax=1.0,
-        showscale=showscale,
-        colorbar=dict(title="value", thickness=12, len=0.6),
+        **colour,
         flatshading=not surface,
         lighting=dict(ambient=0.55, diffuse=0.8, specular=0.15, roughness=0.6),
         lightposition=dict(x=-100, y=-200, z=300),
@@ -51,11 +52,12 @@ def mesh_for(grid, threshold: float = 0.5, surface: bool = False) -> Mesh:
 
 
 def voxel_figure(grid, threshold: float = 0.5, surface: bool = False, height: int = 420,
-                 title: str | None = None) -> go.Figure:
+                 title: str | None = None, one_colour: bool = False) -> go.Figure:
     """Returns a Plotly figure (one Mesh3d) of the voxels of `grid` at or above `threshold`.
 
     grid: (16, 16, 16) values in [0, 1], coloured by value on a fixed 0..1 scale.
-    surface=True draws a smooth marching-cubes surface instead of cubes. The camera and the
+    surface=True draws a smooth marching-cubes surface instead of cubes; one_colour=True paints
+    every voxel alike instead of by value. The camera and the
     axes are fixed (and `uirevision` keeps a user's rotation across updates).
     """
     grid = np.asarray(grid, dtype=np.float32)
@@ -72,11 +74,11 @@ def voxel_figure(grid, threshold: float = 0.5, surface: bool = False, height: in
         layout["annotations"] = [dict(text=f"no voxel reaches the threshold {threshold:.2f}",
                                       showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")]
     # Layout given at construction: update_layout() is ~10x slower (it walks every key path).
-    return go.Figure(data=[_mesh_trace(mesh, surface, showscale=True)], layout=layout)
+    return go.Figure(data=[_mesh_trace(mesh, surface, showscale=True, one_colour=one_colour)], layout=layout)
 
 
 def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels=None,
-                    height: int = 420, frame_ms: int = 250) -> go.Figure:
+                    height: int = 420, frame_ms: int = 250, one_colour: bool = False) -> go.Figure:
     """Returns one Plotly figure that plays `grids` as frames, with Play/Pause and a slider.
 
     grids: (T, 16, 16, 16). One figure (one WebGL context) for the whole sequence.
@@ -85,7 +87,7 @@ def voxel_animation(grids, threshold: float = 0.5, surface: bool = False, labels
     grids = np.asarray(grids, dtype=np.float32)
     labels = [str(i) for i in range(len(grids))] if labels is None else [str(x) for x in labels]
     meshes = [mesh_for(g, threshold, surface) for g in grids]
-    traces = [_mesh_trace(mesh, surface, showscale=False) for mesh in meshes]
+    traces = [_mesh_trace(mesh, surface, showscale=False, one_colour=one_colour) for mesh in meshes]
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
     layout = dict(
         scene={**_scene(grids.shape[-1]), "domain": dict(x=[0, 1], y=[0.16, 1])},  # room for controls

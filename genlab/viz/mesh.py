@@ -91,6 +91,19 @@ def voxel_mesh(grid, threshold: float = 0.5) -> Mesh:
     )
 
 
+def weld(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (vertices (V', 3), triangles (T, 3)): the mesh with coincident vertices merged.
+
+    A voxel mesh gives every square face four vertices of its own; welded, neighbouring faces
+    share their corners, so the surface is one connected, closed skin. Triangles keep their
+    order and winding, so per-triangle values still line up.
+    """
+    if mesh.is_empty:
+        return mesh.vertices, mesh.triangles
+    vertices, inverse = np.unique(mesh.vertices, axis=0, return_inverse=True)
+    return vertices, inverse.reshape(-1)[mesh.triangles].astype(np.int32)
+
+
 def surface_mesh(grid, threshold: float = 0.5) -> Mesh:
     """Returns the smooth iso-surface at `threshold` (marching cubes), closed at the grid's edges.
 

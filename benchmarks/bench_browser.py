@@ -1,0 +1,202 @@
+"""Benchmark: what a user waits for in a real browser (the app under `streamlit run`, headless Chromium).
+
+    python -m benchmarks.bench_browser [--moves 20] [--models ae_fcn vae_gru ...] [--slider "z["]
+
+Starts `streamlit run app.py` on a free port and drives Debian's Chromium through Playwright:
+- first page: navigation start -> the Home page's title drawn;
+- page switch: click in the sidebar -> the Latent explorer's 3D figure drawn;
+- model switch: pick a checkpoint -> the figure shows the new model's digit;
+- slider: per model, `--moves` presses of ArrowRight on the first latent slider, each timed
+  from the key press (a keydown listener in the page) to the moment the 3D figure's data
+  changed (checked on every animation frame).
+Prints each model's median and p95 in milliseconds, then the totals. This is the latency a
+user feels; benchmarks/bench_viz.py times only the server's share of a slider step.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from genlab import paths
+from genlab.models import shipped_models
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# What the browser draws: vertex count and colour sum of the first 3D figure on the page.
+SIGNATURE = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  if (!plot || !plot._fullData || !plot._fullData.length) return null;
+  const trace = plot._fullData[0];
+  let sum = 0;
+  for (const v of (trace.intensity || [])) sum += v;
+  return (trace.x || []).length + ':' + sum.toFixed(4) + ':' + ((trace.i || []).length);
+}"""
+# Starts timing at the next keydown and stops on the first animation frame whose figure differs.
+WATCH = """(signature) => {
+  const sig = eval(signature);
+  window.__elapsed = undefined;
+  const before = sig();
+  document.addEventListener('keydown', () => {
+    const start = performance.now();
+    const poll = () => {
+      if (sig() !== before) { window.__elapsed = performance.now() - start; return; }
+      requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);
+  }, {capture: true, once: true});
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(port: int, log: Path) -> subprocess.Popen:
+    """Starts `streamlit run app.py` and returns once it answers its health check."""
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1"]
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=paths.REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"streamlit exited:\n{log.read_text()[-2000:]}")
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+
+
+def p95(values: list[float]) -> float:
+    """Returns the 95th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def settle(page) -> None:
+    """Waits until Streamlit has finished the current run."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           timeout=120_000)
+
+
+def signature(page):
+    return page.evaluate(SIGNATURE)
+
+
+def wait_for_new_figure(page, before, timeout_ms: int = 60_000) -> None:
+    page.wait_for_function(f"(before) => {{ const s = ({SIGNATURE})(); return s !== null && s !== before; }}",
+                           arg=before, timeout=timeout_ms)
+
+
+def pick_model(page, name: str) -> float:
+    """Chooses a checkpoint in the explorer; returns seconds until the figure changed."""
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Checkpoint").first
+    if box.locator("input").input_value().startswith(f"{name} ·"):
+        return float("nan")   # already showing
+    before = signature(page)
+    box.locator("input").click()
+    option = page.get_by_role("option").filter(has_text=f"{name} ·").first
+    start = time.perf_counter()
+    option.click()
+    wait_for_new_figure(page, before)
+    return time.perf_counter() - start
+
+
+def slider_moves(page, label: str, moves: int) -> list[float]:
+    """Presses ArrowRight `moves` times on the slider named `label...`; returns ms per press."""
+    import re
+
+    thumb = page.get_by_role("slider", name=re.compile("^" + re.escape(label))).first
+    thumb.focus()
+    thumb.press("Home")
+    settle(page)
+    times = []
+    for _ in range(moves):
+        page.evaluate(WATCH, SIGNATURE)
+        thumb.press("ArrowRight")
+        try:
+            page.wait_for_function("() => window.__elapsed !== undefined", timeout=10_000)
+            times.append(page.evaluate("() => window.__elapsed"))
+        except Exception:  # noqa: BLE001 - a step that changed nothing on screen is reported, not fatal
+            print(f"  (a press of {label}... changed nothing within 10 s)")
+        settle(page)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=20)
+    parser.add_argument("--models", nargs="*", help="shipped model names (default: all)")
+    parser.add_argument("--slider", default="z[", help="the label the timed slider starts with")
+    args = parser.parse_args()
+    names = args.models or [entry["name"] for entry in shipped_models()
+                            if entry.get("kind") in ("ae", "vae", "gan")]
+
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "streamlit.log"
+    process = start_app(port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            # Warm the server (dataset, first model) so the timed first page is a second visitor's.
+            page.goto(url)
+            page.get_by_role("heading", name="genlab").first.wait_for()
+            settle(page)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            start = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("heading", name="genlab").first.wait_for()
+            first_page = time.perf_counter() - start
+            settle(page)
+
+            start = time.perf_counter()
+            page.get_by_test_id("stSidebarNavLink").filter(has_text="Latent explorer").click()
+            page.wait_for_function(f"() => ({SIGNATURE})() !== null")
+            page_switch = time.perf_counter() - start
+            settle(page)
+
+            all_moves, switches = [], []
+            print(f"{'model':<14}{'switch s':>9}{'median ms':>11}{'p95 ms':>8}{'n':>4}")
+            for name in names:
+                switch = pick_model(page, name)
+                if switch == switch:   # not NaN
+                    switches.append(switch)
+                settle(page)
+                times = slider_moves(page, args.slider, args.moves)
+                all_moves += times
+                if times:
+                    print(f"{name:<14}{switch:>9.2f}{statistics.median(times):>11.0f}{p95(times):>8.0f}"
+                          f"{len(times):>4}", flush=True)
+            browser.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+    print(f"\nslider -> figure (all models): median {statistics.median(all_moves):.0f} ms, "
+          f"p95 {p95(all_moves):.0f} ms over {len(all_moves)} presses")
+    print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
+    print(f"page switch Home -> explorer figure drawn: {page_switch:.2f} s")
+    print(f"first page (warm server) -> Home title: {first_page:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

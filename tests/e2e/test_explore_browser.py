@@ -1,0 +1,150 @@
+"""End-to-end: the Latent explorer's live 3D view and its controls, in headless Chromium.
+
+The camera a user turned must stay where it is across slider moves, threshold changes and
+model switches; "Front view" turns it face-on; a bad upload must not lock the page.
+"""
+
+import re
+import struct
+
+import pytest
+
+from test_app_browser import (FIGURE_SIGNATURE, assert_no_exception, figure_signature, nudge_slider,
+                                        open_page, settle, wait_for_new_signature)
+
+pytestmark = pytest.mark.e2e
+LIVE_PLOT = ".genlab-live .js-plotly-plot"
+CAMERA = f"""() => {{
+  const plot = document.querySelector('{LIVE_PLOT}');
+  const camera = plot._fullLayout.scene._scene.getCamera();
+  return [camera.eye.x, camera.eye.y, camera.eye.z].map(v => Math.round(v * 1000) / 1000);
+}}"""
+
+
+SLOW_MS = 120_000   # a first model switch encodes reference digits; shared CI machines are slow
+
+
+def open_explorer(page, app_url):
+    open_page(page, app_url, "explore", "Latent explorer")
+    page.locator(LIVE_PLOT).wait_for()
+    page.wait_for_function(f"() => ({FIGURE_SIGNATURE})() !== null")
+    threshold = page.get_by_role("slider", name="Threshold").first
+    threshold.focus()
+    threshold.press("Home")        # the lowest threshold shows voxels even for an untrained model
+    settle(page)
+
+
+def camera(page) -> list[float]:
+    return page.evaluate(CAMERA)
+
+
+def turn_the_camera(page) -> None:
+    """Drags across the 3D view, as a user turning the digit."""
+    box = page.locator(LIVE_PLOT).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 160, y + 40, steps=12)
+    page.mouse.up()
+    page.wait_for_timeout(300)
+
+
+def choose_checkpoint(page, name: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Checkpoint").first
+    box.locator("input").click()
+    page.get_by_role("option").filter(has_text=f"{name} ·").first.click()
+
+
+def move_and_wait(page, action) -> None:
+    """Runs action() (a user's input), then waits until the 3D view has new data and the run is over."""
+    before = figure_signature(page)
+    action()
+    wait_for_new_signature(page, before, SLOW_MS)
+    settle(page)
+
+
+def test_the_camera_stays_put_across_slider_threshold_and_model_changes(page, app_url, screenshot):
+    open_explorer(page, app_url)
+    default = camera(page)
+    turn_the_camera(page)
+    turned = camera(page)
+    assert turned != default
+
+    move_and_wait(page, lambda: nudge_slider(page, "z[", presses=15))
+    assert camera(page) == turned
+    threshold = page.get_by_role("slider", name="Threshold").first
+    move_and_wait(page, lambda: threshold.press("ArrowRight"))
+    assert camera(page) == turned
+    move_and_wait(page, lambda: threshold.press("Home"))
+    move_and_wait(page, lambda: choose_checkpoint(page, "e2e_vae"))
+    assert camera(page) == turned
+    assert_no_exception(page)
+    screenshot("explore-camera-kept")
+
+    page.get_by_role("button", name="Front view", exact=True).click()
+    page.wait_for_function(f"() => ({CAMERA})()[1] < -2 && Math.abs(({CAMERA})()[0]) < 0.01")
+    front = camera(page)
+    move_and_wait(page, lambda: nudge_slider(page, "z[", presses=15))
+    assert camera(page) == front
+    screenshot("explore-front-view")
+
+
+def test_direction_sliders_one_colour_and_the_stl_download(page, app_url, screenshot):
+    open_explorer(page, app_url)
+    page.get_by_text("principal directions", exact=True).click()
+    page.get_by_role("slider", name=re.compile(r"^PC1 \(σ")).wait_for()
+    before = figure_signature(page)
+    nudge_slider(page, "PC1", presses=20)
+    before = wait_for_new_signature(page, before)
+    page.get_by_text("its nearest training digit (#").first.wait_for()
+
+    page.get_by_text("One colour").click()
+    page.wait_for_function(f"""() => {{
+        const plot = document.querySelector('{LIVE_PLOT}');
+        return plot && plot._fullData[0] && !plot._fullData[0].intensity; }}""")
+    settle(page)
+    assert_no_exception(page)
+    screenshot("explore-directions-one-colour")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download STL (3D print)").click()
+    data = open(download.value.path(), "rb").read()
+    assert download.value.suggested_filename.endswith(".stl")
+    (count,) = struct.unpack("<I", data[80:84])
+    assert count > 0 and len(data) == 84 + 50 * count
+
+
+def test_side_by_side_draws_one_row_per_model(page, app_url, screenshot):
+    open_explorer(page, app_url)
+    picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Checkpoints (2 to 4)").first
+    for name in ("e2e_vae", "ae_fcn"):
+        picker.scroll_into_view_if_needed()
+        picker.click()
+        page.keyboard.type(name)      # the list shows only its first entries until filtered
+        page.get_by_role("option").filter(has_text=f"{name} ·").first.click()
+        page.keyboard.press("Escape")
+        settle(page)
+    page.get_by_text("start · decoded · nearest training digit").nth(1).wait_for()
+    page.get_by_text("the same interpolation", exact=True).click()
+    settle(page)
+    assert_no_exception(page)
+    page.get_by_role("heading", name="Side by side").scroll_into_view_if_needed()
+    screenshot("explore-side-by-side")
+
+
+def test_a_bad_checkpoint_upload_does_not_lock_the_page(page, app_url, tmp_path):
+    open_explorer(page, app_url)
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    page.get_by_role("button", name="Upload a checkpoint").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
+    page.get_by_text("This checkpoint cannot be used: broken.safetensors").first.wait_for()
+    assert "uploads" not in page.get_by_text("This checkpoint cannot be used").first.inner_text()
+    page.keyboard.press("Escape")
+    before = figure_signature(page)
+    choose_checkpoint(page, "e2e_vae")
+    wait_for_new_signature(page, before, SLOW_MS)
+    settle(page)
+    assert page.get_by_text("This checkpoint cannot be used").count() == 0
+    assert_no_exception(page)
+    assert figure_signature(page) is not None

@@ -1,0 +1,157 @@
+"""The Latent explorer page through AppTest: direction sliders, nearest digit, export, side by side, uploads."""
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genlab import appstate, paths
+from genlab.models import build_model, save_model
+
+APP = str(paths.REPO_ROOT / "app.py")
+SMALL_DATASET = {"source": "synthetic", "params": {"n_train": 120, "n_test": 60}}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def live_data(at: AppTest) -> dict:
+    """Returns what the live 3D view was last sent (genlab.viz.live)."""
+    return json.loads(at.get("bidi_component")[0].proto.json)
+
+
+@pytest.fixture
+def checkpoints():
+    """Saves two small trained-looking checkpoints where the app keeps runs; returns their names."""
+    for name, kind, latent in (("tiny_vae", "vae", 4), ("tiny_ae", "ae", 6)):
+        save_model(build_model(kind, "fcn", latent_dim=latent), appstate.runs_dir() / f"{name}.safetensors",
+                   {"dataset": {"source": "synthetic"}})
+    return ["tiny_vae", "tiny_ae"]
+
+
+def option(at: AppTest, key: str, name: str) -> str:
+    return next(o for o in at.selectbox(key=key).options if o.startswith(f"{name} ·"))
+
+
+def open_explorer(name: str = "tiny_vae") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["dataset_choice"] = dict(SMALL_DATASET)
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    at.selectbox(key="explore_checkpoint").set_value(option(at, "explore_checkpoint", name)).run()
+    assert_clean(at)
+    return at
+
+
+def copied_latent(at: AppTest) -> np.ndarray:
+    return np.array(json.loads(at.code[0].value))
+
+
+def test_direction_sliders_move_the_latent_and_coordinates_are_kept(checkpoints):
+    at = open_explorer("ae_fcn")   # shipped: a trained encoder spreads the digits' codes
+    at.toggle(key="copy_latent").set_value(True).run()
+    at.slider(key=next(s.key for s in at.slider if s.label.startswith("z["))).set_value(1.5).run()
+    coordinates = sorted(s.value for s in at.slider if s.label.startswith("z["))
+    before = copied_latent(at)
+    at.segmented_control(key="slider_mode").set_value("principal directions").run()
+    assert_clean(at)
+    directions = [s for s in at.slider if s.label.startswith("PC")]
+    assert len(directions) == 8
+    assert not [s for s in at.slider if s.label.startswith("z[")]
+    np.testing.assert_allclose(copied_latent(at), before)  # switching modes alone moves nothing
+    directions[0].set_value(2.5).run()
+    assert_clean(at)
+    sigma = float(directions[0].label.split("σ = ")[1].rstrip(")"))
+    moved = copied_latent(at) - before
+    assert sigma > 0.1 and np.linalg.norm(moved) == pytest.approx(2.5 * sigma, rel=0.01, abs=3e-3)
+    at.segmented_control(key="slider_mode").set_value("coordinates").run()
+    assert sorted(s.value for s in at.slider if s.label.startswith("z[")) == coordinates
+    np.testing.assert_allclose(copied_latent(at) - before, moved, atol=1e-3)   # the PC offset still applies
+    at.button(key="reset_latent").click().run()
+    at.segmented_control(key="slider_mode").set_value("principal directions").run()
+    assert all(s.value == 0.0 for s in at.slider if s.label.startswith("PC"))
+
+
+def captions(at: AppTest) -> list[str]:
+    return [image.caption for element in at.get("image") for image in element.proto.imgs]
+
+
+def download_buttons(at: AppTest) -> dict:
+    return {b.proto.label: b.proto for b in at.get("download_button")}
+
+
+def test_nearest_training_digit_and_downloads_are_shown(checkpoints):
+    at = open_explorer()
+    at.slider(key="explore_threshold").set_value(0.05).run()
+    (caption,) = [c for c in captions(at) if "nearest training digit" in c]
+    assert "the start digit · the decoded latent · its nearest training digit (#" in caption
+    assert "mean squared difference" in caption
+    buttons = download_buttons(at)
+    assert {"Download STL (3D print)", "Download OBJ"} <= set(buttons)
+    assert not buttons["Download STL (3D print)"].disabled
+    at.slider(key="explore_threshold").set_value(0.95).run()
+    if live_data(at)["mesh"]["count"] == 0:          # nothing above the threshold: nothing to print
+        assert download_buttons(at)["Download STL (3D print)"].disabled
+
+
+def test_one_colour_and_threshold_reach_the_live_view_and_the_animation(checkpoints):
+    at = open_explorer()
+    at.slider(key="explore_threshold").set_value(0.05).run()
+    assert "values" in live_data(at)["mesh"]
+    frames_low = json.loads(at.get("plotly_chart")[0].proto.spec)["frames"]
+    at.toggle(key="explore_one_colour").set_value(True).run()
+    assert_clean(at)
+    assert "values" not in live_data(at)["mesh"]
+    animation = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "intensity" not in animation["frames"][0]["data"][0]
+    at.slider(key="explore_threshold").set_value(0.95).run()
+    frames_high = json.loads(at.get("plotly_chart")[0].proto.spec)["frames"]
+    # The animation follows the threshold: fewer (or no) voxels at 0.95 than at 0.05.
+    count = lambda frames: sum(len(f["data"][0].get("i", [])) for f in frames)   # noqa: E731
+    assert count(frames_high) < count(frames_low)
+
+
+def test_side_by_side_walks_one_row_per_model(checkpoints):
+    at = open_explorer()
+    at.multiselect(key="side_models").set_value(
+        [option(at, "explore_checkpoint", "tiny_vae"), option(at, "explore_checkpoint", "tiny_ae")]).run()
+    assert_clean(at)
+    rows = lambda: [m.value for m in at.markdown if m.value.startswith("**tiny_")]   # noqa: E731
+    assert rows() == ["**tiny_vae**  \nVAE · FCN", "**tiny_ae**  \nAE · FCN"]
+    at.slider(key="side_pc_0").set_value(2.0).run()
+    assert_clean(at)
+    at.segmented_control(key="side_walk").set_value("the same interpolation").run()
+    at.slider(key="side_frames").set_value(4).run()
+    assert_clean(at)
+    assert len(rows()) == 2
+    at.segmented_control(key="side_walk").set_value("the same per-digit request").run()
+    assert_clean(at)
+    # Neither tiny model has fitted per-digit Gaussians: each row says so instead of drawing.
+    assert sum("cannot be asked for a 3" in i.value for i in at.info) == 2
+
+
+def test_a_bad_upload_does_not_lock_the_page(checkpoints):
+    at = open_explorer()
+    at.file_uploader(key="checkpoint_upload").set_value(
+        ("stranger.safetensors", b"\x00" * 64, "application/octet-stream")).run()
+    assert_clean(at)
+    errors = [e.value for e in at.error]
+    assert any("stranger.safetensors" in e for e in errors)
+    assert not any("uploads" in e or "-stranger" in e for e in errors)   # the user's name, not the saved path
+    assert live_data(at)["mesh"]["size"] == 16                             # the picked model still draws
+    at.selectbox(key="explore_checkpoint").set_value(option(at, "explore_checkpoint", "tiny_ae")).run()
+    assert_clean(at)
+    assert not at.error
+    assert "6 latent dimensions" in at.caption[0].value
+
+
+def test_data_page_offers_the_digit_as_stl():
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.session_state["dataset_choice"] = dict(SMALL_DATASET)
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert_clean(at)
+    (button,) = [b.proto for b in at.get("download_button") if b.proto.label == "Download STL (3D print)"]
+    assert not button.disabled
