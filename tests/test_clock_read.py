@@ -179,7 +179,7 @@ def test_the_shipped_detector_and_reader_find_and_read_a_small_clock_far_off_cen
     assert found >= 5 and right >= 5
 
 
-def test_fit_temperature_softens_overconfident_readings_and_sharpens_timid_ones():
+def test_fit_temperature_softens_overconfident_readings_and_leaves_timid_ones():
     rng = np.random.default_rng(0)
     true = rng.integers(0, 720, 40)
     peaked = np.full((40, 720), 0.05 / 719)
@@ -188,7 +188,7 @@ def test_fit_temperature_softens_overconfident_readings_and_sharpens_timid_ones(
     assert read.fit_temperature(peaked, true) > 1.2  # 95% sure but right half the time
     timid = np.full((40, 720), 0.6 / 719)
     timid[np.arange(40), true] = 0.4  # always right, 40% sure
-    assert read.fit_temperature(timid, true) < 1.0
+    assert read.fit_temperature(timid, true) == 1.0  # never sharpened: photos are harder than the fitting set
 
 
 def test_cli_calibrate_stores_the_temperature(tmp_path, tiny_reader):
