@@ -215,10 +215,10 @@ def reset_sliders() -> None:
     move_sliders(start["z"])
 
 
-def thumbnails(*grids_and_gaps) -> np.ndarray:
-    """Returns front-view projections side by side, separated by white gaps."""
+def thumbnails(*grids) -> np.ndarray:
+    """Returns front-view projections of grids (16, 16, 16) side by side, separated by white gaps."""
     gap = np.full((16 * 6, 10, 3), 255, np.uint8)
-    parts = [projection_image(grid, scale=6) for grid in grids_and_gaps]
+    parts = [projection_image(grid, scale=6) for grid in grids]
     return np.concatenate([part for pair in zip(parts, [gap] * len(parts)) for part in pair][:-1], axis=1)
 
 

@@ -86,13 +86,13 @@ def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour
     return payload
 
 
-def _scene_layout(height: int, colourbar: bool) -> dict:
+def _scene_layout(height: int) -> dict:
     axis = dict(range=[0, 16], showbackground=True, backgroundcolor="rgb(245,246,250)",
                 gridcolor="rgb(220,220,230)", showticklabels=False, title=dict(text=""))
     return dict(height=height, margin=dict(l=0, r=0, t=0, b=0), uirevision="voxels",
                 scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube", dragmode="orbit",
                            camera=CAMERA),
-                showlegend=False, meta=dict(colourbar=colourbar))
+                showlegend=False)
 
 
 def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
@@ -115,7 +115,7 @@ def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_col
         "plotly_url": f"/{base + '/' if base else ''}app/static/plotly.min.js",
         "camera_key": key,
         "front_camera": FRONT_CAMERA,
-        "layout": _scene_layout(height, colourbar=not one_colour),
+        "layout": _scene_layout(height),
         "trace": dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, color=ONE_COLOUR,
                       flatshading=not surface,
                       lighting=dict(ambient=0.55, diffuse=0.8, specular=0.15, roughness=0.6),

@@ -68,12 +68,10 @@ async function draw(root, data) {
   }
   root.querySelector(".genlab-note").textContent = data.mesh.note || "";
   root.dataset.revision = String(Number(root.dataset.revision || 0) + 1);
-  window.__genlabDrawn = performance.now();
 }
 
 export default function (component) {
   const { data, parentElement } = component;
-  window.__genlabReceived = performance.now();
   let root = parentElement.querySelector(".genlab-live");
   if (!root) {
     root = document.createElement("div");
