@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genlab.clock.models import MINUTES
+from genlab.clock.models import MINUTES, common_sense_error
 from genlab.clock.preprocess import MARGIN, Face, Photo, crop_face, open_photo, square_around, start_boxes
 from genlab.clock.synth import hand_angles
 from genlab.paths import WEIGHTS_DIR
@@ -212,8 +212,7 @@ def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray,
     for t in temperatures:
         tops = [top_times(q, 1)[0] for q in calibrated(p, t)]
         confidence = np.array([a.probability for a in tops])
-        distance = np.abs(np.array([60 * a.hour + a.minute for a in tops]) - true) % MINUTES
-        right = np.minimum(distance, MINUTES - distance) <= 10
+        right = common_sense_error(true, np.array([60 * a.hour + a.minute for a in tops])) <= 10
         scores.append(np.mean((confidence - right) ** 2))
     return float(temperatures[int(np.argmin(scores))])
 

@@ -15,17 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlab.clock.models import common_sense_error
 from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
 FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),
                   (0.35, 10, "large (> 35%)"))
-
-
-def common_sense_minutes(a: int, b: int) -> int:
-    """Returns the distance in minutes between two times of day on a 12-hour dial (11:55 vs 0:05 is 10)."""
-    d = abs(a - b) % 720
-    return min(d, 720 - d)
 
 
 def load_labels(folder) -> list:
@@ -54,7 +49,7 @@ def read_folder(folder, reader=None, log=None) -> list:
         face_share = 2 * reading.dial[2] / min(photo.size) if reading.dial else float("nan")
         row = {"file": entry["file"], "type": entry.get("type", "?"), "true": format_time(entry["hour"], entry["minute"]),
                "read": reading.text, "confidence": reading.confidence, "sure": reading.sure,
-               "error": common_sense_minutes(true, read), "hour_right": true // 60 == read // 60,
+               "error": int(common_sense_error(true, read)), "hour_right": true // 60 == read // 60,
                "face_share": face_share, "ms": ms, "reading": reading}
         rows.append(row)
         if log:

@@ -1,0 +1,75 @@
+"""Reading a folder of labelled clock photos (genlab.clock.realbench, benchmarks/bench_clock_real.py)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import bench_clock_real
+from genlab.clock import read, realbench, synth
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Four synthetic clocks as PNG photos; the last is labelled six hours off, so it is a misread."""
+    folder = tmp_path_factory.mktemp("photos")
+    images, labels = synth.make_clocks(4, seed=4246)
+    entries = []
+    for i, (image, (hour, minute)) in enumerate(zip(images, labels)):
+        Image.fromarray(image).save(folder / f"{i}.png")
+        hour = (hour + 6) % 12 if i == 3 else hour
+        entries.append({"file": f"{i}.png", "hour": int(hour), "minute": int(minute), "type": "wall" if i else "watch"})
+    (folder / "labels.json").write_text(json.dumps(entries))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rows(folder):
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    return realbench.read_folder(folder)
+
+
+def test_rows_and_figures(rows):
+    assert [r["file"] for r in rows] == ["0.png", "1.png", "2.png", "3.png"]
+    assert rows[3]["error"] >= 300 and not rows[3]["hour_right"]  # labelled six hours off
+    assert all(r["error"] <= 1 for r in rows[:3])  # clean synthetic clocks are read
+    f = realbench.figures(rows)
+    assert f["n"] == 4 and f["within_10_min"] == 0.75 and f["hour_accuracy"] == 0.75
+    assert 0 <= f["ece"] <= 1 and 0 <= f["wrong_confident_share"] <= 1 and f["median_ms"] > 0
+
+
+def test_summary_has_the_reliability_table_and_breakdowns(rows):
+    text = realbench.summarise(rows)
+    assert text.startswith("4 photos: hour right 75.0%, within 1 min 75.0%, within 10 min 75.0%")
+    assert "| confidence | photos | mean confidence | share within 10 min |" in text
+    assert "| type: wall | 3 |" in text and "| type: watch | 1 |" in text and "| face: " in text
+
+
+def test_contact_sheet_shows_the_misreads(rows, tmp_path):
+    path = tmp_path / "sheet.png"
+    assert realbench.contact_sheet(rows, path) == 1
+    assert Image.open(path).size == (6 * 220, 250)
+    assert realbench.contact_sheet(rows[:3], tmp_path / "none.png") == 0
+
+
+def test_bad_label_files_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="labels.json: cannot read"):
+        realbench.load_labels(tmp_path)
+    (tmp_path / "labels.json").write_text(json.dumps([{"file": "a.png", "hour": 1}]))
+    with pytest.raises(ValueError, match="expected a list"):
+        realbench.load_labels(tmp_path)
+
+
+def test_the_benchmark_says_when_the_folder_has_no_labels(tmp_path, capsys):
+    assert bench_clock_real.main(["--folder", str(tmp_path)]) == 2
+    assert "labels.json missing" in capsys.readouterr().err
+
+
+def test_ece_is_zero_for_perfectly_calibrated_rows():
+    rows = [{"error": 0, "confidence": 1.0, "sure": True, "hour_right": True, "ms": 1.0},
+            {"error": 100, "confidence": 0.1, "sure": False, "hour_right": False, "ms": 1.0}]
+    f = realbench.figures(rows)
+    assert f["ece"] == pytest.approx(0.05) and f["wrong_confident_share"] == 0.0
+    assert np.isclose(f["sure_within_10_min"], 1.0)
