@@ -25,7 +25,7 @@ LINKS = [("pages/data.py", "Data", ":material/view_in_ar:", "digits in 3D"),
          ("pages/clock.py", "Clock reader", ":material/schedule:", "the time from a photo")]
 columns = st.columns(3) + st.columns(3)   # two rows: wide enough for every name at 1,000 px
 for column, (page, title, icon, what) in zip(columns, LINKS):
-    column.page_link(page, label=f"**{title}** · {what}", icon=icon)
+    column.page_link(page, label=f"**{title}**", icon=icon, help=what)
 
 st.subheader("Dataset")
 choice = appstate.dataset_choice()
