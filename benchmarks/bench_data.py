@@ -19,7 +19,8 @@ import tracemalloc
 import numpy as np
 
 from genlab import paths
-from genlab.data import read_mnist, voxelize_digits
+from genlab.data import voxelize_digits
+from genlab.data.mnist import read_splits
 from genlab.data.synthetic import synthetic_digits
 
 
@@ -42,8 +43,8 @@ def measure(step, repeats: int) -> dict:
 def digits(count: int) -> tuple[np.ndarray, str]:
     """Returns uint8 digits (count, 28, 28) and where they came from."""
     try:
-        images, _ = read_mnist(paths.mnist_dir())
-        where = f"MNIST digits from {paths.mnist_dir()}"
+        images, _ = read_splits(paths.mnist_dir())["train"]
+        where = f"MNIST training digits from {paths.mnist_dir() or 'the embedded set'}"
     except (FileNotFoundError, ValueError):
         images, _ = synthetic_digits(min(count, 2000))
         where = "synthetic digits"

@@ -31,7 +31,8 @@ else:
     with st.container(border=True):
         st.markdown("**Findings**\n\n" + "\n".join(f"- {line}" for line in findings(results)))
 
-a, b, c = st.columns([2, 3, 2])
+a, c = st.columns(2)
+b = st.container()   # the backbones' filter on a row of its own: no chip is cut off
 kinds = list(dict.fromkeys(table["kind"]))
 backbones = list(dict.fromkeys(table["backbone"]))
 picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=lambda k: KIND_NAMES.get(k, k.upper()),

@@ -37,10 +37,10 @@ def pick_digit() -> tuple[np.ndarray, str, np.ndarray, str]:
     """Draws the split / digit / index widgets that Browse and Noise & rotation share (one choice for
     both tabs); returns the chosen grid (16, 16, 16), its caption, all the grids of that class in
     that split (N, 16, 16, 16) and a cache key naming them."""
-    left, middle, right = st.columns([1, 3, 2])
-    split = left.radio("Split", ["train", "test"], key="data_split")
+    digit = st.segmented_control("Digit", list(range(10)), default=0, key="data_digit") or 0
+    left, right = st.columns([1, 3])
+    split = left.radio("Split", ["train", "test"], key="data_split", horizontal=True)
     X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
-    digit = middle.segmented_control("Digit", list(range(10)), default=0, key="data_digit") or 0
     indices = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit]
     if len(indices) == 0:
         st.warning(f"The {split} split has no digit {digit}.")

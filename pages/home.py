@@ -23,9 +23,9 @@ LINKS = [("pages/data.py", "Data", ":material/view_in_ar:", "digits in 3D"),
          ("pages/explore.py", "Latent explorer", ":material/tune:", "sliders over a latent code"),
          ("pages/compare.py", "Compare", ":material/leaderboard:", "the twelve vs the paper"),
          ("pages/clock.py", "Clock reader", ":material/schedule:", "the time from a photo")]
-for column, (page, title, icon, what) in zip(st.columns(len(LINKS)), LINKS):
-    column.page_link(page, label=f"**{title}**", icon=icon)
-    column.caption(what)   # under the link, where it can wrap: no name is cut off
+columns = st.columns(3) + st.columns(3)   # two rows: wide enough for every name at 1,000 px
+for column, (page, title, icon, what) in zip(columns, LINKS):
+    column.page_link(page, label=f"**{title}**", icon=icon, help=what)
 
 st.subheader("Dataset")
 choice = appstate.dataset_choice()

@@ -159,7 +159,7 @@ def test_written_files_and_load_results(results, tmp_path):
 
 def test_log_ticks_label_a_log_axis_with_1_2_5_steps():
     assert report.log_ticks(0.0042, 0.93) == [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-    assert report.log_ticks(240, 1888) == [200.0, 500.0, 1000.0, 2000.0]
+    assert report.log_ticks(240, 1888) == [200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0, 1000.0, 2000.0]
     assert report.log_ticks(0.0, 1.0) == []
 
 

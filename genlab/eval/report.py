@@ -449,12 +449,17 @@ def figures(results: dict) -> dict:
 
 
 def log_ticks(low: float, high: float) -> list[float]:
-    """Returns tick values 1, 2, 5 x 10^k covering [low, high], so that a log axis labels every tick."""
+    """Returns tick values 1, 2, 5 x 10^k (or 1..9 x 10^k over a short range) covering [low, high], so that
+    a log axis labels every tick."""
     import math
 
     if not (low > 0 and high > 0):
         return []
-    ticks = [m * 10.0 ** e for e in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1) for m in (1, 2, 5)]
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    for mantissas in ((1, 2, 5), range(1, 10)):   # every digit when the range spans too few 1-2-5 steps
+        ticks = [m * 10.0 ** e for e in decades for m in mantissas]
+        if sum(low <= t <= high for t in ticks) >= 3:
+            break
     below = [t for t in ticks if t <= low]
     above = [t for t in ticks if t >= high]
     start, end = (below[-1] if below else ticks[0]), (above[0] if above else ticks[-1])
