@@ -131,8 +131,8 @@ if switch.open:
         embedded, synthetic, mnist, kaggle = st.tabs(["Real MNIST (built in)", "Procedural digits",
                                                       "MNIST folder", "Kaggle .h5 file"])
         with embedded:
-            st.write("22,000 MNIST training digits and 1,000 MNIST test digits shipped with genlab "
-                     "(CC BY-SA 3.0), voxelized to 3D; the training digits also once more, randomly rotated.")
+            st.write("22,000 MNIST training digits shipped with genlab (CC BY-SA 3.0), voxelized to 3D: "
+                     "21,000 to train on (also once more, randomly rotated) and 1,000 held out to test.")
             if st.button("Use the built-in MNIST digits", key="use_embedded"):
                 switch_to({"source": "mnist", "params": {}})
         with synthetic:

@@ -209,15 +209,17 @@ def test_the_shared_folder_splits_into_training_and_t10k_digits(shared_data):
     assert train_labels[:5].tolist() == [5, 0, 4, 1, 9] and test_labels[:5].tolist() == [7, 2, 1, 0, 4]
 
 
-def test_embedded_digits_are_the_first_mnist_training_and_test_digits(shared_data):
-    from genlab.data.embedded import N_TEST, N_TRAIN, read_embedded
+def test_embedded_digits_are_the_first_mnist_training_digits_with_the_last_held_out(shared_data):
+    from genlab.data.embedded import N_DIGITS, N_TRAIN, read_embedded
 
     embedded = read_embedded()
-    for split, count in (("train", N_TRAIN), ("test", N_TEST)):
-        images, labels = read_mnist(shared_data / "mnist", split)
-        np.testing.assert_array_equal(embedded[split][0], images[:count])
-        np.testing.assert_array_equal(embedded[split][1], labels[:count])
+    images, labels = read_mnist(shared_data / "mnist", "train")
+    for split, part in (("train", slice(0, N_TRAIN)), ("test", slice(N_TRAIN, N_DIGITS))):
+        np.testing.assert_array_equal(embedded[split][0], images[part])
+        np.testing.assert_array_equal(embedded[split][1], labels[part])
         assert embedded[split][1].dtype == np.int64
+    with np.load(paths.EMBEDDED_MNIST) as data:
+        assert sorted(data.files) == ["train_images", "train_labels"]  # no test (t10k) digits are shipped
 
 
 def test_embedded_file_is_compact_and_licensed():

@@ -2,8 +2,10 @@
 
 `genlab/data/embedded/mnist-digits.npz` (MNIST, CC BY-SA 3.0; see the README beside it) holds
 uint8 28x28 digits and their labels, zip-deflated: `train_images` (22000, 28, 28) are MNIST
-training digits 0..21999, `test_images` (1000, 28, 28) the official test set's (t10k) digits
-0..999; `train_labels` and `test_labels` uint8. It was written from IDX files with
+training digits 0..21999 and `train_labels` their uint8 labels. Only training digits are shipped
+(the shared data's rule for what a repository may embed), so the embedded split holds the last
+N_TEST of them out as its test digits; a folder of IDX files gives MNIST's own split (t10k tests).
+It was written from IDX files with
 
     python -m genlab.data.embedded ../shared/data/mnist
 """
@@ -18,37 +20,37 @@ from genlab import paths
 from genlab.data.errors import DataError
 from genlab.data.idx import check_digits, read_mnist
 
-N_TRAIN, N_TEST = 22_000, 1_000  # what the file holds: the standard split's digits
+N_DIGITS = 22_000  # MNIST training digits the file holds
+N_TEST = 1_000  # the last of them, held out as the embedded split's test digits
+N_TRAIN = N_DIGITS - N_TEST
 
 
 def read_embedded(path=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Returns {"train": (images, labels), "test": (images, labels)}: uint8 (N, 28, 28), int64 (N,)."""
+    """Returns {"train": (images, labels), "test": (images, labels)}: uint8 (N, 28, 28), int64 (N,);
+    train: MNIST training digits 0..N_TRAIN-1, test: the N_TEST after them (never trained on)."""
     path = Path(path or paths.EMBEDDED_MNIST)
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in
-                      ("train_images", "train_labels", "test_images", "test_labels")}
+            images, labels = data["train_images"], data["train_labels"]
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: genlab's embedded MNIST digits are missing from this copy "
                                 "of the repository; pass an MNIST folder (--mnist-dir)") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise DataError(f"{path}: damaged embedded MNIST file ({type(error).__name__}: {error})") from None
-    return {split: check_digits(arrays[f"{split}_images"], arrays[f"{split}_labels"], path, path)
-            for split in ("train", "test")}
+    images, labels = check_digits(images, labels, path, path)
+    if len(images) < N_DIGITS:
+        raise DataError(f"{path}: damaged embedded MNIST file ({len(images)} digits, expected {N_DIGITS})")
+    return {"train": (images[:N_TRAIN], labels[:N_TRAIN]), "test": (images[N_TRAIN:N_DIGITS], labels[N_TRAIN:N_DIGITS])}
 
 
-def write_embedded(mnist_dir, out=None, n_train=N_TRAIN, n_test=N_TEST) -> Path:
-    """Writes the first n_train training and n_test test digits of an MNIST folder; returns the file."""
+def write_embedded(mnist_dir, out=None, count=N_DIGITS) -> Path:
+    """Writes the first `count` training digits of an MNIST folder (no test digits); returns the file."""
     out = Path(out or paths.EMBEDDED_MNIST)
-    arrays = {}
-    for split, count in (("train", n_train), ("test", n_test)):
-        images, labels = read_mnist(mnist_dir, split)
-        if len(images) < count:
-            raise DataError(f"{mnist_dir}: its {split} split holds {len(images)} digits, not {count}")
-        arrays[f"{split}_images"] = images[:count]
-        arrays[f"{split}_labels"] = labels[:count].astype(np.uint8)
+    images, labels = read_mnist(mnist_dir, "train")
+    if len(images) < count:
+        raise DataError(f"{mnist_dir}: its training split holds {len(images)} digits, not {count}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **arrays)
+    np.savez_compressed(out, train_images=images[:count], train_labels=labels[:count].astype(np.uint8))
     return out
 
 

@@ -12,21 +12,23 @@ import numpy as np
 
 from genlab import paths
 from genlab.data.download import download_mnist
-from genlab.data.embedded import read_embedded
+from genlab.data.embedded import N_TEST, N_TRAIN, read_embedded
 from genlab.data.errors import DataError
 from genlab.data.idx import find_mnist_files, read_mnist
 from genlab.data.voxelize import voxelize_digits
 
 
-def build(mnist_dir=None, n_train=22_000, n_test=1_000, rotated_copies=1, rotate_deg=30.0,
+def build(mnist_dir=None, n_train=N_TRAIN, n_test=N_TEST, rotated_copies=1, rotate_deg=30.0,
           test_rotated=False, jitter=0.0, seed=0, download=False, progress=None):
     """Returns (X_train, y_train, X_test, y_test) voxelized from MNIST digits.
 
-    genlab's standard split is MNIST's own: train = MNIST training digits 0 .. n_train-1 as
-    published (canonical), plus `rotated_copies` copies of them each rotated at random by up
-    to +-rotate_deg degrees about every axis (and jittered by `jitter`); test = MNIST test
-    (t10k) digits 0 .. n_test-1, canonical, or, with test_rotated=True, the same digits
-    randomly rotated (another seed). mnist_dir=None reads the embedded digits; download=True
+    genlab's standard split: train = MNIST training digits 0 .. n_train-1 as published
+    (canonical), plus `rotated_copies` copies of them each rotated at random by up to
+    +-rotate_deg degrees about every axis (and jittered by `jitter`); test = from a folder,
+    MNIST's test (t10k) digits 0 .. n_test-1; from the embedded digits (mnist_dir=None, which
+    hold training digits only), the training digits after those trained on (see
+    genlab.data.embedded); canonical, or, with test_rotated=True, the same digits randomly
+    rotated (another seed); download=True
     fetches the official files into mnist_dir first when they are missing. progress(done,
     total), if given, hears how many of the grids are voxelized.
     """
