@@ -60,6 +60,10 @@ def main() -> None:
                 page.goto(f"{url}/{path}")
                 page.wait_for_timeout(1500)
                 page.wait_for_function(IDLE)
+                if name == "clock":  # show a reading: the third example clock
+                    page.get_by_role("button", name="Try").nth(2).click()
+                    page.locator(".clock-time").wait_for()
+                    page.wait_for_function(IDLE)
                 page.wait_for_timeout(2500)   # charts finish drawing
                 print(save(page, name))
             browser.close()
