@@ -185,41 +185,6 @@ st.subheader("Train a reader")
 owner = appstate.owner_id()
 
 
-def training_work(head: str, n_clocks: int, steps: int, gamma: float | None):
-    """Returns work for jobs.start_job: generate clocks, train a reader, save it in READERS_DIR."""
-
-    def work(report, stop_event):
-        import time
-
-        import torch
-
-        torch.set_num_threads(1)  # the CPU is shared
-        total = n_clocks + steps  # one unit per clock generated and per training step
-
-        def clock_made(done, _):
-            report({"done": done, "total": total, "phase": "generating clocks"})
-
-        # One process: forking worker processes from the server's threads is not safe.
-        images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made,
-                                           workers=1)
-
-        def step_done(step, _, loss):
-            report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
-            return stop_event.is_set()
-
-        trained_on = {"source": "synthetic", "n": n_clocks, "steps": steps,
-                      "generator_version": synth.GENERATOR_VERSION}
-        model = train.train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
-                                   trunk="polar", trained_on=trained_on)
-        model.config.metrics = train.evaluate(model, *synth.make_clocks(200, seed=1000))
-        READERS_DIR.mkdir(parents=True, exist_ok=True)
-        path = READERS_DIR / f"{head}_{time.strftime('%Y%m%d-%H%M%S')}.safetensors"
-        train.save_reader(model, path)
-        return {"path": str(path), "metrics": model.config.metrics}
-
-    return work
-
-
 with st.form("clock_train_form"):
     a, b, c, d = st.columns(4)
     head = a.selectbox("Head", ["polar", "hands", "multi", "classes720", "sincos", "regression", "classes24"],
@@ -232,7 +197,8 @@ with st.form("clock_train_form"):
 if submitted:
     try:
         jobs.start_job(owner, f"clock reader ({head})",
-                       training_work(head, int(n_clocks), int(steps), train.GAMMA if use_gamma else None))
+                       train.training_work(head, int(n_clocks), int(steps), train.GAMMA if use_gamma else None,
+                                           READERS_DIR))
     except (jobs.JobError, ValueError) as error:
         st.error(str(error))
 

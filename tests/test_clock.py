@@ -1,5 +1,8 @@
 """genlab.clock: synthetic clocks, the Leiden format, heads, common-sense error, checkpoints."""
 
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -393,3 +396,13 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten"}
+
+
+def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):
+    monkeypatch.setattr(train.time, "strftime", lambda _: "20260101-120000")  # both start "in the same second"
+    reports = []
+    paths = [train.training_work("polar", 8, 1, None, tmp_path)(reports.append, threading.Event())["path"]
+             for _ in range(2)]
+    assert [Path(p).name for p in paths] == ["polar_20260101-120000.safetensors", "polar_20260101-120000-2.safetensors"]
+    assert all(train.load_reader(p).config.head == "polar" for p in paths)
+    assert reports[-1]["phase"] == "training" and reports[-1]["done"] == reports[-1]["total"] == 9

@@ -237,6 +237,42 @@ def load_reader(path) -> nn.Module:
     return model.eval()
 
 
+def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out_dir):
+    """Returns work for genlab.jobs.start_job (the Clock reader page's training): generate n_clocks
+    synthetic clocks, train a `head` reader on the polar trunk for `steps` steps, and save it in
+    out_dir under a name no other run takes. Its result: {"path", "metrics" on 200 held-out clocks}.
+    The job's torch threads are start_job's to set."""
+
+    def work(report, stop_event):
+        from genlab.clock import synth
+        from genlab.files import claim_new_file
+
+        total = n_clocks + steps  # one unit per clock generated and per training step
+
+        def clock_made(done, _):
+            report({"done": done, "total": total, "phase": "generating clocks"})
+
+        # One process: forking worker processes from the server's threads is not safe.
+        images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made,
+                                           workers=1)
+
+        def step_done(step, _, loss):
+            report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
+            return stop_event.is_set()
+
+        trained_on = {"source": "synthetic", "n": n_clocks, "steps": steps,
+                      "generator_version": synth.GENERATOR_VERSION}
+        model = train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
+                             trunk="polar", trained_on=trained_on)
+        model.config.metrics = evaluate(model, *synth.make_clocks(200, seed=1000))
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        with claim_new_file(out_dir, f"{head}_{time.strftime('%Y%m%d-%H%M%S')}", ".safetensors") as claimed:
+            save_reader(model, claimed.path)
+        return {"path": str(claimed.path), "metrics": model.config.metrics}
+
+    return work
+
+
 def compare_heads(train_images, train_labels, test_images, test_labels, steps, runs, log=print,
                   train_faces=None) -> list:
     """Returns one metrics row per run (head, trunk, gamma), each trained `steps` steps (the study's Table 8).
