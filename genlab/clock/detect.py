@@ -431,22 +431,9 @@ def save_detector(model: nn.Module, path=DETECTOR_PATH, metrics: dict | None = N
 
 def load_detector(path=DETECTOR_PATH) -> nn.Module:
     """Returns the detector saved at path (eval mode, float32); clear ValueError for foreign or broken files."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from genlab.clock.train import read_weights
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no clock detector at {path}")
-    try:
-        with safe_open(str(path), "pt") as f:
-            metadata = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as error:  # safetensors raises its own types for truncated/garbage files
-        raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a genlab clock detector (metadata format={metadata.get('format')!r})")
-    if int(metadata.get("format_version", -1)) > FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {FORMAT_VERSION}")
+    state, metadata = read_weights(path, FORMAT, FORMAT_VERSION, "clock detector")
     if (int(metadata.get("detect_side", -1)), int(metadata.get("stride", -1))) != (DETECT_SIDE, STRIDE):
         raise ValueError(f"{path} was trained for input {metadata.get('detect_side')} / stride {metadata.get('stride')}, "
                          f"this code uses {DETECT_SIDE} / {STRIDE}")

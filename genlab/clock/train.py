@@ -209,24 +209,32 @@ def save_reader(model: nn.Module, path) -> None:
     atomic_save(state, path, metadata)  # the page's reader list never sees half a file
 
 
-def load_reader(path) -> nn.Module:
-    """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
+def read_weights(path, file_format: str, format_version: int, what: str) -> tuple:
+    """Returns (tensors, metadata) of a clock safetensors file whose metadata format is `file_format`;
+    FileNotFoundError, or ValueError naming the file when it is unreadable, foreign or newer than
+    format_version. what: the thing's name in messages ("clock reader", "clock detector")."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no clock reader at {path}")
+        raise FileNotFoundError(f"no {what} at {path}")
     try:
         with safe_open(str(path), "pt") as f:
             metadata = f.metadata() or {}
         state = load_file(str(path))
     except Exception as error:  # safetensors raises its own types for truncated/garbage files
         raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
-    if metadata.get("format") != "genlab.clock":
-        raise ValueError(f"{path} is not a genlab clock reader (metadata format={metadata.get('format')!r})")
-    if int(metadata.get("format_version", -1)) > FORMAT_VERSION:
-        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {FORMAT_VERSION}")
+    if metadata.get("format") != file_format:
+        raise ValueError(f"{path} is not a genlab {what} (metadata format={metadata.get('format')!r})")
+    if int(metadata.get("format_version", -1)) > format_version:
+        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {format_version}")
+    return state, metadata
+
+
+def load_reader(path) -> nn.Module:
+    """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
+    state, metadata = read_weights(path, "genlab.clock", FORMAT_VERSION, "clock reader")
     config = ReaderConfig(**json.loads(metadata["config"]))
     model = build_reader(config.head, config.width, config.trunk)
     try:
