@@ -36,7 +36,7 @@ except (ValueError, FileNotFoundError, OSError) as error:
     preview = None
     st.error(f"The dataset's digits could not be read: {error}")
 if preview is not None:
-    st.image(preview, caption="Real MNIST test digits 0–9, voxelized to 16×16×16 (seen from the front)")
+    st.image(preview, caption="Real MNIST digits 0–9 of the test split, voxelized to 16×16×16 (seen from the front)")
 
 status = st.container()   # filled last: the page is drawn before the dataset load starts
 
