@@ -1,6 +1,5 @@
 """`python -m genlab data ...` through genlab.cli.main."""
 
-import sys
 
 import pytest
 

@@ -1,7 +1,6 @@
 """Hostile or unlucky input files: HDF5 that lies about its size or points elsewhere, 16-bit images, pickles."""
 
 import io
-import os
 import struct
 import time
 

@@ -161,7 +161,6 @@ def test_a_run_cancelled_in_its_second_stage_is_kept_and_marked_cancelled(tmp_pa
 
 
 def test_a_job_sets_its_own_torch_threads_and_leaves_the_others_alone():
-    import torch
 
     before = torch.get_num_threads()
     seen = {}
