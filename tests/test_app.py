@@ -419,9 +419,8 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     assert not at.info and "Findings" in at.markdown[1].value
     table = at.dataframe[0].value
     assert sorted(table["Kind"]) == ["AE", "GAN", "VAE"]
-    assert list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"] and {"FD", "Precision", "Recall"} <= set(
-        table
-    )
+    assert (list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"]
+            and {"FD", "Precision", "Recall"} <= set(table))
     at.multiselect(key="compare_backbones").set_value(["fcn"]).run()
     assert_clean(at)
     assert set(at.dataframe[0].value["Backbone"]) == {"FCN"}

@@ -148,9 +148,8 @@ def test_written_files_and_load_results(results, tmp_path):
     with open(tmp_path / "evaluation.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["name"] for r in rows] == ["ae_fcn", "vae_gru", "gan_cnn_mlp"]
-    assert float(rows[0]["bce_paper"]) == 0.1304 and float(rows[0]["bce_diff"]) == pytest.approx(
-        float(rows[0]["bce"]) - 0.1304
-    )
+    assert (float(rows[0]["bce_paper"]) == 0.1304
+            and float(rows[0]["bce_diff"]) == pytest.approx(float(rows[0]["bce"]) - 0.1304))
     md = (tmp_path / "report.md").read_text()
     assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
     assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not

@@ -60,12 +60,8 @@ class Subset:
 
 @torch.no_grad()
 def _scores(model, X_input: np.ndarray, X_target: np.ndarray) -> dict:
-    recon = torch.cat(
-        [
-            model.reconstruct(torch.as_tensor(b))
-            for b in np.array_split(X_input.astype(np.float32), max(1, len(X_input) // 250))
-        ]
-    )
+    recon = torch.cat([model.reconstruct(torch.as_tensor(b))
+                       for b in np.array_split(X_input.astype(np.float32), max(1, len(X_input) // 250))])
     recon = recon.double().numpy()
     return {"bce": float(metrics.bce(X_target, recon).mean()), "mse": float(metrics.mse(X_target, recon).mean()),
             "iou": float(metrics.iou(X_target, recon).mean())}
