@@ -1,6 +1,7 @@
 """Training speed from the app's Train page against the CLI, same model and settings, one core kept busy.
 
-    python -m benchmarks.bench_app_train                  # AE/FCN, one minute of CLI training each, 3,000 digits in the app
+    python -m benchmarks.bench_app_train                  # AE/FCN, one minute of CLI training each,
+                                                          # 3,000 digits in the app
     python -m benchmarks.bench_app_train --seconds 120 --digits 6000 --kind vae
 
 One run, side by side: a process spinning on one core is started first and runs throughout

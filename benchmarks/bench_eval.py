@@ -15,9 +15,7 @@ import numpy as np
 import torch
 
 from genlab.eval import frechet, prdc, stats
-
 from genlab.timing import median_seconds
-
 
 
 def main() -> None:
@@ -32,13 +30,19 @@ def main() -> None:
     print(f"{'computation':<52} {'median':>10}")
     for n, d in ((1000, 64), (5000, 64), (1000, 512), (10000, 64)):
         a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + 0.1
-        print(f"{f'Fréchet distance, {n} vs {n}, D={d}':<52} {median_seconds(lambda: frechet.frechet_distance(a, b), args.repeats) * 1e3:>8.1f} ms")
+        print(
+            f"{f'Fréchet distance, {n} vs {n}, D={d}':<52} "
+            f"{median_seconds(lambda: frechet.frechet_distance(a, b), args.repeats) * 1e3:>8.1f} ms"
+        )
     a, b = rng.normal(size=(1000, 64)), rng.normal(size=(1000, 64))
     print(f"{'FD bootstrap CI, 200 rounds, 1000 vs 1000, D=64':<52} "
           f"{median_seconds(lambda: stats.bootstrap_ci(frechet.frechet_distance, [a, b], n_boot=200), 1):>8.2f} s")
     for n, d in ((1000, 64), (5000, 64)):
         a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + 0.1
-        print(f"{f'PRDC k=5, {n} vs {n}, D={d}':<52} {median_seconds(lambda: prdc.prdc(a, b, k=5), args.repeats) * 1e3:>8.1f} ms")
+        print(
+            f"{f'PRDC k=5, {n} vs {n}, D={d}':<52} "
+            f"{median_seconds(lambda: prdc.prdc(a, b, k=5), args.repeats) * 1e3:>8.1f} ms"
+        )
 
     from genlab.eval import classifier
 

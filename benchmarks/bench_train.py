@@ -16,8 +16,8 @@ import resource
 import subprocess
 import sys
 
-from genlab.timing import median_seconds
 from genlab.models import BACKBONES, KINDS
+from genlab.timing import median_seconds
 
 
 def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int) -> dict:
@@ -63,8 +63,11 @@ def main() -> None:
         kind, backbone = args.one.split("_", 1)
         print(json.dumps(measure(kind, backbone, args.steps, args.batch_size, args.threads)))
         return
-    print(f"{'model':<12} {'params':>9} {'train samples/s':>16} {'decode 1 latent ms':>19} {'sample 1 ms':>12} {'peak MB':>8}"
-          f"   ({args.threads} thread(s), batch {args.batch_size}, median of {args.steps} steps)")
+    print(
+        f"{'model':<12} {'params':>9} {'train samples/s':>16} "
+        f"{'decode 1 latent ms':>19} {'sample 1 ms':>12} {'peak MB':>8}"
+        f"   ({args.threads} thread(s), batch {args.batch_size}, median of {args.steps} steps)"
+    )
     for name in args.models:
         out = subprocess.run([sys.executable, "-m", "benchmarks.bench_train", "--one", name, "--steps",
                               str(args.steps), "--batch-size", str(args.batch_size), "--threads", str(args.threads)],

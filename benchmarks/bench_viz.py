@@ -22,10 +22,9 @@ import torch
 from genlab.data import load_dataset
 from genlab.explore import nearest_training
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
-from genlab.viz.live import live_payload
-from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
-
 from genlab.timing import median_seconds
+from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
+from genlab.viz.live import live_payload
 
 
 def median_ms(step, repeats: int) -> float:

@@ -242,7 +242,9 @@ def earlier_split_note(entries: list[dict]) -> str:
         if names:
             who = "The shipped models were" if len(names) == sum(e["origin"] == "shipped" for e in entries) \
                 else ", ".join(names) + (" was" if len(names) == 1 else " were")
-            notes.append(f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits.")
+            notes.append(
+                f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits."
+            )
     return " ".join(notes)
 
 

@@ -17,7 +17,8 @@ AREAS = (data_cli, train_cli, eval_cli, clock_cli)
 
 
 def key_values(pairs: list[str], flag: str) -> dict:
-    """Returns {key: value} from ["key=value", ...] given with `flag`; values read as JSON where they parse (true, 3, 0.5)."""
+    """Returns {key: value} from ["key=value", ...] given with `flag`;
+    values read as JSON where they parse (true, 3, 0.5)."""
     import json
 
     options = {}

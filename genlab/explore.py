@@ -133,7 +133,8 @@ def principal_directions(model, codes, k: int = 8) -> np.ndarray:
 
 
 def direction_scales(codes, directions) -> np.ndarray:
-    """Returns the standard deviation (k,) of latents `codes` (N, latent_dim) along each of `directions` (k, latent_dim)."""
+    """Returns the standard deviation (k,) of latents `codes` (N, latent_dim) along each of
+    `directions` (k, latent_dim)."""
     codes = np.asarray(codes, dtype=np.float64)
     return ((codes - codes.mean(axis=0)) @ np.asarray(directions, dtype=np.float64).T).std(axis=0).astype(np.float32)
 

@@ -22,7 +22,8 @@ from typing import Any, Callable
 RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
 MAX_RUNNING = 2  # jobs running at once on this server, across all users (CPU is scarce)
 KEEP_FINISHED = 5  # finished jobs remembered per owner (older ones are forgotten)
-JOB_THREADS = 1  # torch threads per job: on a shared CPU, more threads wait on each other (benchmarks/bench_app_train.py)
+# torch threads per job: on a shared CPU, more threads wait on each other (benchmarks/bench_app_train.py)
+JOB_THREADS = 1
 # A training step releases and retakes the GIL around each of its hundreds of torch calls; while a
 # page redraws (Python work on another thread) each retake can wait a whole switch interval
 # (5 ms by default). A shorter one lets a job's thread back in sooner.

@@ -126,8 +126,11 @@ def show_reading(reading, reader, name: str, box, marked=None) -> None:
         time_column.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
                              f"±{clock_read.WINDOW} min)")
     else:
-        time_column.markdown(f"<div class='clock-time unsure' style='font-size:3.2rem;font-weight:700;line-height:1.1;color:#9a6700;"
-                             f"white-space:nowrap'>{reading.text}?</div>", unsafe_allow_html=True)
+        time_column.markdown(
+            f"<div class='clock-time unsure' style='font-size:3.2rem;font-weight:700;line-height:1.1;color:#9a6700;"
+            f"white-space:nowrap'>{reading.text}?</div>",
+            unsafe_allow_html=True,
+        )
         candidates = " · ".join(f"**{alt.text}** {alt.probability:.0%}" for alt in reading.alternatives)
         time_column.warning(f"Not sure about {name}: {candidates}. "
                             + ("Check the ring on the photo: if it is not on the clock's dial, turn on "

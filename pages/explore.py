@@ -142,7 +142,8 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
 
 
 def sampling_controls(key: str) -> tuple[str, int | None, str]:
-    """Shows where samples come from (prior, second stage or per-digit density) and which digit; returns (source, digit, words)."""
+    """Shows where samples come from (prior, second stage or per-digit density) and which digit;
+    returns (source, digit, words)."""
     sources = model.latent_sources()
     a, b = st.columns([3, 2])
     source = a.radio("Draw latents from", sources, format_func=LATENT_SOURCES.get, horizontal=True,

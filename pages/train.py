@@ -25,15 +25,22 @@ def start_training(request: dict) -> None:
     except (jobs.JobError, ValueError, FileNotFoundError, OSError) as error:
         st.session_state.train_error = str(error)
     else:
-        st.session_state.setdefault("train_settings", {})[job.id] = {**request, "dataset": appstate.dataset_title(choice)}
+        st.session_state.setdefault("train_settings", {})[job.id] = {
+            **request,
+            "dataset": appstate.dataset_title(choice),
+        }
 
 
 def settings_text(settings: dict) -> str:
     """Returns a run's settings as one line."""
-    parts = [f"{settings['kind'].upper()} · {appstate.backbone_title(settings['backbone'])}",
-             f"latent {settings['latent_dim']}", f"{settings['epochs']} epoch" + ("s" if settings["epochs"] != 1 else ""),
-             f"batch {settings['batch_size']}", f"learning rate {settings['lr']:g}",
-             f"{settings['max_train']:,} training digits" if settings.get("max_train") else "all training digits"]
+    parts = [
+        f"{settings['kind'].upper()} · {appstate.backbone_title(settings['backbone'])}",
+        f"latent {settings['latent_dim']}",
+        f"{settings['epochs']} epoch" + ("s" if settings["epochs"] != 1 else ""),
+        f"batch {settings['batch_size']}",
+        f"learning rate {settings['lr']:g}",
+        f"{settings['max_train']:,} training digits" if settings.get("max_train") else "all training digits",
+    ]
     if settings["kind"] == "vae":
         parts += [f"β {settings['beta']:g}", f"second stage {settings['second_stage_steps']:,} steps"]
     return " · ".join(parts) + f" · on {settings['dataset']}"

@@ -33,7 +33,8 @@ def one_torch_thread():
 
 @pytest.fixture
 def damage_checkpoint():
-    """Returns damage(path, change): rewrites a safetensors checkpoint after change(tensors) edits its tensors in place, metadata kept."""
+    """Returns damage(path, change): rewrites a safetensors checkpoint after change(tensors) edits its tensors in place,
+    metadata kept."""
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 

@@ -379,17 +379,33 @@ def tiny_evaluation(tmp_path_factory):
                            y_test=np.arange(30) % 10,
                            describe=lambda: {"source": "tiny", "fingerprint": "0" * 12, "n_train": 40, "n_test": 30})
     folder = tmp_path_factory.mktemp("tiny-eval")
-    checkpoints = [save_model(build_model(kind, backbone, latent_dim=4, **options), folder / f"{kind}_{backbone}.safetensors",
-                              {"training": {"seconds": 3.0, "samples_per_s": 100.0}})
-                   for kind, backbone, options in (("ae", "fcn", {"width": 2}), ("vae", "gru", {"hidden": 8}),
-                                                   ("gan", "fcn", {"width": 2}))]
+    checkpoints = [
+        save_model(
+            build_model(kind, backbone, latent_dim=4, **options),
+            folder / f"{kind}_{backbone}.safetensors",
+            {"training": {"seconds": 3.0, "samples_per_s": 100.0}},
+        )
+        for kind, backbone, options in (
+            ("ae", "fcn", {"width": 2}),
+            ("vae", "gru", {"hidden": 8}),
+            ("gan", "fcn", {"width": 2}),
+        )
+    ]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         torch.manual_seed(0)
         judge = classifier.DigitClassifier(width=2).eval()
-        config = evaluate.EvalConfig(n_samples=20, n_boot=5, n_paths=4, path_steps=4, density_fit_size=20, n_per_digit=3,
-                                     latency_repeats=1, prdc_k=3)
+        config = evaluate.EvalConfig(
+            n_samples=20,
+            n_boot=5,
+            n_paths=4,
+            path_steps=4,
+            density_fit_size=20,
+            n_per_digit=3,
+            latency_repeats=1,
+            prdc_k=3,
+        )
         results = evaluate.evaluate(checkpoints, data, judge, config)
     finally:
         torch.set_num_threads(threads)
@@ -403,7 +419,8 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     assert not at.info and "Findings" in at.markdown[1].value
     table = at.dataframe[0].value
     assert sorted(table["Kind"]) == ["AE", "GAN", "VAE"]
-    assert list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"] and {"FD", "Precision", "Recall"} <= set(table)
+    assert (list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"]
+            and {"FD", "Precision", "Recall"} <= set(table))
     at.multiselect(key="compare_backbones").set_value(["fcn"]).run()
     assert_clean(at)
     assert set(at.dataframe[0].value["Backbone"]) == {"FCN"}

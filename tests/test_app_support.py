@@ -187,5 +187,7 @@ def test_a_cancelled_run_is_not_listed_as_ready():
 def test_the_shipped_weights_earlier_split_is_named():
     entries = [{"name": "ae_fcn", "origin": "shipped", "fingerprint": next(iter(appstate.EARLIER_SPLITS))},
                {"name": "mine", "origin": "trained", "fingerprint": "0123"}]
-    assert appstate.earlier_split_note(entries).startswith("The shipped models were trained and tested on an earlier split")
+    assert appstate.earlier_split_note(entries).startswith(
+        "The shipped models were trained and tested on an earlier split"
+    )
     assert appstate.earlier_split_note(entries[1:]) == ""

@@ -5,11 +5,10 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from test_app import SMALL_DATASET, assert_clean, open_data_tab, open_page
 
 from genlab import appstate
 from genlab.models import build_model, save_model
-
-from test_app import SMALL_DATASET, assert_clean, open_data_tab, open_page
 
 
 def sixteen_bit_digit() -> bytes:

@@ -14,13 +14,12 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from test_hostile_files import huge_claim
+from test_train import blobs
 
 from genlab import paths
 from genlab.data import VoxelDataset
 from genlab.data.dataset import cache_path, resolve_params, write_cache
-
-from test_hostile_files import huge_claim
-from test_train import blobs
 
 TRAIN = ["train", "--kind", "ae", "--backbone", "fcn", "--batch-size", "16", "--second-stage-steps", "0",
          "--threads", "1"]
@@ -110,12 +109,18 @@ def test_bad_hdf5_files_are_refused(env, tmp_path):
                  "keeps its data outside the file (external storage)")
 
 
-@pytest.mark.parametrize("args, phrase", [
-    (["train"], "give --kind and --backbone"),
-    ([*TRAIN, "--set", "nonsense"], "--set expects KEY=VALUE"),
-    (["data", "build", "--source", "kaggle"], "--source kaggle needs --path"),
-    (["data", "build", "--source", "kaggle", "--path", "/nonexistent/x.h5"], "No such file or directory: '/nonexistent/x.h5'"),
-    (["train", "--kind", "ufo"], "invalid choice: 'ufo'"),
-])
+@pytest.mark.parametrize(
+    "args, phrase",
+    [
+        (["train"], "give --kind and --backbone"),
+        ([*TRAIN, "--set", "nonsense"], "--set expects KEY=VALUE"),
+        (["data", "build", "--source", "kaggle"], "--source kaggle needs --path"),
+        (
+            ["data", "build", "--source", "kaggle", "--path", "/nonexistent/x.h5"],
+            "No such file or directory: '/nonexistent/x.h5'",
+        ),
+        (["train", "--kind", "ufo"], "invalid choice: 'ufo'"),
+    ],
+)
 def test_bad_arguments(env, args, phrase):
     assert_error(genlab(env, *args), 2, phrase)

@@ -168,8 +168,9 @@ def test_the_shipped_detector_and_reader_find_and_read_a_small_clock_far_off_cen
     reader = read.load_default_reader()
     images, labels, faces = synth.make_clocks(6, seed=4245, with_faces=True)
     found, right = 0, 0
-    for (left, top), image, label, (fx, fy, fr) in zip([(20, 20), (330, 30), (20, 200), (330, 200), (170, 10), (40, 110)],
-                                                        images, labels, faces):
+    for (left, top), image, label, (fx, fy, fr) in zip(
+        [(20, 20), (330, 30), (20, 200), (330, 200), (170, 10), (40, 110)], images, labels, faces
+    ):
         scene = np.full((360, 480), int(np.median(image)), np.uint8)
         scene[top:top + 150, left:left + 150] = image
         reading = read.read_clock(scene, reader=reader)

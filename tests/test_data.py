@@ -4,12 +4,11 @@ import gzip
 
 import numpy as np
 import pytest
+from test_data_voxelize import blob_digits
 
 from genlab import paths
 from genlab.data import DataError, VoxelDataset, load_dataset, read_idx, read_mnist, write_idx
 from genlab.data import dataset as dataset_module
-
-from test_data_voxelize import blob_digits
 
 
 def make_mnist_folder(folder, count=14, test_prefix="t10k"):

@@ -2,12 +2,11 @@
 
 
 import pytest
+from test_data import make_mnist_folder
 
 from genlab import paths
 from genlab.cli import main
 from genlab.data import read_vectors
-
-from test_data import make_mnist_folder
 
 
 def test_build_synthetic_prints_a_summary(capsys):

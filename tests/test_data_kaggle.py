@@ -3,13 +3,12 @@
 import h5py
 import numpy as np
 import pytest
+from test_data_voxelize import blob_digits, reference_cloud, reference_voxelize
 
 from genlab import paths
 from genlab.data import DataError, load_dataset, voxelize_digits
 from genlab.data.kaggle import read_point_clouds, read_vectors, write_vectors
 from genlab.data.voxelize import voxelize_points
-
-from test_data_voxelize import blob_digits, reference_cloud, reference_voxelize
 
 
 def small_vectors(tmp_path, name="full_dataset_vectors.h5"):

@@ -9,7 +9,6 @@ import torch
 from genlab.data import VoxelDataset
 from genlab.eval import classifier
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -40,7 +39,9 @@ def test_classify_returns_probabilities_and_features():
 def test_training_learns_a_separable_task_and_is_reproducible():
     data = tiny_data()
     seen = []
-    model = classifier.train_classifier(data, epochs=5, batch_size=8, width=4, lr=1e-2, on_epoch=lambda *a: seen.append(a))
+    model = classifier.train_classifier(
+        data, epochs=5, batch_size=8, width=4, lr=1e-2, on_epoch=lambda *a: seen.append(a)
+    )
     assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
     assert model.metadata["test_accuracy"] == seen[-1][2] > 0.9
     assert model.metadata["dataset"] == data.describe()

@@ -33,7 +33,10 @@ def one_thread():
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)
-    blobs = lambda n: (rng.uniform(size=(n, 16, 16, 16)) ** 4).astype(np.float32)  # soft, mostly empty
+
+    def blobs(n):  # soft, mostly empty
+        return (rng.uniform(size=(n, 16, 16, 16)) ** 4).astype(np.float32)
+
     return VoxelDataset(blobs(60), rng.integers(0, 10, 60), blobs(50), np.arange(50) % 10, source="tiny")
 
 
@@ -52,7 +55,9 @@ def checkpoints(tmp_path_factory):
     for kind, backbone in (("ae", "fcn"), ("vae", "gru"), ("gan", "cnn_mlp")):
         torch.manual_seed(1)
         model = build_model(kind, backbone, latent_dim=4, **TINY[backbone])
-        meta = {"training": {"seconds": 12.5, "samples_per_s": 800.0, "epochs_done": 3, "device": "cpu", "world_size": 1}}
+        meta = {
+            "training": {"seconds": 12.5, "samples_per_s": 800.0, "epochs_done": 3, "device": "cpu", "world_size": 1}
+        }
         paths.append(save_model(model, folder / f"{kind}_{backbone}.safetensors", meta))
     return paths
 
@@ -143,7 +148,8 @@ def test_written_files_and_load_results(results, tmp_path):
     with open(tmp_path / "evaluation.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["name"] for r in rows] == ["ae_fcn", "vae_gru", "gan_cnn_mlp"]
-    assert float(rows[0]["bce_paper"]) == 0.1304 and float(rows[0]["bce_diff"]) == pytest.approx(float(rows[0]["bce"]) - 0.1304)
+    assert (float(rows[0]["bce_paper"]) == 0.1304
+            and float(rows[0]["bce_diff"]) == pytest.approx(float(rows[0]["bce"]) - 0.1304))
     md = (tmp_path / "report.md").read_text()
     assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
     assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not
@@ -244,7 +250,11 @@ def test_findings_say_where_we_agree_with_the_paper(results):
     text = verdict({"ae": 0.1, "vae": 0.05, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, same)
     assert "we disagree: the VAE has the lowest mean reconstruction BCE" in text
     assert "the AE (sampled from its per-digit code density" in text
-    text = verdict({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, {"ae": 30.0, "vae": 10.0, "gan": 50.0})
+    text = verdict(
+        {"ae": 0.1, "vae": 0.2, "gan": 0.3},
+        {"ae": 1.0, "vae": 5.0, "gan": 20.0},
+        {"ae": 30.0, "vae": 10.0, "gan": 50.0},
+    )
     assert "we partly agree: AEs have the lowest mean reconstruction BCE, but VAEs train faster" in text
 
 
@@ -256,6 +266,8 @@ def test_charts_plot_quality_against_training_time(results):
     assert [t.name for t in scatter.data if t.showlegend] == ["AE · FCN", "VAE · GRU", "GAN · CNN+MLP"]
     assert all(t.mode == "markers" for t in scatter.data)
     assert list(scatter.data[0].x) == [12.5]  # from the checkpoint's training metadata
-    assert all(text == f"{value:,g}" for text, value in zip(scatter.layout.xaxis.ticktext, scatter.layout.xaxis.tickvals))
+    assert all(
+        text == f"{value:,g}" for text, value in zip(scatter.layout.xaxis.ticktext, scatter.layout.xaxis.tickvals)
+    )
     heatmap = figures["per_digit"].data[1]
     assert len(heatmap.z) == 3 and all(len(row) == 10 for row in heatmap.z)

@@ -8,7 +8,6 @@ import torch
 from genlab.data import VoxelDataset
 from genlab.eval.noise import noise_study, noisy_inputs
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -45,7 +44,9 @@ def test_noise_study_trains_clean_and_noisy_twins():
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(48, 16, 16, 16)) > 0.9).astype(np.float32)
     data = VoxelDataset(X[:40], np.zeros(40, int), X[40:], np.zeros(8, int), source="tiny")
-    study = noise_study(data, [("ae", "fcn")], epochs=1, n_train=40, batch_size=16, model_options={"width": 2, "latent_dim": 4})
+    study = noise_study(
+        data, [("ae", "fcn")], epochs=1, n_train=40, batch_size=16, model_options={"width": 2, "latent_dim": 4}
+    )
     assert [(r["name"], r["trained_on"]) for r in study["rows"]] == [("ae_fcn", "clean"), ("ae_fcn", "noisy")]
     clean, noisy = study["rows"]
     assert clean["epochs"] == noisy["epochs"] == 1

@@ -21,7 +21,8 @@ def test_frechet_of_diagonal_gaussians_compares_standard_deviations():
     # FD of N(0, diag(a)) and N(0, diag(b)) is sum (sqrt(a) - sqrt(b))^2.
     a, b = np.array([4.0, 1.0]), np.array([1.0, 9.0])
     expected = ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()  # 1 + 4
-    assert frechet.frechet_distance_from_stats(np.zeros(2), np.diag(a), np.zeros(2), np.diag(b)) == pytest.approx(expected)
+    assert (frechet.frechet_distance_from_stats(np.zeros(2), np.diag(a), np.zeros(2), np.diag(b))
+            == pytest.approx(expected))
 
 
 def test_frechet_of_non_commuting_covariances_matches_closed_form():

@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_data_kaggle import make_vectors, small_vectors, write_point_clouds
 
-from genlab.data import DataError, load_dataset
-from genlab.data import kaggle
+from genlab.data import DataError, kaggle, load_dataset
 from genlab.data.kaggle import read_vectors, write_vectors
 from genlab.models import load_model, save_model
-
-from test_data_kaggle import make_vectors, small_vectors, write_point_clouds
 
 
 # -- HDF5 that claims more than it holds ------------------------------------------------------------

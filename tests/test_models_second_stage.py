@@ -1,4 +1,5 @@
-"""The two-stage VAE's second stage: it learns the shape of the codes, samples them, survives a checkpoint round trip, refuses damage."""
+"""The two-stage VAE's second stage: it learns the shape of the codes, samples them, survives a checkpoint round trip,
+refuses damage."""
 
 import numpy as np
 import pytest
@@ -16,7 +17,8 @@ class CodeStub(torch.nn.Module):
 
 
 def ring_grids(n=4000, seed=0):
-    """Returns grids (n, 16, 16, 16) whose codes lie on a ring of radius 3 around (5, -5): far from N(0, I), not Gaussian."""
+    """Returns grids (n, 16, 16, 16) whose codes lie on a ring of radius 3 around (5, -5):
+    far from N(0, I), not Gaussian."""
     g = torch.Generator().manual_seed(seed)
     angle = 2 * torch.pi * torch.rand(n, generator=g)
     codes = torch.stack([5 + 3 * angle.cos(), -5 + 3 * angle.sin()], 1) + 0.05 * torch.randn(n, 2, generator=g)

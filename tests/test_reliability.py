@@ -10,12 +10,12 @@ import threading
 import numpy as np
 import pytest
 import torch
+from test_train import blobs, tiny
 
 from genlab import jobs
 from genlab.data import VoxelDataset
 from genlab.models import load_model, save_model
 from genlab.train import TrainConfig, train
-from test_train import blobs, tiny
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -95,8 +95,16 @@ def test_resume_continues_to_the_same_weights(data, tmp_path):
     stop = threading.Event()
     path = tmp_path / "run.safetensors"
     interrupted = tiny()
-    train(interrupted, data, quick(epochs=3), checkpoint_path=path, stop_event=stop,
-          on_progress=lambda p: stop.set() if p.epoch == 2 and p.val_loss is None and p.step == p.steps_per_epoch else None)
+    train(
+        interrupted,
+        data,
+        quick(epochs=3),
+        checkpoint_path=path,
+        stop_event=stop,
+        on_progress=lambda p: (
+            stop.set() if p.epoch == 2 and p.val_loss is None and p.step == p.steps_per_epoch else None
+        ),
+    )
     assert load_model(path).metadata["training"]["epochs_done"] == 2
     resumed = tiny()
     result = train(resumed, data, quick(epochs=3), checkpoint_path=path, resume=True)
@@ -254,8 +262,11 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
     assert load_model(tmp_path / "vae_gru.safetensors").metadata["training"]["init_from"] == "ae_gru.safetensors"
     gan = load_model(tmp_path / "gan_fcn.safetensors")
     assert gan.metadata["training"]["init_from"] == "ae_fcn.safetensors" and gan.config["ae_weight"] == 0.0
-    torch.testing.assert_close(gan.decoder.state_dict(), load_model(tmp_path / "ae_fcn.safetensors").decoder.state_dict())
-    assert gan.code_density is not None and gan.sample(2, digit=int(gan.code_density.weights.argmax())).shape == (2, 16, 16, 16)
+    torch.testing.assert_close(
+        gan.decoder.state_dict(), load_model(tmp_path / "ae_fcn.safetensors").decoder.state_dict()
+    )
+    assert (gan.code_density is not None
+            and gan.sample(2, digit=int(gan.code_density.weights.argmax())).shape == (2, 16, 16, 16))
     assert gan.second_stage is None and load_model(tmp_path / "vae_fcn.safetensors").default_source() == "two-stage"
     assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
     assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder after the fact")

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from genlab.viz import (loss_figure, projection_grid, projection_image, surface_mesh,
-                        voxel_animation, voxel_figure, voxel_mesh)
+from genlab.viz import (
+    loss_figure,
+    projection_grid,
+    projection_image,
+    surface_mesh,
+    voxel_animation,
+    voxel_figure,
+    voxel_mesh,
+)
 
 
 def n_faces(mesh):

@@ -105,8 +105,14 @@ def _train_detector(args) -> int:
     if args.n_test < 1:
         raise ValueError(f"--n-test must be at least 1 (held-out scenes to score), got {args.n_test}")
     bar = progress_bar("generating scenes")
-    model = detect.train_detector(args.steps, args.n_scenes, args.seed, args.batch_size,
-                                  on_step=progress_bar("training detector"), progress=lambda done, total: bar(done, total))
+    model = detect.train_detector(
+        args.steps,
+        args.n_scenes,
+        args.seed,
+        args.batch_size,
+        on_step=progress_bar("training detector"),
+        progress=lambda done, total: bar(done, total),
+    )
     metrics = detect.evaluate_detector(model, args.n_test, args.test_seed)
     out = args.out or detect.DETECTOR_PATH
     detect.save_detector(model, out, metrics)

@@ -292,7 +292,9 @@ def cached_detection_scenes(n: int, seed: int, progress=None) -> tuple:
     """Returns make_detection_scenes(n, seed), kept as .npy files in the genlab cache folder."""
     from genlab.paths import cache_dir
 
-    stem = cache_dir() / "clock" / f"detect_v{synth.GENERATOR_VERSION}.{SCENE_VERSION}_seed{seed}_n{n}_side{DETECT_SIDE}"
+    stem = (
+        cache_dir() / "clock" / f"detect_v{synth.GENERATOR_VERSION}.{SCENE_VERSION}_seed{seed}_n{n}_side{DETECT_SIDE}"
+    )
     paths = [Path(f"{stem}_{part}.npy") for part in ("squares", "dials")]
     if all(p.exists() for p in paths):
         return tuple(np.load(p) for p in paths)
@@ -435,8 +437,10 @@ def load_detector(path=DETECTOR_PATH) -> nn.Module:
 
     state, metadata = read_weights(path, FORMAT, FORMAT_VERSION, "clock detector")
     if (int(metadata.get("detect_side", -1)), int(metadata.get("stride", -1))) != (DETECT_SIDE, STRIDE):
-        raise ValueError(f"{path} was trained for input {metadata.get('detect_side')} / stride {metadata.get('stride')}, "
-                         f"this code uses {DETECT_SIDE} / {STRIDE}")
+        raise ValueError(
+            f"{path} was trained for input {metadata.get('detect_side')} / stride {metadata.get('stride')}, "
+            f"this code uses {DETECT_SIDE} / {STRIDE}"
+        )
     model = DialDetector(int(metadata["width"]))
     try:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})

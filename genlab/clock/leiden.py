@@ -36,7 +36,9 @@ def load_leiden(folder) -> tuple:
             raise ValueError(f"{images_path}: expected uint8 pixels 0..255, got {images.dtype}")
         images = images.astype(np.uint8)
     if labels.ndim != 2 or labels.shape[1] != 2 or not np.issubdtype(labels.dtype, np.number):
-        raise ValueError(f"{labels_path}: expected (N, 2) numeric [hour, minute] labels, got {labels.dtype} {labels.shape}")
+        raise ValueError(
+            f"{labels_path}: expected (N, 2) numeric [hour, minute] labels, got {labels.dtype} {labels.shape}"
+        )
     if len(labels) != len(images):
         raise ValueError(f"{labels_path} has {len(labels)} labels but {images_path} has {len(images)} images")
     labels = labels.astype(np.int64)

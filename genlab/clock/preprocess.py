@@ -106,7 +106,9 @@ def crop_face(photo: Photo, box: tuple, source: str = "user", size: int = 150) -
     if not side > 0:
         raise ValueError(f"a crop needs a positive side, got {side}")
     working = (left * photo.scale, top * photo.scale, side * photo.scale)
-    return Face(_crop(photo.gray, working, size, photo.fill), photo.image, tuple(float(v) for v in box), source, photo.scale)
+    return Face(
+        _crop(photo.gray, working, size, photo.fill), photo.image, tuple(float(v) for v in box), source, photo.scale
+    )
 
 
 def square_around(left: float, top: float, width: float, height: float) -> tuple:

@@ -47,10 +47,19 @@ def read_folder(folder, reader=None, log=None) -> list:
         read = 60 * reading.hour + reading.minute
         photo = reading.face.photo
         face_share = 2 * reading.dial[2] / min(photo.size) if reading.dial else float("nan")
-        row = {"file": entry["file"], "type": entry.get("type", "?"), "true": format_time(entry["hour"], entry["minute"]),
-               "read": reading.text, "confidence": reading.confidence, "sure": reading.sure,
-               "error": int(common_sense_error(true, read)), "hour_right": true // 60 == read // 60,
-               "face_share": face_share, "ms": ms, "reading": reading}
+        row = {
+            "file": entry["file"],
+            "type": entry.get("type", "?"),
+            "true": format_time(entry["hour"], entry["minute"]),
+            "read": reading.text,
+            "confidence": reading.confidence,
+            "sure": reading.sure,
+            "error": int(common_sense_error(true, read)),
+            "hour_right": true // 60 == read // 60,
+            "face_share": face_share,
+            "ms": ms,
+            "reading": reading,
+        }
         rows.append(row)
         if log:
             log(f"{row['file']:>9} {row['type'][:22]:<22} true {row['true']:>5} read {row['read']:>5} "
@@ -88,19 +97,25 @@ def _bins(conf: np.ndarray) -> list:
 def summarise(rows: list) -> str:
     """Returns the figures, a reliability table and breakdowns by type and face size, as Markdown text."""
     f = figures(rows)
-    lines = [f"{f['n']} photos: hour right {100 * f['hour_accuracy']:.1f}%, within 1 min {100 * f['within_1_min']:.1f}%, "
-             f"within 10 min {100 * f['within_10_min']:.1f}%",
-             f"of readings more than 10 min off, {100 * f['wrong_confident_share']:.0f}% claim confidence >= "
-             f"{SURE_CONFIDENCE}; expected calibration error {f['ece']:.3f} (right = within 10 min)",
-             f"'sure' readings: {100 * f['sure_share']:.0f}% of photos, of which {100 * f['sure_within_10_min']:.0f}% "
-             f"within 10 min; median read_clock time {f['median_ms']:.0f} ms", "",
-             "| confidence | photos | mean confidence | share within 10 min |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"{f['n']} photos: hour right {100 * f['hour_accuracy']:.1f}%, within 1 min {100 * f['within_1_min']:.1f}%, "
+        f"within 10 min {100 * f['within_10_min']:.1f}%",
+        f"of readings more than 10 min off, {100 * f['wrong_confident_share']:.0f}% claim confidence >= "
+        f"{SURE_CONFIDENCE}; expected calibration error {f['ece']:.3f} (right = within 10 min)",
+        f"'sure' readings: {100 * f['sure_share']:.0f}% of photos, of which {100 * f['sure_within_10_min']:.0f}% "
+        f"within 10 min; median read_clock time {f['median_ms']:.0f} ms",
+        "",
+        "| confidence | photos | mean confidence | share within 10 min |",
+        "| --- | --- | --- | --- |",
+    ]
     conf = np.array([r["confidence"] for r in rows])
     right = np.array([r["error"] <= 10 for r in rows])
     for lo, hi in zip(CONFIDENCE_BINS[:-1], CONFIDENCE_BINS[1:]):
         m = (conf >= lo) & (conf < hi)
         if m.any():
-            lines.append(f"| {lo:.1f}-{min(hi, 1):.1f} | {m.sum()} | {conf[m].mean():.2f} | {100 * right[m].mean():.0f}% |")
+            lines.append(
+                f"| {lo:.1f}-{min(hi, 1):.1f} | {m.sum()} | {conf[m].mean():.2f} | {100 * right[m].mean():.0f}% |"
+            )
     lines += ["", "| group | photos | hour right | within 1 min | within 10 min |", "| --- | --- | --- | --- | --- |"]
     groups = {}
     for r in rows:

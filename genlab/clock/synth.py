@@ -413,7 +413,8 @@ def _mapped_face(straight, moved, cx, cy, r) -> tuple:
 
 
 def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0) -> tuple:
-    """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed; its face (cx, cy, r)).
+    """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed;
+    its face (cx, cy, r)).
 
     foreshorten: extra foreshortening of the other axis (a dial seen from the side), e.g. -0.4..0.4.
     """

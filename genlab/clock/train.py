@@ -67,7 +67,8 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
                  input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None,
                  faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
-    """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W) uint8 images.
+    """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
+    uint8 images.
 
     labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
     (a progress bar's hook); it may return True to stop early. init: a reader of the same
@@ -168,7 +169,8 @@ def predict_probabilities(model: nn.Module, images: np.ndarray, batch_size: int 
 
 @torch.no_grad()
 def face_errors(model: nn.Module, images: np.ndarray, faces: np.ndarray) -> dict:
-    """Returns the face locator's median/mean centre and radius errors in pixels on (N, H, W) images with known faces (N, 3)."""
+    """Returns the face locator's median/mean centre and radius errors in pixels on (N, H, W) images
+    with known faces (N, 3)."""
     if getattr(model, "locator", None) is None:
         raise ValueError("this reader has no face locator (trunk 'face')")
     model.eval()
@@ -307,11 +309,15 @@ def compare_heads(train_images, train_labels, test_images, test_labels, steps, r
 
 def heads_table(rows: list) -> str:
     """Returns the comparison rows as a Markdown table."""
-    lines = ["| head | trunk | gamma | hour accuracy | median error (min) | mean error (min) | within 10 min | train s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| head | trunk | gamma | hour accuracy | median error (min) | mean error (min) | within 10 min | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         gamma = "off" if r["gamma"] is None else f"{r['gamma']}"
-        lines.append(f"| {r['head']} | {r['trunk']} | {gamma} | {100 * r['hour_accuracy']:.1f}% | {r['median_error']:.1f} | "
-                     f"{r['mean_error']:.1f} | {100 * r['within_10_min']:.1f}% | {r['train_s']} |")
+        lines.append(
+            f"| {r['head']} | {r['trunk']} | {gamma} | {100 * r['hour_accuracy']:.1f}% | {r['median_error']:.1f} | "
+            f"{r['mean_error']:.1f} | {100 * r['within_10_min']:.1f}% | {r['train_s']} |"
+        )
     return "\n".join(lines)
 

@@ -14,6 +14,6 @@ from genlab.data.lift import lift_image
 from genlab.data.noise import NOISE_VARIANCE, add_gaussian_noise
 from genlab.data.voxelize import GRID, voxelize_digits, voxelize_points
 
-__all__ = ["GRID", "NOISE_VARIANCE", "SOURCES", "DataError", "add_gaussian_noise", "lift_image", "VoxelDataset", "load_dataset", "read_idx", "read_mnist",
-           "read_point_clouds", "read_vectors", "voxelize_digits", "voxelize_points", "write_idx",
-           "write_vectors"]
+__all__ = ["GRID", "NOISE_VARIANCE", "SOURCES", "DataError", "add_gaussian_noise", "lift_image", "VoxelDataset",
+           "load_dataset", "read_idx", "read_mnist", "read_point_clouds", "read_vectors", "voxelize_digits",
+           "voxelize_points", "write_idx", "write_vectors"]

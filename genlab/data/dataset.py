@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from genlab import paths
-from genlab.files import atomic_write
 from genlab.data.errors import DataError
 from genlab.data.voxelize import GRID
+from genlab.files import atomic_write
 
 CACHE_VERSION = 2  # bump when a builder's output changes, so old cache files are not reused
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from genlab.data.errors import DataError
-from genlab.files import atomic_write
 from genlab.data.voxelize import GRID, voxelize_points
+from genlab.files import atomic_write
 
 VECTOR_KEYS = ("X_train", "y_train", "X_test", "y_test")
 TEST_FRACTION = 1 / 6  # point-cloud file without its train/test sibling: last sixth is test
@@ -59,11 +59,16 @@ def _node(group, name: str, path, where: str):
     if link is None:
         raise DataError(f"{path}: missing {where}")
     if not isinstance(link, h5py.HardLink):
-        raise DataError(f"{path}: {where} is a link ({type(link).__name__}); genlab reads only data stored in the file itself")
+        raise DataError(
+            f"{path}: {where} is a link ({type(link).__name__}); genlab reads only data stored in the file itself"
+        )
     node = group[name]
     if isinstance(node, h5py.Dataset) and (node.is_virtual or node.external):
-        raise DataError(f"{path}: {where} keeps its data outside the file ({'virtual dataset' if node.is_virtual else 'external storage'}); "
-                        f"genlab reads only data stored in the file itself")
+        raise DataError(
+            f"{path}: {where} keeps its data outside the file "
+            f"({'virtual dataset' if node.is_virtual else 'external storage'}); "
+            f"genlab reads only data stored in the file itself"
+        )
     return node
 
 

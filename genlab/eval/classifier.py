@@ -145,8 +145,7 @@ def load_classifier(path=None) -> DigitClassifier:
     Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything
     that is not a genlab classifier of this format.
     """
-    from safetensors import SafetensorError
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     path = Path(path) if path is not None else SHIPPED_PATH
     if not path.is_file():
@@ -160,7 +159,9 @@ def load_classifier(path=None) -> DigitClassifier:
     if header.get("format") != FORMAT:
         raise ValueError(f"{path} is not a genlab digit classifier (format {header.get('format')!r})")
     if header.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has classifier format version {header.get('format_version')}, expected {FORMAT_VERSION}")
+        raise ValueError(
+            f"{path} has classifier format version {header.get('format_version')}, expected {FORMAT_VERSION}"
+        )
     model = DigitClassifier(**header["config"])
     try:
         model.load_state_dict(tensors)

@@ -24,7 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--samples", type=int, default=1000, help="generated samples per model (default: 1000)")
     p.add_argument("--noise-study", type=Path, nargs="+", default=[],
                    help="include noise-study JSON files (from `genlab noise-study`) in the report")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; results depend on it in the last digits)")
+    p.add_argument(
+        "--threads", type=int, help="torch CPU threads (default: torch's; results depend on it in the last digits)"
+    )
     p.set_defaults(func=run_evaluate)
 
     p = subparsers.add_parser("train-classifier", help="train the 3D digit classifier used by `evaluate`",
@@ -36,9 +38,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     p.set_defaults(func=run_train_classifier)
 
-    p = subparsers.add_parser("noise-study", help="train clean and noisy twins of models with equal budgets and compare",
-                              description="Robustness to noisy data: trains each model on clean and on noisy inputs "
-                              "(clean targets) with the same short budget and scores both on clean and noisy test inputs.")
+    p = subparsers.add_parser(
+        "noise-study",
+        help="train clean and noisy twins of models with equal budgets and compare",
+        description="Robustness to noisy data: trains each model on clean and on noisy inputs "
+        "(clean targets) with the same short budget and scores both on clean and noisy test inputs.",
+    )
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--kinds", nargs="+", default=["ae", "vae", "gan"])
     p.add_argument("--backbones", nargs="+", default=["cnn_mlp", "fcn", "lstm", "gru"])
@@ -83,8 +88,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     def progress(index, total, record):
         r = record["reconstruction"]
-        print(f"[{index}/{total}] {report.model_name(record)}: BCE {r['bce']['mean']:.4f}  MSE {r['mse']['mean']:.4f}  "
-              f"FD {record['generation']['fd']['value']:.2f}  ({record['timing']['evaluate_seconds']:.1f} s)", flush=True)
+        print(
+            f"[{index}/{total}] {report.model_name(record)}: BCE {r['bce']['mean']:.4f}  MSE {r['mse']['mean']:.4f}  "
+            f"FD {record['generation']['fd']['value']:.2f}  ({record['timing']['evaluate_seconds']:.1f} s)",
+            flush=True,
+        )
 
     extra_tests = {}
     if args.dataset == "mnist" and not options.get("test_rotated"):
@@ -110,8 +118,12 @@ def run_train_classifier(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     data = load_dataset(args.dataset)
     model = classifier.train_classifier(
-        data, epochs=args.epochs, seed=args.seed,
-        on_epoch=lambda e, loss, acc: print(f"epoch {e}/{args.epochs}: loss {loss:.4f}  test accuracy {acc:.4f}", flush=True),
+        data,
+        epochs=args.epochs,
+        seed=args.seed,
+        on_epoch=lambda e, loss, acc: print(
+            f"epoch {e}/{args.epochs}: loss {loss:.4f}  test accuracy {acc:.4f}", flush=True
+        ),
     )
     path = classifier.save_classifier(model, args.out)
     print(f"wrote {path}: test accuracy {model.metadata['test_accuracy']:.4f}, {model.metadata['train_seconds']:.0f} s")

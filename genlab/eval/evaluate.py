@@ -6,9 +6,10 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
   with Gaussian noise (variance 0.1) against clean targets;
 - generation: `n_samples` samples from a fixed seed, from each latent source the model has (the
   N(0, I) prior of a VAE or GAN; a VAE's second stage, see genlab.models.second_stage; the
-  per-digit code density of every kind, see genlab.models.density), judged by the digit classifier: Fréchet distance and PRDC of its
-  features against the real test digits, the distribution of the labels it predicts, and how
-  often a sample asked of digit d is classified as d; "generation" is what model.sample() gives;
+  per-digit code density of every kind, see genlab.models.density), judged by the digit classifier:
+  Fréchet distance and PRDC of its features against the real test digits, the distribution of the
+  labels it predicts, and how often a sample asked of digit d is classified as d; "generation" is
+  what model.sample() gives;
 - latent space: straight paths between pairs of test digits of different labels, classified;
 - cost: parameters, training time and throughput (from the checkpoint), latency per sample.
 
@@ -106,7 +107,9 @@ def sampling_metrics(model, classifier, real_features: np.ndarray, config: "Eval
         if model.code_density.weights[digit] == 0:  # no training examples of it: it cannot be asked for
             hits.append(None)
             continue
-        grids = draw_samples(model, config.n_per_digit, config.sample_seed + 1 + digit, "density", digit, config.batch_size)
+        grids = draw_samples(
+            model, config.n_per_digit, config.sample_seed + 1 + digit, "density", digit, config.batch_size
+        )
         hits.append(float((clf.classify(classifier, grids)[0].argmax(axis=1) == digit).mean()))
     known = [h for h in hits if h is not None]
     result["on_request"] = {"per_digit": hits, "mean": float(np.mean(known)) if known else None,
@@ -123,13 +126,17 @@ def reconstruction_metrics(X: np.ndarray, y: np.ndarray, recon: np.ndarray, conf
     """Returns BCE, MSE, IoU (each mean with CI) and per-digit mean BCE of reconstructions of X."""
     per_sample = {"bce": metrics.bce(X, recon), "mse": metrics.mse(X, recon), "iou": metrics.iou(X, recon)}
     result = {name: _mean_ci(values, config) for name, values in per_sample.items()}
-    result["bce_per_digit"] = [float(per_sample["bce"][y == d].mean()) if (y == d).any() else None for d in range(N_DIGITS)]
+    result["bce_per_digit"] = [
+        float(per_sample["bce"][y == d].mean()) if (y == d).any() else None for d in range(N_DIGITS)
+    ]
     return result
 
 
 def generation_metrics(real_features: np.ndarray, probs: np.ndarray, features: np.ndarray, config: EvalConfig) -> dict:
     """Returns FD, PRDC (each with a bootstrap CI) and the predicted-label distribution of generated samples."""
-    fd_ci = stats.bootstrap_ci(frechet.frechet_distance, [real_features, features], n_boot=config.n_boot, seed=0, recentre=True)
+    fd_ci = stats.bootstrap_ci(
+        frechet.frechet_distance, [real_features, features], n_boot=config.n_boot, seed=0, recentre=True
+    )
     terms = prdc.prdc_per_sample(real_features, features, k=config.prdc_k)
     # An FD cannot be negative: clip the re-centred interval there.
     result = {"fd": {"value": frechet.frechet_distance(real_features, features), "ci": [max(fd_ci[0], 0.0), fd_ci[1]]}}
@@ -230,7 +237,9 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "kind": model.kind,
         "backbone": model.backbone,
         "latent_dim": model.latent_dim,
-        "checkpoint": None if path is None else {"path": _display_path(path), "name": Path(path).stem, "sha256": file_sha256(path)},
+        "checkpoint": None
+        if path is None
+        else {"path": _display_path(path), "name": Path(path).stem, "sha256": file_sha256(path)},
         "trained_on": _trained_on(model, data),
         "reconstruction_method": (getattr(model, "metadata", None) or {}).get("reconstruction_method"),
         "reconstruction": reconstruction_metrics(X, y, recon, config),
@@ -243,7 +252,9 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     from genlab.data import add_gaussian_noise
 
     noisy = add_gaussian_noise(X, variance=config.noise_variance, seed=config.noise_seed)
-    record["noisy_reconstruction"] = reconstruction_metrics(X, y, _batched(model.reconstruct, noisy, config.batch_size), config)
+    record["noisy_reconstruction"] = reconstruction_metrics(
+        X, y, _batched(model.reconstruct, noisy, config.batch_size), config
+    )
 
     own_density = model.code_density
     model.code_density = code_density(model, data, config)  # lent for the evaluation when the checkpoint has none

@@ -19,7 +19,9 @@ def path_quality(class_probs, labels_a, labels_b, confidence: float = 0.5) -> di
     probs = np.asarray(class_probs, dtype=np.float64)
     labels_a, labels_b = np.asarray(labels_a), np.asarray(labels_b)
     if probs.ndim != 3 or probs.shape[1] < 3 or labels_a.shape != (len(probs),) or labels_b.shape != labels_a.shape:
-        raise ValueError(f"expected probs (P, S >= 3, C) and labels (P,), got {probs.shape}, {labels_a.shape}, {labels_b.shape}")
+        raise ValueError(
+            f"expected probs (P, S >= 3, C) and labels (P,), got {probs.shape}, {labels_a.shape}, {labels_b.shape}"
+        )
     inner = probs[:, 1:-1]
     predicted = inner.argmax(axis=2)
     unsure = inner.max(axis=2) < confidence

@@ -60,7 +60,8 @@ class Subset:
 
 @torch.no_grad()
 def _scores(model, X_input: np.ndarray, X_target: np.ndarray) -> dict:
-    recon = torch.cat([model.reconstruct(torch.as_tensor(b)) for b in np.array_split(X_input.astype(np.float32), max(1, len(X_input) // 250))])
+    recon = torch.cat([model.reconstruct(torch.as_tensor(b))
+                       for b in np.array_split(X_input.astype(np.float32), max(1, len(X_input) // 250))])
     recon = recon.double().numpy()
     return {"bce": float(metrics.bce(X_target, recon).mean()), "mse": float(metrics.mse(X_target, recon).mean()),
             "iou": float(metrics.iou(X_target, recon).mean())}
@@ -91,7 +92,10 @@ def noise_study(data, pairs, epochs: int = 2, variance: float = 0.1, seed: int =
             noise = noisy_inputs(model, variance, seed) if trained_on == "noisy" else contextlib.nullcontext()
             with noise:
                 result = train(model, subset, config)
-            clean_scores, noisy_scores = _scores(model, subset.X_test, subset.X_test), _scores(model, X_noisy, subset.X_test)
+            clean_scores, noisy_scores = (
+                _scores(model, subset.X_test, subset.X_test),
+                _scores(model, X_noisy, subset.X_test),
+            )
             row = {"name": f"{kind}_{backbone}", "kind": kind, "backbone": backbone, "trained_on": trained_on,
                    "epochs": result.epochs_run, "train_seconds": time.perf_counter() - start,
                    "bce_clean_input": clean_scores["bce"], "mse_clean_input": clean_scores["mse"],

@@ -12,7 +12,8 @@ from genlab import paths
 
 KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
 BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
-RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html", "plotly.min.js")
+RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html",
+                "plotly.min.js")
 
 
 def load_results(path=None) -> dict:
@@ -31,7 +32,8 @@ def load_results(path=None) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
     if not isinstance(results, dict) or results.get("format") != "genlab-evaluation":
-        raise ValueError(f"{path} is not a genlab evaluation (format {results.get('format') if isinstance(results, dict) else None!r})")
+        raise ValueError(f"{path} is not a genlab evaluation "
+                         f"(format {results.get('format') if isinstance(results, dict) else None!r})")
     return results
 
 
@@ -45,7 +47,8 @@ def summary_rows(results: dict) -> list[dict]:
     """Returns one flat dict per model: the headline figures, as written to evaluation.csv."""
     rows = []
     for m in results["models"]:
-        rec, noisy, gen, lat, cost = m["reconstruction"], m["noisy_reconstruction"], m["generation"], m["latent"], m["cost"]
+        rec, noisy, gen, lat, cost = (m["reconstruction"], m["noisy_reconstruction"], m["generation"],
+                                      m["latent"], m["cost"])
         paper_bce = results["paper"]["bce"].get(m["kind"], {}).get(m["backbone"])
         paper_mse = results["paper"]["mse"].get(m["kind"], {}).get(m["backbone"])
         rows.append({
@@ -61,7 +64,8 @@ def summary_rows(results: dict) -> list[dict]:
             "mse_paper": paper_mse,
             "mse_diff": None if paper_mse is None else rec["mse"]["mean"] - paper_mse,
             "iou": rec["iou"]["mean"],
-            **{f"{name}_{k}": extra[k]["mean"] for name, extra in m.get("extra_tests", {}).items() for k in ("bce", "mse", "iou")},
+            **{f"{name}_{k}": extra[k]["mean"]
+               for name, extra in m.get("extra_tests", {}).items() for k in ("bce", "mse", "iou")},
             "noisy_bce": noisy["bce"]["mean"],
             "noisy_mse": noisy["mse"]["mean"],
             "noisy_iou": noisy["iou"]["mean"],
@@ -167,12 +171,15 @@ def findings(results: dict) -> list[str]:
     grid = _grid(results)
     backbones = [b for b in BACKBONE_NAMES if all((k, b) in grid for k in KIND_NAMES)]
     if backbones:
-        ae_best = [b for b in backbones if min(KIND_NAMES, key=lambda k: grid[(k, b)]["reconstruction"]["bce"]["mean"]) == "ae"]
+        ae_best = [b for b in backbones
+                   if min(KIND_NAMES, key=lambda k: grid[(k, b)]["reconstruction"]["bce"]["mean"]) == "ae"]
         out.append(f"Reconstruction: the AE has the lowest test BCE on {len(ae_best)} of {len(backbones)} backbones "
                    f"(mean BCE by kind: {', '.join(f'{KIND_NAMES[k]} {v:.4f}' for k, v in bce.items())}).")
     if secs:
-        out.append("Cost: mean training time (including any warm start's donor) by kind " + ", ".join(f"{KIND_NAMES[k]} {v:.0f} s" for k, v in secs.items())
-                   + "; mean parameters " + ", ".join(f"{KIND_NAMES[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
+        out.append("Cost: mean training time (including any warm start's donor) by kind "
+                   + ", ".join(f"{KIND_NAMES[k]} {v:.0f} s" for k, v in secs.items())
+                   + "; mean parameters "
+                   + ", ".join(f"{KIND_NAMES[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
     if fd:
         best = min(rows, key=lambda r: r["fd"])
         ref = results["reference"]["real_train_digits"]["fd"]["value"]
@@ -181,7 +188,8 @@ def findings(results: dict) -> list[str]:
                    + f"; best model {best['name']} ({best['fd']:.2f}).")
     if rows:
         rise = sorted(rows, key=lambda r: r["noisy_bce"] - r["bce"])
-        out.append(f"Noisy inputs (Gaussian, variance {results['config']['noise_variance']}, clean targets): BCE rises by "
+        out.append(f"Noisy inputs (Gaussian, variance {results['config']['noise_variance']}, clean targets): "
+                   "BCE rises by "
                    f"{sum(r['noisy_bce'] - r['bce'] for r in rows) / len(rows):+.4f} on average; least affected "
                    f"{rise[0]['name']} ({rise[0]['noisy_bce'] - rise[0]['bce']:+.4f}), most {rise[-1]['name']} "
                    f"({rise[-1]['noisy_bce'] - rise[-1]['bce']:+.4f}).")
@@ -192,7 +200,8 @@ def findings(results: dict) -> list[str]:
         pairs = [t for t in twins.values() if {"clean", "noisy"} <= set(t)]
         helped = sum(t["noisy"]["bce_noisy_input"] < t["clean"]["bce_noisy_input"] for t in pairs)
         hurt = sum(t["noisy"]["bce_clean_input"] > t["clean"]["bce_clean_input"] for t in pairs)
-        out.append(f"Noise study ({_count(study['epochs'], 'epoch')} on {study['n_train']} digits per model, equal for both twins): "
+        out.append(f"Noise study ({_count(study['epochs'], 'epoch')} on {study['n_train']} digits per model, "
+                   "equal for both twins): "
                    f"the noise-trained twin reconstructs noisy inputs better in {helped} of {len(pairs)} pairs, "
                    f"and clean inputs worse in {hurt} of {len(pairs)}.")
     if bce and fd and "ae" in bce:
@@ -200,13 +209,16 @@ def findings(results: dict) -> list[str]:
         if best_recon != "ae":
             recon = f"we disagree: the {KIND_NAMES[best_recon]} has the lowest mean reconstruction BCE"
         elif cheapest in (None, "ae"):
-            recon = "we agree: AEs have the lowest mean reconstruction BCE" + (" at the lowest training cost" if cheapest else "")
+            recon = "we agree: AEs have the lowest mean reconstruction BCE" + (
+                " at the lowest training cost" if cheapest else "")
         else:
-            recon = f"we partly agree: AEs have the lowest mean reconstruction BCE, but {KIND_NAMES[cheapest]}s train faster"
+            recon = ("we partly agree: AEs have the lowest mean reconstruction BCE, "
+                     f"but {KIND_NAMES[cheapest]}s train faster")
         best_fd = min(fd, key=fd.get)
         generation = ("the AE (sampled from its per-digit code density: an AE has no prior) also has the "
                       "best mean FD, so the conclusion holds there too" if best_fd == "ae" else
-                      f"the {KIND_NAMES[best_fd]} has the best mean FD, so the AE's advantage does not carry over to generation")
+                      f"the {KIND_NAMES[best_fd]} has the best mean FD, "
+                      "so the AE's advantage does not carry over to generation")
         out.append("Against the paper's conclusion (autoencoders give the best cost-benefit): on reconstruction "
                    f"{recon}. On generating new digits, which the paper did not measure, {generation}.")
     return out
@@ -247,8 +259,8 @@ def _density_section(results: dict) -> list[str]:
         f"On request: {cfg['n_per_digit']} samples asked of each digit (`model.sample(n, digit=d)`), "
         "the share the classifier calls that digit, averaged over the ten.",
         "",
-        *_table(["model", "FD [95% CI]", "FD, prior", "FD, two-stage", "precision", "recall", "label entropy", "top digit (share)",
-                 "mean confidence", "digit on request"], rows),
+        *_table(["model", "FD [95% CI]", "FD, prior", "FD, two-stage", "precision", "recall", "label entropy",
+                 "top digit (share)", "mean confidence", "digit on request"], rows),
         "",
         *([f"Fitted by the evaluation ({cfg['density_fit_size']} training digits), not stored in the checkpoint: "
            + ", ".join(fitted_here) + ".", ""] if fitted_here else []),
@@ -270,13 +282,17 @@ def _data_warning(results: dict) -> list[str]:
 def _extra_test_tables(results: dict) -> list[str]:
     lines = []
     for name, info in results.get("extra_tests", {}).items():
-        lines += ["", f"### The same tables on the {name} test digits ({info['n']} digits, BCE floor {info['bce_floor']:.4f})", "",
+        lines += ["",
+                  f"### The same tables on the {name} test digits "
+                  f"({info['n']} digits, BCE floor {info['bce_floor']:.4f})",
+                  "",
                   "BCE:", "", *paper_table(results, "bce", name), "", "MSE:", "", *paper_table(results, "mse", name)]
     return lines
 
 
 def _gan_note(results: dict) -> list[str]:
-    methods = sorted({m["reconstruction_method"] for m in results["models"] if m["kind"] == "gan" and m.get("reconstruction_method")})
+    methods = sorted({m["reconstruction_method"] for m in results["models"]
+                      if m["kind"] == "gan" and m.get("reconstruction_method")})
     if not methods:
         return []
     return ["", "A GAN has no encoder of its own; ours reconstruct with: " + "; ".join(methods) + ". "
@@ -312,7 +328,8 @@ def markdown_report(results: dict) -> str:
         "### MSE", "", *paper_table(results, "mse"), "",
         f"Reference points on the same test digits: BCE floor (the targets' own entropy) {ref['bce_floor']:.4f}; "
         f"predicting every voxel by its training mean: BCE {ref['mean_voxel_baseline']['bce']:.4f}, "
-        f"MSE {ref['mean_voxel_baseline']['mse']:.4f}. A model must be well below the baseline to have learned anything.",
+        f"MSE {ref['mean_voxel_baseline']['mse']:.4f}. "
+        "A model must be well below the baseline to have learned anything.",
         *_gan_note(results),
         *_extra_test_tables(results),
         "",
@@ -324,15 +341,19 @@ def markdown_report(results: dict) -> str:
             _f(r["mse"]), _f(r["iou"], 3), _f(r["noisy_bce"]), _f(r["noisy_mse"]), _signed(r["noisy_bce"] - r["bce"]),
         ] for r, m in zip(rows, results["models"])]),
         "",
-        f"Noisy input: Gaussian noise of variance {cfg['noise_variance']} added to the test inputs (clipped to [0, 1]), "
+        f"Noisy input: Gaussian noise of variance {cfg['noise_variance']} "
+        "added to the test inputs (clipped to [0, 1]), "
         "scored against the clean digits. These are the shipped models, trained on clean data.",
         "",
         "## Generation quality",
         "",
         f"{cfg['n_samples']} samples per model (seed {cfg['sample_seed']}), judged by the 3D digit classifier "
         f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on these test digits). FD: Fréchet distance of its "
-        f"{classifier.get('feature_dim')}-dimensional penultimate features against {cfg['n_samples']} real test digits; PRDC with k = {cfg['prdc_k']}. "
-        "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) and the most common digit's share.",
+        f"{classifier.get('feature_dim')}-dimensional penultimate features "
+        f"against {cfg['n_samples']} real test digits; "
+        f"PRDC with k = {cfg['prdc_k']}. "
+        "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) "
+        "and the most common digit's share.",
         "",
         "Each model as `model.sample()` draws by default: a GAN from its N(0, I) prior (through its mapper); a VAE "
         "from N(0, I) through its second stage (`two-stage`: a small VAE fitted to the codes of training digits, "
@@ -340,29 +361,36 @@ def markdown_report(results: dict) -> str:
         "density (one Gaussian per digit fitted to the codes of training digits). The next section gives every "
         "model's figures with that density, and the VAEs' plain N(0, I) prior.",
         "",
-        *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy", "top digit (share)", "mean confidence"],
+        *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy",
+                 "top digit (share)", "mean confidence"],
                 [[r["name"], m["generation"]["source"],
                   f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["precision"], 3), _f(r["recall"], 3),
                   _f(r["density"], 3), _f(r["coverage"], 3), _f(r["label_entropy_bits"], 2),
-                  f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)] for r, m in zip(rows, results["models"])]
+                  f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)]
+                 for r, m in zip(rows, results["models"])]
                 + [["*real training digits*", "—", f"{ref['real_train_digits']['fd']['value']:.2f}",
-                    _f(ref['real_train_digits']['precision']['mean'], 3), _f(ref['real_train_digits']['recall']['mean'], 3),
-                    _f(ref['real_train_digits']['density']['mean'], 3), _f(ref['real_train_digits']['coverage']['mean'], 3),
+                    _f(ref['real_train_digits']['precision']['mean'], 3),
+                    _f(ref['real_train_digits']['recall']['mean'], 3),
+                    _f(ref['real_train_digits']['density']['mean'], 3),
+                    _f(ref['real_train_digits']['coverage']['mean'], 3),
                     _f(ref['real_train_digits']['labels']['entropy_bits'], 2),
-                    f"{ref['real_train_digits']['labels']['top_label']} ({ref['real_train_digits']['labels']['top_share']:.2f})",
+                    f"{ref['real_train_digits']['labels']['top_label']} "
+                    f"({ref['real_train_digits']['labels']['top_share']:.2f})",
                     _f(ref['real_train_digits']['confidence'], 3)]]),
         "",
         "Share of each model's samples that the classifier calls each digit (%):",
         "",
         *_table(["model", *map(str, range(10))],
-                [[model_name(m), *(f"{100 * v:.0f}" for v in m["generation"]["labels"]["shares"])] for m in results["models"]]),
+                [[model_name(m), *(f"{100 * v:.0f}" for v in m["generation"]["labels"]["shares"])]
+                 for m in results["models"]]),
         "",
         *_density_section(results),
         "## Latent space",
         "",
         f"{cfg['n_paths']} straight paths between the codes of two test digits with different labels, decoded at "
         f"{cfg['path_steps']} points. Off-path rate: share of paths with an inner point the classifier is unsure of "
-        "(top probability < 0.5) or calls neither endpoint's digit. Evenness: largest step / mean step in voxel space (1 = even).",
+        "(top probability < 0.5) or calls neither endpoint's digit. "
+        "Evenness: largest step / mean step in voxel space (1 = even).",
         "",
         *_table(["model", "off-path rate", "off points", "unsure points", "other-digit points", "evenness"],
                 [[model_name(m), _f(m["latent"]["off_path_rate"], 2), _f(m["latent"]["off_point_share"], 3),
@@ -371,7 +399,8 @@ def markdown_report(results: dict) -> str:
         "",
         "## Cost",
         "",
-        *_table(["model", "parameters", "file (MB)", "training time (s)", "incl. warm start (s)", "throughput (samples/s)", "trained on", "decode 1 (ms)", "reconstruct 1 (ms)"],
+        *_table(["model", "parameters", "file (MB)", "training time (s)", "incl. warm start (s)",
+                 "throughput (samples/s)", "trained on", "decode 1 (ms)", "reconstruct 1 (ms)"],
                 [[r["name"], f"{r['params']:,}", _f(None if r["file_bytes"] is None else r["file_bytes"] / 1e6, 2),
                   _f(r["train_seconds"], 0),
                   _f(r["train_seconds_total"], 0) + (f" (from {r['warm_start_from']})" if r["warm_start_from"] else ""),
@@ -379,7 +408,8 @@ def markdown_report(results: dict) -> str:
                   _f(r["decode_ms"], 2), _f(r["reconstruct_ms"], 2)] for r in rows]),
         "",
         "Parameters exclude a GAN's critic (not needed to generate or reconstruct). Latencies: median of "
-        f"{cfg['latency_repeats']} single-sample calls on the evaluation machine (wall-clock, so they vary run to run).",
+        f"{cfg['latency_repeats']} single-sample calls on the evaluation machine "
+        "(wall-clock, so they vary run to run).",
     ]
     for study in results.get("noise_studies", []):
         lines += ["", *noise_study_section(study, ref["mean_voxel_baseline"]["bce"])]
@@ -390,13 +420,15 @@ def markdown_report(results: dict) -> str:
 def noise_study_section(study: dict, baseline_bce: float | None = None) -> list[str]:
     """Returns Markdown lines for a noise-robustness study (clean- vs noise-trained models, equal budget)."""
     scale = ("" if baseline_bce is None else
-             f" For scale: predicting every voxel by its training mean scores BCE {baseline_bce:.4f} on the clean test digits.")
+             f" For scale: predicting every voxel by its training mean scores BCE {baseline_bce:.4f} "
+             "on the clean test digits.")
     lines = [
         f"## Robustness to noisy training data: {_count(study['epochs'], 'epoch')} on {study['n_train']} digits",
         "",
         study["description"] + scale,
         "",
-        *_table(["model", "trained on", "epochs", "BCE clean input", "BCE noisy input", "MSE noisy input", "IoU noisy input"],
+        *_table(["model", "trained on", "epochs", "BCE clean input", "BCE noisy input", "MSE noisy input",
+                 "IoU noisy input"],
                 [[r["name"], r["trained_on"], str(r["epochs"]), _f(r["bce_clean_input"]), _f(r["bce_noisy_input"]),
                   _f(r["mse_noisy_input"]), _f(r["iou_noisy_input"], 3)] for r in study["rows"]]),
     ]
@@ -417,14 +449,15 @@ def figures(results: dict) -> dict:
     cost_title = "training time (s), incl. warm start" if cost_key == "train_seconds_total" else "parameters"
     scatter = make_subplots(rows=1, cols=2, subplot_titles=("generation: FD vs cost", "reconstruction: BCE vs cost"))
     # One trace per model, named in the legend (colour: kind, symbol: backbone): no text labels to collide.
-    for r in sorted(rows, key=lambda r: (list(KIND_NAMES).index(r["kind"]) if r["kind"] in KIND_NAMES else 9,
-                                         list(BACKBONE_NAMES).index(r["backbone"]) if r["backbone"] in BACKBONE_NAMES else 9)):
+    for r in sorted(rows, key=lambda r: (
+            list(KIND_NAMES).index(r["kind"]) if r["kind"] in KIND_NAMES else 9,
+            list(BACKBONE_NAMES).index(r["backbone"]) if r["backbone"] in BACKBONE_NAMES else 9)):
         label = f"{KIND_NAMES.get(r['kind'], r['kind'])} · {BACKBONE_NAMES.get(r['backbone'], r['backbone'])}"
         for col, key in ((1, "fd"), (2, "bce")):
             scatter.add_trace(go.Scatter(
                 x=[r[cost_key]], y=[r[key]], mode="markers", name=label, legendgroup=r["name"], showlegend=col == 1,
-                marker={"size": 12, "color": colours.get(r["kind"], "#7f7f7f"), "symbol": symbols.get(r["backbone"], "circle"),
-                        "line": {"width": 1, "color": "white"}},
+                marker={"size": 12, "color": colours.get(r["kind"], "#7f7f7f"),
+                        "symbol": symbols.get(r["backbone"], "circle"), "line": {"width": 1, "color": "white"}},
                 hovertemplate=f"{label}<br>{cost_title}: %{{x:,.0f}}<br>{key.upper()}: %{{y:.4g}}<extra></extra>",
                 error_y={"type": "data", "symmetric": False, "array": [r["fd_high"] - r["fd"]],
                          "arrayminus": [r["fd"] - r["fd_low"]]} if key == "fd" else None,
@@ -437,11 +470,14 @@ def figures(results: dict) -> dict:
     scatter.update_layout(title="Quality vs cost", height=500)
 
     names = [r["name"] for r in rows]
-    per_digit = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction BCE per test digit", "share of samples classified as each digit"))
-    per_digit.add_trace(go.Heatmap(z=[m["reconstruction"]["bce_per_digit"] for m in results["models"]], x=list(range(10)),
-                                   y=names, colorscale="Viridis", colorbar={"x": 0.45, "title": "BCE"}), row=1, col=1)
-    per_digit.add_trace(go.Heatmap(z=[m["generation"]["labels"]["shares"] for m in results["models"]], x=list(range(10)),
-                                   y=names, colorscale="Blues", zmin=0, colorbar={"title": "share"}), row=1, col=2)
+    per_digit = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction BCE per test digit",
+                                                              "share of samples classified as each digit"))
+    per_digit.add_trace(go.Heatmap(z=[m["reconstruction"]["bce_per_digit"] for m in results["models"]],
+                                   x=list(range(10)), y=names, colorscale="Viridis",
+                                   colorbar={"x": 0.45, "title": "BCE"}), row=1, col=1)
+    per_digit.add_trace(go.Heatmap(z=[m["generation"]["labels"]["shares"] for m in results["models"]],
+                                   x=list(range(10)), y=names, colorscale="Blues", zmin=0,
+                                   colorbar={"title": "share"}), row=1, col=2)
     per_digit.update_xaxes(title_text="digit", dtick=1)
     per_digit.update_yaxes(showticklabels=False, row=1, col=2)
     per_digit.update_layout(title="Per-digit breakdown", height=150 + 30 * len(names))

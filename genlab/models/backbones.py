@@ -34,7 +34,8 @@ def _norm(channels: int, enabled: bool) -> nn.Module:
 
 
 def mlp(d_in: int, width: int, d_out: int, hidden_layers: int = 2) -> nn.Sequential:
-    """Returns a perceptron (B, d_in) -> (B, d_out) with hidden_layers LeakyReLU layers of `width` (a GAN's mapper and critic, a second stage)."""
+    """Returns a perceptron (B, d_in) -> (B, d_out) with hidden_layers LeakyReLU layers of `width`
+    (a GAN's mapper and critic, a second stage)."""
     layers, size = [], d_in
     for _ in range(hidden_layers):
         layers += [nn.Linear(size, width), _act()]
@@ -100,7 +101,8 @@ class ConvMLPEncoder(nn.Module):
 
 
 class ConvMLPDecoder(nn.Module):
-    """Returns voxel logits (B, 16, 16, 16) from latents (B, latent_dim): dense layers, then two transposed convolutions."""
+    """Returns voxel logits (B, 16, 16, 16) from latents (B, latent_dim): dense layers, then two transposed
+    convolutions."""
 
     def __init__(self, latent_dim: int, width: int = 16, hidden: int = 256, norm: bool = True):
         super().__init__()

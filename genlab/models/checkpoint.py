@@ -62,7 +62,9 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
             raw = (f.metadata() or {}).get("genlab")
         tensors = load_file(str(path))
     except (SafetensorError, OSError, RuntimeError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable safetensors checkpoint (truncated or foreign file?): {error}") from None
+        raise ValueError(
+            f"{path} is not a readable safetensors checkpoint (truncated or foreign file?): {error}"
+        ) from None
     if raw is None:
         raise ValueError(f"{path} is a safetensors file but not a genlab checkpoint (no 'genlab' metadata)")
     try:

@@ -47,7 +47,9 @@ class CodeDensity:
         return {f"{PREFIX}weights": self.weights, f"{PREFIX}means": self.means, f"{PREFIX}scale_tril": self.scale_tril}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint") -> "CodeDensity | None":
+    def from_tensors(
+        cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint"
+    ) -> "CodeDensity | None":
         """Returns the density stored in a checkpoint's tensors (None if it has none); ValueError if malformed."""
         names = {name[len(PREFIX):]: value for name, value in tensors.items() if name.startswith(PREFIX)}
         if not names:
@@ -73,7 +75,9 @@ def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
     """Returns the per-digit Gaussian mixture fitted to model.encode of X (N, 16, 16, 16) with digits y (N,)."""
     y = np.asarray(y).astype(np.int64)
     if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"need one digit label per grid (and at least one grid), got {len(X)} grids and {len(y)} labels")
+        raise ValueError(
+            f"need one digit label per grid (and at least one grid), got {len(X)} grids and {len(y)} labels"
+        )
     if y.min() < 0 or y.max() >= N_CLASSES:
         raise ValueError(f"digit labels must lie in 0..{N_CLASSES - 1}, got {y.min()}..{y.max()}")
     codes = encode_all(model, X, batch_size).double()
@@ -93,7 +97,8 @@ def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
 
 @torch.no_grad()
 def encode_all(model, X, batch_size: int = 500) -> torch.Tensor:
-    """Returns model.encode of X (N, 16, 16, 16) as float codes (N, D) on the CPU, encoded in eval mode on the model's device."""
+    """Returns model.encode of X (N, 16, 16, 16) as float codes (N, D) on the CPU, encoded in eval mode on the model's
+    device."""
     device = next(model.parameters(), torch.empty(0)).device
     was_training = model.training
     model.eval()

@@ -138,8 +138,10 @@ class GenerativeModel(nn.Module):
                                  "python -m genlab train --fit-samplers CHECKPOINT")
             return self.second_stage.sample(n, generator).to(device)  # the second stage lives on the CPU
         if self.code_density is None:
-            raise ValueError(f"this {self.kind}/{self.backbone} model has no fitted code density; fit one with "
-                             "genlab.models.density.fit_code_density (python -m genlab train --fit-samplers CHECKPOINT)")
+            raise ValueError(
+                f"this {self.kind}/{self.backbone} model has no fitted code density; fit one with "
+                "genlab.models.density.fit_code_density (python -m genlab train --fit-samplers CHECKPOINT)"
+            )
         return self.code_density.sample(n, digit, generator).to(device)  # the density lives on the CPU
 
     @torch.no_grad()
@@ -315,7 +317,8 @@ class GAN(GenerativeModel):
         return self.decoder(self.mapper(z) * self.code_std + self.code_mean)
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns the autoencoder's standardised codes (B, latent_dim) of voxels x (B, 16, 16, 16): the critic's real samples."""
+        """Returns the autoencoder's standardised codes (B, latent_dim) of voxels x (B, 16, 16, 16): the critic's real
+        samples."""
         return self.standardise(self.encoder(x))
 
     def standardise(self, raw: torch.Tensor) -> torch.Tensor:

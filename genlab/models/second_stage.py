@@ -1,4 +1,5 @@
-"""A second-stage VAE over a VAE's codes ("two-stage VAE", Dai & Wipf 2019): prior samples that land where the decoder was trained.
+"""A second-stage VAE over a VAE's codes ("two-stage VAE", Dai & Wipf 2019):
+prior samples that land where the decoder was trained.
 
 A VAE's codes of training digits do not fill N(0, I) evenly, so latents drawn from N(0, I) often
 fall between digits and decode to blends (mostly "8"-like blobs). The second stage is a small VAE
@@ -71,7 +72,9 @@ class SecondStage:
         return {f"{PREFIX}{name}": value.detach().contiguous() for name, value in self.networks.state_dict().items()}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint") -> "SecondStage | None":
+    def from_tensors(
+        cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint"
+    ) -> "SecondStage | None":
         """Returns the second stage stored in a checkpoint's tensors (None if it has none); ValueError if malformed."""
         mine = {name[len(PREFIX):]: value for name, value in tensors.items() if name.startswith(PREFIX)}
         if not mine:
@@ -82,14 +85,17 @@ class SecondStage:
             networks.load_state_dict(mine, strict=True)
         except RuntimeError as error:
             lines = str(error).strip().splitlines()
-            raise ValueError(f"{where}: its second stage does not fit latent_dim {latent_dim}: {' '.join(lines[:2])}") from None
+            raise ValueError(
+                f"{where}: its second stage does not fit latent_dim {latent_dim}: {' '.join(lines[:2])}"
+            ) from None
         if not all(torch.isfinite(value).all() for value in mine.values()):
             raise ValueError(f"{where}: its second stage holds NaN or infinite values")
         return cls(networks)
 
 
 def fit_second_stage(model, X, steps: int = STEPS, seed: int = 0, batch_size: int = 500, progress=None) -> SecondStage:
-    """Returns a second stage trained on model.encode of X (N, 16, 16, 16), on the CPU: Adam, cosine-decayed learning rate.
+    """Returns a second stage trained on model.encode of X (N, 16, 16, 16), on the CPU: Adam, cosine-decayed learning
+    rate.
 
     progress(step, steps), if given, is called every 100 steps (it may raise to stop the fit)."""
     if len(X) < 2:

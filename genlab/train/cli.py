@@ -32,7 +32,9 @@ def add_parser(subparsers) -> None:
                         "the per-digit code density, and a VAE's second stage (about a minute)")
     p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
                    help="training steps of a VAE's second stage, fitted after training (default 10,000; 0: none)")
-    p.add_argument("--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)")
+    p.add_argument(
+        "--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)"
+    )
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -46,8 +48,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start from a trained checkpoint of the same backbone (e.g. AE -> VAE -> GAN)")
-    p.add_argument("--chain", action="store_true",
-                   help="with --all: start each VAE and GAN from its AE (the GAN then keeps that AE fixed: ae_weight=0)")
+    p.add_argument(
+        "--chain",
+        action="store_true",
+        help="with --all: start each VAE and GAN from its AE (the GAN then keeps that AE fixed: ae_weight=0)",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
                    help="a model option, e.g. beta=0.5 (VAE) or ae_weight=0 (GAN); repeatable; "
                         "with --all each applies to the kinds that have it")

@@ -8,9 +8,15 @@ import re
 import struct
 
 import pytest
-
-from test_app_browser import (FIGURE_SIGNATURE, assert_no_exception, figure_signature, nudge_slider,
-                                        open_page, settle, wait_for_new_signature)
+from test_app_browser import (
+    FIGURE_SIGNATURE,
+    assert_no_exception,
+    figure_signature,
+    nudge_slider,
+    open_page,
+    settle,
+    wait_for_new_signature,
+)
 
 pytestmark = pytest.mark.e2e
 LIVE_PLOT = ".genlab-live .js-plotly-plot"
