@@ -172,9 +172,7 @@ with st.container(border=True):
             box = marked_box(photo.size)
             result = st.empty()
             result.caption(f"Reading {name}…")  # the previous reading goes at once, not when this one is done
-            if hasattr(image, "seek"):
-                image.seek(0)
-            reading = clock_read.read_clock(image, reader=reader, top_k=TOP_K, box=box)
+            reading = clock_read.read_clock(photo, reader=reader, top_k=TOP_K, box=box)
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"Could not read {name}: {error}")
         else:

@@ -75,6 +75,7 @@ def test_big_jpegs_are_read_at_working_size_in_original_pixels():
     photo = preprocess.open_photo(buffer.getvalue())
     assert photo.size == (4000, 3000) and max(photo.image.size) <= preprocess.WORK_SIDE
     assert photo.gray.shape == photo.image.size[::-1] and photo.scale == pytest.approx(photo.image.width / 4000)
+    assert preprocess.open_photo(photo) is photo  # opened once: read_clock reads a Photo as it is
     face = preprocess.crop_face(photo, (1000, 1000, 1000))  # a box in original pixels
     assert face.image.shape == (150, 150) and face.box == (1000.0, 1000.0, 1000.0)
     expected = np.asarray(Image.fromarray(photo.gray).crop(

@@ -9,6 +9,7 @@ like the Leiden set. Boxes are (left, top, side) in the pixels of the upright or
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -30,7 +31,7 @@ class Photo:
     scale: float
     size: tuple
 
-    @property
+    @cached_property
     def fill(self) -> int:
         """Returns the grey that crops reaching outside the photo are padded with (its median, estimated)."""
         return int(np.median(self.gray[::4, ::4]))
@@ -66,7 +67,10 @@ def open_image(source) -> Image.Image:
 
 
 def open_photo(source) -> Photo:
-    """Returns the upload as a Photo: upright, at most WORK_SIDE a side, with its grayscale; see open_image."""
+    """Returns the upload as a Photo: upright, at most WORK_SIDE a side, with its grayscale; see open_image.
+    A Photo is returned as it is (opened once, read many times)."""
+    if isinstance(source, Photo):
+        return source
     name = source_name(source)
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.dtype != np.uint8:

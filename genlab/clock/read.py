@@ -141,7 +141,8 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
 
 @torch.no_grad()
 def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, detector=None) -> ClockReading:
-    """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image or uint8 array.
+    """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image, uint8 array
+    or an opened preprocess.Photo.
 
     The photo is turned upright and grayscale. box: the square (left, top, side) or rectangle
     (left, top, width, height) in the photo's pixels where the user marked the clock: only that
