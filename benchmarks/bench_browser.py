@@ -193,7 +193,8 @@ def main() -> None:
         process.wait(10)
     print(f"\nslider -> figure (all models): median {statistics.median(all_moves):.0f} ms, "
           f"p95 {p95(all_moves):.0f} ms over {len(all_moves)} presses")
-    print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
+    if switches:  # picking the model already shown times nothing
+        print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
     print(f"page switch Home -> explorer figure drawn: {page_switch:.2f} s")
     print(f"first page (warm server) -> Home title: {first_page:.2f} s")
 
