@@ -30,7 +30,7 @@ import torch
 from genlab import __version__
 from genlab.eval import classifier as clf
 from genlab.eval import frechet, latent, metrics, paper, prdc, stats
-from genlab.models.kinds import LATENT_SOURCES
+from genlab.names import LATENT_SOURCES
 from genlab.timing import median_seconds
 
 FORMAT = "genlab-evaluation"

@@ -16,16 +16,15 @@ import torch.nn.functional as F
 import torch.utils._pytree
 from torch import nn
 
+from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import CodeDensity
 from genlab.models.second_stage import SecondStage
+from genlab.names import LATENT_SOURCES
 
 VOXELS = GRID**3
 LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
 CODE_SCALE_MOMENTUM = 0.05  # how fast a GAN's code standardisation follows an autoencoder that trains
-# Where sample() can draw latents from, with the words the app and the evaluation show.
-LATENT_SOURCES = {"prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
-                  "density": "per-digit Gaussians fitted to training codes"}
 
 
 @dataclass
@@ -377,5 +376,6 @@ class GAN(GenerativeModel):
         return Losses(total, terms)
 
 
-# The one place kinds are named.
+# The classes of the kinds genlab.names names.
 KIND_CLASSES = {"ae": AE, "vae": VAE, "gan": GAN}
+assert set(KIND_CLASSES) == set(names.KINDS), "every kind in genlab.names needs its class here"

@@ -31,30 +31,13 @@ from torch.utils.data import BatchSampler, DistributedSampler
 
 from genlab.files import FileLock
 from genlab.models.checkpoint import RESUME_PREFIX, check_finite, read_checkpoint, save_model, split_tensors
+from genlab.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN, infinite or exploded; the last good checkpoint is kept."""
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters and run options of `train`."""
-
-    epochs: int = 20
-    batch_size: int = 128  # the global batch: split across processes under torchrun
-    lr: float = 2e-3
-    lr_min_ratio: float = 0.05  # cosine decay of the learning rate down to lr * lr_min_ratio
-    grad_clip: float = 1.0
-    val_fraction: float = 0.05  # held out of the training split for validation and early stopping
-    patience: int | None = 5  # epochs without validation improvement before stopping; None: never
-    max_seconds: float | None = None  # time budget: stop (and finish the schedule) within it
-    max_loss: float = 100.0  # a loss above this counts as exploded
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" | "mps"
-    compile: bool = False  # torch.compile the model
-    seed: int = 0
 
 
 @dataclass
