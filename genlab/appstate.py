@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genlab import names, paths
+from genlab import checkpoint_file, names, paths
 from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
@@ -156,19 +156,8 @@ def lift_upload(name: str, data: bytes) -> np.ndarray:
 
 # -- checkpoints ------------------------------------------------------------------------------
 def read_checkpoint_info(path) -> dict:
-    """Returns a genlab checkpoint's JSON metadata without loading its tensors; ValueError if unreadable."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework="numpy") as handle:  # metadata only: no need to load torch
-            raw = (handle.metadata() or {}).get("genlab")
-        info = json.loads(raw) if raw else None
-    except Exception as error:  # noqa: BLE001 - safetensors raises several types for bad files
-        raise ValueError(f"{path.name} is not a readable checkpoint: {error}") from None
-    if not isinstance(info, dict) or "kind" not in info:
-        raise ValueError(f"{path.name} is not a genlab checkpoint (no genlab metadata)")
-    return info
+    """Returns a genlab checkpoint's JSON metadata without loading its tensors (nor torch); ValueError if unreadable."""
+    return checkpoint_file.read_info(path, checkpoint_file.MODEL)
 
 
 def list_checkpoints() -> list[dict]:

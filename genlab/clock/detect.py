@@ -18,7 +18,6 @@ backgrounds of aspect 4:3, 3:4, 1:1 or 16:9, with plates, rings, wheels and fram
 """
 
 import io
-import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -29,13 +28,13 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 from torch import nn
 
+from genlab import checkpoint_file
 from genlab.clock import synth
 from genlab.paths import WEIGHTS_DIR
 
 DETECT_SIDE = 128  # the network's square input side (photo's long side resized to it)
 STRIDE = 4  # input pixels per output cell
-FORMAT = "genlab.clock.detector"
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.CLOCK_DETECTOR
 DETECTOR_PATH = WEIGHTS_DIR / "clock_detector.safetensors"
 ASPECTS = ((4, 3), (3, 4), (1, 1), (16, 9))  # (width, height) of the synthetic scenes
 MAX_DIALS = 2  # most clocks in one synthetic scene
@@ -422,20 +421,15 @@ def evaluate_detector(model: nn.Module, n: int = 1000, seed: int = 1000) -> dict
 
 def save_detector(model: nn.Module, path=DETECTOR_PATH, metrics: dict | None = None) -> None:
     """Saves a detector as safetensors: float16 tensors plus its width, training data and metrics as JSON metadata."""
-    from genlab.models.checkpoint import atomic_save
-
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "width": str(model.width),
-                "detect_side": str(DETECT_SIDE), "stride": str(STRIDE),
-                "trained_on": json.dumps(getattr(model, "trained_on", {})), "metrics": json.dumps(metrics or {})}
-    state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
-    atomic_save(state, path, metadata)
+    info = {"width": model.width, "detect_side": DETECT_SIDE, "stride": STRIDE,
+            "trained_on": getattr(model, "trained_on", {}), "metrics": metrics or {}}
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    checkpoint_file.save(path, state, FORMAT, info)
 
 
 def load_detector(path=DETECTOR_PATH) -> nn.Module:
     """Returns the detector saved at path (eval mode, float32); clear ValueError for foreign or broken files."""
-    from genlab.clock.train import read_weights
-
-    state, metadata = read_weights(path, FORMAT, FORMAT_VERSION, "clock detector")
+    state, metadata = checkpoint_file.read(path, FORMAT)
     if (int(metadata.get("detect_side", -1)), int(metadata.get("stride", -1))) != (DETECT_SIDE, STRIDE):
         raise ValueError(
             f"{path} was trained for input {metadata.get('detect_side')} / stride {metadata.get('stride')}, "
@@ -446,8 +440,8 @@ def load_detector(path=DETECTOR_PATH) -> nn.Module:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as error:
         raise ValueError(f"{path}: weights do not fit a width-{metadata['width']} dial detector: {error}") from error
-    model.trained_on = json.loads(metadata.get("trained_on", "{}"))
-    model.metrics = json.loads(metadata.get("metrics", "{}"))
+    model.trained_on = metadata.get("trained_on", {})
+    model.metrics = metadata.get("metrics", {})
     return model.eval()
 
 

@@ -21,9 +21,10 @@ import torch.nn.functional as F
 from skimage.exposure import adjust_gamma
 from torch import nn
 
+from genlab import checkpoint_file
 from genlab.clock.models import build_reader, common_sense_error, faces_to_unit, to_minutes
 
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
 LOCATOR_STEPS = 15_000  # face-locator training (batch 64): 1.1 px median centre error; 4,000 steps gave 1.7
@@ -203,41 +204,13 @@ def save_reader(model: nn.Module, path) -> None:
     """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
     from dataclasses import asdict
 
-    from genlab.models.checkpoint import atomic_save
-
-    metadata = {"format": "genlab.clock", "format_version": str(FORMAT_VERSION),
-                "config": json.dumps(asdict(model.config))}
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_save(state, path, metadata)  # the page's reader list never sees half a file
-
-
-def read_weights(path, file_format: str, format_version: int, what: str) -> tuple:
-    """Returns (tensors, metadata) of a clock safetensors file whose metadata format is `file_format`;
-    FileNotFoundError, or ValueError naming the file when it is unreadable, foreign or newer than
-    format_version. what: the thing's name in messages ("clock reader", "clock detector")."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no {what} at {path}")
-    try:
-        with safe_open(str(path), "pt") as f:
-            metadata = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as error:  # safetensors raises its own types for truncated/garbage files
-        raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
-    if metadata.get("format") != file_format:
-        raise ValueError(f"{path} is not a genlab {what} (metadata format={metadata.get('format')!r})")
-    if int(metadata.get("format_version", -1)) > format_version:
-        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {format_version}")
-    return state, metadata
+    checkpoint_file.save(path, model.state_dict(), FORMAT, {"config": asdict(model.config)})
 
 
 def load_reader(path) -> nn.Module:
     """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
-    state, metadata = read_weights(path, "genlab.clock", FORMAT_VERSION, "clock reader")
-    config = ReaderConfig(**json.loads(metadata["config"]))
+    state, header = checkpoint_file.read(path, FORMAT)
+    config = ReaderConfig(**header["config"])
     model = build_reader(config.head, config.width, config.trunk)
     try:
         model.load_state_dict(state)

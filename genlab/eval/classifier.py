@@ -8,7 +8,6 @@ for images. The shipped one lives in weights/classifier.safetensors:
     python -m genlab train-classifier --dataset mnist      # retrains it (10 epochs: about 7 min on one core)
 """
 
-import json
 import time
 from pathlib import Path
 
@@ -16,10 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from genlab import paths
+from genlab import checkpoint_file, paths
 
-FORMAT = "genlab-classifier"
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.CLASSIFIER
 N_CLASSES = 10
 FEATURE_DIM = 64
 SHIPPED_PATH = paths.WEIGHTS_DIR / "classifier.safetensors"
@@ -130,13 +128,7 @@ def train_classifier(
 
 def save_classifier(model: DigitClassifier, path) -> Path:
     """Writes model (tensors + JSON metadata) to a safetensors file; returns its path."""
-    from genlab.models.checkpoint import atomic_save
-
-    path = Path(path)
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": model.config, **model.metadata}
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_save(tensors, path, {"genlab": json.dumps(header)})  # a reader never sees half a file
-    return path
+    return checkpoint_file.save(path, model.state_dict(), FORMAT, {"config": model.config, **model.metadata})
 
 
 def load_classifier(path=None) -> DigitClassifier:
@@ -145,23 +137,10 @@ def load_classifier(path=None) -> DigitClassifier:
     Raises FileNotFoundError for a missing file and ValueError, naming the file, for anything
     that is not a genlab classifier of this format.
     """
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path) if path is not None else SHIPPED_PATH
     if not path.is_file():
         raise FileNotFoundError(f"classifier file {path} not found (train one: python -m genlab train-classifier)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            header = json.loads((f.metadata() or {}).get("genlab", "{}"))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a readable safetensors classifier: {error}") from None
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a genlab digit classifier (format {header.get('format')!r})")
-    if header.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} has classifier format version {header.get('format_version')}, expected {FORMAT_VERSION}"
-        )
+    tensors, header = checkpoint_file.read(path, FORMAT)
     model = DigitClassifier(**header["config"])
     try:
         model.load_state_dict(tensors)
