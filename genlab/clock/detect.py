@@ -31,6 +31,7 @@ from torch import nn
 from genlab import checkpoint_file
 from genlab.clock import synth
 from genlab.paths import WEIGHTS_DIR
+from genlab.train.callbacks import report_step, stop_requested
 
 DETECT_SIDE = 128  # the network's square input side (photo's long side resized to it)
 STRIDE = 4  # input pixels per output cell
@@ -343,11 +344,11 @@ def detection_loss(output: torch.Tensor, dials: torch.Tensor) -> torch.Tensor:
 
 
 def train_detector(steps: int = 3000, n_scenes: int = 20000, seed: int = 0, batch_size: int = 32, lr: float = 3e-3,
-                   width: int = 12, on_step=None, progress=None) -> nn.Module:
+                   width: int = 12, on_progress=None, stop_event=None, progress=None) -> nn.Module:
     """Returns a DialDetector trained (AdamW, one-cycle) on cached synthetic scenes (seed), with mirror augmentation.
 
-    on_step(step, steps, loss) is called after every step; it may return True to stop early.
-    progress(done, total) reports scene generation.
+    on_progress(Progress) hears every step, stop_event stops after the current one (genlab.train.callbacks:
+    one epoch of `steps` steps); progress(done, total) reports scene generation.
     """
     if steps < 1 or n_scenes < 1 or batch_size < 1:
         raise ValueError(f"need steps, n_scenes and batch_size >= 1, got {steps}, {n_scenes}, {batch_size}")
@@ -370,7 +371,8 @@ def train_detector(steps: int = 3000, n_scenes: int = 20000, seed: int = 0, batc
         loss.backward()
         optimizer.step()
         schedule.step()
-        if on_step is not None and on_step(step + 1, steps, loss.item()):
+        report_step(on_progress, step + 1, steps, loss.item())
+        if stop_requested(stop_event):
             break
     model.trained_on = {"source": "synthetic scenes", "n": n_scenes, "seed": seed, "steps": steps,
                         "scene_version": SCENE_VERSION, "generator_version": synth.GENERATOR_VERSION}

@@ -23,6 +23,7 @@ from torch import nn
 
 from genlab import checkpoint_file
 from genlab.clock.models import build_reader, common_sense_error, faces_to_unit, to_minutes
+from genlab.train.callbacks import report_step, stop_requested
 
 FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
@@ -66,13 +67,13 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
-                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None,
-                 faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_progress=None, stop_event=None, trained_on=None,
+                 init=None, faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
     uint8 images.
 
-    labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
-    (a progress bar's hook); it may return True to stop early. init: a reader of the same
+    labels: (N, 2) [hour, minute]. on_progress(Progress) hears every step, stop_event stops after
+    the current one (genlab.train.callbacks: one epoch of `steps` steps). init: a reader of the same
     head and width to start from (fine-tuning) instead of random weights; its trunk may be
     "polar" when trunk is "face" (same convolutions, the locator is new).
     trunk "face" first trains the face locator `locator_steps` steps on faces (N, 3) [cx, cy, r]
@@ -84,7 +85,7 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
                                                      images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
-               steps, batch_size, lr, seed, on_step, init, faces, locator_steps)
+               steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps)
 
 
 def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
@@ -111,7 +112,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
 
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
-        lr: float = 3e-3, seed: int = 0, on_step=None, init=None, faces=None,
+        lr: float = 3e-3, seed: int = 0, on_progress=None, stop_event=None, init=None, faces=None,
         locator_steps: int = LOCATOR_STEPS) -> nn.Module:
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
@@ -153,7 +154,8 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         loss.backward()
         optimizer.step()
         schedule.step()
-        if on_step is not None and on_step(step + 1, steps, loss.item()):
+        report_step(on_progress, step + 1, steps, loss.item())
+        if stop_requested(stop_event):
             break
     return model.eval()
 
@@ -239,14 +241,14 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out
         images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made,
                                            workers=1)
 
-        def step_done(step, _, loss):
-            report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
-            return stop_event.is_set()
+        def step_done(progress):
+            report({"done": n_clocks + progress.step, "total": total, "phase": "training",
+                    "loss": progress.losses["loss"]})
 
         trained_on = {"source": "synthetic", "n": n_clocks, "steps": steps,
                       "generator_version": synth.GENERATOR_VERSION}
-        model = train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
-                             trunk="polar", trained_on=trained_on)
+        model = train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_progress=step_done,
+                             stop_event=stop_event, trunk="polar", trained_on=trained_on)
         model.config.metrics = evaluate(model, *synth.make_clocks(200, seed=1000))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         with claim_new_file(out_dir, f"{head}_{time.strftime('%Y%m%d-%H%M%S')}", ".safetensors") as claimed:

@@ -82,14 +82,18 @@ def train_classifier(
     lr: float = 2e-3,
     seed: int = 0,
     width: int = 16,
-    on_epoch=None,
+    on_progress=None,
+    stop_event=None,
 ) -> DigitClassifier:
     """Returns a DigitClassifier trained on dataset.X_train / y_train, with its metadata filled in.
 
     Adam with a cosine learning-rate decay and a random shift of up to one voxel per axis as
-    augmentation. on_epoch(epoch, train_loss, test_accuracy) is called after every epoch.
+    augmentation. on_progress(Progress) hears every step, and each epoch's end with metrics
+    {"train_loss", "test_accuracy"}; stop_event stops after the current step (genlab.train.callbacks).
     Deterministic for a given seed and thread count.
     """
+    from genlab.train.callbacks import Progress, stop_requested
+
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = DigitClassifier(width=width)
@@ -100,10 +104,11 @@ def train_classifier(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(steps, 1))
     start = time.perf_counter()
     test_accuracy = float("nan")
+    steps_per_epoch = steps // max(epochs, 1)
     for epoch in range(epochs):
         model.train()
         total = 0.0
-        for index in torch.randperm(len(X), generator=generator).split(batch_size):
+        for step, index in enumerate(torch.randperm(len(X), generator=generator).split(batch_size)):
             shifts = torch.randint(-1, 2, (3,), generator=generator).tolist()
             batch = torch.roll(X[index], shifts=shifts, dims=(1, 2, 3))
             loss = nn.functional.cross_entropy(model(batch), y[index])
@@ -112,9 +117,16 @@ def train_classifier(
             optimiser.step()
             schedule.step()
             total += loss.item() * len(index)
+            if on_progress is not None:
+                on_progress(Progress(epoch + 1, epochs, step + 1, steps_per_epoch, {"loss": loss.item()}))
+            if stop_requested(stop_event):
+                break
         test_accuracy = accuracy(model, dataset.X_test, dataset.y_test)
-        if on_epoch is not None:
-            on_epoch(epoch + 1, total / len(X), test_accuracy)
+        if on_progress is not None:
+            on_progress(Progress(epoch + 1, epochs, step + 1, steps_per_epoch, {"loss": loss.item()},
+                                 metrics={"train_loss": total / len(X), "test_accuracy": test_accuracy}))
+        if stop_requested(stop_event):
+            break
     model.eval()
     model.metadata = {
         "dataset": dataset.describe(),

@@ -122,8 +122,9 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         data,
         epochs=args.epochs,
         seed=args.seed,
-        on_epoch=lambda e, loss, acc: print(
-            f"epoch {e}/{args.epochs}: loss {loss:.4f}  test accuracy {acc:.4f}", flush=True
+        on_progress=lambda p: p.epoch_end and print(
+            f"epoch {p.epoch}/{p.epochs}: loss {p.metrics['train_loss']:.4f}  "
+            f"test accuracy {p.metrics['test_accuracy']:.4f}", flush=True
         ),
     )
     path = classifier.save_classifier(model, args.out)

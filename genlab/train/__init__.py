@@ -3,9 +3,10 @@
     result = train(model, dataset, TrainConfig(epochs=10), on_progress=print)
 """
 
+from genlab.train.callbacks import Progress
 from genlab.train.config import TrainConfig
 
-_TRAINER = ("Progress", "TrainingDiverged", "TrainResult", "resolve_device", "train")
+_TRAINER = ("TrainingDiverged", "TrainResult", "resolve_device", "train")
 
 
 def __getattr__(name):
@@ -17,4 +18,4 @@ def __getattr__(name):
     raise AttributeError(f"module 'genlab.train' has no attribute {name!r}")
 
 
-__all__ = ["TrainConfig", *_TRAINER]
+__all__ = ["Progress", "TrainConfig", *_TRAINER]
