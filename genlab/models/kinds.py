@@ -25,6 +25,7 @@ from torch import nn
 from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import CodeDensity
+from genlab.models.interpolation import latent_path
 from genlab.models.second_stage import SecondStage
 from genlab.names import LATENT_SOURCES
 
@@ -76,16 +77,6 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Returns KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dims, averaged over the batch."""
     mu, logvar = mu.float(), logvar.float()
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Returns spherical interpolations (T, D) between vectors a, b (D,) at fractions t (T,)."""
-    cos = F.cosine_similarity(a, b, dim=0).clamp(-1.0, 1.0)
-    omega = torch.arccos(cos)
-    if omega.abs() < 1e-4:  # nearly parallel: the linear path is the same curve
-        return torch.lerp(a, b, t[:, None])
-    s = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / s)[:, None] * a + (torch.sin(t * omega) / s)[:, None] * b
 
 
 class GenerativeModel(nn.Module):
@@ -182,14 +173,10 @@ class GenerativeModel(nn.Module):
     def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int, mode: str = "linear") -> torch.Tensor:
         """Returns `steps` grids (steps, 16, 16, 16) decoded along the latent path from x_a to x_b.
 
-        x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (slerp).
+        x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (see latent_path).
         """
-        if mode not in ("linear", "spherical"):
-            raise ValueError(f"interpolation mode must be 'linear' or 'spherical', not {mode!r}")
         z = self.encode(torch.stack([x_a.reshape(GRID, GRID, GRID), x_b.reshape(GRID, GRID, GRID)]))
-        t = torch.linspace(0, 1, steps, device=z.device)
-        path = torch.lerp(z[0], z[1], t[:, None]) if mode == "linear" else slerp(z[0], z[1], t)
-        return self.decode(path)
+        return self.decode(latent_path(z[0], z[1], steps, mode))
 
     def forward(self, x: torch.Tensor) -> Losses:
         """Returns the training losses for a batch x (B, 16, 16, 16)."""
