@@ -27,9 +27,12 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_startup import CHROMIUM, CHROMIUM_ARGS, free_port, stop, wait_for_health
-from genlab import appstate, paths
+from genlab import names, paths
+from genlab.models import DEFAULT_LATENT_DIM
+from genlab.train import TrainConfig
 
-SETTINGS = {"latent_dim": 16, "batch_size": 64, "lr": 1e-3}   # the Train form's defaults
+SETTINGS = {"latent_dim": DEFAULT_LATENT_DIM, "batch_size": TrainConfig.batch_size,
+            "lr": TrainConfig.lr}  # the Train form's defaults
 
 
 def samples_per_s(checkpoint: Path) -> float:
@@ -70,7 +73,7 @@ def run_app(kind: str, backbone: str, digits: int, env: dict, runs: Path, timeou
             page.get_by_role("spinbutton", name="Epochs").fill("1")
             page.get_by_role("spinbutton", name="Training digits (0 = all)").fill(str(digits))
             for label, value, default in (("Kind", kind.upper(), "AE"),
-                                          ("Backbone", appstate.backbone_title(backbone), "FCN")):
+                                          ("Backbone", names.backbone_title(backbone), "FCN")):
                 if value == default:
                     continue
                 page.get_by_label(label).click()

@@ -16,17 +16,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genlab import paths
+from genlab import checkpoint_file, names, paths
 from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
-SOURCES = {
-    "mnist": "Real MNIST digits",
-    "synthetic": "Procedural digits",
-    "kaggle": "Kaggle 3D MNIST file",
-}
 
 
 # -- folders ---------------------------------------------------------------------------------
@@ -103,7 +98,7 @@ def default_dataset_choice() -> dict:
 
 def dataset_title(choice: dict) -> str:
     """Returns a short human description of a dataset choice {"source", "params"}."""
-    title = SOURCES.get(choice["source"], choice["source"])
+    title = names.source_title(choice["source"])
     if choice["source"] == "kaggle" and "name" in choice:
         title += f" ({choice['name']})"
     elif choice["source"] == "mnist":
@@ -161,19 +156,8 @@ def lift_upload(name: str, data: bytes) -> np.ndarray:
 
 # -- checkpoints ------------------------------------------------------------------------------
 def read_checkpoint_info(path) -> dict:
-    """Returns a genlab checkpoint's JSON metadata without loading its tensors; ValueError if unreadable."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework="numpy") as handle:  # metadata only: no need to load torch
-            raw = (handle.metadata() or {}).get("genlab")
-        info = json.loads(raw) if raw else None
-    except Exception as error:  # noqa: BLE001 - safetensors raises several types for bad files
-        raise ValueError(f"{path.name} is not a readable checkpoint: {error}") from None
-    if not isinstance(info, dict) or "kind" not in info:
-        raise ValueError(f"{path.name} is not a genlab checkpoint (no genlab metadata)")
-    return info
+    """Returns a genlab checkpoint's JSON metadata without loading its tensors (nor torch); ValueError if unreadable."""
+    return checkpoint_file.read_info(path, checkpoint_file.MODEL)
 
 
 def list_checkpoints() -> list[dict]:
@@ -208,7 +192,6 @@ def list_checkpoints() -> list[dict]:
     return entries + unreadable
 
 
-DATASET_NAMES = {"mnist": "MNIST", "synthetic": "procedural", "kaggle": "Kaggle file"}
 # Data that shipped weights were trained on before MNIST's own split became the standard one.
 EARLIER_SPLITS = {"c7e8621eeedc1be8": "MNIST test (t10k) digits 0–6,999 and a rotated copy of each for "
                                       "training, 7,000–7,999 for testing"}
@@ -224,10 +207,10 @@ def checkpoint_rows(entries: list[dict]) -> list[dict]:
         canonical = (entry.get("metrics") or {}).get("canonical") or {}
         status = entry.get("error") or ("cancelled (kept)" if entry.get("cancelled") else "ready")
         rows.append({"name": entry["name"], "origin": entry["origin"],
-                     "kind": (entry.get("kind") or "?").upper(),
-                     "backbone": backbone_title(entry.get("backbone") or "?"),
+                     "kind": names.kind_title(entry.get("kind") or "?"),
+                     "backbone": names.backbone_title(entry.get("backbone") or "?"),
                      "latent dim": entry.get("latent_dim"),
-                     "trained on": DATASET_NAMES.get(entry.get("dataset"), entry.get("dataset") or "–"),
+                     "trained on": names.source_short(entry.get("dataset")),
                      "validation loss": number(entry.get("val_loss")),
                      "test BCE": number(canonical.get("bce")), "test MSE": number(canonical.get("mse")),
                      "status": status})
@@ -246,13 +229,6 @@ def earlier_split_note(entries: list[dict]) -> str:
                 f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits."
             )
     return " ".join(notes)
-
-
-def backbone_title(backbone: str) -> str:
-    """Returns how a backbone is written for people: "cnn_mlp" -> "CNN+MLP"."""
-    from genlab.eval.report import BACKBONE_NAMES
-
-    return BACKBONE_NAMES.get(backbone, backbone.upper())
 
 
 def checkpoint_label(entry: dict) -> str:
@@ -493,10 +469,7 @@ def column_heading(key: str) -> str:
 def readable_table(table):
     """Returns a comparison DataFrame for people: kinds and backbones as written in the paper
     ("VAE", "CNN+MLP"), columns headed by column_heading."""
-    from genlab.eval.report import KIND_NAMES
-
-    shown = table.assign(kind=table["kind"].map(lambda k: KIND_NAMES.get(k, k)),
-                         backbone=table["backbone"].map(backbone_title))
+    shown = table.assign(kind=table["kind"].map(names.kind_title), backbone=table["backbone"].map(names.backbone_title))
     return shown.rename(columns={key: column_heading(key) for key in shown.columns})
 
 

@@ -3,8 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from genlab import appstate
-from genlab.eval.report import KIND_NAMES, log_ticks
+from genlab import appstate, names
+from genlab.eval.report import log_ticks
 
 appstate.require_frame()
 
@@ -35,10 +35,10 @@ a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off
 kinds = list(dict.fromkeys(table["kind"]))
 backbones = list(dict.fromkeys(table["backbone"]))
-picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=lambda k: KIND_NAMES.get(k, k.upper()),
+picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=names.kind_title,
                              key="compare_kinds")
 picked_backbones = b.multiselect("Backbones", backbones, default=backbones,
-                                 format_func=appstate.backbone_title, key="compare_backbones")
+                                 format_func=names.backbone_title, key="compare_backbones")
 metric = c.radio("Metric beside the paper", ["bce", "mse"], horizontal=True, format_func=str.upper,
                  key="compare_metric")
 shown = table[table["kind"].isin(picked_kinds) & table["backbone"].isin(picked_backbones)]
@@ -47,8 +47,8 @@ if shown.empty:
     st.stop()
 
 versus = appstate.versus_paper(shown, metric)
-versus = versus.assign(kind=versus["kind"].map(lambda k: KIND_NAMES.get(k, k)),
-                       backbone=versus["backbone"].map(appstate.backbone_title))
+versus = versus.assign(kind=versus["kind"].map(names.kind_title),
+                       backbone=versus["backbone"].map(names.backbone_title))
 chart = px.bar(versus, x="backbone", y="value", color="source", barmode="group", facet_col="kind",
                log_y=True, labels={"value": f"test {metric.upper()} (log scale)", "backbone": ""},
                color_discrete_map={"genlab": "#1f77b4", "paper": "#bbbbbb"})

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genlab import appstate, explore
-from genlab.models.kinds import LATENT_SOURCES
+from genlab import appstate, explore, names
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
 from genlab.viz.live import live_voxel_view
 
@@ -77,7 +76,7 @@ except (ValueError, FileNotFoundError, OSError) as error:
 
 model_key = hashlib.sha1(f"{path}:{dataset.fingerprint}".encode()).hexdigest()[:10]
 trained_on = (getattr(model, "metadata", {}).get("dataset") or {}).get("source")
-st.caption(f"{model.kind.upper()} on {appstate.backbone_title(model.backbone)} · {model.latent_dim} latent "
+st.caption(f"{names.kind_title(model.kind)} on {names.backbone_title(model.backbone)} · {model.latent_dim} latent "
            f"dimensions · trained on {trained_on or 'unknown data'} · digits below from "
            f"{appstate.dataset_title(appstate.dataset_choice())}"
            + (f" · uploaded as {uploaded.name}" if path != labels.get(picked, {}).get("path") else ""))
@@ -146,7 +145,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     returns (source, digit, words)."""
     sources = model.latent_sources()
     a, b = st.columns([3, 2])
-    source = a.radio("Draw latents from", sources, format_func=LATENT_SOURCES.get, horizontal=True,
+    source = a.radio("Draw latents from", sources, format_func=names.LATENT_SOURCES.get, horizontal=True,
                      key=f"{key}_source_{model_key}",
                      help="A VAE or GAN is trained to decode its N(0, I) prior. A VAE's second stage (a small "
                           "VAE fitted to the codes of the training digits) and the per-digit Gaussians (fitted to "
@@ -156,7 +155,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     if source == "density":
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
         digit = None if choice == "any" else int(choice)
-    words = LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
+    words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
     return source, digit, words
 
 
@@ -377,7 +376,8 @@ def side_by_side_view():
         key = hashlib.sha1(f"{entry['path']}:{dataset.fingerprint}".encode()).hexdigest()[:10]
         codes, _, _, other_directions, other_scales = latent_geometry(key, other)
         title, row = st.columns([1, 5])
-        title.markdown(f"**{entry['name']}**  \n{other.kind.upper()} · {appstate.backbone_title(other.backbone)}")
+        title.markdown(f"**{entry['name']}**  \n"
+                       f"{names.kind_title(other.kind)} · {names.backbone_title(other.backbone)}")
         if walk == WALKS[0]:
             start_grid, _ = test_digit(digit, int(example))
             k = min(len(steps), len(other_directions))
@@ -397,7 +397,8 @@ def side_by_side_view():
             grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, "density", digit))
             row.image(projection_grid(grids, columns=8, scale=6))
         else:
-            row.info(f"This {other.kind.upper()} has no per-digit Gaussians, so it cannot be asked for a {digit}.")
+            row.info(f"This {names.kind_title(other.kind)} has no per-digit Gaussians, "
+                     f"so it cannot be asked for a {digit}.")
 
 
 side_by_side_view()

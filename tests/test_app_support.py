@@ -43,7 +43,7 @@ def test_trained_checkpoints_are_listed_and_broken_ones_come_last():
     assert [c["name"] for c in trained] == ["mine", "junk"]
     assert (trained[0]["kind"], trained[0]["backbone"], trained[0]["latent_dim"]) == ("ae", "fcn", 4)
     assert trained[0]["dataset"] == "synthetic"
-    assert "junk.safetensors is not a readable checkpoint" in trained[1]["error"]
+    assert "junk.safetensors is not a readable safetensors checkpoint" in trained[1]["error"]
     assert appstate.checkpoint_label(trained[1]) == "junk (unreadable)"
 
 

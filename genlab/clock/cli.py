@@ -28,7 +28,8 @@ COMPARE_RUNS = (
 
 
 def progress_bar(label: str):
-    """Returns an on_step(step, total, loss=None) callback that draws a text progress bar on stderr."""
+    """Returns a callback bar(step, total, loss=None) that draws a text progress bar on stderr (for a trainer's
+    on_progress: step_bar)."""
     start = time.time()
 
     def on_step(step, total, loss=None):
@@ -44,6 +45,12 @@ def progress_bar(label: str):
         return False
 
     return on_step
+
+
+def step_bar(label: str):
+    """Returns an on_progress(Progress) callback drawing progress_bar(label) with each step's loss."""
+    bar = progress_bar(label)
+    return lambda p: bar(p.done, p.total, p.losses.get("loss"))
 
 
 def _training_data(args, with_faces=False):
@@ -83,7 +90,7 @@ def _train(args) -> int:
     init = train.load_reader(args.init) if args.init else None
     history = [*init.config.trained_on.get("history", []), init.config.trained_on] if init else []
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
-                               width=args.width, trunk=args.trunk, on_step=progress_bar(f"training {args.head}"),
+                               width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
                                faces=faces, locator_steps=args.locator_steps)
     test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
@@ -110,7 +117,7 @@ def _train_detector(args) -> int:
         args.n_scenes,
         args.seed,
         args.batch_size,
-        on_step=progress_bar("training detector"),
+        on_progress=step_bar("training detector"),
         progress=lambda done, total: bar(done, total),
     )
     metrics = detect.evaluate_detector(model, args.n_test, args.test_seed)

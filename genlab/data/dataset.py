@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab import paths
+from genlab import names, paths
 from genlab.data.errors import DataError
 from genlab.data.voxelize import GRID
 from genlab.files import atomic_write
@@ -92,7 +92,7 @@ def _sources() -> dict:
     }
 
 
-SOURCES = ("synthetic", "mnist", "kaggle")
+SOURCES = tuple(names.DATA_SOURCES)  # ("synthetic", "mnist", "kaggle")
 
 
 def resolve_params(source: str, params: dict) -> dict:
