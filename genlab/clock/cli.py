@@ -190,7 +190,7 @@ def _calibrate(args) -> int:
     path = args.weights or WEIGHTS_PATH
     reader = train.load_reader(path)
     scenes, scene_labels = synth.make_scenes(args.n, seed=args.seed)
-    clocks, clock_labels = synth.make_clocks(args.n, seed=args.seed + 1)
+    clocks, clock_labels = synth.make_clocks(args.n, seed=args.seed + 1, hard=args.hard)
     bar = progress_bar("reading synthetic photos")
     readings = []
     for i, image in enumerate([*scenes, *clocks]):
@@ -198,12 +198,13 @@ def _calibrate(args) -> int:
         bar(i + 1, 2 * args.n)
     labels = np.concatenate([scene_labels, clock_labels])
     reader.config.temperature = fit_temperature(np.array(readings), labels[:, 0] * 60 + labels[:, 1])
-    reader.config.calibration = {"scenes": args.n, "clocks": args.n, "seed": args.seed,
+    reader.config.calibration = {"scenes": args.n, "clocks": args.n, "seed": args.seed, "hard": args.hard,
+                                 "generator_version": synth.GENERATOR_VERSION,
                                  "objective": "Brier score of the confidence against 'within 10 minutes'"}
     out = args.out or path
     train.save_reader(reader, out)
     print(f"temperature {reader.config.temperature} (fitted on {args.n} synthetic scenes and {args.n} clocks, "
-          f"seed {args.seed}); saved {out}")
+          f"{args.hard:.0%} of them with hard cases, seed {args.seed}); saved {out}")
     return 0
 
 
@@ -332,6 +333,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default=None, help="default: overwrite --weights")
     p.add_argument("--n", type=int, default=300, help="synthetic scenes, and as many clocks")
     p.add_argument("--seed", type=int, default=7000, help="a seed never used for training or testing")
+    p.add_argument("--hard", type=float, default=1.0,
+                   help="share of the clocks with hard cases (plain synthetic clocks are easier than photos)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_calibrate)
 
