@@ -223,7 +223,7 @@ def load_reader(path) -> nn.Module:
 
 
 def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out_dir):
-    """Returns work for genlab.jobs.start_job (the Clock reader page's training): generate n_clocks
+    """Returns work for genlab.app.jobs.start_job (the Clock reader page's training): generate n_clocks
     synthetic clocks, train a `head` reader on the polar trunk for `steps` steps, and save it in
     out_dir under a name no other run takes. Its result: {"path", "metrics" on 200 held-out clocks}.
     The job's torch threads are start_job's to set."""
