@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
+import torch.export
 import torch.nn.functional as F
-import torch.utils._pytree
 from torch import nn
 
 from genlab import names
@@ -46,8 +46,9 @@ class Losses:
         return {"loss": float(self.total.detach()), **{k: float(v.detach()) for k, v in self.terms.items()}}
 
 
-# DistributedDataParallel looks for the loss tensors inside a forward's output; let it see through Losses.
-torch.utils._pytree.register_dataclass(Losses)
+# DistributedDataParallel finds the tensors of a forward's output by flattening it as a pytree;
+# registering Losses (the public way: torch.export.register_dataclass) lets it see the loss tensors.
+torch.export.register_dataclass(Losses, serialized_type_name="genlab.models.kinds.Losses")
 
 
 @dataclass
