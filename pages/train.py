@@ -85,7 +85,7 @@ def training_form() -> dict | None:
             second_stage = st.number_input(
                 "Second stage (steps)", 0, 50_000, last["second_stage_steps"], step=1000, key="train_second_stage",
                 help="After training, a VAE fits a small second VAE to its codes, which its samples are drawn "
-                     "through (as `python -m genlab train` does; 10,000 steps take 1-4 minutes). 0: none.")
+                     "through (as `python -m genlab train` does). 0: none.")
         submitted = st.form_submit_button("Start training", type="primary")
     if not submitted:
         return None

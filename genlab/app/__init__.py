@@ -6,6 +6,7 @@ Pure helpers, testable with plain pytest and free of streamlit:
     tables     the Compare page's DataFrames (our evaluation beside the paper's figures)
     explore    latent-space tools of the explorer: decode, rank, interpolate, nearest digit
     jobs       background jobs (training runs) with progress, Cancel and per-user ownership
+    server     the app as a running server (port, command, wait until up, stop) for e2e tests and benchmarks
 Streamlit-bound (the only modules of genlab that import streamlit):
     state      one user's choices, datasets and models shared by every session, shared widgets
     frame      require_frame: keeps a deep-linked page inside app.py's navigation

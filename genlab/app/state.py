@@ -89,7 +89,7 @@ class DatasetBuild:
 
 _builds: dict[str, DatasetBuild] = {}
 _builds_lock = threading.Lock()
-MAX_DATASETS = 3  # datasets kept in memory at once (the MNIST one is ~0.7 GB)
+MAX_DATASETS = 3  # datasets kept in memory at once (a full MNIST one is large)
 
 
 def dataset_build(choice: dict) -> DatasetBuild:

@@ -28,7 +28,7 @@ from genlab.train.callbacks import report_step, stop_requested
 FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
-LOCATOR_STEPS = 15_000  # face-locator training (batch 64): 1.1 px median centre error; 4,000 steps gave 1.7
+LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
 
 
 @dataclass

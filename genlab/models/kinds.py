@@ -1,4 +1,4 @@
-"""The three model kinds, each written once over any backbone: AE, VAE and GAN.
+"""The model kinds, each written once over any backbone: AE, VAE and GAN.
 
 Every kind offers the same contract (shapes: B samples, grid 16^3):
     encode(x: (B, 16, 16, 16) in [0, 1]) -> z (B, latent_dim)     (VAE and GAN: the mean code)
@@ -81,7 +81,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 class GenerativeModel(nn.Module):
-    """The shared contract of the twelve models; a subclass supplies the kind (networks and loss)."""
+    """The shared contract of every model; a subclass supplies the kind (networks, loss and training step)."""
 
     kind: ClassVar[str]
     defaults: ClassVar[dict] = {}  # the kind's own options (loss weights)
