@@ -37,8 +37,8 @@ def test_the_scan_catches_an_import_inside_a_function(tmp_path):
     assert "streamlit" in imported_modules(hidden)
 
 
-@pytest.mark.parametrize("module", ["genlab.app.files", "genlab.app.catalogue", "genlab.app.tables", "genlab.app.server",
-                                    "genlab.app.jobs", "genlab.app.explore"])
+@pytest.mark.parametrize("module", ["genlab.app.files", "genlab.app.catalogue", "genlab.app.tables",
+                                    "genlab.app.server", "genlab.app.jobs", "genlab.app.explore"])
 def test_the_pure_app_modules_load_without_streamlit(module):
     run = subprocess.run([sys.executable, "-c", f"import sys, {module}; print('streamlit' in sys.modules)"],
                          capture_output=True, text=True, cwd=paths.REPO_ROOT, timeout=120)
