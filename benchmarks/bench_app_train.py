@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_startup import CHROMIUM, CHROMIUM_ARGS, free_port, stop, wait_for_health
 from genlab import names, paths
+from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
 from genlab.models import DEFAULT_LATENT_DIM
 from genlab.train import TrainConfig
 
@@ -60,11 +60,10 @@ def run_app(kind: str, backbone: str, digits: int, env: dict, runs: Path, timeou
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                "--server.port", str(port), "--server.address", "127.0.0.1"],
-                               cwd=paths.REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(streamlit_command(port), cwd=paths.REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
     try:
-        wait_for_health(url, process, time.time() + 60)
+        wait_until_up(url, process, timeout=60)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -2,16 +2,17 @@
 
 import streamlit as st
 
-from genlab import appstate, jobs, names
+from genlab import names
+from genlab.app import catalogue, files, frame, jobs, state
 from genlab.models import DEFAULT_LATENT_DIM, KIND_CLASSES, SECOND_STAGE_STEPS
 from genlab.train import TrainConfig
 from genlab.viz import loss_figure
 
-appstate.require_frame()
+frame.require_frame()
 
 st.title("Train")
-owner = appstate.owner_id()
-choice = appstate.dataset_choice()
+owner = state.owner_id()
+choice = state.dataset_choice()
 my_jobs = jobs.jobs_for(owner)
 current = my_jobs[0] if my_jobs else None
 
@@ -19,8 +20,8 @@ current = my_jobs[0] if my_jobs else None
 def start_training(request: dict) -> None:
     """Starts a training job for this user; errors go to the page."""
     try:
-        dataset = appstate.load_dataset(choice)
-        work = jobs.training_work(dataset=dataset, runs_dir=appstate.runs_dir(), **request)
+        dataset = state.load_dataset(choice)
+        work = jobs.training_work(dataset=dataset, runs_dir=files.runs_dir(), **request)
         label = f"{request['kind']}/{request['backbone']}"
         job = jobs.start_job(owner, label, work)
     except (jobs.JobError, ValueError, FileNotFoundError, OSError) as error:
@@ -28,7 +29,7 @@ def start_training(request: dict) -> None:
     else:
         st.session_state.setdefault("train_settings", {})[job.id] = {
             **request,
-            "dataset": appstate.dataset_title(choice),
+            "dataset": catalogue.dataset_title(choice),
         }
 
 
@@ -59,7 +60,7 @@ def training_form() -> dict | None:
     """Draws the form (starting from the last run's settings); returns the request once submitted."""
     last = {**DEFAULTS, **st.session_state.get("train_last", {})}
     with st.form("train_form", border=True):
-        st.markdown(f"Trains on **{appstate.dataset_title(choice)}** (change it on the Data page). "
+        st.markdown(f"Trains on **{catalogue.dataset_title(choice)}** (change it on the Data page). "
                     "Training runs in the background: switch pages freely and come back.")
         a, b, c, d = st.columns(4)
         kinds, backbones = list(names.KINDS), list(names.BACKBONES)
@@ -84,7 +85,7 @@ def training_form() -> dict | None:
             second_stage = st.number_input(
                 "Second stage (steps)", 0, 50_000, last["second_stage_steps"], step=1000, key="train_second_stage",
                 help="After training, a VAE fits a small second VAE to its codes, which its samples are drawn "
-                     "through (as `python -m genlab train` does; 10,000 steps take 1-4 minutes). 0: none.")
+                     "through (as `python -m genlab train` does). 0: none.")
         submitted = st.form_submit_button("Start training", type="primary")
     if not submitted:
         return None

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import explore
+from genlab.app import explore
 from genlab.models.interpolation import latent_path
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_train import blobs, tiny
 
-from genlab import jobs
+from genlab.app import jobs
 from genlab.data import VoxelDataset
 from genlab.models import load_model, save_model
 from genlab.train import TrainConfig, train

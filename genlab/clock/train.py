@@ -28,7 +28,7 @@ from genlab.train.callbacks import report_step, stop_requested
 FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
-LOCATOR_STEPS = 15_000  # face-locator training (batch 64): 1.1 px median centre error; 4,000 steps gave 1.7
+LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
 
 
 @dataclass
@@ -223,7 +223,7 @@ def load_reader(path) -> nn.Module:
 
 
 def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out_dir):
-    """Returns work for genlab.jobs.start_job (the Clock reader page's training): generate n_clocks
+    """Returns work for genlab.app.jobs.start_job (the Clock reader page's training): generate n_clocks
     synthetic clocks, train a `head` reader on the polar trunk for `steps` steps, and save it in
     out_dir under a name no other run takes. Its result: {"path", "metrics" on 200 held-out clocks}.
     The job's torch threads are start_job's to set."""

@@ -5,7 +5,7 @@ of latent paths; its penultimate features (FEATURE_DIM values per grid) are the 
 the Fréchet distance and PRDC compare real and generated digits, as Inception features do
 for images. The shipped one lives in weights/classifier.safetensors:
 
-    python -m genlab train-classifier --dataset mnist      # retrains it (10 epochs: about 7 min on one core)
+    python -m genlab train-classifier --dataset mnist      # retrains it (10 epochs)
 """
 
 import time

@@ -1,4 +1,4 @@
-"""The four backbones, each written once as an encoder network and a decoder network.
+"""The backbones, each written once as an encoder network and a decoder network.
 
 An encoder maps voxels `x: (B, 16, 16, 16)` in [0, 1] to features `(B, out_dim)`; a decoder maps
 a latent `z: (B, latent_dim)` to voxel *logits* `(B, 16, 16, 16)` (the model kind applies the
@@ -21,7 +21,7 @@ from genlab.data import GRID
 SLICE = GRID * GRID  # voxels in one 16x16 slice
 
 
-# Decoders start near the data's mean occupancy (~7% of voxels), not at 50%: faster early training.
+# Decoders start near the data's mean occupancy (a small share of voxels), not at 50%: faster early training.
 OUTPUT_BIAS = -2.5
 
 

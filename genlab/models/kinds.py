@@ -1,4 +1,4 @@
-"""The three model kinds, each written once over any backbone: AE, VAE and GAN.
+"""The model kinds, each written once over any backbone: AE, VAE and GAN.
 
 Every kind offers the same contract (shapes: B samples, grid 16^3):
     encode(x: (B, 16, 16, 16) in [0, 1]) -> z (B, latent_dim)     (VAE and GAN: the mean code)
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
+import torch.export
 import torch.nn.functional as F
-import torch.utils._pytree
 from torch import nn
 
 from genlab import names
@@ -46,8 +46,9 @@ class Losses:
         return {"loss": float(self.total.detach()), **{k: float(v.detach()) for k, v in self.terms.items()}}
 
 
-# DistributedDataParallel looks for the loss tensors inside a forward's output; let it see through Losses.
-torch.utils._pytree.register_dataclass(Losses)
+# DistributedDataParallel finds the tensors of a forward's output by flattening it as a pytree;
+# registering Losses (the public way: torch.export.register_dataclass) lets it see the loss tensors.
+torch.export.register_dataclass(Losses, serialized_type_name="genlab.models.kinds.Losses")
 
 
 @dataclass
@@ -80,7 +81,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 class GenerativeModel(nn.Module):
-    """The shared contract of the twelve models; a subclass supplies the kind (networks and loss)."""
+    """The shared contract of every model; a subclass supplies the kind (networks, loss and training step)."""
 
     kind: ClassVar[str]
     defaults: ClassVar[dict] = {}  # the kind's own options (loss weights)

@@ -1,4 +1,4 @@
-"""genlab.train: the trainer for all twelve models (CPU, CUDA, MPS; DDP under torchrun).
+"""genlab.train: the trainer for every model kind and backbone (CPU, CUDA, MPS; DDP under torchrun).
 
     result = train(model, dataset, TrainConfig(epochs=10), on_progress=print)
 """

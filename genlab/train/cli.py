@@ -1,7 +1,7 @@
-"""`python -m genlab train`: train one model, or all twelve, with a progress bar.
+"""`python -m genlab train`: train one model, or every kind on every backbone, with a progress bar.
 
     python -m genlab train --kind vae --backbone gru --epochs 10 --dataset mnist --out runs/vae_gru.safetensors
-    python -m genlab train --all --chain --dataset mnist --out weights/  # the twelve, then weights/manifest.json
+    python -m genlab train --all --chain --dataset mnist --out weights/  # all models, then weights/manifest.json
     python -m genlab train --manifest --out weights/                     # only rebuild the manifest
     python -m genlab train --fit-samplers weights/*.safetensors --dataset mnist  # (re)fit code samplers
     torchrun --nproc_per_node=2 -m genlab train --kind ae --backbone fcn # DistributedDataParallel
@@ -25,11 +25,11 @@ def add_parser(subparsers) -> None:
     # The choices are genlab.names' own dicts, so a backbone registered later is one too.
     p.add_argument("--kind", choices=names.KINDS, help="model kind")
     p.add_argument("--backbone", choices=names.BACKBONES, help="encoder/decoder network")
-    p.add_argument("--all", action="store_true", help="train all twelve models into the --out folder")
+    p.add_argument("--all", action="store_true", help="train every kind on every backbone into the --out folder")
     p.add_argument("--manifest", action="store_true", help="only (re)write manifest.json for the checkpoints in --out")
     p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
-                        "the per-digit code density, and a VAE's second stage (about a minute)")
+                        "the per-digit code density, and a VAE's second stage")
     p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
                    help="training steps of a VAE's second stage, fitted after training (default 10,000; 0: none)")
     p.add_argument(

@@ -8,7 +8,10 @@ import json
 import numpy as np
 import torch
 
+from genlab.models import interpolation
 from genlab.models.interpolation import latent_path
+
+INTERPOLATION_MODES = interpolation.MODES
 
 
 @torch.no_grad()
