@@ -189,7 +189,7 @@ def test_training_divergence_becomes_the_jobs_error(monkeypatch, tmp_path):
     monkeypatch.setattr(genlab.train, "train", diverge)
     work = jobs.training_work("ae", "fcn", latent_dim=4, epochs=1, batch_size=16, lr=10.0,
                               dataset=tiny_dataset(), runs_dir=tmp_path)
-    job = jobs.start_job("diverger", "ae/fcn", work)
+    job = jobs.start_job("diverger", "ae/fcn", lambda report, stop: work(report, stop))  # here: train is patched
     assert job.wait(60)
     assert job.snapshot()["status"] == jobs.FAILED
     assert job.snapshot()["error"] == "training ae/fcn diverged at epoch 1, step 2: loss=nan"
@@ -200,3 +200,63 @@ def test_only_the_latest_finished_jobs_are_remembered(monkeypatch):
     for n in range(4):
         jobs.start_job("ivy", f"run {n}", counting_work(1)).wait(5)
     assert [job.label for job in jobs.jobs_for("ivy")] == ["run 3", "run 2"]
+
+
+# -- work in a child process ------------------------------------------------------------------------
+def child_counting(report, stop_event, steps, pause=0.0):
+    """ChildWork target: reports `steps` steps from its own process; stops early when asked."""
+    import os
+
+    for step in range(1, steps + 1):
+        if stop_event.is_set():
+            return {"pid": os.getpid(), "stopped_after": step - 1}
+        report({"done": step, "total": steps})
+        time.sleep(pause)
+    return {"pid": os.getpid(), "stopped_after": None}
+
+
+def child_bad_input(report, stop_event):
+    raise ValueError("the digits file is empty")
+
+
+def child_dies(report, stop_event):
+    import os
+
+    report({"done": 1, "total": 2})
+    os._exit(3)  # killed, out of memory ...: no message comes back
+
+
+def test_child_work_runs_in_another_process_and_reports_back():
+    import os
+
+    job = jobs.start_job("child-alice", "count", jobs.ChildWork(child_counting, {"steps": 3}))
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.DONE, state["error"]
+    assert state["result"]["pid"] != os.getpid() and state["result"]["stopped_after"] is None
+    assert [entry["done"] for entry in state["log"]] == [1, 2, 3]
+    # called directly, the same work runs here (what tests and scripts use)
+    assert jobs.ChildWork(child_counting, {"steps": 1})(lambda entry: None, threading.Event())["pid"] == os.getpid()
+
+
+def test_child_work_is_cancelled_through_the_job():
+    job = jobs.start_job("child-bob", "count", jobs.ChildWork(child_counting, {"steps": 10_000, "pause": 0.01}))
+    deadline = time.time() + 120
+    while not job.snapshot()["log"] and time.time() < deadline:
+        time.sleep(0.05)
+    job.cancel()
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.CANCELLED and state["result"]["stopped_after"] < 10_000
+
+
+@pytest.mark.parametrize("work, message", [
+    (child_bad_input, "^the digits file is empty$"),
+    (child_dies, r"^the run's process ended unexpectedly \(exit code 3\)$"),
+])
+def test_a_failing_or_dying_child_is_a_message(work, message):
+    job = jobs.start_job(f"child-{work.__name__}", "fail", jobs.ChildWork(work, {}))
+    assert job.wait(120)
+    state = job.snapshot()
+    assert state["status"] == jobs.FAILED
+    assert __import__("re").match(message, state["error"]), state["error"]

@@ -9,10 +9,14 @@ never shows up in, or stops, another's.
     job.cancel()                                  # asks work to stop (it checks stop_event)
 
 Each job runs on its own number of torch CPU threads (default JOB_THREADS) without changing the
-threads of the server or of other jobs: see use_torch_threads.
+threads of the server or of other jobs: see use_torch_threads. Work given as a ChildWork (training
+runs) runs in a child process of its own instead, so it never waits for the server's Python
+(the GIL) while pages redraw; its progress and result come back over a queue.
 """
 
 import itertools
+import multiprocessing
+import queue
 import sys
 import threading
 import time
@@ -126,9 +130,67 @@ def _in_new_thread(function):
     return out[0]
 
 
+@dataclass(frozen=True)
+class ChildWork:
+    """Work that start_job runs in a child process: target(report, stop_event, **kwargs).
+
+    target must be a module-level function and kwargs must pickle (the child is a fresh
+    interpreter). Called directly, as work(report, stop_event), it runs here, on this thread.
+    """
+
+    target: Callable
+    kwargs: dict
+
+    def __call__(self, report, stop_event):
+        return self.target(report, stop_event, **self.kwargs)
+
+
+def _child_main(work: ChildWork, threads: int | None, messages, stop_event) -> None:
+    """Runs in the child process: does the work, sending ("report", entry)s and then how it ended."""
+    try:
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        result = work(lambda entry: messages.put(("report", entry)), stop_event)
+        messages.put(("result", result))
+    except (JobError, ValueError, FileNotFoundError) as exc:
+        messages.put(("failed", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - the user sees a message, never a traceback
+        messages.put(("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def _run_in_child(job: "Job", work: ChildWork, threads: int | None) -> tuple[str, Any]:
+    """Returns ("result", result) or ("failed", message) of work run in a child process, passing on
+    its progress to the job and the job's cancel to it."""
+    context = multiprocessing.get_context("spawn")  # not fork: the server has threads
+    messages, stop_event = context.Queue(), context.Event()
+    child = context.Process(target=_child_main, args=(work, threads, messages, stop_event), name=job.id, daemon=True)
+    child.start()
+    try:
+        while True:
+            if job.stop_event.is_set():
+                stop_event.set()
+            try:
+                kind, value = messages.get(timeout=0.2 if child.is_alive() else 2.0)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                return "failed", f"the run's process ended unexpectedly (exit code {child.exitcode})"
+            if kind == "report":
+                job.report(value)
+            else:
+                return kind, value
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+
+
 def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], threading.Event], Any],
               threads: int | None = JOB_THREADS) -> Job:
-    """Returns a new running Job that calls work(report, stop_event) on a daemon thread.
+    """Returns a new running Job that calls work(report, stop_event) on a daemon thread (a ChildWork: in
+    a child process, watched by that thread).
 
     work returns the job's result; it should return early when stop_event is set (the job is
     then "cancelled", keeping whatever result it returned). A JobError or ValueError it raises
@@ -156,9 +218,14 @@ def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], th
 
 def _run(job: Job, work, threads: int | None) -> None:
     try:
-        if threads:
-            use_torch_threads(threads)
-        result = work(job.report, job.stop_event)
+        if isinstance(work, ChildWork):
+            ending, result = _run_in_child(job, work, threads)
+            if ending == "failed":
+                raise JobError(result)
+        else:
+            if threads:
+                use_torch_threads(threads)
+            result = work(job.report, job.stop_event)
         status, error = (CANCELLED if job.stop_event.is_set() else DONE), None
     except (JobError, ValueError, FileNotFoundError) as exc:
         result, status, error = None, FAILED, str(exc)
@@ -204,57 +271,94 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     model_options: passed to build_model (e.g. beta for a VAE, ae_weight for a GAN).
     The checkpoint is runs_dir/NAME.safetensors, NAME = name or KIND_BACKBONE_TIME, with -2, -3 ...
     added when that file exists or another run is writing it.
+    The run happens in a child process (see ChildWork); the dataset travels as its cache file when
+    it has one (reading that is much faster than sending the arrays).
     """
+    return ChildWork(_train_run, dict(
+        kind=kind, backbone=backbone, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr,
+        dataset=_portable(dataset), runs_dir=runs_dir, max_train=max_train, seed=seed, name=name,
+        second_stage_steps=second_stage_steps, model_options=model_options))
 
-    def work(report, stop_event):
-        from dataclasses import replace
 
-        from genlab.files import claim_new_file
-        from genlab.models import build_model
+@dataclass(frozen=True)
+class CachedDataset:
+    """A dataset named by its cache file and fingerprint, for a child process to read."""
 
-        data = dataset
-        if max_train and max_train < len(dataset.X_train):
-            data = replace(dataset, X_train=dataset.X_train[:max_train], y_train=dataset.y_train[:max_train],
-                           params={**dataset.params, "max_train": max_train})
-        model = build_model(kind, backbone, latent_dim=latent_dim, **model_options)
-        stem = name or f"{kind}_{backbone}_{time.strftime('%Y%m%d-%H%M%S')}"
-        with claim_new_file(runs_dir, stem, ".safetensors") as claimed:  # unique even within one second
-            return train_into(claimed.path, model, data, report, stop_event)
+    path: str
+    fingerprint: str
 
-    def train_into(path, model, data, report, stop_event):
-        from genlab.train import TrainConfig, TrainingDiverged, train
-        from genlab.train.shipping import finish_checkpoint
+    def load(self):
+        """Returns the dataset; raises JobError if the file no longer holds the same data."""
+        from genlab.data.dataset import read_cache
 
-        def on_progress(progress) -> None:
-            report({"epoch": progress.epoch, "epochs": progress.epochs, "step": progress.done, "done": progress.done,
-                    "total": progress.total,
-                    "losses": dict(progress.losses), "samples_per_s": progress.samples_per_s,
-                    "val_loss": progress.val_loss})
+        dataset = read_cache(self.path)
+        if dataset.fingerprint != self.fingerprint:
+            raise JobError("the dataset's cache file changed since the run was started; start it again")
+        return dataset
 
-        def on_phase(phase: str, done: int, total: int) -> None:
-            if stop_event.is_set():
-                raise Cancelled
-            report({"phase": phase, "done": done, "total": total})
 
-        config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=None)
+def _portable(dataset):
+    """Returns a CachedDataset for a dataset that has a cache file, else the dataset itself."""
+    from genlab.data.dataset import cache_path
+
+    try:
+        path = cache_path(dataset.source, dataset.params)
+    except (KeyError, OSError, TypeError, ValueError):  # a source or parameters this genlab cannot key
+        return dataset
+    return CachedDataset(str(path), dataset.fingerprint) if path.is_file() else dataset
+
+
+def _train_run(report, stop_event, *, kind, backbone, latent_dim, epochs, batch_size, lr, dataset, runs_dir,
+               max_train, seed, name, second_stage_steps, model_options):
+    """training_work's work: builds the model, claims its file and trains into it."""
+    from dataclasses import replace
+
+    from genlab.files import claim_new_file
+    from genlab.models import build_model
+
+    data = dataset.load() if isinstance(dataset, CachedDataset) else dataset
+    if max_train and max_train < len(data.X_train):
+        data = replace(data, X_train=data.X_train[:max_train], y_train=data.y_train[:max_train],
+                       params={**data.params, "max_train": max_train})
+    model = build_model(kind, backbone, latent_dim=latent_dim, **model_options)
+    stem = name or f"{kind}_{backbone}_{time.strftime('%Y%m%d-%H%M%S')}"
+    with claim_new_file(runs_dir, stem, ".safetensors") as claimed:  # unique even within one second
+        return _train_into(claimed.path, model, data, report, stop_event, epochs, batch_size, lr, seed,
+                           second_stage_steps)
+
+
+def _train_into(path, model, data, report, stop_event, epochs, batch_size, lr, seed, second_stage_steps):
+    """Trains model on data into the checkpoint at path and finishes it; returns training_work's result."""
+    from genlab.train import TrainConfig, TrainingDiverged, train
+    from genlab.train.shipping import finish_checkpoint
+
+    def on_progress(progress) -> None:
+        report({"epoch": progress.epoch, "epochs": progress.epochs, "step": progress.done, "done": progress.done,
+                "total": progress.total,
+                "losses": dict(progress.losses), "samples_per_s": progress.samples_per_s,
+                "val_loss": progress.val_loss})
+
+    def on_phase(phase: str, done: int, total: int) -> None:
+        if stop_event.is_set():
+            raise Cancelled
+        report({"phase": phase, "done": done, "total": total})
+
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=None)
+    try:
+        result = train(model, data, config, on_progress=on_progress, stop_event=stop_event, checkpoint_path=path)
+    except TrainingDiverged as error:
+        raise JobError(str(error)) from None
+    outcome = {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
+               "best_val_loss": result.best_val_loss, "metrics": None}
+    if path.exists():
+        options = {} if second_stage_steps is None else {"second_stage_steps": second_stage_steps}
         try:
-            result = train(model, data, config, on_progress=on_progress, stop_event=stop_event,
-                           checkpoint_path=path)
-        except TrainingDiverged as error:
-            raise JobError(str(error)) from None
-        outcome = {"checkpoint": str(path) if path.exists() else None, "cancelled": result.cancelled,
-                   "best_val_loss": result.best_val_loss, "metrics": None}
-        if path.exists():
-            options = {} if second_stage_steps is None else {"second_stage_steps": second_stage_steps}
-            try:
-                if result.cancelled:
-                    raise Cancelled
-                outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training, progress=on_phase,
-                                                        **options)
-            except Cancelled:  # finished quickly instead: no second stage, marked as cancelled
-                outcome["cancelled"] = True
-                outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training,
-                                                       {"cancelled": True}, second_stage_steps=0)
-        return outcome
-
-    return work
+            if result.cancelled:
+                raise Cancelled
+            outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training, progress=on_phase,
+                                                    **options)
+        except Cancelled:  # finished quickly instead: no second stage, marked as cancelled
+            outcome["cancelled"] = True
+            outcome["metrics"] = finish_checkpoint(result.model, data, path, result.training,
+                                                   {"cancelled": True}, second_stage_steps=0)
+    return outcome
