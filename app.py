@@ -5,7 +5,8 @@
 
 import streamlit as st
 
-from genlab import paths, warmup
+from genlab import paths
+from genlab.app import warmup
 
 # A local image: a ":material/...:" favicon would be fetched from Google's font servers.
 st.set_page_config(page_title="genlab", page_icon=str(paths.APP_ICON), layout="wide")

@@ -5,7 +5,7 @@ import sys
 def test_warm_up_imports_torch_in_the_background_once():
     code = (
         "import sys\n"
-        "from genlab import warmup\n"
+        "from genlab.app import warmup\n"
         "assert 'torch' not in sys.modules\n"
         "thread = warmup.start()\n"
         "assert warmup.start() is thread\n"
