@@ -154,6 +154,11 @@ def _training_rows(dataset) -> tuple[np.ndarray, np.ndarray]:
     return _TRAINING_NORMS[key]
 
 
+def prepare_nearest(dataset) -> None:
+    """Does nearest_training's once-per-dataset work now (the training rows' norms)."""
+    _training_rows(dataset)
+
+
 def nearest_training(grids, dataset, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Returns (indices, distances) of the k training digits nearest to each grid, nearest first.
 

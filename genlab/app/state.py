@@ -68,9 +68,14 @@ class DatasetBuild:
             self.done, self.total = done, total
 
         try:
-            self.dataset = load_dataset(self.choice["source"], progress=progress, **self.choice["params"])
+            dataset = load_dataset(self.choice["source"], progress=progress, **self.choice["params"])
         except Exception as error:  # noqa: BLE001 - kept and shown to the user by load_dataset()
             self.error = error
+            return
+        from genlab.app.explore import prepare_nearest
+
+        prepare_nearest(dataset)  # here, off the page: the explorer's first visit need not wait for it
+        self.dataset = dataset
 
     @property
     def finished(self) -> bool:
