@@ -273,18 +273,7 @@ class _Run:
     def fit(self, resume: bool, on_progress, stop_event) -> TrainResult:
         """Returns the result after training epoch by epoch until done, cancelled, out of time or patience."""
         config, result = self.config, self.result
-        start_epoch = self.resume() if resume and self.checkpoint_path and os.path.exists(self.checkpoint_path) else 0
-        resumed = self.best_state is not None
-        self.extra = self.model.prepare_training(self.X_train, self.device, resumed=resumed)
-        if not resumed:
-            self.best_state = copy.deepcopy(self.model.state_dict())
-        self.net = wrap_for_ddp(self.model, config, self.device, self.world)
-        self.step_settings = StepSettings(torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
-                                          else contextlib.nullcontext(), config.grad_clip)
-        self.sampler = DistributedSampler(range(len(self.X_train)), num_replicas=self.world, rank=self.rank,
-                                          shuffle=True, seed=config.seed)
-        self.batches = BatchSampler(self.sampler, config.batch_size // self.world, drop_last=True)
-        self.started = time.perf_counter() - result.seconds
+        start_epoch = self.prepare(resume)
         for epoch in range(start_epoch, config.epochs):
             outcome = self.run_epoch(epoch, on_progress, stop_event)
             val = self.validate(outcome)
@@ -299,6 +288,24 @@ class _Run:
         self.model.eval()
         result.training = self.training_record()
         return result
+
+    def prepare(self, resume: bool) -> int:
+        """Returns the epoch to start from, after resuming (if asked and the checkpoint exists), letting the kind
+        prepare its training, and setting up the DDP wrapper, autocast and the batch sampler."""
+        config = self.config
+        start_epoch = self.resume() if resume and self.checkpoint_path and os.path.exists(self.checkpoint_path) else 0
+        resumed = self.best_state is not None
+        self.extra = self.model.prepare_training(self.X_train, self.device, resumed=resumed)
+        if not resumed:
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.net = wrap_for_ddp(self.model, config, self.device, self.world)
+        self.step_settings = StepSettings(torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                                          else contextlib.nullcontext(), config.grad_clip)
+        self.sampler = DistributedSampler(range(len(self.X_train)), num_replicas=self.world, rank=self.rank,
+                                          shuffle=True, seed=config.seed)
+        self.batches = BatchSampler(self.sampler, config.batch_size // self.world, drop_last=True)
+        self.started = time.perf_counter() - self.result.seconds
+        return start_epoch
 
     def resume(self) -> int:
         """Returns the epochs the checkpoint already holds, after loading what it holds (see _resume)."""
