@@ -160,7 +160,7 @@ def refit_samplers(checkpoints: list[Path], args) -> int:
     from genlab.models.checkpoint import write_samplers
 
     source = args.dataset
-    dataset = load_dataset(source)
+    dataset = load_dataset(source, **paths.dataset_options(source))
     for path in checkpoints:
         with FileLock(path, "checkpoint"):  # no training run may write it meanwhile
             model = load_model(path)
@@ -191,7 +191,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     if args.fit_samplers:
         return refit_samplers(args.fit_samplers, args)
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, **paths.dataset_options(args.dataset))
     pairs = [(k, b) for k in KINDS for b in BACKBONES] if args.all else [(args.kind, args.backbone)]
     for kind, backbone in pairs:
         if args.all or (args.out and args.out.suffix != ".safetensors"):
