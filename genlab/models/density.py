@@ -30,7 +30,7 @@ N_CLASSES = 10
 RIDGE = 1e-3  # added to each covariance's diagonal: keeps it positive definite for rare digits
 COMPONENTS = 16  # Gaussians per digit in the mixture
 MIXTURE_RIDGE = 1e-4  # the mixture's ridge, as a share of the codes' mean variance (its components are small)
-EM_STEPS = 100
+EM_STEPS = 40  # EM rounds per digit at most (it also stops once the likelihood stops rising)
 
 
 @dataclass
