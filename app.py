@@ -5,7 +5,7 @@
 
 import streamlit as st
 
-from genlab import paths
+from genlab import paths, warmup
 
 # A local image: a ":material/...:" favicon would be fetched from Google's font servers.
 st.set_page_config(page_title="genlab", page_icon=str(paths.APP_ICON), layout="wide")
@@ -25,3 +25,5 @@ navigation = st.navigation(
     }
 )
 navigation.run()
+# After the page is drawn, so the first page never waits for it: torch is imported while the user reads.
+warmup.start()

@@ -26,10 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_startup import CHROMIUM, CHROMIUM_ARGS, free_port, stop, wait_for_health
-from genlab import appstate, paths
+from genlab import names, paths
+from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
+from genlab.models import DEFAULT_LATENT_DIM
+from genlab.train import TrainConfig
 
-SETTINGS = {"latent_dim": 16, "batch_size": 64, "lr": 1e-3}   # the Train form's defaults
+SETTINGS = {"latent_dim": DEFAULT_LATENT_DIM, "batch_size": TrainConfig.batch_size,
+            "lr": TrainConfig.lr}  # the Train form's defaults
 
 
 def samples_per_s(checkpoint: Path) -> float:
@@ -57,11 +60,10 @@ def run_app(kind: str, backbone: str, digits: int, env: dict, runs: Path, timeou
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                "--server.port", str(port), "--server.address", "127.0.0.1"],
-                               cwd=paths.REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(streamlit_command(port), cwd=paths.REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
     try:
-        wait_for_health(url, process, time.time() + 60)
+        wait_until_up(url, process, timeout=60)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -70,7 +72,7 @@ def run_app(kind: str, backbone: str, digits: int, env: dict, runs: Path, timeou
             page.get_by_role("spinbutton", name="Epochs").fill("1")
             page.get_by_role("spinbutton", name="Training digits (0 = all)").fill(str(digits))
             for label, value, default in (("Kind", kind.upper(), "AE"),
-                                          ("Backbone", appstate.backbone_title(backbone), "FCN")):
+                                          ("Backbone", names.backbone_title(backbone), "FCN")):
                 if value == default:
                     continue
                 page.get_by_label(label).click()

@@ -15,20 +15,16 @@ user feels; benchmarks/bench_viz.py times only the server's share of a slider st
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from genlab import paths
+from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
 from genlab.models import shipped_models
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # What the browser draws: vertex count and colour sum of the first 3D figure on the page.
 SIGNATURE = """() => {
   const plot = document.querySelector('.js-plotly-plot');
@@ -54,30 +50,18 @@ WATCH = """(signature) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_app(port: int, log: Path) -> subprocess.Popen:
     """Starts `streamlit run app.py` and returns once it answers its health check."""
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=paths.REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"streamlit exited:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+        process = subprocess.Popen(streamlit_command(port), cwd=paths.REPO_ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}", process, timeout=120, log=log)
+    except RuntimeError:
+        stop(process)
+        raise
+    return process
 
 
 def p95(values: list[float]) -> float:
@@ -189,11 +173,11 @@ def main() -> None:
                           f"{len(times):>4}", flush=True)
             browser.close()
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process)
     print(f"\nslider -> figure (all models): median {statistics.median(all_moves):.0f} ms, "
           f"p95 {p95(all_moves):.0f} ms over {len(all_moves)} presses")
-    print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
+    if switches:  # picking the model already shown times nothing
+        print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
     print(f"page switch Home -> explorer figure drawn: {page_switch:.2f} s")
     print(f"first page (warm server) -> Home title: {first_page:.2f} s")
 

@@ -18,48 +18,13 @@ Meanwhile a second browser session opens Home on the now warm server.
 
 import argparse
 import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from genlab import paths
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(url: str, process, deadline: float) -> None:
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("streamlit did not answer in time")
-
-
-def stop(process) -> None:
-    """Stops a server started here (killed if it has not exited 10 s after SIGTERM)."""
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
 
 
 def main() -> None:
@@ -90,11 +55,9 @@ def main() -> None:
             page.set_default_timeout(args.timeout * 1000)
             log = open(temp / "streamlit.log", "w")
             started = time.time()
-            process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless",
-                                        "true", "--server.port", str(port), "--server.address", "127.0.0.1"],
-                                       cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(streamlit_command(port), cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                wait_for_health(url, process, started + 60)
+                wait_until_up(url, process, timeout=60 - (time.time() - started))
                 times = {"server up": time.time() - started}
                 page.goto(url)
                 page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stImage"] img')]

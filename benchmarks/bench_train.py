@@ -18,6 +18,7 @@ import sys
 
 from genlab.models import BACKBONES, KINDS
 from genlab.timing import median_seconds
+from genlab.train import TrainConfig
 
 
 def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int) -> dict:
@@ -25,19 +26,15 @@ def measure(kind: str, backbone: str, steps: int, batch_size: int, threads: int)
     import torch
 
     from genlab.models import build_model
+    from genlab.models.kinds import StepSettings
     from genlab.models.second_stage import Networks, SecondStage
-    from genlab.train import TrainConfig
-    from genlab.train.trainer import autoencoder_step, gan_step, make_optimizers
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = build_model(kind, backbone)
-    config = TrainConfig(batch_size=batch_size)
-    optimizers = make_optimizers(model, config)
-    step = gan_step if kind == "gan" else autoencoder_step
+    optimizers = model.make_optimisers(TrainConfig.lr)
     x = torch.rand(batch_size, 16, 16, 16)
-    train_s = median_seconds(lambda: step(model, optimizers, x, torch.autocast("cpu", enabled=False), config),
-                             steps, warmup=2)
+    train_s = median_seconds(lambda: model.training_step(model, x, optimizers, StepSettings()), steps, warmup=2)
     model.eval()
     z = torch.randn(1, model.latent_dim)
     if kind == "vae":  # an untrained second stage: the same size, the same speed

@@ -8,7 +8,7 @@ one latent vector, build the culled voxel mesh, build the Plotly figure; and the
 the JSON encoding Streamlit sends to the browser. A digit-shaped grid is timed too (mesh and
 figure only, cubes and smooth surface). Prints medians in milliseconds; the target is well
 under 30 ms on one CPU thread. Then the explorer's other per-step work: the live view's
-payload (genlab.viz.live) and the exact nearest training digit (genlab.explore.nearest_training)
+payload (genlab.viz.live) and the exact nearest training digit (genlab.app.explore.nearest_training)
 over the whole training split of `--dataset`. What a user waits for in the browser is
 measured by benchmarks/bench_browser.py.
 """
@@ -19,8 +19,8 @@ import json
 import numpy as np
 import torch
 
+from genlab.app.explore import nearest_training
 from genlab.data import load_dataset
-from genlab.explore import nearest_training
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
 from genlab.timing import median_seconds
 from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh

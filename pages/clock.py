@@ -5,12 +5,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from genlab import appstate, jobs, paths
+from genlab import paths
+from genlab.app import files, frame, jobs, state
 from genlab.clock import read as clock_read
 from genlab.clock import synth, train
 from genlab.clock.preprocess import open_photo
 
-appstate.require_frame()
+frame.require_frame()
 
 READERS_DIR = paths.cache_dir() / "clock" / "readers"
 N_EXAMPLES = 4
@@ -65,7 +66,7 @@ readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
 with left:
     upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"],
-                              max_upload_size=appstate.MAX_IMAGE_BYTES // 2**20)
+                              max_upload_size=files.MAX_IMAGE_BYTES // 2**20)
     reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
 with right:
     st.write("Or try a synthetic clock (never seen in training):")
@@ -86,9 +87,9 @@ if source != st.session_state.get("clock_marked_for"):  # a new photo: forget th
 image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
-    if len(data) > appstate.MAX_IMAGE_BYTES:
+    if len(data) > files.MAX_IMAGE_BYTES:
         too_big = (f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
-                   f"{appstate.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
+                   f"{files.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
     else:
         image, name = io.BytesIO(data), upload.name
         image.name = upload.name
@@ -183,7 +184,7 @@ with st.container(border=True):
 # -- training ----------------------------------------------------------------------------------
 st.divider()
 st.subheader("Train a reader")
-owner = appstate.owner_id()
+owner = state.owner_id()
 
 
 with st.form("clock_train_form"):

@@ -3,10 +3,11 @@
 import plotly.express as px
 import streamlit as st
 
-from genlab import appstate
-from genlab.eval.report import KIND_NAMES, log_ticks
+from genlab import names
+from genlab.app import frame, tables
+from genlab.eval.report import log_ticks
 
-appstate.require_frame()
+frame.require_frame()
 
 st.title("Compare")
 st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
@@ -15,7 +16,7 @@ st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfi
             "a GAN from its prior, a VAE through its second stage, an AE from its per-digit density).")
 
 try:
-    results = appstate.evaluation()
+    results = tables.evaluation()
 except ValueError as error:
     st.error(f"The shipped evaluation cannot be read: {error}")
     results = None
@@ -23,9 +24,9 @@ except ValueError as error:
 if results is None:
     st.info("No evaluation yet: `results/evaluation.json` is not here. Run "
             "`python -m genlab evaluate` to make one. Meanwhile, the paper's numbers:")
-    table = appstate.paper_table()
+    table = tables.paper_table()
 else:
-    table = appstate.comparison_table(results)
+    table = tables.comparison_table(results)
     from genlab.eval.report import findings
 
     with st.container(border=True):
@@ -35,10 +36,10 @@ a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off
 kinds = list(dict.fromkeys(table["kind"]))
 backbones = list(dict.fromkeys(table["backbone"]))
-picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=lambda k: KIND_NAMES.get(k, k.upper()),
+picked_kinds = a.multiselect("Kinds", kinds, default=kinds, format_func=names.kind_title,
                              key="compare_kinds")
 picked_backbones = b.multiselect("Backbones", backbones, default=backbones,
-                                 format_func=appstate.backbone_title, key="compare_backbones")
+                                 format_func=names.backbone_title, key="compare_backbones")
 metric = c.radio("Metric beside the paper", ["bce", "mse"], horizontal=True, format_func=str.upper,
                  key="compare_metric")
 shown = table[table["kind"].isin(picked_kinds) & table["backbone"].isin(picked_backbones)]
@@ -46,9 +47,9 @@ if shown.empty:
     st.warning("Nothing matches those filters.")
     st.stop()
 
-versus = appstate.versus_paper(shown, metric)
-versus = versus.assign(kind=versus["kind"].map(lambda k: KIND_NAMES.get(k, k)),
-                       backbone=versus["backbone"].map(appstate.backbone_title))
+versus = tables.versus_paper(shown, metric)
+versus = versus.assign(kind=versus["kind"].map(names.kind_title),
+                       backbone=versus["backbone"].map(names.backbone_title))
 chart = px.bar(versus, x="backbone", y="value", color="source", barmode="group", facet_col="kind",
                log_y=True, labels={"value": f"test {metric.upper()} (log scale)", "backbone": ""},
                color_discrete_map={"genlab": "#1f77b4", "paper": "#bbbbbb"})
@@ -59,10 +60,10 @@ chart.for_each_annotation(lambda note: note.update(text=note.text.split("=")[-1]
 st.plotly_chart(chart, key="compare_chart")
 
 everything = st.toggle("Show every column", key="compare_all_columns")
-columns = list(shown.columns) if everything else [c for c in appstate.HEADLINE_COLUMNS if c in shown]
-readable = appstate.readable_table(shown[columns])
-formats = {appstate.column_heading(key): st.column_config.NumberColumn(format=number_format)
-           for key, (_, number_format) in appstate.HEADLINE_COLUMNS.items() if number_format and key in columns}
+columns = list(shown.columns) if everything else [c for c in tables.HEADLINE_COLUMNS if c in shown]
+readable = tables.readable_table(shown[columns])
+formats = {tables.column_heading(key): st.column_config.NumberColumn(format=number_format)
+           for key, (_, number_format) in tables.HEADLINE_COLUMNS.items() if number_format and key in columns}
 st.dataframe(readable, hide_index=True, width="stretch", column_config=formats,
              height=35 * (len(readable) + 1) + 3)   # every row, no inner scrolling
 st.download_button("Download CSV", shown.to_csv(index=False).encode(), "genlab-comparison.csv",

@@ -3,22 +3,24 @@
 import numpy as np
 import streamlit as st
 
-from genlab import appstate
+from genlab import paths
+from genlab.app import catalogue, files, frame, state
+from genlab.data import rotate
 from genlab.viz import mesh_file, projection_grid, voxel_figure
 
-appstate.require_frame()
+frame.require_frame()
 
 st.title("Data")
-choice = appstate.dataset_choice()
+choice = state.dataset_choice()
 try:
-    dataset = appstate.load_dataset(choice)
+    dataset = state.load_dataset(choice)
 except (ValueError, FileNotFoundError, OSError) as error:
     st.error(f"The dataset could not be loaded: {error}")
     st.session_state.pop("dataset_choice", None)   # fall back to the default next time
     st.stop()
 
 info = dataset.describe()
-st.caption(f"Loaded: **{appstate.dataset_title(choice)}** · {info['n_train']:,} train / "
+st.caption(f"Loaded: **{catalogue.dataset_title(choice)}** · {info['n_train']:,} train / "
            f"{info['n_test']:,} test digits · fingerprint `{info['fingerprint']}`")
 
 # Keyed tabs with on_change="rerun" run only the open tab's code (tab.open): a slider press never
@@ -41,7 +43,7 @@ def pick_digit() -> tuple[np.ndarray, str, np.ndarray, str]:
     left, right = st.columns([1, 3])
     split = left.radio("Split", ["train", "test"], key="data_split", horizontal=True)
     X, y = (dataset.X_train, dataset.y_train) if split == "train" else (dataset.X_test, dataset.y_test)
-    indices = appstate.class_indices(f"{info['fingerprint']}-{split}", y)[digit]
+    indices = state.class_indices(f"{info['fingerprint']}-{split}", y)[digit]
     if len(indices) == 0:
         st.warning(f"The {split} split has no digit {digit}.")
         st.stop()
@@ -57,7 +59,7 @@ if browse.open:
         @st.fragment
         def browse_view():
             grid, caption, same_class, key = pick_digit()
-            threshold, surface = appstate.view_controls("browse")
+            threshold, surface = state.view_controls("browse")
             view, gallery = st.columns([3, 2])
             view.plotly_chart(voxel_figure(grid, threshold, surface, title=caption), key="browse_figure")
             view.download_button("Download STL (3D print)", lambda: mesh_file(grid, threshold, "stl"),
@@ -81,9 +83,9 @@ if corrupt.open:
                                    help=f"genlab's noisy-data experiments use {NOISE_VARIANCE}")
             degrees = middle.slider("Random rotation up to (degrees)", 0, 180, 30, 5, key="rotate_deg")
             seed = right.number_input("Seed", 0, 10_000, 0, key="corrupt_seed")
-            threshold, surface = appstate.view_controls("corrupt")
+            threshold, surface = state.view_controls("corrupt")
             noisy = add_gaussian_noise(grid[None], variance=variance, seed=int(seed))[0]
-            rotated = appstate.rotate_grid(grid, degrees, seed=int(seed))
+            rotated = rotate.rotate_grid(grid, degrees, seed=int(seed))
             a, b, c = st.columns(3)
             a.plotly_chart(voxel_figure(grid, threshold, surface, height=340, title="original"), key="c_orig")
             b.plotly_chart(voxel_figure(noisy, threshold, surface, height=340,
@@ -97,17 +99,17 @@ if lift.open:
     with lift:
         st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …): genlab lifts it to "
                     "3D with the same procedure that built 3D MNIST.")
-        upload = st.file_uploader("Digit image", type=appstate.IMAGE_TYPES, key="lift_upload")
+        upload = st.file_uploader("Digit image", type=files.IMAGE_TYPES, key="lift_upload")
         if upload is not None:
             try:
-                grid = appstate.lift_upload(upload.name, upload.getvalue())
+                grid = files.lift_upload(upload.name, upload.getvalue())
             except ValueError as error:
                 st.error(str(error))
             else:
-                threshold, surface = appstate.view_controls("lift")
+                threshold, surface = state.view_controls("lift")
                 left, right = st.columns([1, 2])
                 # The decoded 8-bit picture, not the file: st.image cannot show every mode (16-bit, CMYK...).
-                left.image(appstate.read_image_upload(upload.name, upload.getvalue()), caption=upload.name,
+                left.image(files.read_image_upload(upload.name, upload.getvalue()), caption=upload.name,
                            width=220)
                 right.plotly_chart(voxel_figure(grid, threshold, surface, title="lifted to 3D"),
                                    key="lift_figure")
@@ -116,7 +118,7 @@ if lift.open:
 def switch_to(new_choice: dict) -> None:
     """Loads a dataset (with the build's progress bar the first time) and makes it this session's."""
     try:
-        appstate.load_dataset(new_choice)
+        state.load_dataset(new_choice)
     except (ValueError, FileNotFoundError, OSError) as error:
         st.error(f"Could not load that dataset: {error}")
         return
@@ -141,14 +143,14 @@ if switch.open:
                 switch_to({"source": "synthetic", "params": {}})
         with mnist:
             folder = st.text_input("Folder of MNIST IDX files (train-* and t10k-*)",
-                                   str(appstate.paths.mnist_dir() or ""), key="mnist_folder")
+                                   str(paths.mnist_dir() or ""), key="mnist_folder")
             if st.button("Build from MNIST", key="use_mnist"):
                 try:
-                    appstate.check_data_path(folder)  # before looking inside: say nothing of other folders
+                    files.check_data_path(folder)  # before looking inside: say nothing of other folders
                 except ValueError as error:
                     st.error(f"Could not load that dataset: {error}")
                 else:
-                    if not appstate.mnist_available(folder):
+                    if not catalogue.mnist_available(folder):
                         st.error(f"No MNIST IDX files of both splits (train-images-idx3-ubyte and "
                                  f"t10k-images-idx3-ubyte, .gz or not) in {folder or 'that folder'}")
                     else:
@@ -158,7 +160,7 @@ if switch.open:
                      "Kaggle 3D MNIST dataset.")
             h5 = st.file_uploader("Kaggle file", type=["h5", "hdf5"], key="kaggle_upload")
             if h5 is not None and st.button("Use this file", key="use_kaggle"):
-                path = appstate.save_upload(h5.name, h5.getvalue())
+                path = files.save_upload(h5.name, h5.getvalue())
                 switch_to({"source": "kaggle", "params": {"path": str(path)}, "name": h5.name})
             on_disk = st.text_input("…or its path on this machine", key="kaggle_path",
                                     placeholder="/data/3dmnist/full_dataset_vectors.h5")

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from genlab import appstate, explore
-from genlab.models.kinds import LATENT_SOURCES
+from genlab import names
+from genlab.app import catalogue, explore, files, frame, state
+from genlab.app.live_view import live_voxel_view
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
-from genlab.viz.live import live_voxel_view
 
-appstate.require_frame()
+frame.require_frame()
 
 TOP_SLIDERS = 8          # the most influential dimensions, shown first
 DIRECTIONS = 8           # principal directions offered as sliders
@@ -27,8 +27,8 @@ def use_upload(flag: bool) -> None:
     st.session_state.explore_use_upload = flag
 
 
-checkpoints = appstate.list_checkpoints()
-labels = {appstate.checkpoint_label(c): c for c in checkpoints}
+checkpoints = catalogue.list_checkpoints()
+labels = {catalogue.checkpoint_label(c): c for c in checkpoints}
 left, right = st.columns([3, 2])
 picked = left.selectbox("Checkpoint", list(labels), key="explore_checkpoint",
                         placeholder="No checkpoint available yet", on_change=use_upload, args=(False,),
@@ -40,13 +40,13 @@ with right.popover("Upload a checkpoint"):
 
 def load_upload(upload):
     """Returns (path, model) of an uploaded checkpoint, or None after an error naming the user's file."""
-    if upload.size > appstate.MAX_CHECKPOINT_BYTES:
+    if upload.size > files.MAX_CHECKPOINT_BYTES:
         st.error(f"{upload.name} is {upload.size / 2**20:.0f} MB; checkpoints up to "
-                 f"{appstate.MAX_CHECKPOINT_BYTES // 2**20} MB are accepted.")
+                 f"{files.MAX_CHECKPOINT_BYTES // 2**20} MB are accepted.")
         return None
-    saved = appstate.save_upload(upload.name, upload.getvalue())
+    saved = files.save_upload(upload.name, upload.getvalue())
     try:
-        return str(saved), appstate.load_model(saved)
+        return str(saved), state.load_model(saved)
     except (ValueError, FileNotFoundError, OSError) as error:
         message = str(error).replace(str(saved), upload.name).replace(saved.name, upload.name)
         st.error(f"This checkpoint cannot be used: {message}")   # the user's file name, not the server's path
@@ -63,29 +63,29 @@ if loaded is None:
         st.info("No checkpoint yet: train one on the Train page (or upload a genlab checkpoint).")
         st.stop()
     try:
-        loaded = labels[picked]["path"], appstate.load_model(labels[picked]["path"])
+        loaded = labels[picked]["path"], state.load_model(labels[picked]["path"])
     except (ValueError, FileNotFoundError, OSError) as error:
         st.error(f"This checkpoint cannot be used: {error}")
         st.stop()
 path, model = loaded
 
 try:
-    dataset = appstate.current_dataset()
+    dataset = state.current_dataset()
 except (ValueError, FileNotFoundError, OSError) as error:
     st.error(f"The dataset could not be loaded: {error}")
     st.stop()
 
 model_key = hashlib.sha1(f"{path}:{dataset.fingerprint}".encode()).hexdigest()[:10]
 trained_on = (getattr(model, "metadata", {}).get("dataset") or {}).get("source")
-st.caption(f"{model.kind.upper()} on {appstate.backbone_title(model.backbone)} · {model.latent_dim} latent "
+st.caption(f"{names.kind_title(model.kind)} on {names.backbone_title(model.backbone)} · {model.latent_dim} latent "
            f"dimensions · trained on {trained_on or 'unknown data'} · digits below from "
-           f"{appstate.dataset_title(appstate.dataset_choice())}"
+           f"{catalogue.dataset_title(state.dataset_choice())}"
            + (f" · uploaded as {uploaded.name}" if path != labels.get(picked, {}).get("path") else ""))
 
 
 def latent_geometry(key: str, model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Returns (reference codes, slider low, slider high, principal directions, their std) of a model."""
-    codes = appstate.reference_latents(key, model, dataset.X_test[:REFERENCE_DIGITS])
+    codes = state.reference_latents(key, model, dataset.X_test[:REFERENCE_DIGITS])
     low, high = explore.slider_ranges(codes)
     directions = explore.principal_directions(model, codes, k=min(DIRECTIONS, model.latent_dim))
     return codes, low, high, directions, explore.direction_scales(codes, directions)
@@ -136,7 +136,7 @@ def set_start(z: np.ndarray, description: str, grid=None) -> None:
 
 def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
     """Returns the number-th test digit of a class and its index in the test split."""
-    indices = appstate.class_indices(f"{dataset.fingerprint}-test", dataset.y_test)[digit]
+    indices = state.class_indices(f"{dataset.fingerprint}-test", dataset.y_test)[digit]
     index = int(indices[min(number, len(indices) - 1)]) if len(indices) else 0
     return dataset.X_test[index], index
 
@@ -146,7 +146,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     returns (source, digit, words)."""
     sources = model.latent_sources()
     a, b = st.columns([3, 2])
-    source = a.radio("Draw latents from", sources, format_func=LATENT_SOURCES.get, horizontal=True,
+    source = a.radio("Draw latents from", sources, format_func=names.LATENT_SOURCES.get, horizontal=True,
                      key=f"{key}_source_{model_key}",
                      help="A VAE or GAN is trained to decode its N(0, I) prior. A VAE's second stage (a small "
                           "VAE fitted to the codes of the training digits) and the per-digit Gaussians (fitted to "
@@ -156,7 +156,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     if source == "density":
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
         digit = None if choice == "any" else int(choice)
-    words = LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
+    words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
     return source, digit, words
 
 
@@ -192,11 +192,11 @@ with st.expander("Start from…", expanded=False):
             except ValueError as error:
                 st.error(str(error))
     else:
-        image = st.file_uploader("Digit image", type=appstate.IMAGE_TYPES,
+        image = st.file_uploader("Digit image", type=files.IMAGE_TYPES,
                                  key="start_upload")
         if image is not None and st.button("Start here", key="start_image"):
             try:
-                grid = appstate.lift_upload(image.name, image.getvalue())
+                grid = files.lift_upload(image.name, image.getvalue())
             except ValueError as error:
                 st.error(str(error))
             else:
@@ -206,7 +206,7 @@ start = st.session_state[f"start_{model_key}"]
 order = st.session_state[f"order_{model_key}"]
 
 # -- how digits are drawn (shared by every view below) -------------------------------------------
-threshold, surface = appstate.view_controls("explore")
+threshold, surface = state.view_controls("explore")
 one_colour = st.toggle("One colour", key="explore_one_colour",
                        help="Paint every voxel alike (the shape alone) instead of colouring by value")
 
@@ -370,14 +370,15 @@ def side_by_side_view():
     for label in chosen:
         entry = labels[label]
         try:
-            other = appstate.load_model(entry["path"])
+            other = state.load_model(entry["path"])
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"{entry['name']}: {error}")
             continue
         key = hashlib.sha1(f"{entry['path']}:{dataset.fingerprint}".encode()).hexdigest()[:10]
         codes, _, _, other_directions, other_scales = latent_geometry(key, other)
         title, row = st.columns([1, 5])
-        title.markdown(f"**{entry['name']}**  \n{other.kind.upper()} · {appstate.backbone_title(other.backbone)}")
+        title.markdown(f"**{entry['name']}**  \n"
+                       f"{names.kind_title(other.kind)} · {names.backbone_title(other.backbone)}")
         if walk == WALKS[0]:
             start_grid, _ = test_digit(digit, int(example))
             k = min(len(steps), len(other_directions))
@@ -397,7 +398,8 @@ def side_by_side_view():
             grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, "density", digit))
             row.image(projection_grid(grids, columns=8, scale=6))
         else:
-            row.info(f"This {other.kind.upper()} has no per-digit Gaussians, so it cannot be asked for a {digit}.")
+            row.info(f"This {names.kind_title(other.kind)} has no per-digit Gaussians, "
+                     f"so it cannot be asked for a {digit}.")
 
 
 side_by_side_view()

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from genlab import appstate
+from genlab.app import catalogue, files, frame, state
 
-appstate.require_frame()
+frame.require_frame()
 
 st.title("genlab")
 st.markdown(
@@ -28,10 +28,10 @@ for column, (page, title, icon, what) in zip(columns, LINKS):
     column.page_link(page, label=f"**{title}**", icon=icon, help=what)
 
 st.subheader("Dataset")
-choice = appstate.dataset_choice()
-st.markdown(f"**{appstate.dataset_title(choice)}**")
+choice = state.dataset_choice()
+st.markdown(f"**{catalogue.dataset_title(choice)}**")
 try:
-    preview = appstate.digit_preview(json.dumps(choice, sort_keys=True))
+    preview = state.digit_preview(json.dumps(choice, sort_keys=True))
 except (ValueError, FileNotFoundError, OSError) as error:
     preview = None
     st.error(f"The dataset's digits could not be read: {error}")
@@ -41,13 +41,13 @@ if preview is not None:
 status = st.container()   # filled last: the page is drawn before the dataset load starts
 
 st.subheader("Checkpoints")
-checkpoints = appstate.list_checkpoints()
+checkpoints = catalogue.list_checkpoints()
 if not checkpoints:
     st.info("No checkpoints yet: shipped weights are missing and nothing has been trained. "
             "Train one on the Train page.")
 else:
     st.dataframe(
-        pd.DataFrame(appstate.checkpoint_rows(checkpoints)),
+        pd.DataFrame(catalogue.checkpoint_rows(checkpoints)),
         hide_index=True,
         width="stretch",
         height=35 * (len(checkpoints) + 1) + 3,  # every row, no inner scrolling
@@ -64,7 +64,7 @@ else:
     )
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here (saved in "
-               f"`{appstate.runs_dir()}`). {appstate.earlier_split_note(checkpoints)}")
+               f"`{files.runs_dir()}`). {catalogue.earlier_split_note(checkpoints)}")
 
 
 def dataset_status() -> None:
@@ -88,7 +88,7 @@ def build_progress() -> None:
         st.caption("Loading the 3D grids from the disk cache…")
 
 
-build = appstate.dataset_build(choice)   # starts loading it in the background, for the other pages
+build = state.dataset_build(choice)   # starts loading it in the background, for the other pages
 with status:
     if build.finished:
         dataset_status()

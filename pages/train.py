@@ -2,15 +2,17 @@
 
 import streamlit as st
 
-from genlab import appstate, jobs
-from genlab.models import BACKBONES, KINDS
+from genlab import names
+from genlab.app import catalogue, files, frame, jobs, state
+from genlab.models import DEFAULT_LATENT_DIM, KIND_CLASSES, SECOND_STAGE_STEPS
+from genlab.train import TrainConfig
 from genlab.viz import loss_figure
 
-appstate.require_frame()
+frame.require_frame()
 
 st.title("Train")
-owner = appstate.owner_id()
-choice = appstate.dataset_choice()
+owner = state.owner_id()
+choice = state.dataset_choice()
 my_jobs = jobs.jobs_for(owner)
 current = my_jobs[0] if my_jobs else None
 
@@ -18,8 +20,8 @@ current = my_jobs[0] if my_jobs else None
 def start_training(request: dict) -> None:
     """Starts a training job for this user; errors go to the page."""
     try:
-        dataset = appstate.load_dataset(choice)
-        work = jobs.training_work(dataset=dataset, runs_dir=appstate.runs_dir(), **request)
+        dataset = state.load_dataset(choice)
+        work = jobs.training_work(dataset=dataset, runs_dir=files.runs_dir(), **request)
         label = f"{request['kind']}/{request['backbone']}"
         job = jobs.start_job(owner, label, work)
     except (jobs.JobError, ValueError, FileNotFoundError, OSError) as error:
@@ -27,14 +29,14 @@ def start_training(request: dict) -> None:
     else:
         st.session_state.setdefault("train_settings", {})[job.id] = {
             **request,
-            "dataset": appstate.dataset_title(choice),
+            "dataset": catalogue.dataset_title(choice),
         }
 
 
 def settings_text(settings: dict) -> str:
     """Returns a run's settings as one line."""
     parts = [
-        f"{settings['kind'].upper()} · {appstate.backbone_title(settings['backbone'])}",
+        f"{names.kind_title(settings['kind'])} · {names.backbone_title(settings['backbone'])}",
         f"latent {settings['latent_dim']}",
         f"{settings['epochs']} epoch" + ("s" if settings["epochs"] != 1 else ""),
         f"batch {settings['batch_size']}",
@@ -46,20 +48,26 @@ def settings_text(settings: dict) -> str:
     return " · ".join(parts) + f" · on {settings['dataset']}"
 
 
-DEFAULTS = {"kind": "ae", "backbone": "fcn", "latent_dim": 16, "beta": 1.0, "epochs": 3, "batch_size": 64,
-            "lr": 1e-3, "max_train": 2000, "second_stage_steps": 10_000}
+# The form starts on the trainer's and the models' defaults (as `python -m genlab train` does), on a
+# subset of the training digits: a run in the app trains on a shared CPU.
+DEFAULTS = {"kind": "ae", "backbone": "fcn", "latent_dim": DEFAULT_LATENT_DIM,
+            "beta": KIND_CLASSES["vae"].defaults["beta"], "epochs": TrainConfig.epochs,
+            "batch_size": TrainConfig.batch_size, "lr": TrainConfig.lr, "max_train": 2000,
+            "second_stage_steps": SECOND_STAGE_STEPS}
 
 
 def training_form() -> dict | None:
     """Draws the form (starting from the last run's settings); returns the request once submitted."""
     last = {**DEFAULTS, **st.session_state.get("train_last", {})}
     with st.form("train_form", border=True):
-        st.markdown(f"Trains on **{appstate.dataset_title(choice)}** (change it on the Data page). "
+        st.markdown(f"Trains on **{catalogue.dataset_title(choice)}** (change it on the Data page). "
                     "Training runs in the background: switch pages freely and come back.")
         a, b, c, d = st.columns(4)
-        kind = a.selectbox("Kind", KINDS, index=KINDS.index(last["kind"]), format_func=str.upper, key="train_kind")
-        backbone = b.selectbox("Backbone", BACKBONES, index=BACKBONES.index(last["backbone"]),
-                               format_func=appstate.backbone_title, key="train_backbone")
+        kinds, backbones = list(names.KINDS), list(names.BACKBONES)
+        kind = a.selectbox("Kind", kinds, index=kinds.index(last["kind"]), format_func=names.kind_title,
+                           key="train_kind")
+        backbone = b.selectbox("Backbone", backbones, index=backbones.index(last["backbone"]),
+                               format_func=names.backbone_title, key="train_backbone")
         latent_dim = c.select_slider("Latent dimensions", [2, 4, 8, 16, 32, 64], value=last["latent_dim"],
                                      key="train_latent")
         max_train = d.number_input("Training digits (0 = all)", 0, 1_000_000, last["max_train"] or 0, step=500,
@@ -67,8 +75,9 @@ def training_form() -> dict | None:
                                    key="train_digits")
         a, b, c, d = st.columns(4)
         epochs = a.number_input("Epochs", 1, 200, last["epochs"], key="train_epochs")
-        batch_size = b.select_slider("Batch size", [16, 32, 64, 128, 256], value=last["batch_size"], key="train_batch")
-        lr = c.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=last["lr"],
+        batch_size = b.select_slider("Batch size", sorted({16, 32, 64, 128, 256, DEFAULTS["batch_size"]}),
+                                     value=last["batch_size"], key="train_batch")
+        lr = c.select_slider("Learning rate", sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, DEFAULTS["lr"]}), value=last["lr"],
                              format_func=lambda v: f"{v:g}", key="train_lr")
         with d.popover("VAE options", width="stretch"):
             beta = st.select_slider("β", [0.1, 0.25, 0.5, 1.0, 2.0, 4.0], value=last["beta"], key="train_beta",
@@ -76,7 +85,7 @@ def training_form() -> dict | None:
             second_stage = st.number_input(
                 "Second stage (steps)", 0, 50_000, last["second_stage_steps"], step=1000, key="train_second_stage",
                 help="After training, a VAE fits a small second VAE to its codes, which its samples are drawn "
-                     "through (as `python -m genlab train` does; 10,000 steps take 1-4 minutes). 0: none.")
+                     "through (as `python -m genlab train` does). 0: none.")
         submitted = st.form_submit_button("Start training", type="primary")
     if not submitted:
         return None

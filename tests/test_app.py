@@ -9,7 +9,8 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from genlab import appstate, jobs, paths
+from genlab import paths
+from genlab.app import catalogue, files, jobs, state
 from genlab.models import build_model, load_model, save_model
 
 APP = str(paths.REPO_ROOT / "app.py")
@@ -50,7 +51,7 @@ def digit_png() -> bytes:
 @pytest.fixture
 def checkpoint():
     """Returns a small VAE checkpoint saved where the app keeps trained runs."""
-    path = appstate.runs_dir() / "tiny_vae.safetensors"
+    path = files.runs_dir() / "tiny_vae.safetensors"
     save_model(build_model("vae", "fcn", latent_dim=4), path, {"dataset": {"source": "synthetic"}})
     return path
 
@@ -63,7 +64,7 @@ def test_every_page_runs_without_exception(page):
 
 def test_home_names_the_dataset_and_the_checkpoints(checkpoint):
     at = open_page("pages/home.py")
-    appstate.dataset_build(SMALL_DATASET).thread.join(60)   # loads in the background
+    state.dataset_build(SMALL_DATASET).thread.join(60)   # loads in the background
     at.run()
     text = " ".join(m.value for m in at.markdown)
     assert "Procedural digits" in text and "120 training and 60 test digits" in text
@@ -82,7 +83,7 @@ def test_home_shows_real_digits_at_once_while_the_mnist_build_runs_in_the_backgr
     assert_clean(at)
     assert any("Real MNIST digits (embedded in genlab)" in m.value for m in at.markdown)
     assert at.get("image"), "no digit preview"
-    assert appstate.dataset_build(choice).thread.join(60) is None and appstate.dataset_build(choice).finished
+    assert state.dataset_build(choice).thread.join(60) is None and state.dataset_build(choice).finished
     at.run()
     assert any("40 training and 20 test digits" in m.value for m in at.markdown)
 
@@ -183,14 +184,14 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
     assert job.snapshot()["status"] == jobs.DONE, job.snapshot()["error"]
     saved = job.snapshot()["result"]["checkpoint"]
     assert any(saved in s.value for s in at.success)
-    assert [c["path"] for c in appstate.list_checkpoints() if c["origin"] == "trained"] == [saved]
-    info = appstate.read_checkpoint_info(saved)
+    assert [c["path"] for c in catalogue.list_checkpoints() if c["origin"] == "trained"] == [saved]
+    info = catalogue.read_checkpoint_info(saved)
     assert info["config"]["beta"] == 0.5
     assert at.get("plotly_chart"), "no loss curve"
     # finished as a CLI run is: test metrics (on the page, in the file, on Home) and a second stage
     assert "BCE" in at.dataframe[0].value.columns
     assert 0 < info["metrics"]["canonical"]["bce"] < 1 and load_model(saved).second_stage is not None
-    (row,) = [r for r in appstate.checkpoint_rows(appstate.list_checkpoints()) if r["origin"] == "trained"]
+    (row,) = [r for r in catalogue.checkpoint_rows(catalogue.list_checkpoints()) if r["origin"] == "trained"]
     assert row["test BCE"] == f"{info['metrics']['canonical']['bce']:.4f}" and row["status"] == "ready"
 
 
@@ -247,7 +248,7 @@ def live_mesh(at: AppTest) -> dict:
 
 
 def test_explorer_sliders_drive_the_view(checkpoint):
-    from genlab.explore import decode
+    from genlab.app.explore import decode
     from genlab.viz.live import live_payload
 
     def shows_the_copied_latent() -> bool:
@@ -307,7 +308,7 @@ def test_explorer_samples_a_requested_digit_from_the_code_density():
     from genlab.models import fit_samplers
 
     fit_samplers(model, grids, np.arange(60) % 10, second_stage_steps=20)
-    save_model(model, appstate.runs_dir() / "dense_vae.safetensors", {"dataset": {"source": "synthetic"}})
+    save_model(model, files.runs_dir() / "dense_vae.safetensors", {"dataset": {"source": "synthetic"}})
     at = open_page("pages/explore.py")
     picker = at.selectbox(key="explore_checkpoint")
     picker.set_value(next(o for o in picker.options if o.startswith("dense_vae"))).run()

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab import appstate, explore
+from genlab.app import catalogue, explore, files
+from genlab.data import rotate
 from genlab.models import build_model, save_model
 
 
@@ -34,17 +35,17 @@ def png(size=(28, 28)) -> bytes:
 
 
 def test_trained_checkpoints_are_listed_and_broken_ones_come_last():
-    runs = appstate.runs_dir()
+    runs = files.runs_dir()
     runs.mkdir(parents=True)
     save_model(build_model("ae", "fcn", latent_dim=4), runs / "mine.safetensors",
                {"dataset": {"source": "synthetic"}})
     (runs / "junk.safetensors").write_bytes(b"not a checkpoint")
-    trained = [c for c in appstate.list_checkpoints() if c["origin"] == "trained"]
+    trained = [c for c in catalogue.list_checkpoints() if c["origin"] == "trained"]
     assert [c["name"] for c in trained] == ["mine", "junk"]
     assert (trained[0]["kind"], trained[0]["backbone"], trained[0]["latent_dim"]) == ("ae", "fcn", 4)
     assert trained[0]["dataset"] == "synthetic"
-    assert "junk.safetensors is not a readable checkpoint" in trained[1]["error"]
-    assert appstate.checkpoint_label(trained[1]) == "junk (unreadable)"
+    assert "junk.safetensors is not a readable safetensors checkpoint" in trained[1]["error"]
+    assert catalogue.checkpoint_label(trained[1]) == "junk (unreadable)"
 
 
 def test_foreign_safetensors_file_is_not_a_genlab_checkpoint(tmp_path):
@@ -53,51 +54,51 @@ def test_foreign_safetensors_file_is_not_a_genlab_checkpoint(tmp_path):
     path = tmp_path / "foreign.safetensors"
     save_file({"w": torch.zeros(2)}, str(path))
     with pytest.raises(ValueError, match="foreign.safetensors is not a genlab checkpoint"):
-        appstate.read_checkpoint_info(path)
+        catalogue.read_checkpoint_info(path)
 
 
 def test_uploaded_image_checks():
-    assert appstate.read_image_upload("ok.png", png()).size == (28, 28)
+    assert files.read_image_upload("ok.png", png()).size == (28, 28)
     with pytest.raises(ValueError, match="notes.png is not an image"):
-        appstate.read_image_upload("notes.png", b"hello, not pixels")
+        files.read_image_upload("notes.png", b"hello, not pixels")
     with pytest.raises(ValueError, match="big.png is 11.0 MB"):
-        appstate.read_image_upload("big.png", b"\0" * (11 * 2**20))
+        files.read_image_upload("big.png", b"\0" * (11 * 2**20))
     with pytest.raises(ValueError, match="cut.png is a corrupt or truncated image"):
-        appstate.read_image_upload("cut.png", png((200, 200))[:60])
+        files.read_image_upload("cut.png", png((200, 200))[:60])
 
 
 def test_uploads_are_kept_inside_the_uploads_folder():
-    path = appstate.save_upload("../../etc/evil name.h5", b"data")
-    assert path.parent == appstate.uploads_dir()
+    path = files.save_upload("../../etc/evil name.h5", b"data")
+    assert path.parent == files.uploads_dir()
     assert path.name.endswith("-evil_name.h5") and path.read_bytes() == b"data"
-    assert appstate.save_upload("other.h5", b"data").read_bytes() == b"data"
+    assert files.save_upload("other.h5", b"data").read_bytes() == b"data"
 
 
 def test_the_app_starts_on_real_mnist_and_checks_folders_for_both_splits(monkeypatch, tmp_path):
     monkeypatch.delenv("GENLAB_MNIST_DIR", raising=False)
     monkeypatch.delenv("GENLAB_APP_DATASET", raising=False)
-    choice = appstate.default_dataset_choice()
+    choice = catalogue.default_dataset_choice()
     assert choice == {"source": "mnist", "params": {}}
-    assert appstate.dataset_title(choice) == "Real MNIST digits (embedded in genlab)"
+    assert catalogue.dataset_title(choice) == "Real MNIST digits (embedded in genlab)"
     folder = tmp_path / "mnist"
     folder.mkdir()
     (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
     (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")
-    assert not appstate.mnist_available(folder)        # no training digits
+    assert not catalogue.mnist_available(folder)        # no training digits
     (folder / "train-images-idx3-ubyte.gz").write_bytes(b"")
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"")
-    assert appstate.mnist_available(folder) and not appstate.mnist_available(tmp_path / "nowhere")
+    assert catalogue.mnist_available(folder) and not catalogue.mnist_available(tmp_path / "nowhere")
     monkeypatch.setenv("GENLAB_MNIST_DIR", str(folder))
-    assert appstate.dataset_title(appstate.default_dataset_choice()) == f"Real MNIST digits from {folder}"
+    assert catalogue.dataset_title(catalogue.default_dataset_choice()) == f"Real MNIST digits from {folder}"
     monkeypatch.setenv("GENLAB_APP_DATASET", "synthetic")
-    assert appstate.default_dataset_choice() == {"source": "synthetic", "params": {}}
+    assert catalogue.default_dataset_choice() == {"source": "synthetic", "params": {}}
 
 
 def test_rotate_grid_keeps_shape_and_range_and_zero_degrees_is_identity():
     grid = np.zeros((16, 16, 16), np.float32)
     grid[4:12, 7:9, 6:10] = 1.0
-    assert np.allclose(appstate.rotate_grid(grid, 0.0), grid)
-    turned = appstate.rotate_grid(grid, 45.0, seed=3)
+    assert np.allclose(rotate.rotate_grid(grid, 0.0), grid)
+    turned = rotate.rotate_grid(grid, 45.0, seed=3)
     assert turned.shape == grid.shape and 0.0 <= turned.min() and turned.max() <= 1.0
     assert not np.allclose(turned, grid)
 
@@ -165,11 +166,11 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
                 "training": {"best_val_loss": 0.12}})
     write_manifest(tmp_path)
     monkeypatch.setattr(paths, "WEIGHTS_DIR", tmp_path)
-    appstate.runs_dir().mkdir(parents=True)
-    save_model(build_model("ae", "fcn", latent_dim=4), appstate.runs_dir() / "mine.safetensors", {})
-    entries = appstate.list_checkpoints()
+    files.runs_dir().mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), files.runs_dir() / "mine.safetensors", {})
+    entries = catalogue.list_checkpoints()
     assert [(e["name"], e["origin"]) for e in entries] == [("vae_gru", "shipped"), ("mine", "trained")]
-    rows = appstate.checkpoint_rows(entries)
+    rows = catalogue.checkpoint_rows(entries)
     assert rows[0] == {"name": "vae_gru", "origin": "shipped", "kind": "VAE", "backbone": "GRU",
                        "latent dim": 4, "trained on": "MNIST", "validation loss": "0.1200", "test BCE": "0.1100",
                        "test MSE": "0.0070", "status": "ready"}
@@ -177,17 +178,17 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
 
 
 def test_a_cancelled_run_is_not_listed_as_ready():
-    appstate.runs_dir().mkdir(parents=True)
-    save_model(build_model("ae", "fcn", latent_dim=4), appstate.runs_dir() / "stopped.safetensors",
+    files.runs_dir().mkdir(parents=True)
+    save_model(build_model("ae", "fcn", latent_dim=4), files.runs_dir() / "stopped.safetensors",
                {"training": {"cancelled": True, "best_val_loss": 0.2}})
-    (row,) = appstate.checkpoint_rows([e for e in appstate.list_checkpoints() if e["origin"] == "trained"])
+    (row,) = catalogue.checkpoint_rows([e for e in catalogue.list_checkpoints() if e["origin"] == "trained"])
     assert row["status"] == "cancelled (kept)" and row["validation loss"] == "0.2000"
 
 
 def test_the_shipped_weights_earlier_split_is_named():
-    entries = [{"name": "ae_fcn", "origin": "shipped", "fingerprint": next(iter(appstate.EARLIER_SPLITS))},
+    entries = [{"name": "ae_fcn", "origin": "shipped", "fingerprint": next(iter(catalogue.EARLIER_SPLITS))},
                {"name": "mine", "origin": "trained", "fingerprint": "0123"}]
-    assert appstate.earlier_split_note(entries).startswith(
+    assert catalogue.earlier_split_note(entries).startswith(
         "The shipped models were trained and tested on an earlier split"
     )
-    assert appstate.earlier_split_note(entries[1:]) == ""
+    assert catalogue.earlier_split_note(entries[1:]) == ""

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from test_app import SMALL_DATASET, assert_clean, open_data_tab, open_page
 
-from genlab import appstate
+from genlab.app import files, state
 from genlab.models import build_model, save_model
 
 
@@ -44,15 +44,15 @@ def test_paths_outside_the_data_folder_are_refused_in_the_same_words_whether_the
     for typed in (tmp_path / "private.h5", tmp_path / "absent.h5", data_folder / ".." / "private.h5",
                   data_folder / "link.h5"):
         with pytest.raises(ValueError) as caught:
-            appstate.load_dataset({"source": "kaggle", "params": {"path": str(typed)}})
+            state.load_dataset({"source": "kaggle", "params": {"path": str(typed)}})
         messages.append(str(caught.value).replace(str(typed), "PATH"))
     assert len(set(messages)) == 1 and "is outside the data folder this app reads" in messages[0]
     with pytest.raises(ValueError, match="outside the data folder"):
-        appstate.load_dataset({"source": "mnist", "params": {"mnist_dir": "/etc"}})
+        state.load_dataset({"source": "mnist", "params": {"mnist_dir": "/etc"}})
     inside = data_folder / "vectors.h5"
     inside.write_bytes(b"not hdf5")
     with pytest.raises(ValueError, match="vectors.h5: not a readable HDF5 file"):
-        appstate.load_dataset({"source": "kaggle", "params": {"path": str(inside)}})
+        state.load_dataset({"source": "kaggle", "params": {"path": str(inside)}})
 
 
 def test_the_data_page_refuses_a_server_path_without_saying_whether_it_exists(data_folder, tmp_path):
@@ -69,21 +69,21 @@ def test_the_data_page_refuses_a_server_path_without_saying_whether_it_exists(da
 
 
 def test_a_rejected_upload_is_deleted_and_named_as_the_user_named_it():
-    path = appstate.save_upload("my vectors.h5", b"\x89HDF garbage")
+    path = files.save_upload("my vectors.h5", b"\x89HDF garbage")
     with pytest.raises(ValueError) as caught:
-        appstate.load_dataset({"source": "kaggle", "params": {"path": str(path)}, "name": "my vectors.h5"})
+        state.load_dataset({"source": "kaggle", "params": {"path": str(path)}, "name": "my vectors.h5"})
     assert str(caught.value).startswith("my_vectors.h5: not a readable HDF5 file")
-    assert str(appstate.uploads_dir()) not in str(caught.value)
+    assert str(files.uploads_dir()) not in str(caught.value)
     assert not path.exists()
 
 
 def test_a_rejected_checkpoint_upload_is_deleted_and_named_as_the_user_named_it(tmp_path):
     good = save_model(build_model("ae", "fcn", latent_dim=4), tmp_path / "good.safetensors")
-    path = appstate.save_upload("mine.safetensors", good.read_bytes()[:-100])
+    path = files.save_upload("mine.safetensors", good.read_bytes()[:-100])
     with pytest.raises(ValueError) as caught:
-        appstate.load_model(path)
+        state.load_model(path)
     assert "mine.safetensors is not a readable safetensors checkpoint" in str(caught.value)
-    assert str(appstate.uploads_dir()) not in str(caught.value)
+    assert str(files.uploads_dir()) not in str(caught.value)
     assert not path.exists()
-    kept = appstate.save_upload("good.safetensors", good.read_bytes())
-    assert appstate.load_model(kept).kind == "ae" and kept.exists()
+    kept = files.save_upload("good.safetensors", good.read_bytes())
+    assert state.load_model(kept).kind == "ae" and kept.exists()

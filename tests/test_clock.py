@@ -346,7 +346,7 @@ def test_training_overfits_a_few_clocks():
     images, labels = synth.make_clocks(8, seed=11, size=48)
     losses = []
     model = train.train_reader(images, labels, head="polar", steps=60, batch_size=8, width=6, input_size=48,
-                               on_step=lambda step, total, loss: losses.append(loss))
+                               on_progress=lambda p: losses.append(p.losses["loss"]))
     assert len(losses) == 60 and np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
     assert train.evaluate(model, images, labels)["hour_accuracy"] >= 0.75
 
@@ -395,7 +395,8 @@ def test_hard_extras_cover_each_case():
     seen = set()
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
-    assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten"}
+    assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
+                    "thin", "second"}
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

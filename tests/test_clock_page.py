@@ -82,9 +82,9 @@ def test_marking_the_clock_reads_only_the_marked_square(page):
 
 
 def test_the_uploader_states_the_image_cap(page):
-    from genlab import appstate
+    from genlab.app import files
 
-    assert page.file_uploader[0].proto.max_upload_size_mb == appstate.MAX_IMAGE_BYTES // 2**20
+    assert page.file_uploader[0].proto.max_upload_size_mb == files.MAX_IMAGE_BYTES // 2**20
 
 
 def test_a_bad_upload_replaces_the_previous_reading(page):

@@ -199,6 +199,7 @@ def test_cli_calibrate_stores_the_temperature(tmp_path, tiny_reader):
     assert main(["clock", "calibrate", "--n", "2", "--weights", str(weights), "--out", str(out)]) == 0
     calibrated = train.load_reader(out)
     assert calibrated.config.temperature > 0 and calibrated.config.calibration["scenes"] == 2
+    assert calibrated.config.calibration["hard"] == 1.0  # calibrated on hard clocks by default
     assert read.reader_temperature(train.load_reader(weights)) == 1.0  # the input file is left alone
 
 

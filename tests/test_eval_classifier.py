@@ -40,10 +40,10 @@ def test_training_learns_a_separable_task_and_is_reproducible():
     data = tiny_data()
     seen = []
     model = classifier.train_classifier(
-        data, epochs=5, batch_size=8, width=4, lr=1e-2, on_epoch=lambda *a: seen.append(a)
+        data, epochs=5, batch_size=8, width=4, lr=1e-2, on_progress=lambda p: p.epoch_end and seen.append(p)
     )
-    assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
-    assert model.metadata["test_accuracy"] == seen[-1][2] > 0.9
+    assert [s.epoch for s in seen] == [1, 2, 3, 4, 5]
+    assert model.metadata["test_accuracy"] == seen[-1].metrics["test_accuracy"] > 0.9
     assert model.metadata["dataset"] == data.describe()
     assert model.metadata["dataset"]["n_train"] == 64
     again = classifier.train_classifier(data, epochs=5, batch_size=8, width=4, lr=1e-2)

@@ -1,11 +1,11 @@
-"""genlab.explore beyond the basics: principal directions and the nearest training digit."""
+"""genlab.app.explore beyond the basics: principal directions and the nearest training digit."""
 
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from genlab import explore
+from genlab.app import explore
 from genlab.data import VoxelDataset
 from genlab.models import build_model
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab import appstate, paths
+from genlab import paths
+from genlab.app import files
 from genlab.models import build_model, save_model
 
 APP = str(paths.REPO_ROOT / "app.py")
@@ -26,7 +27,7 @@ def live_data(at: AppTest) -> dict:
 def checkpoints():
     """Saves two small trained-looking checkpoints where the app keeps runs; returns their names."""
     for name, kind, latent in (("tiny_vae", "vae", 4), ("tiny_ae", "ae", 6)):
-        save_model(build_model(kind, "fcn", latent_dim=latent), appstate.runs_dir() / f"{name}.safetensors",
+        save_model(build_model(kind, "fcn", latent_dim=latent), files.runs_dir() / f"{name}.safetensors",
                    {"dataset": {"source": "synthetic"}})
     return ["tiny_vae", "tiny_ae"]
 

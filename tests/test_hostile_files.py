@@ -233,9 +233,9 @@ def test_every_pillow_mode_becomes_8_bit_with_its_contrast(mode):
 
 def test_the_data_pages_preview_of_a_16_bit_upload_can_be_shown():
     """st.image encodes what it is given as PNG or JPEG; a 16-bit image cannot be written as JPEG."""
-    from genlab import appstate
+    from genlab.app import files
 
-    preview = appstate.read_image_upload("digit16.png", sixteen_bit(clock_picture()))
+    preview = files.read_image_upload("digit16.png", sixteen_bit(clock_picture()))
     preview.save(io.BytesIO(), format="JPEG")
     assert preview.mode == "L"
 

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch  # noqa: F401 - imported once here: each job sets its torch threads, and a first import takes seconds
 
-from genlab import jobs
+from genlab.app import jobs
 
 
 def counting_work(steps, gate=None):

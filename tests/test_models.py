@@ -227,3 +227,14 @@ def test_shipped_models_load_and_match_the_manifest():
         assert model.decode(torch.zeros(1, model.latent_dim)).shape == (1, 16, 16, 16)
         assert entry["size_bytes"] < 8 * 2**20  # a few MB at most
         assert set(entry["metrics"]) == {"canonical", "rotated"}
+
+
+def test_losses_flatten_to_their_tensors_for_distributed_data_parallel():
+    """DDP (torch/nn/parallel/distributed.py) finds a forward's output tensors with pytree's tree_flatten."""
+    from torch.nn.parallel.distributed import _tree_flatten_with_rref
+
+    from genlab.models import Losses
+
+    total, recon = torch.tensor(1.5, requires_grad=True), torch.tensor(0.5)
+    leaves = _tree_flatten_with_rref(Losses(total, {"recon": recon}))[0]  # (tensors, spec, is_rref)
+    assert any(leaf is total for leaf in leaves) and any(leaf is recon for leaf in leaves)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genlab import explore
+from genlab.app import explore
 from genlab.models import build_model, load_model, save_model
 from genlab.models.density import PREFIX, fit_code_density
 

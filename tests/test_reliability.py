@@ -12,7 +12,7 @@ import pytest
 import torch
 from test_train import blobs, tiny
 
-from genlab import jobs
+from genlab.app import jobs
 from genlab.data import VoxelDataset
 from genlab.models import load_model, save_model
 from genlab.train import TrainConfig, train
@@ -184,8 +184,9 @@ def test_a_killed_checkpoint_write_leaves_no_temporary_after_the_next_save(tmp_p
     path = tmp_path / "model.safetensors"
     script = ("import os, safetensors.torch as st, torch\n"
               "st.save_file = lambda *a, **k: (open(a[1], 'wb').write(b'half'), os.kill(os.getpid(), 9))\n"
-              "from genlab.models.checkpoint import atomic_save\n"
-              f"atomic_save({{'w': torch.zeros(2)}}, {str(path)!r}, {{}})\n")
+              "from genlab import checkpoint_file\n"
+              "from genlab.models.checkpoint import FORMAT\n"
+              f"checkpoint_file.save({str(path)!r}, {{'w': torch.zeros(2)}}, FORMAT, {{}})\n")
     subprocess.run([sys.executable, "-c", script], cwd=os.path.dirname(os.path.dirname(__file__)), check=False)
     assert list(tmp_path.glob(".model.safetensors.*.tmp"))  # what kill -9 leaves
     save_model(tiny(), path)

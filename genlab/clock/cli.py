@@ -28,7 +28,8 @@ COMPARE_RUNS = (
 
 
 def progress_bar(label: str):
-    """Returns an on_step(step, total, loss=None) callback that draws a text progress bar on stderr."""
+    """Returns a callback bar(step, total, loss=None) that draws a text progress bar on stderr (for a trainer's
+    on_progress: step_bar)."""
     start = time.time()
 
     def on_step(step, total, loss=None):
@@ -44,6 +45,12 @@ def progress_bar(label: str):
         return False
 
     return on_step
+
+
+def step_bar(label: str):
+    """Returns an on_progress(Progress) callback drawing progress_bar(label) with each step's loss."""
+    bar = progress_bar(label)
+    return lambda p: bar(p.done, p.total, p.losses.get("loss"))
 
 
 def _training_data(args, with_faces=False):
@@ -83,7 +90,7 @@ def _train(args) -> int:
     init = train.load_reader(args.init) if args.init else None
     history = [*init.config.trained_on.get("history", []), init.config.trained_on] if init else []
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
-                               width=args.width, trunk=args.trunk, on_step=progress_bar(f"training {args.head}"),
+                               width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
                                faces=faces, locator_steps=args.locator_steps)
     test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
@@ -110,7 +117,7 @@ def _train_detector(args) -> int:
         args.n_scenes,
         args.seed,
         args.batch_size,
-        on_step=progress_bar("training detector"),
+        on_progress=step_bar("training detector"),
         progress=lambda done, total: bar(done, total),
     )
     metrics = detect.evaluate_detector(model, args.n_test, args.test_seed)
@@ -183,7 +190,7 @@ def _calibrate(args) -> int:
     path = args.weights or WEIGHTS_PATH
     reader = train.load_reader(path)
     scenes, scene_labels = synth.make_scenes(args.n, seed=args.seed)
-    clocks, clock_labels = synth.make_clocks(args.n, seed=args.seed + 1)
+    clocks, clock_labels = synth.make_clocks(args.n, seed=args.seed + 1, hard=args.hard)
     bar = progress_bar("reading synthetic photos")
     readings = []
     for i, image in enumerate([*scenes, *clocks]):
@@ -191,12 +198,13 @@ def _calibrate(args) -> int:
         bar(i + 1, 2 * args.n)
     labels = np.concatenate([scene_labels, clock_labels])
     reader.config.temperature = fit_temperature(np.array(readings), labels[:, 0] * 60 + labels[:, 1])
-    reader.config.calibration = {"scenes": args.n, "clocks": args.n, "seed": args.seed,
+    reader.config.calibration = {"scenes": args.n, "clocks": args.n, "seed": args.seed, "hard": args.hard,
+                                 "generator_version": synth.GENERATOR_VERSION,
                                  "objective": "Brier score of the confidence against 'within 10 minutes'"}
     out = args.out or path
     train.save_reader(reader, out)
     print(f"temperature {reader.config.temperature} (fitted on {args.n} synthetic scenes and {args.n} clocks, "
-          f"seed {args.seed}); saved {out}")
+          f"{args.hard:.0%} of them with hard cases, seed {args.seed}); saved {out}")
     return 0
 
 
@@ -325,6 +333,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default=None, help="default: overwrite --weights")
     p.add_argument("--n", type=int, default=300, help="synthetic scenes, and as many clocks")
     p.add_argument("--seed", type=int, default=7000, help="a seed never used for training or testing")
+    p.add_argument("--hard", type=float, default=1.0,
+                   help="share of the clocks with hard cases (plain synthetic clocks are easier than photos)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_calibrate)
 

@@ -18,7 +18,6 @@ backgrounds of aspect 4:3, 3:4, 1:1 or 16:9, with plates, rings, wheels and fram
 """
 
 import io
-import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -29,13 +28,14 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFilter
 from torch import nn
 
+from genlab import checkpoint_file
 from genlab.clock import synth
 from genlab.paths import WEIGHTS_DIR
+from genlab.train.callbacks import report_step, stop_requested
 
 DETECT_SIDE = 128  # the network's square input side (photo's long side resized to it)
 STRIDE = 4  # input pixels per output cell
-FORMAT = "genlab.clock.detector"
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.CLOCK_DETECTOR
 DETECTOR_PATH = WEIGHTS_DIR / "clock_detector.safetensors"
 ASPECTS = ((4, 3), (3, 4), (1, 1), (16, 9))  # (width, height) of the synthetic scenes
 MAX_DIALS = 2  # most clocks in one synthetic scene
@@ -344,11 +344,11 @@ def detection_loss(output: torch.Tensor, dials: torch.Tensor) -> torch.Tensor:
 
 
 def train_detector(steps: int = 3000, n_scenes: int = 20000, seed: int = 0, batch_size: int = 32, lr: float = 3e-3,
-                   width: int = 12, on_step=None, progress=None) -> nn.Module:
+                   width: int = 12, on_progress=None, stop_event=None, progress=None) -> nn.Module:
     """Returns a DialDetector trained (AdamW, one-cycle) on cached synthetic scenes (seed), with mirror augmentation.
 
-    on_step(step, steps, loss) is called after every step; it may return True to stop early.
-    progress(done, total) reports scene generation.
+    on_progress(Progress) hears every step, stop_event stops after the current one (genlab.train.callbacks:
+    one epoch of `steps` steps); progress(done, total) reports scene generation.
     """
     if steps < 1 or n_scenes < 1 or batch_size < 1:
         raise ValueError(f"need steps, n_scenes and batch_size >= 1, got {steps}, {n_scenes}, {batch_size}")
@@ -371,7 +371,8 @@ def train_detector(steps: int = 3000, n_scenes: int = 20000, seed: int = 0, batc
         loss.backward()
         optimizer.step()
         schedule.step()
-        if on_step is not None and on_step(step + 1, steps, loss.item()):
+        report_step(on_progress, step + 1, steps, loss.item())
+        if stop_requested(stop_event):
             break
     model.trained_on = {"source": "synthetic scenes", "n": n_scenes, "seed": seed, "steps": steps,
                         "scene_version": SCENE_VERSION, "generator_version": synth.GENERATOR_VERSION}
@@ -422,20 +423,15 @@ def evaluate_detector(model: nn.Module, n: int = 1000, seed: int = 1000) -> dict
 
 def save_detector(model: nn.Module, path=DETECTOR_PATH, metrics: dict | None = None) -> None:
     """Saves a detector as safetensors: float16 tensors plus its width, training data and metrics as JSON metadata."""
-    from genlab.models.checkpoint import atomic_save
-
-    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "width": str(model.width),
-                "detect_side": str(DETECT_SIDE), "stride": str(STRIDE),
-                "trained_on": json.dumps(getattr(model, "trained_on", {})), "metrics": json.dumps(metrics or {})}
-    state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
-    atomic_save(state, path, metadata)
+    info = {"width": model.width, "detect_side": DETECT_SIDE, "stride": STRIDE,
+            "trained_on": getattr(model, "trained_on", {}), "metrics": metrics or {}}
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    checkpoint_file.save(path, state, FORMAT, info)
 
 
 def load_detector(path=DETECTOR_PATH) -> nn.Module:
     """Returns the detector saved at path (eval mode, float32); clear ValueError for foreign or broken files."""
-    from genlab.clock.train import read_weights
-
-    state, metadata = read_weights(path, FORMAT, FORMAT_VERSION, "clock detector")
+    state, metadata = checkpoint_file.read(path, FORMAT)
     if (int(metadata.get("detect_side", -1)), int(metadata.get("stride", -1))) != (DETECT_SIDE, STRIDE):
         raise ValueError(
             f"{path} was trained for input {metadata.get('detect_side')} / stride {metadata.get('stride')}, "
@@ -446,8 +442,8 @@ def load_detector(path=DETECTOR_PATH) -> nn.Module:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as error:
         raise ValueError(f"{path}: weights do not fit a width-{metadata['width']} dial detector: {error}") from error
-    model.trained_on = json.loads(metadata.get("trained_on", "{}"))
-    model.metrics = json.loads(metadata.get("metrics", "{}"))
+    model.trained_on = metadata.get("trained_on", {})
+    model.metrics = metadata.get("metrics", {})
     return model.eval()
 
 

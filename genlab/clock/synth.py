@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 3  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 4  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -233,6 +233,16 @@ def _hand_polygon(shape, cx, cy, angle_deg, length, width, tail):
     return [tuple(p) for p in pts]
 
 
+def _draw_ornament(draw, kind, cx, cy, angle_deg, length, r, ink):
+    """Draws a Breguet ring (kind "ring") or a spade (kind "leaf") at 70% of a hand's length."""
+    x, y = _polar(cx, cy, angle_deg, 0.7 * length)
+    d = 0.06 * r
+    if kind == "ring":
+        draw.ellipse([x - d, y - d, x + d, y + d], outline=ink, width=max(1, round(0.015 * r)))
+    else:
+        draw.polygon(_hand_polygon("leaf", x, y, angle_deg, 2.5 * d, 1.6 * d, 0.5 * d), fill=ink)
+
+
 def _perspective_coeffs(src, dst):
     """Returns PIL PERSPECTIVE coefficients mapping output points dst to input points src."""
     rows, rhs = [], []
@@ -249,7 +259,8 @@ HARD_TEXT = ("QUARTZ", "SWISS MADE", "AUTOMATIC", "LONDON", "1894", "WATERPROOF"
 def hard_extras(rng: np.random.Generator) -> dict:
     """Returns a random set of the hard cases real photos show and plain clocks lack (each drawn or not):
     subdials with their own small hands, printed text, skeleton hands, long hand tails, a second hand
-    with a counterweight, a luminous dial, strong foreshortening."""
+    with a counterweight, a luminous dial, strong foreshortening, ornamented (Breguet, spade) hands,
+    thin hands of one width, a coloured second hand."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -266,6 +277,12 @@ def hard_extras(rng: np.random.Generator) -> dict:
         extras["luminous"] = (int(rng.uniform(0, 60)), int(rng.uniform(190, 255)))
     if rng.random() < 0.35:
         extras["foreshorten"] = float(rng.choice([-1, 1]) * rng.uniform(0.15, 0.3))
+    if rng.random() < 0.3:  # Breguet or spade hands: a ring or a leaf near the tip of thin hands
+        extras["ornament"] = str(rng.choice(["ring", "leaf"]))
+    if rng.random() < 0.3:  # hands of about one width, so length alone tells them apart
+        extras["thin"] = float(rng.uniform(0.015, 0.03))
+    if rng.random() < 0.35:  # a coloured second hand (mid grey in a grayscale photo), long, with a tail
+        extras["second"] = (int(rng.uniform(70, 180)), float(rng.uniform(0.6, 1.0)), float(rng.uniform(0, 360)))
     return extras
 
 
@@ -356,6 +373,9 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         w_m = max(r * rng.uniform(0.025, 0.08), 2.5 * second_width)
         w_h = w_m * rng.uniform(1.0, 1.8)
         hand_ink = ink if rng.random() < 0.8 else _shade(rng, not light_face)
+        if "thin" in hard or "ornament" in hard:
+            w_m = w_h = max(1.5, hard.get("thin", 0.025) * r)
+            shape_h = shape_m = "taper" if "ornament" in hard else "bar"
     tail = rng.uniform(0, 0.25) if not clean else 0.1
     tail = hard.get("tail", tail)
     if "luminous" in hard:
@@ -366,6 +386,8 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         if hard.get("hollow"):  # skeleton hands: an outline with the dial showing through
             inner = _hand_polygon(shape_, cx, cy, ang, 0.88 * length, 0.45 * width, -0.25 * length)
             draw.polygon(inner, fill=face)
+        if "ornament" in hard:
+            _draw_ornament(draw, hard["ornament"], cx, cy, ang, length, r, hand_ink)
     if not clean and rng.random() < 0.5:  # second hand, thin, anywhere
         sec = rng.uniform(0, 360)
         sec_ink = int(rng.uniform(0, 255))
@@ -375,6 +397,10 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
             x, y = _polar(cx, cy, sec + 180, 0.17 * r)
             d = 0.05 * r
             draw.ellipse([x - d, y - d, x + d, y + d], fill=sec_ink)
+    if "second" in hard:
+        sec_ink, sec_width, sec = hard["second"]
+        width = max(1, round(sec_width * w_m))
+        draw.line([_polar(cx, cy, sec + 180, 0.25 * r), _polar(cx, cy, sec, 0.93 * r)], fill=sec_ink, width=width)
     cap = r * (0.05 if clean else rng.uniform(0.02, 0.09))
     draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
 

@@ -21,12 +21,14 @@ import torch.nn.functional as F
 from skimage.exposure import adjust_gamma
 from torch import nn
 
+from genlab import checkpoint_file
 from genlab.clock.models import build_reader, common_sense_error, faces_to_unit, to_minutes
+from genlab.train.callbacks import report_step, stop_requested
 
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
-LOCATOR_STEPS = 15_000  # face-locator training (batch 64): 1.1 px median centre error; 4,000 steps gave 1.7
+LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
 
 
 @dataclass
@@ -65,13 +67,13 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
-                 input_size=INPUT_SIZE, gamma=None, seed=0, on_step=None, trained_on=None, init=None,
-                 faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
+                 input_size=INPUT_SIZE, gamma=None, seed=0, on_progress=None, stop_event=None, trained_on=None,
+                 init=None, faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
     uint8 images.
 
-    labels: (N, 2) [hour, minute]. on_step(step, steps, loss) is called after every step
-    (a progress bar's hook); it may return True to stop early. init: a reader of the same
+    labels: (N, 2) [hour, minute]. on_progress(Progress) hears every step, stop_event stops after
+    the current one (genlab.train.callbacks: one epoch of `steps` steps). init: a reader of the same
     head and width to start from (fine-tuning) instead of random weights; its trunk may be
     "polar" when trunk is "face" (same convolutions, the locator is new).
     trunk "face" first trains the face locator `locator_steps` steps on faces (N, 3) [cx, cy, r]
@@ -83,7 +85,7 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
                                                      images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
-               steps, batch_size, lr, seed, on_step, init, faces, locator_steps)
+               steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps)
 
 
 def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
@@ -110,7 +112,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
 
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
-        lr: float = 3e-3, seed: int = 0, on_step=None, init=None, faces=None,
+        lr: float = 3e-3, seed: int = 0, on_progress=None, stop_event=None, init=None, faces=None,
         locator_steps: int = LOCATOR_STEPS) -> nn.Module:
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
@@ -152,7 +154,8 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         loss.backward()
         optimizer.step()
         schedule.step()
-        if on_step is not None and on_step(step + 1, steps, loss.item()):
+        report_step(on_progress, step + 1, steps, loss.item())
+        if stop_requested(stop_event):
             break
     return model.eval()
 
@@ -203,41 +206,13 @@ def save_reader(model: nn.Module, path) -> None:
     """Saves a reader as safetensors: tensors plus its ReaderConfig as JSON metadata."""
     from dataclasses import asdict
 
-    from genlab.models.checkpoint import atomic_save
-
-    metadata = {"format": "genlab.clock", "format_version": str(FORMAT_VERSION),
-                "config": json.dumps(asdict(model.config))}
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_save(state, path, metadata)  # the page's reader list never sees half a file
-
-
-def read_weights(path, file_format: str, format_version: int, what: str) -> tuple:
-    """Returns (tensors, metadata) of a clock safetensors file whose metadata format is `file_format`;
-    FileNotFoundError, or ValueError naming the file when it is unreadable, foreign or newer than
-    format_version. what: the thing's name in messages ("clock reader", "clock detector")."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no {what} at {path}")
-    try:
-        with safe_open(str(path), "pt") as f:
-            metadata = f.metadata() or {}
-        state = load_file(str(path))
-    except Exception as error:  # safetensors raises its own types for truncated/garbage files
-        raise ValueError(f"{path} is not a readable safetensors file: {error}") from error
-    if metadata.get("format") != file_format:
-        raise ValueError(f"{path} is not a genlab {what} (metadata format={metadata.get('format')!r})")
-    if int(metadata.get("format_version", -1)) > format_version:
-        raise ValueError(f"{path} has format version {metadata['format_version']}, newer than {format_version}")
-    return state, metadata
+    checkpoint_file.save(path, model.state_dict(), FORMAT, {"config": asdict(model.config)})
 
 
 def load_reader(path) -> nn.Module:
     """Returns the reader saved at path (eval mode); clear ValueError for foreign or broken files."""
-    state, metadata = read_weights(path, "genlab.clock", FORMAT_VERSION, "clock reader")
-    config = ReaderConfig(**json.loads(metadata["config"]))
+    state, header = checkpoint_file.read(path, FORMAT)
+    config = ReaderConfig(**header["config"])
     model = build_reader(config.head, config.width, config.trunk)
     try:
         model.load_state_dict(state)
@@ -248,7 +223,7 @@ def load_reader(path) -> nn.Module:
 
 
 def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out_dir):
-    """Returns work for genlab.jobs.start_job (the Clock reader page's training): generate n_clocks
+    """Returns work for genlab.app.jobs.start_job (the Clock reader page's training): generate n_clocks
     synthetic clocks, train a `head` reader on the polar trunk for `steps` steps, and save it in
     out_dir under a name no other run takes. Its result: {"path", "metrics" on 200 held-out clocks}.
     The job's torch threads are start_job's to set."""
@@ -266,14 +241,14 @@ def training_work(head: str, n_clocks: int, steps: int, gamma: float | None, out
         images, labels = synth.make_clocks(n_clocks, seed=int(time.time()) % 100_000, progress=clock_made,
                                            workers=1)
 
-        def step_done(step, _, loss):
-            report({"done": n_clocks + step, "total": total, "phase": "training", "loss": loss})
-            return stop_event.is_set()
+        def step_done(progress):
+            report({"done": n_clocks + progress.step, "total": total, "phase": "training",
+                    "loss": progress.losses["loss"]})
 
         trained_on = {"source": "synthetic", "n": n_clocks, "steps": steps,
                       "generator_version": synth.GENERATOR_VERSION}
-        model = train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_step=step_done,
-                             trunk="polar", trained_on=trained_on)
+        model = train_reader(images, labels, head=head, steps=steps, gamma=gamma, on_progress=step_done,
+                             stop_event=stop_event, trunk="polar", trained_on=trained_on)
         model.config.metrics = evaluate(model, *synth.make_clocks(200, seed=1000))
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         with claim_new_file(out_dir, f"{head}_{time.strftime('%Y%m%d-%H%M%S')}", ".safetensors") as claimed:

@@ -14,6 +14,8 @@ import argparse
 import json
 import time
 
+from genlab import names
+
 
 def add_parser(subparsers) -> None:
     """Registers `data` with its `build`, `info` and `download` subcommands."""
@@ -22,7 +24,7 @@ def add_parser(subparsers) -> None:
     commands = data.add_subparsers(dest="data_command", required=True, metavar="COMMAND")
 
     build = commands.add_parser("build", help="build (or reload from the cache) a dataset and summarise it")
-    build.add_argument("--source", default="synthetic", choices=tuple(SOURCE_OPTIONS))
+    build.add_argument("--source", default="synthetic", choices=tuple(names.DATA_SOURCES))
     build.add_argument("--mnist-dir", help="folder of MNIST IDX files, train-* and t10k-* (default: "
                                            "$GENLAB_MNIST_DIR, else the digits embedded in genlab)")
     build.add_argument("--download", action="store_true", help="mnist: download the official files "

@@ -4,7 +4,8 @@ import argparse
 import json
 from pathlib import Path
 
-from genlab import paths
+from genlab import names, paths
+from genlab.eval.paper import in_paper_order
 
 
 def add_parser(subparsers) -> None:
@@ -45,8 +46,8 @@ def add_parser(subparsers) -> None:
         "(clean targets) with the same short budget and scores both on clean and noisy test inputs.",
     )
     p.add_argument("--dataset", default="mnist")
-    p.add_argument("--kinds", nargs="+", default=["ae", "vae", "gan"])
-    p.add_argument("--backbones", nargs="+", default=["cnn_mlp", "fcn", "lstm", "gru"])
+    p.add_argument("--kinds", nargs="+", default=list(names.KINDS), choices=names.KINDS)
+    p.add_argument("--backbones", nargs="+", default=in_paper_order(names.BACKBONES), choices=names.BACKBONES)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--n-train", type=int, default=None, help="train on the first N training digits only")
     p.add_argument("--batch-size", type=int, default=64)
@@ -122,8 +123,9 @@ def run_train_classifier(args: argparse.Namespace) -> int:
         data,
         epochs=args.epochs,
         seed=args.seed,
-        on_epoch=lambda e, loss, acc: print(
-            f"epoch {e}/{args.epochs}: loss {loss:.4f}  test accuracy {acc:.4f}", flush=True
+        on_progress=lambda p: p.epoch_end and print(
+            f"epoch {p.epoch}/{p.epochs}: loss {p.metrics['train_loss']:.4f}  "
+            f"test accuracy {p.metrics['test_accuracy']:.4f}", flush=True
         ),
     )
     path = classifier.save_classifier(model, args.out)

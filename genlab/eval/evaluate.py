@@ -32,7 +32,8 @@ import torch
 from genlab import __version__
 from genlab.eval import classifier as clf
 from genlab.eval import frechet, latent, metrics, paper, prdc, stats
-from genlab.models.kinds import LATENT_SOURCES
+from genlab.models.interpolation import latent_path
+from genlab.names import LATENT_SOURCES
 from genlab.timing import median_seconds
 
 FORMAT = "genlab-evaluation"
@@ -169,8 +170,7 @@ def latent_metrics(model, classifier, X: np.ndarray, y: np.ndarray, config: Eval
     a, b = interpolation_pairs(y, config.n_paths, config.path_seed)
     z_a = torch.as_tensor(_batched(model.encode, X[a], config.batch_size))
     z_b = torch.as_tensor(_batched(model.encode, X[b], config.batch_size))
-    t = torch.linspace(0, 1, config.path_steps, dtype=torch.float64)
-    path = z_a[:, None] + t[None, :, None] * (z_b - z_a)[:, None]  # (P, S, D)
+    path = latent_path(z_a.double(), z_b.double(), config.path_steps)  # (P, S, D)
     grids = _batched(model.decode, path.reshape(-1, path.shape[-1]).numpy(), config.batch_size)
     probs, _ = clf.classify(classifier, grids)
     n, s = config.n_paths, config.path_steps

@@ -11,3 +11,9 @@ PAPER_MSE = {
     "vae": {"cnn_mlp": 0.0749, "fcn": 0.0888, "lstm": 0.0765, "gru": 0.0733},
     "gan": {"cnn_mlp": 0.9264, "fcn": 0.9139, "lstm": 0.8890, "gru": 0.8449},
 }
+
+
+def in_paper_order(backbones) -> list[str]:
+    """Returns the backbones in the paper's column order (CNN+MLP, FCN, LSTM, GRU), others after them."""
+    paper = list(PAPER_BCE["ae"])
+    return sorted(backbones, key=lambda b: paper.index(b) if b in paper else len(paper))

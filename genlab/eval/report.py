@@ -8,10 +8,9 @@ import csv
 import json
 from pathlib import Path
 
-from genlab import paths
+from genlab import names, paths
+from genlab.eval.paper import in_paper_order
 
-KIND_NAMES = {"ae": "AE", "vae": "VAE", "gan": "GAN"}
-BACKBONE_NAMES = {"cnn_mlp": "CNN+MLP", "fcn": "FCN", "lstm": "LSTM", "gru": "GRU"}  # the paper's column order
 RESULT_FILES = ("evaluation.json", "evaluation.csv", "report.md", "quality_vs_cost.html", "per_digit.html",
                 "plotly.min.js")
 
@@ -137,9 +136,9 @@ def paper_table(results: dict, metric: str, test: str | None = None) -> list[str
     """
     grid, published = _grid(results), results["paper"][metric]
     rows = []
-    for kind, kind_name in KIND_NAMES.items():
+    for kind, kind_name in names.KINDS.items():
         cells = [kind_name]
-        for backbone in BACKBONE_NAMES:
+        for backbone in in_paper_order(names.BACKBONES):
             m, theirs = grid.get((kind, backbone)), published.get(kind, {}).get(backbone)
             if m is None:
                 cells.append(f"— / {_f(theirs)} / —")
@@ -147,13 +146,13 @@ def paper_table(results: dict, metric: str, test: str | None = None) -> list[str
                 ours = (m["reconstruction"] if test is None else m["extra_tests"][test])[metric]["mean"]
                 cells.append(f"**{_f(ours)}** / {_f(theirs)} / {_signed(None if theirs is None else ours - theirs)}")
         rows.append(cells)
-    return _table(["", *BACKBONE_NAMES.values()], rows)
+    return _table(["", *map(names.backbone_title, in_paper_order(names.BACKBONES))], rows)
 
 
 def _by_kind(rows: list[dict], key: str) -> dict:
     """Returns {kind: mean of key over that kind's models} for kinds that have values."""
     out = {}
-    for kind in KIND_NAMES:
+    for kind in names.KINDS:
         values = [r[key] for r in rows if r["kind"] == kind and r[key] is not None]
         if values:
             out[kind] = sum(values) / len(values)
@@ -174,23 +173,23 @@ def findings(results: dict) -> list[str]:
         out.append(f"On the {name} test digits, {len(ok)} of {len(compared)} beat their published cell on both.")
     bce, fd, secs, params = (_by_kind(rows, k) for k in ("bce", "fd", "train_seconds_total", "params"))
     grid = _grid(results)
-    backbones = [b for b in BACKBONE_NAMES if all((k, b) in grid for k in KIND_NAMES)]
+    backbones = [b for b in in_paper_order(names.BACKBONES) if all((k, b) in grid for k in names.KINDS)]
     if backbones:
         ae_best = [b for b in backbones
-                   if min(KIND_NAMES, key=lambda k: grid[(k, b)]["reconstruction"]["bce"]["mean"]) == "ae"]
+                   if min(names.KINDS, key=lambda k: grid[(k, b)]["reconstruction"]["bce"]["mean"]) == "ae"]
         out.append(f"Reconstruction: the AE has the lowest test BCE on {len(ae_best)} of {len(backbones)} backbones "
-                   f"(mean BCE by kind: {', '.join(f'{KIND_NAMES[k]} {v:.4f}' for k, v in bce.items())}).")
+                   f"(mean BCE by kind: {', '.join(f'{names.KINDS[k]} {v:.4f}' for k, v in bce.items())}).")
     if secs:
         out.append("Cost: mean training time (including any warm start's donor) by kind "
-                   + ", ".join(f"{KIND_NAMES[k]} {v:.0f} s" for k, v in secs.items())
+                   + ", ".join(f"{names.KINDS[k]} {v:.0f} s" for k, v in secs.items())
                    + "; mean parameters "
-                   + ", ".join(f"{KIND_NAMES[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
+                   + ", ".join(f"{names.KINDS[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
     if fd:
         best = min(rows, key=lambda r: r["fd"])
         ref = results["reference"]["real_train_digits"]["fd"]["value"]
         out.append("Generation (Fréchet distance in classifier features against real test digits, lower is better; "
                    f"real training digits score {ref:.2f}): mean by kind "
-                   + ", ".join(f"{KIND_NAMES[k]} {v:.2f}" for k, v in fd.items())
+                   + ", ".join(f"{names.KINDS[k]} {v:.2f}" for k, v in fd.items())
                    + f"; best model {best['name']} ({best['fd']:.2f}).")
         ratios = [r["fd_ratio"] for r in rows if r["fd_ratio"] is not None]
         if ratios:
@@ -218,17 +217,17 @@ def findings(results: dict) -> list[str]:
     if bce and fd and "ae" in bce:
         best_recon, cheapest = min(bce, key=bce.get), (min(secs, key=secs.get) if secs else None)
         if best_recon != "ae":
-            recon = f"we disagree: the {KIND_NAMES[best_recon]} has the lowest mean reconstruction BCE"
+            recon = f"we disagree: the {names.KINDS[best_recon]} has the lowest mean reconstruction BCE"
         elif cheapest in (None, "ae"):
             recon = "we agree: AEs have the lowest mean reconstruction BCE" + (
                 " at the lowest training cost" if cheapest else "")
         else:
             recon = ("we partly agree: AEs have the lowest mean reconstruction BCE, "
-                     f"but {KIND_NAMES[cheapest]}s train faster")
+                     f"but {names.KINDS[cheapest]}s train faster")
         best_fd = min(fd, key=fd.get)
         generation = ("the AE (sampled from its per-digit code density: an AE has no prior) also has the "
                       "best mean FD, so the conclusion holds there too" if best_fd == "ae" else
-                      f"the {KIND_NAMES[best_fd]} has the best mean FD, "
+                      f"the {names.KINDS[best_fd]} has the best mean FD, "
                       "so the AE's advantage does not carry over to generation")
         out.append("Against the paper's conclusion (autoencoders give the best cost-benefit): on reconstruction "
                    f"{recon}. On generating new digits, which the paper did not measure, {generation}.")
@@ -480,10 +479,10 @@ def figures(results: dict) -> dict:
     cost_title = "training time (s), incl. warm start" if cost_key == "train_seconds_total" else "parameters"
     scatter = make_subplots(rows=1, cols=2, subplot_titles=("generation: FD vs cost", "reconstruction: BCE vs cost"))
     # One trace per model, named in the legend (colour: kind, symbol: backbone): no text labels to collide.
-    for r in sorted(rows, key=lambda r: (
-            list(KIND_NAMES).index(r["kind"]) if r["kind"] in KIND_NAMES else 9,
-            list(BACKBONE_NAMES).index(r["backbone"]) if r["backbone"] in BACKBONE_NAMES else 9)):
-        label = f"{KIND_NAMES.get(r['kind'], r['kind'])} · {BACKBONE_NAMES.get(r['backbone'], r['backbone'])}"
+    kinds, backbones = list(names.KINDS), in_paper_order(names.BACKBONES)
+    for r in sorted(rows, key=lambda r: (kinds.index(r["kind"]) if r["kind"] in kinds else 9,
+                                         backbones.index(r["backbone"]) if r["backbone"] in backbones else 9)):
+        label = f"{names.KINDS.get(r['kind'], r['kind'])} · {names.backbone_title(r['backbone'])}"
         for col, key in ((1, "fd"), (2, "bce")):
             scatter.add_trace(go.Scatter(
                 x=[r[cost_key]], y=[r[key]], mode="markers", name=label, legendgroup=r["name"], showlegend=col == 1,
@@ -500,18 +499,18 @@ def figures(results: dict) -> dict:
     scatter.update_yaxes(title_text="test BCE (lower is better)", row=1, col=2)
     scatter.update_layout(title="Quality vs cost", height=500)
 
-    names = [r["name"] for r in rows]
+    model_names = [r["name"] for r in rows]
     per_digit = make_subplots(rows=1, cols=2, subplot_titles=("reconstruction BCE per test digit",
                                                               "share of samples classified as each digit"))
     per_digit.add_trace(go.Heatmap(z=[m["reconstruction"]["bce_per_digit"] for m in results["models"]],
-                                   x=list(range(10)), y=names, colorscale="Viridis",
+                                   x=list(range(10)), y=model_names, colorscale="Viridis",
                                    colorbar={"x": 0.45, "title": "BCE"}), row=1, col=1)
     per_digit.add_trace(go.Heatmap(z=[m["generation"]["labels"]["shares"] for m in results["models"]],
-                                   x=list(range(10)), y=names, colorscale="Blues", zmin=0,
+                                   x=list(range(10)), y=model_names, colorscale="Blues", zmin=0,
                                    colorbar={"title": "share"}), row=1, col=2)
     per_digit.update_xaxes(title_text="digit", dtick=1)
     per_digit.update_yaxes(showticklabels=False, row=1, col=2)
-    per_digit.update_layout(title="Per-digit breakdown", height=150 + 30 * len(names))
+    per_digit.update_layout(title="Per-digit breakdown", height=150 + 30 * len(model_names))
     return {"quality_vs_cost": scatter, "per_digit": per_digit}
 
 

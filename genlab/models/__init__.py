@@ -8,6 +8,7 @@
     model.sample(8); model.sample(8, digit=3)
 """
 
+from genlab import names
 from genlab.models.backbones import BACKBONES as _BACKBONES
 from genlab.models.checkpoint import load_model, save_model, shipped_models
 from genlab.models.density import (
@@ -20,9 +21,15 @@ from genlab.models.kinds import KIND_CLASSES, GenerativeModel, Losses
 from genlab.models.second_stage import STEPS as SECOND_STAGE_STEPS
 from genlab.models.second_stage import fit_second_stage
 
-KINDS = tuple(KIND_CLASSES)  # ("ae", "vae", "gan")
-BACKBONES = tuple(_BACKBONES)  # ("fcn", "cnn_mlp", "lstm", "gru")
+KINDS = tuple(names.KINDS)  # ("ae", "vae", "gan")
 DEFAULT_LATENT_DIM = 32
+
+
+def __getattr__(attribute: str):
+    # BACKBONES is read when asked for, so a backbone registered later (register_backbone) is in it.
+    if attribute == "BACKBONES":
+        return tuple(names.BACKBONES)  # ("fcn", "cnn_mlp", "lstm", "gru", ...)
+    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
 
 
 def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, **config) -> GenerativeModel:
@@ -34,7 +41,7 @@ def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, 
     if kind not in KIND_CLASSES:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {KINDS}")
     if backbone not in _BACKBONES:
-        raise ValueError(f"unknown backbone {backbone!r}; choose one of {BACKBONES}")
+        raise ValueError(f"unknown backbone {backbone!r}; choose one of {tuple(names.BACKBONES)}")
     cls, net = KIND_CLASSES[kind], _BACKBONES[backbone]
     config = {k: v for k, v in config.items() if k != "latent_dim"}
     unknown = set(config) - set(net.defaults) - set(cls.defaults)

@@ -1,4 +1,4 @@
-"""The four backbones, each written once as an encoder network and a decoder network.
+"""The backbones, each written once as an encoder network and a decoder network.
 
 An encoder maps voxels `x: (B, 16, 16, 16)` in [0, 1] to features `(B, out_dim)`; a decoder maps
 a latent `z: (B, latent_dim)` to voxel *logits* `(B, 16, 16, 16)` (the model kind applies the
@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from genlab import names
 from genlab.data import GRID
 
 SLICE = GRID * GRID  # voxels in one 16x16 slice
 
 
-# Decoders start near the data's mean occupancy (~7% of voxels), not at 50%: faster early training.
+# Decoders start near the data's mean occupancy (a small share of voxels), not at 50%: faster early training.
 OUTPUT_BIAS = -2.5
 
 
@@ -173,10 +174,21 @@ class Backbone:
         return self.decoder(latent_dim, **options)
 
 
-# The one place backbones are named, with their default sizes (small: CPU training in minutes).
+# The networks of the built-in backbones, with their default sizes (small: CPU training in minutes);
+# their names and titles are in genlab.names.
 BACKBONES = {
     "fcn": Backbone(FCNEncoder, FCNDecoder, {"width": 16, "norm": True}),
     "cnn_mlp": Backbone(ConvMLPEncoder, ConvMLPDecoder, {"width": 16, "hidden": 256, "norm": True}),
     "lstm": Backbone(RecurrentEncoder, RecurrentDecoder, {"cell": "lstm", "hidden": 256, "norm": True}),
     "gru": Backbone(RecurrentEncoder, RecurrentDecoder, {"cell": "gru", "hidden": 256, "norm": True}),
 }
+assert set(BACKBONES) == set(names.BACKBONES), "every backbone in genlab.names needs its networks here"
+
+
+def register_backbone(name: str, title: str, backbone: Backbone) -> None:
+    """Adds a backbone: its networks here, its name and display title in genlab.names, so every
+    model kind, the command line's choices, the manifest and the reports know it."""
+    if name in BACKBONES:
+        raise ValueError(f"a backbone named {name!r} exists already")
+    names.add_backbone_name(name, title)
+    BACKBONES[name] = backbone

@@ -1,35 +1,25 @@
-"""Checkpoints: safetensors files holding tensors plus one JSON metadata string; never pickled code.
+"""Checkpoints of the 3D models, written and read by genlab.checkpoint_file (tensors and a JSON header).
 
 File layout: the model's state_dict tensors (the best weights so far), code samplers, and, in
 checkpoints written during training, what resuming needs under "resume/..." (the current weights,
-optimiser state, RNG state); metadata {"genlab": JSON} with format_version, kind, backbone,
+optimiser state, RNG state); a header with the format and its version, kind, backbone,
 latent_dim, config, dataset (describe(), incl. fingerprint), metrics and training info.
 """
 
-import json
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
-from genlab import paths
-from genlab.files import atomic_write
+from genlab import checkpoint_file, paths
 from genlab.models.density import MIXTURE_PREFIX, CodeDensity
 from genlab.models.density import PREFIX as DENSITY_PREFIX
 from genlab.models.second_stage import PREFIX as SECOND_STAGE_PREFIX
 from genlab.models.second_stage import SecondStage
 
-FORMAT = "genlab-checkpoint"
-FORMAT_VERSION = 1
+FORMAT = checkpoint_file.MODEL
 RESUME_PREFIX = "resume/"  # training state (current weights, optimisers, RNG): only resuming reads it
 LEGACY_OPTIMIZER_PREFIX = "optimizer/"  # where training checkpoints before RESUME_PREFIX kept optimiser state
 SAMPLER_PREFIXES = (DENSITY_PREFIX, MIXTURE_PREFIX, SECOND_STAGE_PREFIX)
-
-
-def atomic_save(tensors: dict, path: Path, metadata: dict[str, str]) -> None:
-    """Writes a safetensors file via a temporary file and a rename, so a crash never leaves half a file."""
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None,
@@ -41,42 +31,21 @@ def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | 
     weights: the state_dict to store (default: the model's own, e.g. the best weights of a run).
     """
     info = {**getattr(model, "metadata", {}), **(metadata or {})}
-    info.update(format=FORMAT, format_version=FORMAT_VERSION, kind=model.kind, backbone=model.backbone,
-                latent_dim=model.latent_dim, config=model.config)
+    info.update(kind=model.kind, backbone=model.backbone, latent_dim=model.latent_dim, config=model.config)
     if hasattr(model, "reconstruction_method"):
         info["reconstruction_method"] = model.reconstruction_method
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in (weights or model.state_dict()).items()}
-    tensors.update(sampler_tensors(model))
-    tensors.update({k: v.detach().to("cpu").contiguous() for k, v in (extra_tensors or {}).items()})
-    atomic_save(tensors, path, {"genlab": json.dumps(info)})
-    return Path(path)
+    tensors = {**(weights or model.state_dict()), **sampler_tensors(model), **(extra_tensors or {})}
+    return checkpoint_file.save(path, tensors, FORMAT, info)
 
 
 def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     """Returns (tensors, metadata) of a genlab checkpoint; ValueError naming the file if it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("genlab")
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, RuntimeError, ValueError) as error:
-        raise ValueError(
-            f"{path} is not a readable safetensors checkpoint (truncated or foreign file?): {error}"
-        ) from None
-    if raw is None:
-        raise ValueError(f"{path} is a safetensors file but not a genlab checkpoint (no 'genlab' metadata)")
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} has corrupt genlab metadata: {error}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a genlab checkpoint (metadata format is not {FORMAT!r})")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has checkpoint format version {meta.get('format_version')!r}; "
-                         f"this genlab reads version {FORMAT_VERSION}")
-    return tensors, meta
+    return checkpoint_file.read(path, FORMAT)
+
+
+def read_checkpoint_info(path) -> dict:
+    """Returns a genlab checkpoint's metadata without reading its tensors; errors as read_checkpoint."""
+    return checkpoint_file.read_info(path, FORMAT)
 
 
 def sampler_tensors(model) -> dict[str, torch.Tensor]:
@@ -92,7 +61,7 @@ def write_samplers(path, model) -> None:
     """Stores the model's fitted code samplers in its existing checkpoint (replacing any there), keeping all else."""
     tensors, meta = read_checkpoint(path)
     tensors = {k: v for k, v in tensors.items() if not k.startswith(SAMPLER_PREFIXES)} | sampler_tensors(model)
-    atomic_save(tensors, path, {"genlab": json.dumps(meta)})
+    checkpoint_file.save(path, tensors, FORMAT, meta)
 
 
 def split_tensors(tensors: dict) -> tuple[dict, dict]:

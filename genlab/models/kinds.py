@@ -1,4 +1,4 @@
-"""The three model kinds, each written once over any backbone: AE, VAE and GAN.
+"""The model kinds, each written once over any backbone: AE, VAE and GAN.
 
 Every kind offers the same contract (shapes: B samples, grid 16^3):
     encode(x: (B, 16, 16, 16) in [0, 1]) -> z (B, latent_dim)     (VAE and GAN: the mean code)
@@ -6,29 +6,33 @@ Every kind offers the same contract (shapes: B samples, grid 16^3):
     sample(n, source="mixture"|"prior"|"two-stage"|"density", digit=None) -> (n, 16, 16, 16)
     reconstruct(x) -> (B, 16, 16, 16)
     interpolate(x_a, x_b, steps, mode) -> (steps, 16, 16, 16)
-and its training loss lives here, returned as a `Losses` dataclass so the trainer only minimises it.
+and its training lives here too: the loss, returned as a `Losses` dataclass, and one training step
+with the optimisers it needs, so the trainer (genlab.train.trainer) only calls
+
+    optimisers = model.make_optimisers(lr)                           # {name: torch optimiser}
+    extra = model.prepare_training(X_train, device, resumed)         # per-sample inputs a step reuses, or None
+    losses = model.training_step(net, x, optimisers, step, extra)    # {name: float}, weights updated
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
+import torch.export
 import torch.nn.functional as F
-import torch.utils._pytree
 from torch import nn
 
+from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import CodeDensity
+from genlab.models.interpolation import latent_path
 from genlab.models.second_stage import SecondStage
+from genlab.names import DIGIT_SOURCES, LATENT_SOURCES
 
 VOXELS = GRID**3
 LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
 CODE_SCALE_MOMENTUM = 0.05  # how fast a GAN's code standardisation follows an autoencoder that trains
-# Where sample() can draw latents from, with the words the app and the evaluation show.
-LATENT_SOURCES = {"mixture": "per-digit Gaussian mixtures fitted to training codes",
-                  "prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
-                  "density": "one Gaussian per digit fitted to training codes"}
-DIGIT_SOURCES = ("mixture", "density")  # the sources that can draw a chosen digit, preferred first
 
 
 @dataclass
@@ -43,8 +47,27 @@ class Losses:
         return {"loss": float(self.total.detach()), **{k: float(v.detach()) for k, v in self.terms.items()}}
 
 
-# DistributedDataParallel looks for the loss tensors inside a forward's output; let it see through Losses.
-torch.utils._pytree.register_dataclass(Losses)
+# DistributedDataParallel finds the tensors of a forward's output by flattening it as a pytree;
+# registering Losses (the public way: torch.export.register_dataclass) lets it see the loss tensors.
+torch.export.register_dataclass(Losses, serialized_type_name="genlab.models.kinds.Losses")
+
+
+@dataclass
+class StepSettings:
+    """How the trainer runs a training step: the autocast context (mixed precision on a GPU, a
+    no-op on the CPU) and the gradient-norm clip (0: none)."""
+
+    autocast: contextlib.AbstractContextManager = field(default_factory=contextlib.nullcontext)
+    grad_clip: float = 1.0
+
+
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float) -> None:
+    """Takes one optimiser step on `loss`, its gradients clipped to norm grad_clip (0: not clipped)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], grad_clip)
+    optimizer.step()
 
 
 def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -58,18 +81,8 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Returns spherical interpolations (T, D) between vectors a, b (D,) at fractions t (T,)."""
-    cos = F.cosine_similarity(a, b, dim=0).clamp(-1.0, 1.0)
-    omega = torch.arccos(cos)
-    if omega.abs() < 1e-4:  # nearly parallel: the linear path is the same curve
-        return torch.lerp(a, b, t[:, None])
-    s = torch.sin(omega)
-    return (torch.sin((1 - t) * omega) / s)[:, None] * a + (torch.sin(t * omega) / s)[:, None] * b
-
-
 class GenerativeModel(nn.Module):
-    """The shared contract of the twelve models; a subclass supplies the kind (networks and loss)."""
+    """The shared contract of every model; a subclass supplies the kind (networks, loss and training step)."""
 
     kind: ClassVar[str]
     defaults: ClassVar[dict] = {}  # the kind's own options (loss weights)
@@ -174,18 +187,39 @@ class GenerativeModel(nn.Module):
     def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int, mode: str = "linear") -> torch.Tensor:
         """Returns `steps` grids (steps, 16, 16, 16) decoded along the latent path from x_a to x_b.
 
-        x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (slerp).
+        x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (see latent_path).
         """
-        if mode not in ("linear", "spherical"):
-            raise ValueError(f"interpolation mode must be 'linear' or 'spherical', not {mode!r}")
         z = self.encode(torch.stack([x_a.reshape(GRID, GRID, GRID), x_b.reshape(GRID, GRID, GRID)]))
-        t = torch.linspace(0, 1, steps, device=z.device)
-        path = torch.lerp(z[0], z[1], t[:, None]) if mode == "linear" else slerp(z[0], z[1], t)
-        return self.decode(path)
+        return self.decode(latent_path(z[0], z[1], steps, mode))
 
     def forward(self, x: torch.Tensor) -> Losses:
         """Returns the training losses for a batch x (B, 16, 16, 16)."""
         raise NotImplementedError
+
+    # -- training (the trainer calls these; a kind with another game overrides them) -----------
+    # Whether a step leaves some parameters without gradients (DistributedDataParallel must know).
+    step_leaves_parameters_unused: ClassVar[bool] = False
+
+    def make_optimisers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """Returns the named optimisers a training step uses: one Adam over every parameter."""
+        return {"model": torch.optim.Adam(self.parameters(), lr)}
+
+    def prepare_training(self, X: torch.Tensor, device, resumed: bool) -> torch.Tensor | None:
+        """Returns per-sample inputs (N, ...) that every training step reuses, computed once from the
+        training digits X (N, 16, 16, 16), or None (here: none). resumed: the run continues a checkpoint."""
+        return None
+
+    def training_step(self, net, x: torch.Tensor, optimisers: dict, step: StepSettings,
+                      extra: torch.Tensor | None = None) -> dict[str, float]:
+        """Returns the losses of one training step on the batch x (B, 16, 16, 16), after updating the weights.
+
+        net: this model, or its DistributedDataParallel wrapper (call it, not self, so gradients are
+        averaged over processes); extra: the batch's rows of prepare_training's result.
+        """
+        with step.autocast:
+            losses = net(x)
+        update(optimisers["model"], losses.total, step.grad_clip)
+        return losses.floats()
 
     def validation_loss(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the deterministic loss that early stopping watches: here the reconstruction BCE of x."""
@@ -368,6 +402,45 @@ class GAN(GenerativeModel):
         distance = self.critic(codes).mean() - self.critic(fake).mean()  # the Wasserstein estimate
         return Losses(-distance + self.config["gp_weight"] * penalty, {"w_distance": distance, "gp": penalty})
 
+    step_leaves_parameters_unused = True  # the critic's update leaves the generator without gradients
+
+    def make_optimisers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
+        """Returns {"generator", "discriminator"} Adam optimisers; WGAN-GP's betas (0.5, 0.9) keep the two
+        players from overshooting."""
+        return {"generator": torch.optim.Adam(self.generator_parameters(), lr, betas=(0.5, 0.9)),
+                "discriminator": torch.optim.Adam(self.discriminator_parameters(), lr, betas=(0.5, 0.9))}
+
+    @torch.no_grad()
+    def prepare_training(self, X: torch.Tensor, device, resumed: bool, batch_size: int = 500) -> torch.Tensor | None:
+        """Sets the code standardisation from the encoder's codes of X (N, 16, 16, 16); returns the
+        standardised codes (N, latent_dim) if the autoencoder stays fixed (then they are computed once
+        instead of every step: the encoder is most of a step's cost), else None.
+
+        resumed: keep the standardisation the model holds (a resumed run's, tracked while training)."""
+        if self.config["ae_weight"] and resumed:
+            return None  # (an encoder pass in training mode would also move its batch-norm statistics)
+        # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
+        raw = torch.cat([self.encoder(xb.to(device)).float() for xb in X.split(batch_size)])
+        self.set_code_scale(raw)  # a fixed autoencoder's comes out the same on resume
+        return None if self.config["ae_weight"] else self.standardise(raw)
+
+    def training_step(self, net, x, optimisers, step, extra=None):
+        """Returns the losses of one GAN step on real x (B, 16, 16, 16): n_critic critic updates, then the
+        generator's. extra: x's standardised codes (B, latent_dim) when the autoencoder is fixed."""
+        codes = extra
+        if codes is None:
+            with torch.no_grad(), step.autocast:
+                codes = self.codes(x).float()  # the critic's real samples, shared by its steps
+        for _ in range(self.config["n_critic"]):
+            with step.autocast:
+                d_losses = net(codes, part="critic")
+            update(optimisers["discriminator"], d_losses.total, step.grad_clip)
+        with step.autocast:
+            g_losses = net(x, part="generator", codes=codes)
+        update(optimisers["generator"], g_losses.total, step.grad_clip)
+        d = d_losses.floats()
+        return {**g_losses.floats(), "d_loss": d.pop("loss"), **d}
+
     def forward(self, x, part: str = "generator", codes: torch.Tensor | None = None):
         """Returns the losses of one GAN step: part="critic" (x: real codes (B, latent_dim)) or "generator"
         (x: voxels (B, 16, 16, 16); codes: their codes, computed here if None).
@@ -392,5 +465,6 @@ class GAN(GenerativeModel):
         return Losses(total, terms)
 
 
-# The one place kinds are named.
+# The classes of the kinds genlab.names names.
 KIND_CLASSES = {"ae": AE, "vae": VAE, "gan": GAN}
+assert set(KIND_CLASSES) == set(names.KINDS), "every kind in genlab.names needs its class here"

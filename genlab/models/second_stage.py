@@ -8,7 +8,7 @@ the first stage decodes to voxels. Both stages keep the VAE's KL to N(0, I); the
 the shape of the codes that the first one's KL could not make Gaussian. Its decoder's output
 noise gamma is learned (Dai & Wipf's key detail), so it can fit the codes tightly.
 
-    stage = fit_second_stage(vae, X_train)   # X: (N, 16, 16, 16) -> a SecondStage, ~1 min on one core
+    stage = fit_second_stage(vae, X_train)   # X: (N, 16, 16, 16) -> a SecondStage
     vae.second_stage = stage                 # saved with the checkpoint
     z = stage.sample(16)                     # (16, latent_dim) codes for vae.decode
 """
@@ -22,7 +22,7 @@ from genlab.models.backbones import mlp
 from genlab.models.density import encode_all
 
 PREFIX = "second_stage/"  # checkpoint tensor names
-STEPS = 10_000  # 10k steps of 256 codes: ~1 min on one core; the FD gain flattens after it
+STEPS = 10_000  # steps of 256 codes, chosen where the FD gain flattened
 BATCH = 256
 WIDTH = 256
 KL_WARMUP = 0.05  # the KL weight rises from 0 to 1 over this share of the steps, so the latent is used before

@@ -1,7 +1,7 @@
-"""`python -m genlab train`: train one model, or all twelve, with a progress bar.
+"""`python -m genlab train`: train one model, or every kind on every backbone, with a progress bar.
 
     python -m genlab train --kind vae --backbone gru --epochs 10 --dataset mnist --out runs/vae_gru.safetensors
-    python -m genlab train --all --chain --dataset mnist --out weights/  # the twelve, then weights/manifest.json
+    python -m genlab train --all --chain --dataset mnist --out weights/  # all models, then weights/manifest.json
     python -m genlab train --manifest --out weights/                     # only rebuild the manifest
     python -m genlab train --fit-samplers weights/*.safetensors --dataset mnist  # (re)fit code samplers
     torchrun --nproc_per_node=2 -m genlab train --kind ae --backbone fcn # DistributedDataParallel
@@ -12,10 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from genlab import paths
+from genlab import names, paths
+from genlab.train.config import TrainConfig
 
-KINDS = ("ae", "vae", "gan")  # mirrors genlab.models.KINDS; kept here so --help needs no torch
-BACKBONES = ("fcn", "cnn_mlp", "lstm", "gru")
 DEFAULT_OUT = paths.REPO_ROOT / "runs"
 
 
@@ -23,28 +22,33 @@ def add_parser(subparsers) -> None:
     """Registers `train` and its options."""
     p = subparsers.add_parser("train", help="train generative models (AE/VAE/GAN x FCN/CNN+MLP/LSTM/GRU)",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--kind", choices=KINDS, help="model kind")
-    p.add_argument("--backbone", choices=BACKBONES, help="encoder/decoder network")
-    p.add_argument("--all", action="store_true", help="train all twelve models into the --out folder")
+    # The choices are genlab.names' own dicts, so a backbone registered later is one too.
+    p.add_argument("--kind", choices=names.KINDS, help="model kind")
+    p.add_argument("--backbone", choices=names.BACKBONES, help="encoder/decoder network")
+    p.add_argument("--all", action="store_true", help="train every kind on every backbone into the --out folder")
     p.add_argument("--manifest", action="store_true", help="only (re)write manifest.json for the checkpoints in --out")
     p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
-                        "the per-digit code density, and a VAE's second stage (about a minute)")
+                        "the per-digit code density, and a VAE's second stage")
     p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
                    help="training steps of a VAE's second stage, fitted after training (default 10,000; 0: none)")
     p.add_argument(
-        "--dataset", default="synthetic", choices=("synthetic", "mnist"), help="training data (default: synthetic)"
+        "--dataset", default="synthetic", choices=[s for s, d in names.DATA_SOURCES.items() if not d.needs_file],
+        help="training data (default: synthetic)"
     )
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--latent-dim", type=int, default=32)
+    defaults = TrainConfig()
+    p.add_argument("--epochs", type=int, default=defaults.epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                   help="the global batch, split over torchrun's processes (default %(default)s)")
+    p.add_argument("--lr", type=float, default=defaults.lr, help="Adam's learning rate (default %(default)g)")
+    p.add_argument("--latent-dim", type=int, default=None, help="latent dimensions (default: build_model's)")
     p.add_argument("--max-minutes", type=float, default=None, help="time budget per model")
-    p.add_argument("--patience", type=int, default=5, help="early stopping: epochs without validation gain")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    p.add_argument("--patience", type=int, default=defaults.patience,
+                   help="early stopping: epochs without validation gain (default %(default)s)")
+    p.add_argument("--device", default=defaults.device, help="auto | cpu | cuda | cuda:N | mps (default %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=defaults.seed, help="default %(default)s")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     p.add_argument("--init-from", type=Path, default=None,
                    help="warm-start from a trained checkpoint of the same backbone (e.g. AE -> VAE -> GAN)")
@@ -116,7 +120,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
     from genlab.train.shipping import finish_checkpoint
 
     torch.manual_seed(args.seed)
-    model = build_model(kind, backbone, latent_dim=args.latent_dim, **model_options(kind, args, init_from))
+    latent = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
+    model = build_model(kind, backbone, **latent, **model_options(kind, args, init_from))
     warm = {}
     if init_from:
         donor = load_model(init_from)
@@ -192,7 +197,7 @@ def run(args) -> int:
     if args.fit_samplers:
         return refit_samplers(args.fit_samplers, args)
     dataset = load_dataset(args.dataset, **paths.dataset_options(args.dataset))
-    pairs = [(k, b) for k in KINDS for b in BACKBONES] if args.all else [(args.kind, args.backbone)]
+    pairs = [(k, b) for k in names.KINDS for b in names.BACKBONES] if args.all else [(args.kind, args.backbone)]
     for kind, backbone in pairs:
         if args.all or (args.out and args.out.suffix != ".safetensors"):
             out = (args.out or DEFAULT_OUT) / f"{kind}_{backbone}.safetensors"

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab import names
 from genlab.eval.metrics import bce, bce_floor, iou, mse
 from genlab.eval.paper import PAPER_BCE, PAPER_MSE
 from genlab.files import atomic_write
@@ -70,13 +71,12 @@ def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, 
 
 def write_manifest(folder) -> Path:
     """Returns the path of folder/manifest.json, (re)written from the metadata of the checkpoints in folder."""
-    from genlab.models import BACKBONES, KINDS
     from genlab.models.checkpoint import load_model
 
     folder = Path(folder)
     entries = []
-    for kind in KINDS:
-        for backbone in BACKBONES:
+    for kind in names.KINDS:
+        for backbone in names.BACKBONES:
             path = folder / f"{kind}_{backbone}.safetensors"
             if not path.is_file():
                 continue
@@ -90,7 +90,7 @@ def write_manifest(folder) -> Path:
                 "size_bytes": path.stat().st_size,
                 "reconstruction_method": meta.get("reconstruction_method", "encoder"),
                 "dataset": meta.get("dataset", {}), "metrics": meta.get("metrics", {}),
-                "paper": {"bce": PAPER_BCE[kind][backbone], "mse": PAPER_MSE[kind][backbone]},
+                "paper": {"bce": PAPER_BCE[kind].get(backbone), "mse": PAPER_MSE[kind].get(backbone)},
                 "training": {k: training.get(k) for k in ("epochs_done", "seconds", "samples_per_s", "device",
                                                            "world_size", "best_val_loss", "init_from",
                                                            "init_seconds")}

@@ -1,4 +1,4 @@
-"""The trainer: one loop for AE and VAE, a GAN step of its own, on CPU, CUDA, MPS or several processes.
+"""The trainer: one loop for every model kind, on CPU, CUDA, MPS or several processes.
 
 Single process (CPU, or a GPU picked automatically):
 
@@ -13,6 +13,10 @@ Several GPUs or machines, with PyTorch's DistributedDataParallel (NCCL on GPUs, 
 
 `torchrun` sets RANK / WORLD_SIZE / LOCAL_RANK; each process then reads its share of every global
 batch (DistributedSampler), gradients are averaged, and only rank 0 reports progress and saves.
+
+A run, step by step (the `_Run` methods): split the data, resume, wrap the model for DDP, then per
+epoch: run the epoch (learning-rate schedule, the kind's training step), validate, save. What one
+step does (its losses, its optimisers, a GAN's critic steps) is the model kind's: genlab.models.kinds.
 """
 
 import contextlib
@@ -31,43 +35,15 @@ from torch.utils.data import BatchSampler, DistributedSampler
 
 from genlab.files import FileLock
 from genlab.models.checkpoint import RESUME_PREFIX, check_finite, read_checkpoint, save_model, split_tensors
+from genlab.models.kinds import StepSettings
+from genlab.train.callbacks import Progress, stop_requested
+from genlab.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN, infinite or exploded; the last good checkpoint is kept."""
-
-
-@dataclass
-class TrainConfig:
-    """Hyper-parameters and run options of `train`."""
-
-    epochs: int = 20
-    batch_size: int = 128  # the global batch: split across processes under torchrun
-    lr: float = 2e-3
-    lr_min_ratio: float = 0.05  # cosine decay of the learning rate down to lr * lr_min_ratio
-    grad_clip: float = 1.0
-    val_fraction: float = 0.05  # held out of the training split for validation and early stopping
-    patience: int | None = 5  # epochs without validation improvement before stopping; None: never
-    max_seconds: float | None = None  # time budget: stop (and finish the schedule) within it
-    max_loss: float = 100.0  # a loss above this counts as exploded
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" | "mps"
-    compile: bool = False  # torch.compile the model
-    seed: int = 0
-
-
-@dataclass
-class Progress:
-    """What the trainer reports to `on_progress` after every step (val_loss set at the end of an epoch)."""
-
-    epoch: int
-    epochs: int
-    step: int
-    steps_per_epoch: int
-    losses: dict[str, float]
-    samples_per_s: float
-    val_loss: float | None = None
 
 
 @dataclass
@@ -112,65 +88,33 @@ def distributed_setup(device_name: str) -> tuple[int, int, torch.device, bool]:
     return dist.get_rank(), dist.get_world_size(), device, started
 
 
-def make_optimizers(model, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-    """Returns the named Adam optimisers: {"model"} for AE/VAE, {"generator", "discriminator"} for a GAN."""
-    if model.kind == "gan":  # WGAN-GP's Adam betas (0.5, 0.9) keep the two players from overshooting
-        return {"generator": torch.optim.Adam(model.generator_parameters(), config.lr, betas=(0.5, 0.9)),
-                "discriminator": torch.optim.Adam(model.discriminator_parameters(), config.lr, betas=(0.5, 0.9))}
-    return {"model": torch.optim.Adam(model.parameters(), config.lr)}
+def split_data(dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Returns (X_train, X_val): a seeded, fixed share (config.val_fraction) of dataset.X_train held out
+    for validation; ValueError if what is left is less than one batch."""
+    X_all = torch.as_tensor(np.asarray(dataset.X_train, dtype=np.float32))
+    order = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(config.seed))
+    n_val = int(len(X_all) * config.val_fraction)
+    X_val, X_train = X_all[order[:n_val]], X_all[order[n_val:]]
+    if len(X_train) < config.batch_size:
+        raise ValueError(f"{len(X_train)} training samples are fewer than one batch of {config.batch_size}")
+    return X_train, X_val
 
 
-def _update(optimizer, loss, params, grad_clip) -> None:
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip:
-        torch.nn.utils.clip_grad_norm_(params, grad_clip)
-    optimizer.step()
+def wrap_for_ddp(model, config: TrainConfig, device: torch.device, world: int):
+    """Returns what training steps call: the model, compiled if asked, inside DistributedDataParallel
+    when several processes train (batch-norm statistics then synchronised on GPUs)."""
+    net = torch.compile(model) if config.compile else model
+    if world > 1:
+        if device.type == "cuda":  # SyncBatchNorm is GPU-only
+            net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        net = DistributedDataParallel(net, find_unused_parameters=model.step_leaves_parameters_unused)
+    return net
 
 
-def autoencoder_step(net, optimizers, x, autocast, config) -> dict[str, float]:
-    """Returns the losses of one AE/VAE step on x (B, 16, 16, 16) after updating the weights."""
-    with autocast:
-        losses = net(x)
-    opt = optimizers["model"]
-    _update(opt, losses.total, [p for g in opt.param_groups for p in g["params"]], config.grad_clip)
-    return losses.floats()
-
-
-def gan_step(net, optimizers, x, autocast, config, codes=None) -> dict[str, float]:
-    """Returns the losses of one GAN step on real x (B, 16, 16, 16): n_critic critic updates, then the generator's.
-
-    codes: x's codes (B, latent_dim) if already known (a fixed autoencoder's, computed once per run).
-    """
-    d_opt, g_opt = optimizers["discriminator"], optimizers["generator"]
-    model = getattr(net, "module", net)  # under DistributedDataParallel
-    if codes is None:
-        with torch.no_grad(), autocast:
-            codes = model.codes(x).float()  # the critic's real samples, shared by its steps
-    for _ in range(model.config["n_critic"]):
-        with autocast:
-            d_losses = net(codes, part="critic")
-        _update(d_opt, d_losses.total, d_opt.param_groups[0]["params"], config.grad_clip)
-    with autocast:
-        g_losses = net(x, part="generator", codes=codes)
-    _update(g_opt, g_losses.total, g_opt.param_groups[0]["params"], config.grad_clip)
-    d = d_losses.floats()
-    return {**g_losses.floats(), "d_loss": d.pop("loss"), **d}
-
-
-@torch.no_grad()
-def prepare_gan(model, X: torch.Tensor, device, batch_size: int = 500, set_scale: bool = True) -> torch.Tensor | None:
-    """Sets a GAN's code standardisation from its encoder's codes of X (N, 16, 16, 16); returns the
-    standardised codes (N, latent_dim) if its autoencoder stays fixed (then they are computed once
-    instead of every step: the encoder is most of a step's cost), else None.
-
-    set_scale=False keeps the standardisation the model holds (a resumed run's, tracked while training)."""
-    if model.kind != "gan" or (model.config["ae_weight"] and not set_scale):
-        return None  # (an encoder pass in training mode would also move its batch-norm statistics)
-    # Codes as training will see them: a fixed autoencoder is in eval mode, one that trains is not.
-    raw = torch.cat([model.encoder(xb.to(device)).float() for xb in X.split(batch_size)])
-    model.set_code_scale(raw)  # a fixed autoencoder's comes out the same on resume
-    return None if model.config["ae_weight"] else model.standardise(raw)
+def learning_rate(config: TrainConfig, done: float) -> float:
+    """Returns the learning rate a fraction `done` (0..1) into the run: cosine from lr to lr * lr_min_ratio."""
+    ratio = config.lr_min_ratio
+    return config.lr * (ratio + (1 - ratio) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0))))
 
 
 @torch.no_grad()
@@ -276,139 +220,180 @@ def train(model, dataset, config: TrainConfig | None = None, on_progress=None, s
           checkpoint_path=None, resume: bool = False) -> TrainResult:
     """Returns a TrainResult after training `model` on `dataset.X_train` (N, 16, 16, 16).
 
-    on_progress(Progress) is called after every step (rank 0 only); stop_event (threading.Event)
-    cancels after the current step. checkpoint_path: written atomically after every epoch (the
-    best weights as the model's, plus what resuming needs: current weights, optimiser and RNG
-    state, history) while `checkpoint_path`.lock keeps other runs off it (FileLocked if one is
-    there); with resume=True an existing one is continued, and ends as an uninterrupted run would.
-    A cancelled epoch is recorded as partial and trained again in full on resume. Raises
-    TrainingDiverged on a NaN or exploding loss, leaving the last good checkpoint in place.
+    on_progress(Progress) is called after every step and at each epoch's end (rank 0 only, see
+    genlab.train.callbacks); stop_event (threading.Event) cancels after the current step.
+    checkpoint_path: written atomically after every epoch (the best weights as the model's, plus
+    what resuming needs: current weights, optimiser and RNG state, history) while
+    `checkpoint_path`.lock keeps other runs off it (FileLocked if one is there); with resume=True
+    an existing one is continued, and ends as an uninterrupted run would. A cancelled epoch is
+    recorded as partial and trained again in full on resume. Raises TrainingDiverged on a NaN or
+    exploding loss, leaving the last good checkpoint in place.
     """
     config = config or TrainConfig()
     rank, world, device, started_group = distributed_setup(config.device)
     lock = FileLock(checkpoint_path, "checkpoint") if checkpoint_path and rank == 0 else contextlib.nullcontext()
     with lock:
-        result = _train(model, dataset, config, on_progress, stop_event, checkpoint_path, resume,
-                        rank, world, device)
+        run = _Run(model, dataset, config, checkpoint_path, rank, world, device)
+        result = run.fit(resume, on_progress if rank == 0 else None, stop_event)
     if started_group:
         dist.destroy_process_group()
     return result
 
 
-def _train(model, dataset, config, on_progress, stop_event, checkpoint_path, resume, rank, world, device):
-    torch.manual_seed(config.seed)
-    if config.batch_size % world:
-        raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
+@dataclass
+class _Epoch:
+    """How one epoch went: its summed step losses, the steps and samples it ran, and why it ended."""
 
-    # Validation split: a seeded, fixed share of the training digits.
-    X_all = torch.as_tensor(np.asarray(dataset.X_train, dtype=np.float32))
-    order = torch.randperm(len(X_all), generator=torch.Generator().manual_seed(config.seed))
-    n_val = int(len(X_all) * config.val_fraction)
-    X_val, X_train = X_all[order[:n_val]], X_all[order[n_val:]]
-    if len(X_train) < config.batch_size:
-        raise ValueError(f"{len(X_train)} training samples are fewer than one batch of {config.batch_size}")
+    sums: dict = field(default_factory=dict)
+    steps: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+    last: dict = field(default_factory=dict)  # the last step's losses
+    complete: bool = False
+    out_of_time: bool = False
 
-    model.to(device).train()
-    optimizers = make_optimizers(model, config)
-    result = TrainResult(model=model, checkpoint_path=str(checkpoint_path) if checkpoint_path else None)
-    start_epoch, epochs_without_gain, resumed = 0, 0, None
-    if resume and checkpoint_path and os.path.exists(checkpoint_path):
-        resumed = _resume(checkpoint_path, model, optimizers, dataset, config)
-        start_epoch, epochs_without_gain = resumed.epochs_done, resumed.epochs_without_gain
-        result.history, result.best_val_loss, result.seconds = resumed.history, resumed.best_val_loss, resumed.seconds
-        result.epochs_run = start_epoch
-    codes = prepare_gan(model, X_train, device, set_scale=resumed is None)
-    best_state = resumed.best_state if resumed else copy.deepcopy(model.state_dict())
 
-    net = torch.compile(model) if config.compile else model
-    if world > 1:  # a GAN's discriminator step leaves the generator unused: DDP must look for that
-        if device.type == "cuda":  # batch-norm statistics over the global batch (SyncBatchNorm is GPU-only)
-            net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
-        net = DistributedDataParallel(net, find_unused_parameters=model.kind == "gan")
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda"
-                else contextlib.nullcontext())
-    step_fn = gan_step if model.kind == "gan" else autoencoder_step
+class _Run:
+    """One training run, in the steps `fit` takes: each method is one of them."""
 
-    sampler = DistributedSampler(range(len(X_train)), num_replicas=world, rank=rank, shuffle=True, seed=config.seed)
-    batches = BatchSampler(sampler, config.batch_size // world, drop_last=True)
-    steps_per_epoch = len(batches)
-    total_steps = config.epochs * steps_per_epoch
-    started = time.perf_counter() - result.seconds
-    run_seen, run_step_seconds = 0, 0.0  # for the run's mean throughput
+    def __init__(self, model, dataset, config: TrainConfig, checkpoint_path, rank: int, world: int, device):
+        torch.manual_seed(config.seed)
+        if config.batch_size % world:
+            raise ValueError(f"batch size {config.batch_size} does not split over {world} processes")
+        self.model, self.dataset, self.config = model, dataset, config
+        self.checkpoint_path, self.rank, self.world, self.device = checkpoint_path, rank, world, device
+        self.X_train, self.X_val = split_data(dataset, config)
+        model.to(device).train()
+        self.optimisers = model.make_optimisers(config.lr)
+        self.result = TrainResult(model=model, checkpoint_path=str(checkpoint_path) if checkpoint_path else None)
+        self.epochs_without_gain = 0
+        self.best_state: dict | None = None  # the best validation weights so far (set by resume or fit)
+        self.run_seen, self.run_step_seconds = 0, 0.0  # for the run's mean throughput
 
-    def training_record() -> dict:
-        # The learning-rate schedule is a function of the epoch, step and seconds recorded here.
-        return {"config": asdict(config), "epochs_done": result.epochs_run, "history": result.history,
-                "best_val_loss": result.best_val_loss, "epochs_without_gain": epochs_without_gain,
-                "seconds": result.seconds, "samples_per_s": result.samples_per_s, "world_size": world,
-                "device": str(device), "cancelled": result.cancelled, "stopped_early": result.stopped_early}
-
-    def save() -> None:
-        if not checkpoint_path or rank != 0:
-            return
-        state, groups = _resume_tensors(model, optimizers)
-        save_model(model, checkpoint_path, {"dataset": _describe(dataset),
-                                            "training": {**training_record(), "optimizers": groups}},
-                   extra_tensors=state, weights=best_state)
-
-    for epoch in range(start_epoch, config.epochs):
-        sampler.set_epoch(epoch)
-        epoch_start, sums, seen = time.perf_counter(), {}, 0
-        for step, indices in enumerate(batches):
-            # Learning rate: cosine from lr to lr * lr_min_ratio over the run (or over the time budget).
-            done = (epoch * steps_per_epoch + step) / total_steps
-            if config.max_seconds:
-                done = max(done, (time.perf_counter() - started) / config.max_seconds)
-            scale = config.lr_min_ratio + (1 - config.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
-            for opt in optimizers.values():
-                for group in opt.param_groups:
-                    group["lr"] = config.lr * scale
-
-            given = {} if codes is None else {"codes": codes[indices]}  # a fixed autoencoder's, computed once
-            losses = step_fn(net, optimizers, X_train[indices].to(device, non_blocking=True), autocast, config, **given)
-            bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > config.max_loss}
-            if bad:
-                raise TrainingDiverged(
-                    f"training {model.kind}/{model.backbone} diverged at epoch {epoch + 1}, step {step + 1}: "
-                    f"{', '.join(f'{k}={v:.4g}' for k, v in bad.items())} (limit {config.max_loss}); "
-                    f"try a lower learning rate (now {config.lr})"
-                    + (f"; the last good checkpoint is kept at {checkpoint_path}" if checkpoint_path else ""))
-            seen += len(indices) * world
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-            speed = seen / max(time.perf_counter() - epoch_start, 1e-9)
-            if on_progress and rank == 0:
-                on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses, speed))
-            out_of_time = config.max_seconds and time.perf_counter() - started > config.max_seconds
-            if (stop_event is not None and stop_event.is_set()) or out_of_time:
+    def fit(self, resume: bool, on_progress, stop_event) -> TrainResult:
+        """Returns the result after training epoch by epoch until done, cancelled, out of time or patience."""
+        config, result = self.config, self.result
+        start_epoch = self.resume() if resume and self.checkpoint_path and os.path.exists(self.checkpoint_path) else 0
+        resumed = self.best_state is not None
+        self.extra = self.model.prepare_training(self.X_train, self.device, resumed=resumed)
+        if not resumed:
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.net = wrap_for_ddp(self.model, config, self.device, self.world)
+        self.step_settings = StepSettings(torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                                          else contextlib.nullcontext(), config.grad_clip)
+        self.sampler = DistributedSampler(range(len(self.X_train)), num_replicas=self.world, rank=self.rank,
+                                          shuffle=True, seed=config.seed)
+        self.batches = BatchSampler(self.sampler, config.batch_size // self.world, drop_last=True)
+        self.started = time.perf_counter() - result.seconds
+        for epoch in range(start_epoch, config.epochs):
+            outcome = self.run_epoch(epoch, on_progress, stop_event)
+            val = self.validate(outcome)
+            out_of_patience = self.record(epoch, outcome, val, stop_event)
+            if on_progress:
+                on_progress(Progress(epoch + 1, config.epochs, outcome.steps, len(self.batches), outcome.last,
+                                     result.samples_per_s, val))
+            self.save()
+            if result.cancelled or outcome.out_of_time or out_of_patience:
                 break
-        result.seconds = time.perf_counter() - started
-        result.cancelled = stop_event is not None and stop_event.is_set()
-        complete = step + 1 == steps_per_epoch  # a cancel or the time budget can end an epoch early
+        self.model.load_state_dict(self.best_state)  # early stopping keeps the best validation weights
+        self.model.eval()
+        result.training = self.training_record()
+        return result
 
-        run_seen, run_step_seconds = run_seen + seen, run_step_seconds + time.perf_counter() - epoch_start
-        result.samples_per_s = run_seen / max(run_step_seconds, 1e-9)  # this run's mean, validation excluded
-        val = validation_loss(model, X_val) if len(X_val) else sums.get("loss", 0.0) / max(step + 1, 1)
-        record = {"epoch": epoch + 1, **{k: v / (step + 1) for k, v in sums.items()},
+    def resume(self) -> int:
+        """Returns the epochs the checkpoint already holds, after loading what it holds (see _resume)."""
+        resumed = _resume(self.checkpoint_path, self.model, self.optimisers, self.dataset, self.config)
+        self.epochs_without_gain, self.best_state = resumed.epochs_without_gain, resumed.best_state
+        self.result.history, self.result.best_val_loss = resumed.history, resumed.best_val_loss
+        self.result.seconds, self.result.epochs_run = resumed.seconds, resumed.epochs_done
+        return resumed.epochs_done
+
+    def run_epoch(self, epoch: int, on_progress, stop_event) -> _Epoch:
+        """Returns how epoch `epoch` (0-based) went: a training step per batch, each at its scheduled learning
+        rate, until the epoch ends, a stop is asked for or the time budget runs out."""
+        config, steps_per_epoch = self.config, len(self.batches)
+        self.sampler.set_epoch(epoch)
+        outcome, epoch_start = _Epoch(), time.perf_counter()
+        for step, indices in enumerate(self.batches):
+            self.set_learning_rate((epoch * steps_per_epoch + step) / (config.epochs * steps_per_epoch))
+            extra = None if self.extra is None else self.extra[indices]
+            x = self.X_train[indices].to(self.device, non_blocking=True)
+            losses = self.model.training_step(self.net, x, self.optimisers, self.step_settings, extra)
+            self.check_losses(losses, epoch, step)
+            outcome.steps, outcome.seen, outcome.last = step + 1, outcome.seen + len(indices) * self.world, losses
+            for k, v in losses.items():
+                outcome.sums[k] = outcome.sums.get(k, 0.0) + v
+            if on_progress:
+                speed = outcome.seen / max(time.perf_counter() - epoch_start, 1e-9)
+                on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses, speed))
+            outcome.out_of_time = bool(config.max_seconds) and time.perf_counter() - self.started > config.max_seconds
+            if stop_requested(stop_event) or outcome.out_of_time:
+                break
+        outcome.seconds = time.perf_counter() - epoch_start
+        outcome.complete = outcome.steps == steps_per_epoch  # a cancel or the time budget can end an epoch early
+        return outcome
+
+    def set_learning_rate(self, done: float) -> None:
+        """Sets every optimiser's learning rate for a fraction `done` of the run (or of its time budget)."""
+        if self.config.max_seconds:
+            done = max(done, (time.perf_counter() - self.started) / self.config.max_seconds)
+        for optimiser in self.optimisers.values():
+            for group in optimiser.param_groups:
+                group["lr"] = learning_rate(self.config, done)
+
+    def check_losses(self, losses: dict[str, float], epoch: int, step: int) -> None:
+        """Raises TrainingDiverged if a loss is NaN, infinite or above config.max_loss."""
+        config, model = self.config, self.model
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > config.max_loss}
+        if bad:
+            raise TrainingDiverged(
+                f"training {model.kind}/{model.backbone} diverged at epoch {epoch + 1}, step {step + 1}: "
+                f"{', '.join(f'{k}={v:.4g}' for k, v in bad.items())} (limit {config.max_loss}); "
+                f"try a lower learning rate (now {config.lr})"
+                + (f"; the last good checkpoint is kept at {self.checkpoint_path}" if self.checkpoint_path else ""))
+
+    def validate(self, outcome: _Epoch) -> float:
+        """Returns the epoch's validation loss (the mean training loss if nothing is held out)."""
+        if len(self.X_val):
+            return validation_loss(self.model, self.X_val)
+        return outcome.sums.get("loss", 0.0) / max(outcome.steps, 1)
+
+    def record(self, epoch: int, outcome: _Epoch, val: float, stop_event) -> bool:
+        """Records the epoch in the result (history, best weights, timing); returns whether patience ran out."""
+        result, config = self.result, self.config
+        result.seconds = time.perf_counter() - self.started
+        result.cancelled = stop_requested(stop_event)
+        self.run_seen, self.run_step_seconds = self.run_seen + outcome.seen, self.run_step_seconds + outcome.seconds
+        result.samples_per_s = self.run_seen / max(self.run_step_seconds, 1e-9)  # this run's mean, validation excluded
+        record = {"epoch": epoch + 1, **{k: v / max(outcome.steps, 1) for k, v in outcome.sums.items()},
                   "val_loss": val, "seconds": result.seconds}
-        if not complete:
-            record.update(partial=True, steps=step + 1)
+        if not outcome.complete:
+            record.update(partial=True, steps=outcome.steps)
         result.history.append(record)
-        result.epochs_run = epoch + 1 if complete else epoch
+        result.epochs_run = epoch + 1 if outcome.complete else epoch
         if val < result.best_val_loss:
-            result.best_val_loss, best_state, epochs_without_gain = val, copy.deepcopy(model.state_dict()), 0
+            result.best_val_loss, self.best_state, self.epochs_without_gain = val, copy.deepcopy(
+                self.model.state_dict()), 0
         else:
-            epochs_without_gain += 1
-        out_of_patience = config.patience is not None and epochs_without_gain >= config.patience
-        result.stopped_early = bool(out_of_time) or (out_of_patience and not result.cancelled)
-        if on_progress and rank == 0:
-            on_progress(Progress(epoch + 1, config.epochs, step + 1, steps_per_epoch, losses,
-                                 result.samples_per_s, val))
-        save()
-        if result.cancelled or out_of_time or out_of_patience:
-            break
+            self.epochs_without_gain += 1
+        out_of_patience = config.patience is not None and self.epochs_without_gain >= config.patience
+        result.stopped_early = outcome.out_of_time or (out_of_patience and not result.cancelled)
+        return out_of_patience
 
-    model.load_state_dict(best_state)  # early stopping keeps the best validation weights
-    model.eval()
-    result.training = training_record()
-    return result
+    def training_record(self) -> dict:
+        """Returns the run's training record, as its checkpoints hold it (the learning-rate schedule is a
+        function of the epoch, step and seconds recorded here)."""
+        result = self.result
+        return {"config": asdict(self.config), "epochs_done": result.epochs_run, "history": result.history,
+                "best_val_loss": result.best_val_loss, "epochs_without_gain": self.epochs_without_gain,
+                "seconds": result.seconds, "samples_per_s": result.samples_per_s, "world_size": self.world,
+                "device": str(self.device), "cancelled": result.cancelled, "stopped_early": result.stopped_early}
+
+    def save(self) -> None:
+        """Writes the checkpoint (rank 0, if the run has a path): best weights and what resuming needs."""
+        if not self.checkpoint_path or self.rank != 0:
+            return
+        state, groups = _resume_tensors(self.model, self.optimisers)
+        save_model(self.model, self.checkpoint_path,
+                   {"dataset": _describe(self.dataset), "training": {**self.training_record(), "optimizers": groups}},
+                   extra_tensors=state, weights=self.best_state)

@@ -13,7 +13,7 @@ from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh
 COLORSCALE = "Viridis"
 ONE_COLOUR = "#3f6fb5"   # the "one colour" option: every voxel alike, the shape alone
 # The threshold the app's views start on. 3D MNIST voxels are soft (point counts scaled to
-# [0, 1]; the median occupied voxel is ~0.43), so 0.5 would hide half of every digit.
+# [0, 1], many occupied voxels below one half), so 0.5 would hide much of every digit.
 VIEW_THRESHOLD = 0.25
 CAMERA = dict(eye=dict(x=0.9, y=-1.7, z=0.7), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
 # Screen (x, y, z) <- array axes (2, 1, 0).
@@ -73,7 +73,7 @@ def voxel_figure(grid, threshold: float = 0.5, surface: bool = False, height: in
     if mesh.is_empty:
         layout["annotations"] = [dict(text=f"no voxel reaches the threshold {threshold:.2f}",
                                       showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")]
-    # Layout given at construction: update_layout() is ~10x slower (it walks every key path).
+    # Layout given at construction: update_layout() is slower (it walks every key path).
     return go.Figure(data=[_mesh_trace(mesh, surface, showscale=True, one_colour=one_colour)], layout=layout)
 
 

@@ -1,5 +1,6 @@
-"""A 3D voxel view that stays alive across Streamlit reruns and takes new meshes in place.
+"""What the app's live 3D voxel view draws: the mesh payload it sends the browser, and plotly.js served locally.
 
+The view itself, a Streamlit component, is genlab.app.live_view.live_voxel_view:
 `st.plotly_chart` replaces its element on every rerun: the browser builds a new plot from
 scratch and the camera the user turned snaps back. This view is a Streamlit components-v2
 element whose script keeps one Plotly div and calls `Plotly.react` on it with each new mesh,
@@ -19,22 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from genlab import paths
-from genlab.viz.figures import CAMERA, COLORSCALE, ONE_COLOUR, SCREEN_AXES
+from genlab.viz.figures import SCREEN_AXES
 from genlab.viz.mesh import surface_mesh, voxel_mesh, weld
 
 PLOTLY_JS = paths.REPO_ROOT / "static" / "plotly.min.js"   # served at /app/static/ (enableStaticServing)
 FRONT_CAMERA = dict(eye=dict(x=0.0, y=-2.1, z=0.0), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=0))
 
-_JS = (Path(__file__).parent / "live_view.js").read_text()
-_CSS = """
-.genlab-live { position: relative; width: 100%; }
-.genlab-live .genlab-front { position: absolute; left: 6px; top: 6px; z-index: 5; font: 13px sans-serif;
-  padding: 3px 10px; border: 1px solid #c8c8d0; border-radius: 6px; background: #fff; cursor: pointer; }
-.genlab-live .genlab-front:hover { background: #eef0f6; }
-.genlab-live .genlab-note { position: absolute; left: 0; right: 0; top: 45%; text-align: center;
-  font: 14px sans-serif; color: #555; pointer-events: none; }
-"""
-_component = None
 
 
 def ensure_plotly_js() -> Path:
@@ -84,42 +75,3 @@ def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour
     if not one_colour:
         payload["values"] = _b64(np.rint(np.clip(values, 0, 1) * 255).astype(np.uint8))
     return payload
-
-
-def _scene_layout(height: int) -> dict:
-    axis = dict(range=[0, 16], showbackground=True, backgroundcolor="rgb(245,246,250)",
-                gridcolor="rgb(220,220,230)", showticklabels=False, title=dict(text=""))
-    return dict(height=height, margin=dict(l=0, r=0, t=0, b=0), uirevision="voxels",
-                scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube", dragmode="orbit",
-                           camera=CAMERA),
-                showlegend=False)
-
-
-def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
-                    *, key: str, height: int = 460, note: str | None = None):
-    """Draws `grid` in a live 3D view (one per `key`); a new grid on the next rerun updates it in place.
-
-    Must run inside a Streamlit script. The view's camera is remembered per `key` in the
-    browser, so views sharing a key (one per page) keep the user's angle.
-    """
-    import streamlit as st
-
-    global _component
-    if _component is None:
-        _component = st.components.v2.component("genlab_live_voxels", html="", css=_CSS, js=_JS,
-                                                isolate_styles=False)
-    ensure_plotly_js()
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    data = {
-        "mesh": live_payload(grid, threshold, surface, one_colour, note),
-        "plotly_url": f"/{base + '/' if base else ''}app/static/plotly.min.js",
-        "camera_key": key,
-        "front_camera": FRONT_CAMERA,
-        "layout": _scene_layout(height),
-        "trace": dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, color=ONE_COLOUR,
-                      flatshading=not surface,
-                      lighting=dict(ambient=0.55, diffuse=0.8, specular=0.15, roughness=0.6),
-                      lightposition=dict(x=-100, y=-200, z=300), hoverinfo="skip",
-                      colorbar=dict(title=dict(text="value"), thickness=12, len=0.6)),
-    }
-    return _component(key=key, data=data, height=height)

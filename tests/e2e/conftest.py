@@ -1,41 +1,17 @@
 """Fixtures for end-to-end tests: the real app under `streamlit run`, and headless Chromium."""
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from genlab import paths
+from genlab.app import server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM = Path(server.CHROMIUM)
+CHROMIUM_ARGS = server.CHROMIUM_ARGS
 SCREENSHOTS = paths.REPO_ROOT / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"streamlit did not answer on {url} within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
@@ -52,26 +28,20 @@ def app_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def app_url(app_cache, tmp_path_factory):
     """Returns the URL of `streamlit run app.py` on 127.0.0.1 (a free port), stopped after the session."""
-    port = free_port()
+    port = server.free_port()
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "GENLAB_CACHE_DIR": str(app_cache),
            "GENLAB_APP_DATASET": "synthetic",   # start on the procedural digits: built in seconds
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=paths.REPO_ROOT, env=env, stdout=out,
+        process = subprocess.Popen(server.streamlit_command(port), cwd=paths.REPO_ROOT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(url, process, log)
+        server.wait_until_up(url, process, log=log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        server.stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -226,9 +226,8 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
         from genlab.train.shipping import finish_checkpoint
 
         def on_progress(progress) -> None:
-            step = (progress.epoch - 1) * progress.steps_per_epoch + progress.step
-            report({"epoch": progress.epoch, "epochs": progress.epochs, "step": step, "done": step,
-                    "total": progress.epochs * progress.steps_per_epoch,
+            report({"epoch": progress.epoch, "epochs": progress.epochs, "step": progress.done, "done": progress.done,
+                    "total": progress.total,
                     "losses": dict(progress.losses), "samples_per_s": progress.samples_per_s,
                     "val_loss": progress.val_loss})
 

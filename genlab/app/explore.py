@@ -8,9 +8,10 @@ import json
 import numpy as np
 import torch
 
-from genlab.models.kinds import slerp
+from genlab.models import interpolation
+from genlab.models.interpolation import latent_path
 
-INTERPOLATION_MODES = ("linear", "spherical")
+INTERPOLATION_MODES = interpolation.MODES
 
 
 @torch.no_grad()
@@ -56,15 +57,9 @@ def interpolate_latents(z_a, z_b, steps: int, mode: str = "linear") -> np.ndarra
 
     mode: "linear" (straight line) or "spherical" (slerp, which keeps the norm of prior samples).
     """
-    if mode not in INTERPOLATION_MODES:
-        raise ValueError(f"interpolation mode must be one of {INTERPOLATION_MODES}, not {mode!r}")
-    if steps < 2:
-        raise ValueError(f"an interpolation needs at least 2 steps, not {steps}")
     a = torch.as_tensor(np.asarray(z_a, dtype=np.float32))
     b = torch.as_tensor(np.asarray(z_b, dtype=np.float32))
-    t = torch.linspace(0.0, 1.0, steps)
-    path = torch.lerp(a, b, t[:, None]) if mode == "linear" else slerp(a, b, t)
-    return path.numpy()
+    return latent_path(a, b, steps, mode).numpy()
 
 
 def slider_ranges(latents, minimum: float = 3.0, margin: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
