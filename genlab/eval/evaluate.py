@@ -309,7 +309,7 @@ def reference_digits(data, rotated: np.ndarray | None, n: int) -> tuple[np.ndarr
                                                                    rotated[n - n_rotated:n]])
     description = {"n": n, "canonical": n - n_rotated, "rotated": n_rotated,
                    "words": f"{n} test digits: the first {n - n_rotated} canonical"
-                   + (f", the next {n_rotated} randomly rotated (the training split's mix)" if n_rotated else "")}
+                   + (f", the next {n_rotated} randomly rotated, as in the training split" if n_rotated else "")}
     return grids, np.asarray(data.y_test[:n]), description
 
 
