@@ -172,7 +172,9 @@ def refit_samplers(checkpoints: list[Path], args) -> int:
             started = time.perf_counter()
             fit_samplers(model, dataset.X_train, dataset.y_train, **second_stage_options(args))
             write_samplers(path, model)
-        fitted = "code density" + (" and second stage" if model.second_stage is not None else "")
+        second = "" if model.second_stage is None else (
+            " (second stage kept)" if args.second_stage_steps == 0 else " and second stage")
+        fitted = "code mixture and density" + second
         print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
               f"in {time.perf_counter() - started:.0f} s")
     return 0
