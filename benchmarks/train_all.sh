@@ -5,6 +5,8 @@
 #     bash benchmarks/train_all.sh [OUT]      # checkpoints in OUT (default runs/train_all), logs beside them
 #
 # Prints each model's seconds (training, test metrics and code samplers included) and the wall time.
+# The data: `--dataset mnist` reads ../shared/data/mnist where it exists (GENLAB_MNIST_DIR overrides;
+# genlab.paths.standard_mnist_dir): MNIST training digits 0..20,999 and a rotated copy, t10k tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/train_all}

@@ -7,6 +7,7 @@ kinds, backbones and data sources without loading the models.
     BACKBONES      backbones -> display title          ("cnn_mlp" -> "CNN+MLP")
     DATA_SOURCES   dataset sources -> DataSource (title, short name, whether it needs a file)
     LATENT_SOURCES where a model can draw latents from -> the words the app and the evaluation show
+    DIGIT_SOURCES  the latent sources that can draw a chosen digit
 
 A new backbone is added in genlab.models.backbones with `register_backbone`, which names it here too.
 """
@@ -35,8 +36,10 @@ DATA_SOURCES = {
     "kaggle": DataSource("Kaggle 3D MNIST file", "Kaggle file", needs_file=True),
 }
 
-LATENT_SOURCES = {"prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
-                  "density": "per-digit Gaussians fitted to training codes"}
+LATENT_SOURCES = {"mixture": "per-digit Gaussian mixtures fitted to training codes",
+                  "prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
+                  "density": "one Gaussian per digit fitted to training codes"}
+DIGIT_SOURCES = ("mixture", "density")  # the latent sources that can draw a chosen digit, preferred first
 
 
 def kind_title(kind: str) -> str:

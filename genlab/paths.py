@@ -33,6 +33,20 @@ def mnist_dir() -> Path | None:
     return Path(folder) if folder else None
 
 
+def standard_mnist_dir() -> Path | None:
+    """Returns the MNIST folder that training and evaluation from the command line read: GENLAB_MNIST_DIR,
+    else the shared data's MNIST folder where it exists (MNIST's own t10k test digits), else None (the
+    embedded digits, which hold training digits only and test on held-out ones)."""
+    shared = shared_data_dir() / "mnist"
+    return mnist_dir() or (shared if shared.is_dir() else None)
+
+
+def dataset_options(source: str) -> dict:
+    """Returns the load_dataset options the command line adds for a source: the standard MNIST folder for "mnist"."""
+    folder = standard_mnist_dir() if source == "mnist" else None
+    return {"mnist_dir": folder} if folder is not None else {}
+
+
 def shipped_manifest() -> list[dict]:
     """Returns the entries of weights/manifest.json (name, kind, backbone, path, metrics, ...); [] if none.
 

@@ -12,8 +12,10 @@ frame.require_frame()
 st.title("Compare")
 st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
             "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better. "
-            "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them (*Samples from*: "
-            "a GAN from its prior, a VAE through its second stage, an AE from its per-digit density).")
+            "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them, against real test "
+            "digits with the training mix of canonical and rotated ones (*Samples from* names the sampler: "
+            + "; ".join(f"`{key}`, {words}" for key, words in names.LATENT_SOURCES.items())
+            + "). Every column: the FD of the model's reconstructions (*Recon fd*) and the ratio of the two.")
 
 try:
     results = tables.evaluation()

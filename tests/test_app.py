@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from genlab import paths
+from genlab import names, paths
 from genlab.app import catalogue, files, jobs, state
 from genlab.models import build_model, load_model, save_model
 
@@ -313,8 +313,7 @@ def test_explorer_samples_a_requested_digit_from_the_code_density():
     picker = at.selectbox(key="explore_checkpoint")
     picker.set_value(next(o for o in picker.options if o.startswith("dense_vae"))).run()
     (source,) = [r for r in at.radio if r.key.startswith("samples_source_")]
-    assert source.options == ["N(0, I) through a second-stage VAE", "the N(0, I) prior",
-                              "per-digit Gaussians fitted to training codes"]  # the VAE's default first
+    assert source.options == [names.LATENT_SOURCES[s] for s in ("mixture", "prior", "two-stage", "density")]
     assert not [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # digits need the density
     source.set_value("density").run()
     (digit,) = [s for s in at.selectbox if s.key.startswith("samples_digit_")]
@@ -325,7 +324,7 @@ def test_explorer_samples_a_requested_digit_from_the_code_density():
     [s for s in at.selectbox if s.key.startswith("start_digit_")][0].set_value(3).run()
     at.button(key="start_random").click().run()
     assert_clean(at)
-    assert any("per-digit Gaussians fitted to training codes, digit 3" in m.value for m in at.markdown)
+    assert any(f"{names.LATENT_SOURCES['density']}, digit 3" in m.value for m in at.markdown)
 
 
 def test_explorer_rejects_foreign_and_mismatched_checkpoints(checkpoint, tmp_path):

@@ -88,7 +88,7 @@ def test_a_model_without_density_says_how_to_get_one():
         model.sample(2, digit=1)
     with pytest.raises(ValueError, match="prior knows no digits"):
         model.latents(2, source="prior", digit=1)
-    with pytest.raises(ValueError, match=r"one of \['density', 'prior', 'two-stage'\], not 'uniform'"):
+    with pytest.raises(ValueError, match=r"one of \['density', 'mixture', 'prior', 'two-stage'\], not 'uniform'"):
         model.latents(2, source="uniform")
 
 

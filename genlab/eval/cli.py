@@ -82,7 +82,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     from genlab.cli import key_values
 
-    options = key_values(args.dataset_option, "--dataset-option")
+    options = paths.dataset_options(args.dataset) | key_values(args.dataset_option, "--dataset-option")
     data = load_dataset(args.dataset, **options)
     judge = classifier.load_classifier(args.classifier)
     config = evaluate.EvalConfig(n_samples=args.samples)
@@ -97,9 +97,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     extra_tests = {}
     if args.dataset == "mnist" and not options.get("test_rotated"):
-        # The models issue asks for both: score reconstructions of randomly rotated test digits too.
-        rotated = load_dataset(args.dataset, **{**options, "test_rotated": True})
-        extra_tests["rotated"] = (rotated.X_test, rotated.y_test)
+        # Score reconstructions of randomly rotated test digits too; they also join the real reference digits.
+        from genlab.train.shipping import rotated_test_set
+
+        extra_tests["rotated"] = (rotated_test_set(data), data.y_test)
     results = evaluate.evaluate(checkpoints, data, judge, config, on_model=progress, extra_tests=extra_tests)
     if args.noise_study:
         results["noise_studies"] = [json.loads(Path(path).read_text()) for path in args.noise_study]
@@ -117,7 +118,7 @@ def run_train_classifier(args: argparse.Namespace) -> int:
     from genlab.eval import classifier
 
     torch.set_num_threads(args.threads)
-    data = load_dataset(args.dataset)
+    data = load_dataset(args.dataset, **paths.dataset_options(args.dataset))
     model = classifier.train_classifier(
         data,
         epochs=args.epochs,

@@ -5,11 +5,13 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
 - reconstruction: the paper's BCE and MSE, IoU at 0.5, per-digit BCE, and the same on inputs
   with Gaussian noise (variance 0.1) against clean targets;
 - generation: `n_samples` samples from a fixed seed, from each latent source the model has (the
-  N(0, I) prior of a VAE or GAN; a VAE's second stage, see genlab.models.second_stage; the
-  per-digit code density of every kind, see genlab.models.density), judged by the digit classifier:
-  Fréchet distance and PRDC of its features against the real test digits, the distribution of the
-  labels it predicts, and how often a sample asked of digit d is classified as d; "generation" is
-  what model.sample() gives;
+  per-digit code mixture and density of every kind, see genlab.models.density; the N(0, I) prior
+  of a VAE or GAN; a VAE's second stage, see genlab.models.second_stage), judged by the digit
+  classifier: Fréchet distance and PRDC of its features against real test digits with the training
+  split's mix of canonical and rotated digits (`reference_digits`), the distribution of the labels
+  it predicts, and how often a sample asked of digit d is classified as d; "generation" is what
+  model.sample() gives, "reconstructions" the same figures for the model's reconstructions of
+  those real digits (the bar its samples are held to);
 - latent space: straight paths between pairs of test digits of different labels, classified;
 - cost: parameters, training time and throughput (from the checkpoint), latency per sample.
 
@@ -86,34 +88,37 @@ def code_density(model, data, config: "EvalConfig"):
 
 
 @torch.no_grad()
-def draw_samples(model, n: int, seed: int, source: str, digit: int | None = None, batch_size: int = 250) -> np.ndarray:
-    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("prior", "two-stage"
-    or "density", see GenerativeModel.latents), optionally all of one digit; deterministic by seed."""
+def draw_samples(model, n: int, seed: int, source: str | None, digit: int | None = None,
+                 batch_size: int = 250) -> np.ndarray:
+    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("mixture", "prior",
+    "two-stage", "density" or None for the default, see GenerativeModel.latents), optionally all of one
+    digit; deterministic by seed."""
     z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
     return _batched(model.decode, z.numpy(), batch_size)
 
 
 def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
-    """Returns generation metrics for each latent source the model has ({"prior": ..., "two-stage": ...,
-    "density": ...}; an AE has no prior, only a VAE a second stage) and "on_request": how often a sample
-    asked of digit d is classified as d."""
+    """Returns generation metrics for each latent source the model has ({"mixture": ..., "prior": ...,
+    "two-stage": ..., "density": ...}; an AE has no prior, only a VAE a second stage) and "on_request": how
+    often a sample asked of digit d (from the model's digit_source()) is classified as d."""
     result = {}
     for source in model.latent_sources():
         probs, features = clf.classify(classifier, draw_samples(model, config.n_samples, config.sample_seed, source,
                                                                 batch_size=config.batch_size))
         result[source] = {"source": source, "sampling": LATENT_SOURCES[source],
                           **generation_metrics(real_features, probs, features, config)}
-    hits = []
+    hits, source = [], model.digit_source()
+    density = model.code_mixture if source == "mixture" else model.code_density
     for digit in range(N_DIGITS):
-        if model.code_density.weights[digit] == 0:  # no training examples of it: it cannot be asked for
+        if density.digit_weights()[digit] == 0:  # no training examples of it: it cannot be asked for
             hits.append(None)
             continue
         grids = draw_samples(
-            model, config.n_per_digit, config.sample_seed + 1 + digit, "density", digit, config.batch_size
+            model, config.n_per_digit, config.sample_seed + 1 + digit, source, digit, config.batch_size
         )
         hits.append(float((clf.classify(classifier, grids)[0].argmax(axis=1) == digit).mean()))
     known = [h for h in hits if h is not None]
-    result["on_request"] = {"per_digit": hits, "mean": float(np.mean(known)) if known else None,
+    result["on_request"] = {"source": source, "per_digit": hits, "mean": float(np.mean(known)) if known else None,
                             "n_per_digit": config.n_per_digit}
     return result
 
@@ -197,6 +202,7 @@ def cost_metrics(model, path, config: EvalConfig, X: np.ndarray) -> tuple[dict, 
     one_z = torch.zeros(1, model.latent_dim)
     one_x = torch.as_tensor(np.asarray(X[:1], dtype=np.float32))
     timing = {
+        "latent_ms": 1000 * median_seconds(lambda: model.latents(1), config.latency_repeats),  # default sampler
         "decode_ms": 1000 * median_seconds(lambda: model.decode(one_z), config.latency_repeats),
         "reconstruct_ms": 1000 * median_seconds(lambda: model.reconstruct(one_x), config.latency_repeats),
     }
@@ -222,11 +228,13 @@ def _trained_on(model, data) -> dict:
 
 
 def evaluate_model(model, path, data, classifier, real_features: np.ndarray, config: EvalConfig,
-                   extra_tests: dict | None = None) -> dict:
+                   extra_tests: dict | None = None, reference: np.ndarray | None = None) -> dict:
     """Returns every figure for one model (a dict, JSON-able); see the module docstring.
 
     extra_tests: {name: (X (M, 16, 16, 16), y (M,))} further test sets scored on reconstruction
-    only (e.g. "rotated": the same test digits randomly rotated).
+    only (e.g. "rotated": the same test digits randomly rotated). reference: the real grids whose
+    classifier features are real_features (default: the first ones of the test split); their
+    reconstructions are judged as samples are ("reconstructions").
     """
     torch.manual_seed(0)
     X, y = data.X_test, np.asarray(data.y_test)
@@ -264,6 +272,9 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     finally:
         model.code_density = own_density
     record["sampling"]["density_fitted_by_evaluation"] = own_density is None
+    reference = X[: len(real_features)] if reference is None else reference
+    probs, features = clf.classify(classifier, _batched(model.reconstruct, reference, config.batch_size))
+    record["reconstructions"] = generation_metrics(real_features, probs, features, config)
     record["latent"] = latent_metrics(model, classifier, X, y, config)
     record["cost"], record["timing"] = cost_metrics(model, path, config, X)
     record["timing"]["reconstruct_batch_ms_per_sample"] = reconstruct_seconds / len(X) * 1000
@@ -285,6 +296,23 @@ def reference_metrics(data, classifier, real_features: np.ndarray, config: EvalC
     }
 
 
+def reference_digits(data, rotated: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Returns (grids (n, 16, 16, 16), labels (n,), description) of the real digits that samples are judged
+    against: the first n test digits, the later ones taken from `rotated` (the same test digits randomly
+    rotated) in the share the training split rotates (rotated_copies / (1 + rotated_copies)), so the
+    reference mixes canonical and rotated digits as the models' training digits do. rotated None: all
+    canonical."""
+    n = min(n, len(data.X_test))
+    copies = (data.params or {}).get("rotated_copies", 0) if rotated is not None else 0
+    n_rotated = round(n * copies / (1 + copies))
+    grids = data.X_test[:n] if not n_rotated else np.concatenate([data.X_test[:n - n_rotated],
+                                                                   rotated[n - n_rotated:n]])
+    description = {"n": n, "canonical": n - n_rotated, "rotated": n_rotated,
+                   "words": f"{n} test digits: the first {n - n_rotated} canonical"
+                   + (f", the next {n_rotated} randomly rotated, as in the training split" if n_rotated else "")}
+    return grids, np.asarray(data.y_test[:n]), description
+
+
 def hardware() -> dict:
     """Returns a JSON-able description of the machine running the evaluation."""
     return {
@@ -301,7 +329,8 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
              extra_tests: dict | None = None) -> dict:
     """Returns the evaluation of checkpoint files (or of `models`, a list of (model, path|None)) on data's test split.
 
-    extra_tests: {name: (X, y)} further test sets scored on reconstruction only (see evaluate_model).
+    extra_tests: {name: (X, y)} further test sets scored on reconstruction only (see evaluate_model);
+    "rotated" (the same test digits rotated) also joins the real reference digits (reference_digits).
     on_model(index, total, record) is called as each model finishes. The result is JSON-able:
     format, dataset, classifier, config, reference figures, the paper's tables and one record per model.
     """
@@ -313,9 +342,10 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
     if not pairs:
         raise ValueError("nothing to evaluate: no checkpoints given and none shipped in weights/")
     X, y = data.X_test, np.asarray(data.y_test)
-    n_real = min(config.n_samples, len(X))
-    test_probs, test_features = clf.classify(classifier, X)
-    real_features = test_features[:n_real]
+    test_probs, _ = clf.classify(classifier, X)
+    rotated = (extra_tests or {}).get("rotated", (None,))[0]
+    reference, reference_labels, reference_words = reference_digits(data, rotated, config.n_samples)
+    reference_probs, real_features = clf.classify(classifier, reference)
     results = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -326,10 +356,11 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
             "test_accuracy": classifier.metadata.get("test_accuracy"),
             "feature_dim": classifier.config["feature_dim"],
             "accuracy_here": float((test_probs.argmax(axis=1) == y).mean()),
+            "accuracy_reference": float((reference_probs.argmax(axis=1) == reference_labels).mean()),
             "dataset": classifier.metadata.get("dataset"),
         },
         "config": asdict(config),
-        "reference": reference_metrics(data, classifier, real_features, config),
+        "reference": {"real_digits": reference_words, **reference_metrics(data, classifier, real_features, config)},
         "extra_tests": {name: {"n": len(Xe), "bce_floor": float(metrics.bce_floor(Xe).mean())}
                         for name, (Xe, _) in (extra_tests or {}).items()},
         "paper": {"bce": paper.PAPER_BCE, "mse": paper.PAPER_MSE},
@@ -337,7 +368,7 @@ def evaluate(checkpoints, data, classifier, config: EvalConfig | None = None, on
     }
     for index, (model, path) in enumerate(pairs):
         model = model if model is not None else load_model(path)
-        record = evaluate_model(model, path, data, classifier, real_features, config, extra_tests)
+        record = evaluate_model(model, path, data, classifier, real_features, config, extra_tests, reference)
         results["models"].append(record)
         if on_model is not None:
             on_model(index + 1, len(pairs), record)

@@ -70,6 +70,9 @@ def summary_rows(results: dict) -> list[dict]:
             "noisy_iou": noisy["iou"]["mean"],
             "sampling": gen.get("source"),  # where model.sample() draws: the FD/PRDC columns judge these samples
             "fd": gen["fd"]["value"],
+            "recon_fd": (m.get("reconstructions") or {}).get("fd", {}).get("value"),
+            "fd_ratio": gen["fd"]["value"] / m["reconstructions"]["fd"]["value"]
+            if (m.get("reconstructions") or {}).get("fd", {}).get("value") else None,
             "fd_low": gen["fd"]["ci"][0],
             "fd_high": gen["fd"]["ci"][1],
             "precision": gen["precision"]["mean"],
@@ -80,6 +83,7 @@ def summary_rows(results: dict) -> list[dict]:
             "top_label": gen["labels"]["top_label"],
             "top_share": gen["labels"]["top_share"],
             "confidence": gen["confidence"],
+            "on_request": m.get("sampling", {}).get("on_request", {}).get("mean"),
             "off_path_rate": lat["off_path_rate"],
             "off_point_share": lat["off_point_share"],
             "evenness": lat["evenness"],
@@ -90,6 +94,7 @@ def summary_rows(results: dict) -> list[dict]:
             "warm_start_from": cost.get("warm_start_from"),
             "train_samples_per_s": cost["train_samples_per_s"],
             "train_device": cost["train_device"],
+            "latent_ms": m["timing"].get("latent_ms"),
             "decode_ms": m["timing"]["decode_ms"],
             "reconstruct_ms": m["timing"]["reconstruct_ms"],
         })
@@ -182,9 +187,15 @@ def findings(results: dict) -> list[str]:
     if fd:
         best = min(rows, key=lambda r: r["fd"])
         ref = results["reference"]["real_train_digits"]["fd"]["value"]
-        out.append("Generation (Fréchet distance in classifier features, lower is better; real training digits score "
-                   f"{ref:.2f}): mean by kind " + ", ".join(f"{names.KINDS[k]} {v:.2f}" for k, v in fd.items())
+        out.append("Generation (Fréchet distance in classifier features against real test digits, lower is better; "
+                   f"real training digits score {ref:.2f}): mean by kind "
+                   + ", ".join(f"{names.KINDS[k]} {v:.2f}" for k, v in fd.items())
                    + f"; best model {best['name']} ({best['fd']:.2f}).")
+        ratios = [r["fd_ratio"] for r in rows if r["fd_ratio"] is not None]
+        if ratios:
+            out.append(f"Samples against reconstructions: FD of `model.sample()` is {min(ratios):.2f}-"
+                       f"{max(ratios):.2f}x the FD of the same model's reconstructions of real test digits; "
+                       f"{sum(x <= 1.5 for x in ratios)} of {len(ratios)} models are within 1.5x.")
     if rows:
         rise = sorted(rows, key=lambda r: r["noisy_bce"] - r["bce"])
         out.append(f"Noisy inputs (Gaussian, variance {results['config']['noise_variance']}, clean targets): "
@@ -232,34 +243,52 @@ def _percent(value) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
+def _reference_words(reference: dict, config: dict) -> str:
+    """Returns what the real reference digits are, in words (evaluations before the mixed reference: canonical)."""
+    words = (reference.get("real_digits") or {}).get("words")
+    return words or f"the first {config['n_samples']} canonical test digits"
+
+
+SOURCE_ORDER = ("mixture", "density", "two-stage", "prior")
+
+
 def _density_section(results: dict) -> list[str]:
-    """Returns Markdown lines: every model sampled from its per-digit code density, prior and second stage beside it."""
+    """Returns Markdown lines: every model's FD, precision and recall from each latent source it has."""
     models = [m for m in results["models"] if "sampling" in m]
     if not models:
         return []
     cfg = results["config"]
     rows = []
     for m in models:
-        d, prior, second = (m["sampling"].get(source) for source in ("density", "prior", "two-stage"))
-        rows.append([model_name(m), f"{d['fd']['value']:.2f} [{d['fd']['ci'][0]:.2f}, {d['fd']['ci'][1]:.2f}]",
-                     *("—" if other is None else f"{other['fd']['value']:.2f}" for other in (prior, second)),
-                     _f(d["precision"]["mean"], 3),
-                     _f(d["recall"]["mean"], 3), _f(d["labels"]["entropy_bits"], 2),
-                     f"{d['labels']['top_label']} ({d['labels']['top_share']:.2f})", _f(d["confidence"], 3),
-                     _percent(m["sampling"]["on_request"]["mean"])])
+        for source in SOURCE_ORDER:
+            g = m["sampling"].get(source)
+            if g is None:
+                continue
+            ratio = (g["fd"]["value"] / m["reconstructions"]["fd"]["value"]) if m.get("reconstructions") else None
+            rows.append([model_name(m), source + (" (default)" if source == m["generation"]["source"] else ""),
+                         f"{g['fd']['value']:.2f} [{g['fd']['ci'][0]:.2f}, {g['fd']['ci'][1]:.2f}]", _f(ratio, 2),
+                         _f(g["precision"]["mean"], 3), _f(g["recall"]["mean"], 3),
+                         f"{g['labels']['top_label']} ({g['labels']['top_share']:.2f})", _f(g["confidence"], 3)])
+    on_request = [[model_name(m), m["sampling"]["on_request"].get("source", "density"),
+                   *(_percent(h) for h in m["sampling"]["on_request"]["per_digit"]),
+                   _percent(m["sampling"]["on_request"]["mean"])] for m in models]
     fitted_here = [model_name(m) for m in models if m["sampling"].get("density_fitted_by_evaluation")]
     return [
-        "## Sampling from the per-digit code density",
+        "## Every latent source",
         "",
-        f"The same {cfg['n_samples']} samples per model drawn from each model's per-digit code density "
-        "(`model.sample(n, source=\"density\")`: one full-covariance Gaussian per digit, fitted to the codes of the "
-        "training digits and stored in the checkpoint; `genlab.models.density`), with the FD of the plain N(0, I) "
-        "prior and of a VAE's second stage beside it. "
-        f"On request: {cfg['n_per_digit']} samples asked of each digit (`model.sample(n, digit=d)`), "
-        "the share the classifier calls that digit, averaged over the ten.",
+        f"The same {cfg['n_samples']} samples per model drawn from each latent source it has "
+        "(`model.sample(n, source=...)`): `mixture`, Gaussian mixtures per digit fitted by EM to the codes of the "
+        "training digits; `density`, one full-covariance Gaussian per digit fitted to the same codes (both "
+        "`genlab.models.density`, stored in the checkpoint); `two-stage`, a VAE's second stage; `prior`, N(0, I). "
+        "Ratio: FD / the model's recon FD.",
         "",
-        *_table(["model", "FD [95% CI]", "FD, prior", "FD, two-stage", "precision", "recall", "label entropy",
-                 "top digit (share)", "mean confidence", "digit on request"], rows),
+        *_table(["model", "source", "FD [95% CI]", "ratio", "precision", "recall", "top digit (share)",
+                 "mean confidence"], rows),
+        "",
+        f"Digit on request: {cfg['n_per_digit']} samples asked of each digit (`model.sample(n, digit=d)`), "
+        "the share the classifier calls that digit.",
+        "",
+        *_table(["model", "source", *map(str, range(10)), "mean"], on_request),
         "",
         *([f"Fitted by the evaluation ({cfg['density_fit_size']} training digits), not stored in the checkpoint: "
            + ", ".join(fitted_here) + ".", ""] if fitted_here else []),
@@ -347,35 +376,37 @@ def markdown_report(results: dict) -> str:
         "## Generation quality",
         "",
         f"{cfg['n_samples']} samples per model (seed {cfg['sample_seed']}), judged by the 3D digit classifier "
-        f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on these test digits). FD: Fréchet distance of its "
-        f"{classifier.get('feature_dim')}-dimensional penultimate features "
-        f"against {cfg['n_samples']} real test digits; "
-        f"PRDC with k = {cfg['prdc_k']}. "
+        f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on the canonical test digits, "
+        f"{_f(classifier.get('accuracy_reference'), 3)} on the reference digits). FD: Fréchet distance of its "
+        f"{classifier.get('feature_dim')}-dimensional penultimate features against the real reference digits "
+        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. "
+        "Recon FD: the same for the model's reconstructions of those reference digits, the bar its samples are "
+        "held to (ratio: FD / recon FD). "
         "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) "
-        "and the most common digit's share.",
+        "and the most common digit's share. On request: the share of samples asked of a digit "
+        "(`model.sample(n, digit=d)`) that the classifier calls d, averaged over the ten.",
         "",
-        "Each model as `model.sample()` draws by default: a GAN from its N(0, I) prior (through its mapper); a VAE "
-        "from N(0, I) through its second stage (`two-stage`: a small VAE fitted to the codes of training digits, "
-        "Dai & Wipf 2019), or from its prior when it has none; an AE, which has no prior, from its per-digit code "
-        "density (one Gaussian per digit fitted to the codes of training digits). The next section gives every "
-        "model's figures with that density, and the VAEs' plain N(0, I) prior.",
+        "Each model as `model.sample()` draws by default (*sampling*): `mixture` is the per-digit Gaussian "
+        "mixture fitted to the codes of training digits (`genlab.models.density`); models without one draw as "
+        "before: a GAN from its N(0, I) prior (through its mapper), a VAE through its second stage (`two-stage`), "
+        "an AE from its per-digit density. The next section gives every model's figures with each source.",
         "",
-        *_table(["model", "sampling", "FD [95% CI]", "precision", "recall", "density", "coverage", "label entropy",
-                 "top digit (share)", "mean confidence"],
+        *_table(["model", "sampling", "FD [95% CI]", "recon FD", "ratio", "precision", "recall", "density",
+                 "coverage", "label entropy", "top digit (share)", "on request"],
                 [[r["name"], m["generation"]["source"],
-                  f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["precision"], 3), _f(r["recall"], 3),
+                  f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["recon_fd"], 2),
+                  _f(r["fd_ratio"], 2), _f(r["precision"], 3), _f(r["recall"], 3),
                   _f(r["density"], 3), _f(r["coverage"], 3), _f(r["label_entropy_bits"], 2),
-                  f"{r['top_label']} ({r['top_share']:.2f})", _f(r["confidence"], 3)]
+                  f"{r['top_label']} ({r['top_share']:.2f})", _percent(r["on_request"])]
                  for r, m in zip(rows, results["models"])]
-                + [["*real training digits*", "—", f"{ref['real_train_digits']['fd']['value']:.2f}",
+                + [["*real training digits*", "—", f"{ref['real_train_digits']['fd']['value']:.2f}", "—", "—",
                     _f(ref['real_train_digits']['precision']['mean'], 3),
                     _f(ref['real_train_digits']['recall']['mean'], 3),
                     _f(ref['real_train_digits']['density']['mean'], 3),
                     _f(ref['real_train_digits']['coverage']['mean'], 3),
                     _f(ref['real_train_digits']['labels']['entropy_bits'], 2),
                     f"{ref['real_train_digits']['labels']['top_label']} "
-                    f"({ref['real_train_digits']['labels']['top_share']:.2f})",
-                    _f(ref['real_train_digits']['confidence'], 3)]]),
+                    f"({ref['real_train_digits']['labels']['top_share']:.2f})", "—"]]),
         "",
         "Share of each model's samples that the classifier calls each digit (%):",
         "",

@@ -11,15 +11,15 @@ from pathlib import Path
 import torch
 
 from genlab import checkpoint_file, paths
+from genlab.models.density import MIXTURE_PREFIX, CodeDensity
 from genlab.models.density import PREFIX as DENSITY_PREFIX
-from genlab.models.density import CodeDensity
 from genlab.models.second_stage import PREFIX as SECOND_STAGE_PREFIX
 from genlab.models.second_stage import SecondStage
 
 FORMAT = checkpoint_file.MODEL
 RESUME_PREFIX = "resume/"  # training state (current weights, optimisers, RNG): only resuming reads it
 LEGACY_OPTIMIZER_PREFIX = "optimizer/"  # where training checkpoints before RESUME_PREFIX kept optimiser state
-SAMPLER_PREFIXES = (DENSITY_PREFIX, SECOND_STAGE_PREFIX)
+SAMPLER_PREFIXES = (DENSITY_PREFIX, MIXTURE_PREFIX, SECOND_STAGE_PREFIX)
 
 
 def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None,
@@ -49,9 +49,12 @@ def read_checkpoint_info(path) -> dict:
 
 
 def sampler_tensors(model) -> dict[str, torch.Tensor]:
-    """Returns the tensors of the model's fitted code samplers (code density, second stage), named by their prefixes."""
-    samplers = (getattr(model, "code_density", None), getattr(model, "second_stage", None))
-    return {name: value for sampler in samplers if sampler is not None for name, value in sampler.tensors().items()}
+    """Returns the tensors of the model's fitted code samplers (density, mixture, second stage), named by their
+    prefixes."""
+    density, mixture, second = (getattr(model, name, None) for name in ("code_density", "code_mixture", "second_stage"))
+    tensors = {} if density is None else density.tensors(DENSITY_PREFIX)
+    tensors |= {} if mixture is None else mixture.tensors(MIXTURE_PREFIX)
+    return tensors | ({} if second is None else second.tensors())
 
 
 def write_samplers(path, model) -> None:
@@ -101,6 +104,7 @@ def load_model(path):
                          f"with config {meta.get('config')}: {' '.join(first[:3])}") from None
     check_finite(weights, path)
     model.code_density = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path))
+    model.code_mixture = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path), prefix=MIXTURE_PREFIX)
     model.second_stage = SecondStage.from_tensors(tensors, model.latent_dim, where=str(path))
     model.metadata = meta
     return model.eval()

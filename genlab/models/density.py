@@ -1,14 +1,22 @@
-"""A per-digit Gaussian mixture over a model's codes: new samples of a chosen digit, and better samples for all.
+"""Per-digit Gaussian mixtures over a model's codes: new samples of a chosen digit, and better samples for all.
 
 A VAE's or GAN's decoder has seen the codes of training digits, which do not fill N(0, I) evenly,
 so prior samples often land between digits and decode to blends (mostly "8"-like blobs). Fitting
-one full-covariance Gaussian to the codes of each digit's training examples ("ex-post density
-estimation", Ghosh et al. 2020) gives samples where the decoder was trained, and lets a user ask for
-a digit. An AE has no prior at all, so this is how it samples.
+a density to the codes of each digit's training examples ("ex-post density estimation", Ghosh et
+al. 2020) gives samples where the decoder was trained, and lets a user ask for a digit. An AE has
+no prior at all, so this is how it samples. Two are fitted and stored with every checkpoint:
+
+- the *density*: one full-covariance Gaussian per digit (`fit_code_density`);
+- the *mixture*: COMPONENTS full-covariance Gaussians per digit, fitted by EM (`fit_code_mixture`).
+  One Gaussian per digit spreads its mass over the gaps between a digit's styles (slanted,
+  rotated, open or closed loops), where the decoder draws blends; many small ones follow the codes.
+
+Both are a `CodeDensity`: a Gaussian mixture whose every component belongs to one digit.
 
     density = fit_code_density(model, X_train, y_train)   # X: (N, 16, 16, 16), y: (N,) digits 0..9
     model.code_density = density                           # saved with the checkpoint
     z = density.sample(16, digit=7)                        # (16, latent_dim)
+    model.code_mixture = fit_code_mixture(model, X_train, y_train)
 """
 
 from dataclasses import dataclass
@@ -16,63 +24,88 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-PREFIX = "code_density/"  # checkpoint tensor names
+PREFIX = "code_density/"  # checkpoint tensor names of the density (one Gaussian per digit)
+MIXTURE_PREFIX = "code_mixture/"  # ... and of the mixture (COMPONENTS per digit)
 N_CLASSES = 10
 RIDGE = 1e-3  # added to each covariance's diagonal: keeps it positive definite for rare digits
+COMPONENTS = 16  # Gaussians per digit in the mixture
+MIXTURE_RIDGE = 1e-4  # the mixture's ridge, as a share of the codes' mean variance (its components are small)
+EM_STEPS = 40  # EM rounds per digit at most (it also stops once the likelihood stops rising)
 
 
 @dataclass
 class CodeDensity:
-    """Mixture weights (K,), means (K, D) and Cholesky factors (K, D, D) of one Gaussian per digit."""
+    """A Gaussian mixture over codes, each component one digit's: weights (K,), means (K, D), Cholesky factors
+    (K, D, D) and digits (K,) int64 (None: component k is digit k, one Gaussian per digit)."""
 
     weights: torch.Tensor
     means: torch.Tensor
     scale_tril: torch.Tensor
+    digits: torch.Tensor | None = None
+
+    def __post_init__(self):
+        if self.digits is None:
+            self.digits = torch.arange(len(self.weights))
+
+    def digit_weights(self) -> torch.Tensor:
+        """Returns each digit's share of the mixture (N_CLASSES,); 0 for a digit fitted without examples."""
+        return torch.zeros(N_CLASSES).index_add_(0, self.digits, self.weights.float())
 
     def sample(self, n: int, digit: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Returns n codes (n, D): from the mixture, or from one digit's Gaussian."""
+        """Returns n codes (n, D): from the whole mixture, or from one digit's components."""
         if digit is None:
             component = torch.multinomial(self.weights, n, replacement=True, generator=generator)
-        elif digit not in range(len(self.weights)):
-            raise ValueError(f"digit must be one of 0..{len(self.weights) - 1}, not {digit!r}")
-        elif self.weights[digit] == 0:
+        elif digit not in range(N_CLASSES):
+            raise ValueError(f"digit must be one of 0..{N_CLASSES - 1}, not {digit!r}")
+        elif self.digit_weights()[digit] == 0:
             raise ValueError(f"digit {digit} cannot be sampled: the density was fitted without examples of it")
         else:
-            component = torch.full((n,), int(digit))
+            mine = torch.where(self.digits == digit, self.weights, torch.zeros_like(self.weights))
+            if (mine > 0).sum() == 1:  # one Gaussian for the digit: no draw of a component
+                component = torch.full((n,), int(mine.argmax()))
+            else:
+                component = torch.multinomial(mine, n, replacement=True, generator=generator)
         noise = torch.randn(n, self.means.shape[1], generator=generator)
         return self.means[component] + (self.scale_tril[component] @ noise[:, :, None])[:, :, 0]
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        """Returns the tensors to store in a checkpoint, named under PREFIX."""
-        return {f"{PREFIX}weights": self.weights, f"{PREFIX}means": self.means, f"{PREFIX}scale_tril": self.scale_tril}
+    def tensors(self, prefix: str = PREFIX) -> dict[str, torch.Tensor]:
+        """Returns the tensors to store in a checkpoint, named under prefix."""
+        tensors = {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril, "digits": self.digits}
+        return {f"{prefix}{name}": value.contiguous() for name, value in tensors.items()}
 
     @classmethod
     def from_tensors(
-        cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint"
+        cls, tensors: dict[str, torch.Tensor], latent_dim: int, where: str = "checkpoint", prefix: str = PREFIX
     ) -> "CodeDensity | None":
-        """Returns the density stored in a checkpoint's tensors (None if it has none); ValueError if malformed."""
-        names = {name[len(PREFIX):]: value for name, value in tensors.items() if name.startswith(PREFIX)}
+        """Returns the density stored under prefix in a checkpoint's tensors (None if it has none); ValueError naming
+        `where` if malformed (missing tensors, wrong shapes, NaN, negative weights, digits outside 0..9)."""
+        names = {name[len(prefix):]: value for name, value in tensors.items() if name.startswith(prefix)}
         if not names:
             return None
+        what = "code density" if prefix == PREFIX else "code mixture"
         try:
-            density = cls(names["weights"].float(), names["means"].float(), names["scale_tril"].float())
+            density = cls(names["weights"].float(), names["means"].float(), names["scale_tril"].float(),
+                          names.get("digits"))
         except KeyError as missing:
-            raise ValueError(f"{where}: its code density lacks the tensor {PREFIX}{missing.args[0]}") from None
+            raise ValueError(f"{where}: its {what} lacks the tensor {prefix}{missing.args[0]}") from None
         k = len(density.weights)
         if (density.weights.shape != (k,) or density.means.shape != (k, latent_dim)
-                or density.scale_tril.shape != (k, latent_dim, latent_dim)):
-            raise ValueError(f"{where}: its code density has shapes {tuple(density.weights.shape)}, "
-                             f"{tuple(density.means.shape)}, {tuple(density.scale_tril.shape)}; expected "
-                             f"({k},), ({k}, {latent_dim}), ({k}, {latent_dim}, {latent_dim})")
+                or density.scale_tril.shape != (k, latent_dim, latent_dim) or density.digits.shape != (k,)):
+            raise ValueError(f"{where}: its {what} has shapes {tuple(density.weights.shape)}, "
+                             f"{tuple(density.means.shape)}, {tuple(density.scale_tril.shape)}, "
+                             f"{tuple(density.digits.shape)}; expected "
+                             f"({k},), ({k}, {latent_dim}), ({k}, {latent_dim}, {latent_dim}), ({k},)")
         if not all(torch.isfinite(t).all() for t in (density.weights, density.means, density.scale_tril)) \
                 or (density.weights < 0).any() or density.weights.sum() <= 0:
-            raise ValueError(f"{where}: its code density holds negative, NaN or infinite values")
+            raise ValueError(f"{where}: its {what} holds negative, NaN or infinite values")
+        if density.digits.is_floating_point() or density.digits.min() < 0 or density.digits.max() >= N_CLASSES:
+            raise ValueError(f"{where}: its {what} names digits outside 0..{N_CLASSES - 1}")
+        density.digits = density.digits.long()
         return density
 
 
-@torch.no_grad()
-def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
-    """Returns the per-digit Gaussian mixture fitted to model.encode of X (N, 16, 16, 16) with digits y (N,)."""
+def checked_labels(X, y) -> np.ndarray:
+    """Returns y as int64 digits; ValueError unless there is one label in 0..9 per grid of X."""
     y = np.asarray(y).astype(np.int64)
     if len(X) != len(y) or len(X) == 0:
         raise ValueError(
@@ -80,7 +113,19 @@ def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
         )
     if y.min() < 0 or y.max() >= N_CLASSES:
         raise ValueError(f"digit labels must lie in 0..{N_CLASSES - 1}, got {y.min()}..{y.max()}")
-    codes = encode_all(model, X, batch_size).double()
+    return y
+
+
+@torch.no_grad()
+def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
+    """Returns one Gaussian per digit fitted to model.encode of X (N, 16, 16, 16) with digits y (N,)."""
+    y = checked_labels(X, y)
+    return fit_density_to_codes(encode_all(model, X, batch_size), y)
+
+
+def fit_density_to_codes(codes: torch.Tensor, y: np.ndarray) -> CodeDensity:
+    """Returns one Gaussian per digit (see fit_code_density) fitted to codes (N, D) with digits y (N,)."""
+    codes = codes.double()
     d = codes.shape[1]
     weights, means, trils = torch.zeros(N_CLASSES), torch.zeros(N_CLASSES, d), torch.zeros(N_CLASSES, d, d)
     for digit in range(N_CLASSES):
@@ -93,6 +138,75 @@ def fit_code_density(model, X, y, batch_size: int = 500) -> CodeDensity:
         cov = torch.cov(mine.T).reshape(d, d) + RIDGE * torch.eye(d, dtype=torch.float64)
         trils[digit] = torch.linalg.cholesky(cov).float()
     return CodeDensity(weights, means, trils)
+
+
+@torch.no_grad()
+def fit_code_mixture(model, X, y, components: int = COMPONENTS, steps: int = EM_STEPS, seed: int = 0,
+                     batch_size: int = 500) -> CodeDensity:
+    """Returns `components` Gaussians per digit fitted by EM to model.encode of X (N, 16, 16, 16) with digits y (N,);
+    deterministic by seed. A digit with fewer than 2 examples per component gets fewer components."""
+    y = checked_labels(X, y)
+    return fit_mixture_to_codes(encode_all(model, X, batch_size), y, components, steps, seed)
+
+
+def fit_mixture_to_codes(codes: torch.Tensor, y: np.ndarray, components: int = COMPONENTS, steps: int = EM_STEPS,
+                         seed: int = 0) -> CodeDensity:
+    """Returns a per-digit mixture (see fit_code_mixture) fitted to codes (N, D) with digits y (N,)."""
+    codes = codes.float()
+    ridge = MIXTURE_RIDGE * float(codes.var(0).mean().clamp_min(1e-12))  # in the codes' own units
+    generator = torch.Generator().manual_seed(seed)
+    parts = []
+    for digit in range(N_CLASSES):
+        mine = codes[torch.as_tensor(y == digit)]
+        if len(mine) < 2:  # too few to fit: the digit cannot be sampled
+            continue
+        k = max(1, min(components, len(mine) // 2))
+        centre = mine.mean(0)  # EM runs on centred codes (float32 keeps it fast; centring keeps it accurate)
+        weights, means, covs = em_gaussian_mixture(mine - centre, k, steps, ridge, generator)
+        parts.append((weights * len(mine) / len(codes), means + centre, covs, torch.full((k,), digit)))
+    weights, means, covs, digits = (torch.cat(part) for part in zip(*parts))
+    return CodeDensity(weights, means, torch.linalg.cholesky(covs.double()).float(), digits)
+
+
+def em_gaussian_mixture(x: torch.Tensor, k: int, steps: int, ridge: float, generator: torch.Generator,
+                        tolerance: float = 1e-4):
+    """Returns (weights (k,), means (k, D), covariances (k, D, D)) of a full-covariance Gaussian mixture fitted to
+    x (N, D) by EM from k-means++ centres, at most `steps` rounds, stopping once the mean log-likelihood gains less
+    than `tolerance`; ridge is added to every covariance's diagonal."""
+    n, d = x.shape
+    means = _kmeans_pp(x, k, generator)
+    eye = torch.eye(d, dtype=x.dtype)
+    covs = (torch.cov(x.T).reshape(d, d) + ridge * eye).expand(k, d, d).clone()
+    weights = torch.full((k,), 1.0 / k, dtype=x.dtype)
+    previous = -float("inf")
+    for _ in range(steps):
+        tril = torch.linalg.cholesky(covs)
+        diff = x[None] - means[:, None]  # (k, N, D)
+        solved = torch.linalg.solve_triangular(tril, diff.transpose(1, 2), upper=False)  # (k, D, N)
+        log_det = 2 * tril.diagonal(dim1=1, dim2=2).log().sum(1)
+        log_p = weights.log()[:, None] - 0.5 * ((solved**2).sum(1) + log_det[:, None])  # up to a constant
+        likelihood = float(torch.logsumexp(log_p, dim=0).mean())
+        resp = torch.softmax(log_p, dim=0)  # (k, N)
+        mass = resp.sum(1) + 1e-6
+        weights = mass / mass.sum()
+        means = resp @ x / mass[:, None]
+        diff = x[None] - means[:, None]
+        covs = (resp[:, :, None] * diff).transpose(1, 2) @ diff / mass[:, None, None] + ridge * eye
+        if likelihood - previous < tolerance:
+            break
+        previous = likelihood
+    return weights, means, covs
+
+
+def _kmeans_pp(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
+    """Returns k rows of x (k, D) picked by k-means++ seeding: each next one with probability ~ squared distance."""
+    centres = [x[torch.randint(len(x), (1,), generator=generator)][0]]
+    nearest = ((x - centres[0]) ** 2).sum(1)
+    for _ in range(k - 1):
+        pick = torch.multinomial(nearest.float() + 1e-12, 1, generator=generator)[0]
+        centres.append(x[pick])
+        nearest = torch.minimum(nearest, ((x - x[pick]) ** 2).sum(1))
+    return torch.stack(centres)
 
 
 @torch.no_grad()

@@ -3,7 +3,8 @@
 Every kind offers the same contract (shapes: B samples, grid 16^3):
     encode(x: (B, 16, 16, 16) in [0, 1]) -> z (B, latent_dim)     (VAE and GAN: the mean code)
     decode(z: (B, latent_dim)) -> probabilities (B, 16, 16, 16) in [0, 1]
-    sample(n, source="prior"|"two-stage"|"density", digit=None) -> (n, 16, 16, 16);  reconstruct(x) -> (B, 16, 16, 16)
+    sample(n, source="mixture"|"prior"|"two-stage"|"density", digit=None) -> (n, 16, 16, 16)
+    reconstruct(x) -> (B, 16, 16, 16)
     interpolate(x_a, x_b, steps, mode) -> (steps, 16, 16, 16)
 and its training lives here too: the loss, returned as a `Losses` dataclass, and one training step
 with the optimisers it needs, so the trainer (genlab.train.trainer) only calls
@@ -27,7 +28,7 @@ from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import CodeDensity
 from genlab.models.interpolation import latent_path
 from genlab.models.second_stage import SecondStage
-from genlab.names import LATENT_SOURCES
+from genlab.names import DIGIT_SOURCES, LATENT_SOURCES
 
 VOXELS = GRID**3
 LOGVAR_START = -4.0  # a Gaussian encoder warm-started from an AE begins nearly deterministic
@@ -94,6 +95,7 @@ class GenerativeModel(nn.Module):
         self.metadata: dict = {}
         # Fitted after training to the codes of training digits; saved with the checkpoint.
         self.code_density: CodeDensity | None = None
+        self.code_mixture: CodeDensity | None = None
         self.second_stage: SecondStage | None = None
 
     # -- contract ---------------------------------------------------------------------------
@@ -116,17 +118,25 @@ class GenerativeModel(nn.Module):
         return z.to(device)
 
     def default_source(self) -> str:
-        """Returns where sample() draws latents by default: "two-stage" for a model with a second stage
-        (VAEs), "density" for an AE with a density (an AE has no prior), else "prior" (N(0, I))."""
+        """Returns where sample() draws latents by default: "mixture" once fitted (every kind), else
+        "two-stage" for a model with a second stage (VAEs), "density" for an AE with a density (an AE
+        has no prior), else "prior" (N(0, I))."""
+        if self.code_mixture is not None:
+            return "mixture"
         if self.second_stage is not None:
             return "two-stage"
         return "density" if self.kind == "ae" and self.code_density is not None else "prior"
 
+    def digit_source(self) -> str | None:
+        """Returns the source sample(n, digit=d) draws from by default: the first fitted of DIGIT_SOURCES, or None."""
+        fitted = {"mixture": self.code_mixture, "density": self.code_density}
+        return next((source for source in DIGIT_SOURCES if fitted[source] is not None), None)
+
     def latent_sources(self) -> list[str]:
-        """Returns the sources sample() can draw from, its default first: "prior" (not an AE's),
-        "two-stage" and "density" (once fitted); an AE with neither falls back to "prior"."""
-        fitted = {"prior": self.kind != "ae", "two-stage": self.second_stage is not None,
-                  "density": self.code_density is not None}
+        """Returns the sources sample() can draw from, its default first: "mixture", "two-stage" and
+        "density" (once fitted), "prior" (not an AE's); an AE with none falls back to "prior"."""
+        fitted = {"mixture": self.code_mixture is not None, "prior": self.kind != "ae",
+                  "two-stage": self.second_stage is not None, "density": self.code_density is not None}
         sources = [source for source in LATENT_SOURCES if fitted[source]]
         return sorted(sources or ["prior"], key=lambda source: source != self.default_source())
 
@@ -134,16 +144,18 @@ class GenerativeModel(nn.Module):
                 digit: int | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) to decode as new samples.
 
-        source: "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to the
-        codes of training digits, see genlab.models.second_stage), "density" (the per-digit Gaussian
-        mixture fitted to those codes, see genlab.models.density) or None (default_source()).
-        digit (0..9) draws that digit's Gaussian of the density.
+        source: "mixture" (per-digit Gaussian mixtures fitted to the codes of training digits),
+        "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to those codes,
+        see genlab.models.second_stage), "density" (one Gaussian per digit fitted to those codes; both
+        per-digit sources: genlab.models.density) or None (default_source(); with a digit, digit_source()).
+        digit (0..9) draws that digit's part of the mixture or density.
         """
-        source = source or ("density" if digit is not None else self.default_source())
+        source = source or ((self.digit_source() or "density") if digit is not None else self.default_source())
         if source not in LATENT_SOURCES:
             raise ValueError(f"latent source must be one of {sorted(LATENT_SOURCES)}, not {source!r}")
-        if digit is not None and source != "density":
-            raise ValueError(f"{LATENT_SOURCES[source]} knows no digits: choose a digit with source='density'")
+        if digit is not None and source not in DIGIT_SOURCES:
+            raise ValueError(f"{LATENT_SOURCES[source]} knows no digits: choose a digit with source='mixture' or "
+                             "'density'")
         if source == "prior":
             return self.prior(n, generator)
         device = next(self.parameters()).device
@@ -152,12 +164,13 @@ class GenerativeModel(nn.Module):
                 raise ValueError(f"this {self.kind}/{self.backbone} model has no second stage; fit one with "
                                  "python -m genlab train --fit-samplers CHECKPOINT")
             return self.second_stage.sample(n, generator).to(device)  # the second stage lives on the CPU
-        if self.code_density is None:
+        density = self.code_mixture if source == "mixture" else self.code_density
+        if density is None:
             raise ValueError(
-                f"this {self.kind}/{self.backbone} model has no fitted code density; fit one with "
-                "genlab.models.density.fit_code_density (python -m genlab train --fit-samplers CHECKPOINT)"
+                f"this {self.kind}/{self.backbone} model has no fitted code {source}; fit one with "
+                "genlab.models.fit_samplers (python -m genlab train --fit-samplers CHECKPOINT)"
             )
-        return self.code_density.sample(n, digit, generator).to(device)  # the density lives on the CPU
+        return density.sample(n, digit, generator).to(device)  # the densities live on the CPU
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,

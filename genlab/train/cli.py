@@ -165,14 +165,16 @@ def refit_samplers(checkpoints: list[Path], args) -> int:
     from genlab.models.checkpoint import write_samplers
 
     source = args.dataset
-    dataset = load_dataset(source)
+    dataset = load_dataset(source, **paths.dataset_options(source))
     for path in checkpoints:
         with FileLock(path, "checkpoint"):  # no training run may write it meanwhile
             model = load_model(path)
             started = time.perf_counter()
             fit_samplers(model, dataset.X_train, dataset.y_train, **second_stage_options(args))
             write_samplers(path, model)
-        fitted = "code density" + (" and second stage" if model.second_stage is not None else "")
+        second = "" if model.second_stage is None else (
+            " (second stage kept)" if args.second_stage_steps == 0 else " and second stage")
+        fitted = "code mixture and density" + second
         print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
               f"in {time.perf_counter() - started:.0f} s")
     return 0
@@ -196,7 +198,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     if args.fit_samplers:
         return refit_samplers(args.fit_samplers, args)
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, **paths.dataset_options(args.dataset))
     pairs = [(k, b) for k in names.KINDS for b in names.BACKBONES] if args.all else [(args.kind, args.backbone)]
     for kind, backbone in pairs:
         if args.all or (args.out and args.out.suffix != ".safetensors"):

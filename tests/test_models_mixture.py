@@ -1,0 +1,117 @@
+"""The per-digit code mixture (sample()'s default): fitting codes of a known distribution, seeded
+reproducibility, checkpoint round trips, refusal of damaged tensors."""
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.models import build_model, fit_samplers, load_model, save_model
+from genlab.models.density import MIXTURE_PREFIX, fit_density_to_codes, fit_mixture_to_codes
+
+# Digit 0's codes: two styles far apart (70% / 30%); digit 1's: one Gaussian.
+STYLES = torch.tensor([[6.0, 0.0], [-6.0, 0.0]])
+SHARES = (0.7, 0.3)
+SPREAD = 0.5
+CENTRE_1 = torch.tensor([0.0, 8.0])
+
+
+def known_codes(n=4000, seed=0):
+    """Returns codes (2n, 2) of the known distribution above and their digits (2n,)."""
+    g = torch.Generator().manual_seed(seed)
+    style = (torch.rand(n, generator=g) > SHARES[0]).long()
+    zeros = STYLES[style] + SPREAD * torch.randn(n, 2, generator=g)
+    ones = CENTRE_1 + torch.tensor([1.0, 0.3]) * torch.randn(n, 2, generator=g)
+    return torch.cat([zeros, ones]), np.repeat([0, 1], n)
+
+
+def test_the_mixture_recovers_a_digits_styles_where_one_gaussian_fills_the_gap_between_them():
+    codes, digits = known_codes()
+    mixture = fit_mixture_to_codes(codes, digits, components=2)
+    assert mixture.digits.tolist() == [0, 0, 1, 1] and mixture.means.shape == (4, 2)
+    torch.testing.assert_close(mixture.digit_weights()[:2], torch.tensor([0.5, 0.5]))
+    assert torch.all(mixture.digit_weights()[2:] == 0)
+    order = mixture.means[:2, 0].argsort(descending=True)  # the style at x = +6 first
+    torch.testing.assert_close(mixture.means[:2][order], STYLES, atol=0.1, rtol=0)
+    torch.testing.assert_close(mixture.weights[:2][order] * 2, torch.tensor(SHARES), atol=0.03, rtol=0)
+
+    z = mixture.sample(20000, digit=0, generator=torch.Generator().manual_seed(1))
+    in_gap = (z[:, 0].abs() < 3).float().mean()  # 6 spreads from either style: no real code lies there
+    assert in_gap < 0.01
+    assert abs(float((z[:, 0] > 0).float().mean()) - SHARES[0]) < 0.02
+    torch.testing.assert_close(z[z[:, 0] > 0].std(0), torch.full((2,), SPREAD), atol=0, rtol=0.05)
+    density = fit_density_to_codes(codes, digits)
+    one_gaussian = density.sample(20000, digit=0, generator=torch.Generator().manual_seed(1))
+    assert (one_gaussian[:, 0].abs() < 3).float().mean() > 0.2  # what the mixture fixes
+
+    ones = mixture.sample(20000, digit=1, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(ones.mean(0), CENTRE_1, atol=0.05, rtol=0)
+    torch.testing.assert_close(ones.std(0), torch.tensor([1.0, 0.3]), atol=0, rtol=0.05)
+    both = mixture.sample(20000, generator=torch.Generator().manual_seed(3))
+    assert abs(float((both[:, 1] > 4).float().mean()) - 0.5) < 0.02  # digits drawn by their share
+
+
+def test_fitting_and_sampling_are_reproducible_by_seed():
+    codes, digits = known_codes(500)
+    a, b = (fit_mixture_to_codes(codes, digits, components=3, seed=4) for _ in range(2))
+    for name in ("weights", "means", "scale_tril", "digits"):
+        assert torch.equal(getattr(a, name), getattr(b, name))
+    draw = lambda density, seed: density.sample(6, digit=0, generator=torch.Generator().manual_seed(seed))  # noqa: E731
+    assert torch.equal(draw(a, 7), draw(b, 7)) and not torch.equal(draw(a, 7), draw(a, 8))
+
+
+def test_a_digit_with_few_examples_gets_fewer_components_and_an_absent_one_cannot_be_drawn():
+    codes, digits = known_codes(500)
+    codes, digits = torch.cat([codes, torch.zeros(3, 2)]), np.concatenate([digits, [5, 5, 5]])
+    mixture = fit_mixture_to_codes(codes, digits, components=4)
+    assert (mixture.digits == 5).sum() == 1 and (mixture.digits == 0).sum() == 4
+    with pytest.raises(ValueError, match="digit 7 cannot be sampled"):
+        mixture.sample(1, digit=7)
+    with pytest.raises(ValueError, match="digit must be one of 0..9, not 10"):
+        mixture.sample(1, digit=10)
+
+
+def tiny_model_with_samplers(kind="ae"):
+    torch.manual_seed(0)
+    model = build_model(kind, "fcn", latent_dim=3, width=4).eval()
+    rng = np.random.default_rng(0)
+    grids = (rng.uniform(size=(80, 16, 16, 16)) ** 3).astype(np.float32)
+    fit_samplers(model, grids, np.arange(80) % 10, second_stage_steps=0)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae", "gan"])
+def test_the_mixture_is_every_kinds_default_and_survives_a_checkpoint(tmp_path, kind):
+    model = tiny_model_with_samplers(kind)
+    assert model.default_source() == "mixture" and model.digit_source() == "mixture"
+    assert model.latent_sources()[0] == "mixture" and "density" in model.latent_sources()
+    loaded = load_model(save_model(model, tmp_path / "m.safetensors"))
+    assert loaded.default_source() == "mixture"
+    for name in ("weights", "means", "scale_tril", "digits"):
+        assert torch.equal(getattr(loaded.code_mixture, name), getattr(model.code_mixture, name))
+    for source, digit in ((None, None), (None, 3), ("density", 3), ("mixture", None)):
+        expected = model.sample(4, torch.Generator().manual_seed(1), source=source, digit=digit)
+        torch.testing.assert_close(loaded.sample(4, torch.Generator().manual_seed(1), source=source, digit=digit),
+                                   expected)
+
+
+def test_a_model_without_a_mixture_says_how_to_get_one():
+    model = build_model("ae", "fcn", latent_dim=3, width=4).eval()
+    with pytest.raises(ValueError, match="no fitted code mixture.*--fit-samplers"):
+        model.sample(2, source="mixture")
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda t: t.pop(f"{MIXTURE_PREFIX}scale_tril"), "code mixture lacks the tensor code_mixture/scale_tril"),
+    (lambda t: t.update({f"{MIXTURE_PREFIX}means": torch.zeros(7, 3)}), "code mixture has shapes"),
+    (lambda t: t.update({f"{MIXTURE_PREFIX}digits": t[f"{MIXTURE_PREFIX}digits"][:-1]}), "code mixture has shapes"),
+    (lambda t: t[f"{MIXTURE_PREFIX}means"].fill_(float("inf")), "mixture holds negative, NaN or infinite"),
+    (lambda t: t.update({f"{MIXTURE_PREFIX}weights": -t[f"{MIXTURE_PREFIX}weights"]}), "negative, NaN or infinite"),
+    (lambda t: t[f"{MIXTURE_PREFIX}digits"].add_(10), "names digits outside 0..9"),
+    (lambda t: t.update({f"{MIXTURE_PREFIX}digits": t[f"{MIXTURE_PREFIX}digits"].float()}), "digits outside"),
+])
+def test_a_damaged_mixture_in_a_checkpoint_is_refused_by_name(tmp_path, damage_checkpoint, damage, message):
+    path = save_model(tiny_model_with_samplers(), tmp_path / "ae.safetensors")
+    damage_checkpoint(path, damage)
+    with pytest.raises(ValueError, match=message) as error:
+        load_model(path)
+    assert str(path) in str(error.value)
