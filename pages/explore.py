@@ -8,8 +8,9 @@ import numpy as np
 import streamlit as st
 
 from genlab import appstate, explore, names
+from genlab.models.interpolation import MODES as INTERPOLATION_MODES
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
-from genlab.viz.live import live_voxel_view
+from genlab.viz.live import Sweep, live_voxel_view, sweep_positions
 
 appstate.require_frame()
 
@@ -17,6 +18,8 @@ TOP_SLIDERS = 8          # the most influential dimensions, shown first
 DIRECTIONS = 8           # principal directions offered as sliders
 REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
 MAX_SIDE_BY_SIDE = 4
+COORDINATE_STEP, DIRECTION_STEP, DIRECTION_REACH = 0.05, 0.1, 3.0   # slider stops; directions in std devs
+SWEEP_REACH = 10         # stops decoded either side of the moved slider, for the browser to redraw moves itself
 
 st.title("Latent explorer")
 
@@ -111,12 +114,14 @@ def move_sliders(z: np.ndarray) -> None:
         st.session_state[key] = 0.0
 
 
-def slider_values(keys: list[str], saved: str) -> np.ndarray:
-    """Returns the values (float32) of sliders `keys`, from the widgets when drawn, else as last saved."""
+def slider_values(keys: list[str], saved: str) -> tuple[np.ndarray, list[int]]:
+    """Returns (the values (float32) of sliders `keys`, from the widgets when drawn, else as last saved,
+    the indices of the sliders that moved since the last run)."""
     values = np.array([st.session_state.get(key, st.session_state[saved][n]) for n, key in enumerate(keys)],
                       np.float32)
+    moved = np.flatnonzero(values != st.session_state[saved][:len(keys)]).tolist()
     st.session_state[saved][:len(keys)] = values
-    return values
+    return values, moved
 
 
 def restore_sliders(keys: list[str], saved: str) -> None:
@@ -222,6 +227,42 @@ def thumbnails(*grids) -> np.ndarray:
     return np.concatenate([part for pair in zip(parts, [gap] * len(parts)) for part in pair][:-1], axis=1)
 
 
+def coordinate_label(i: int) -> str:
+    return f"z[{i}]"
+
+
+def direction_label(n: int) -> str:
+    return f"PC{n + 1} (σ = {scales[n]:.3g})"
+
+
+def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[np.ndarray, Sweep]:
+    """Returns (the grid at the sliders' values, a Sweep of the last moved slider of this mode).
+
+    The sweep's grids are decoded in one batch with the current one (its centre), so the browser
+    can draw the next moves of that slider before the server answers them.
+    """
+    if mode == "principal directions":
+        values, labels, bounds, step = steps, [direction_label(n) for n in range(len(steps))], \
+            [(-DIRECTION_REACH, DIRECTION_REACH)] * len(steps), DIRECTION_STEP
+    else:
+        values, labels, bounds, step = coordinates, [coordinate_label(i) for i in range(len(coordinates))], \
+            list(zip(low, high)), COORDINATE_STEP
+    swept_key = f"swept_{model_key}_{mode}"
+    if len(moved) == 1:              # a reset or a new start moves many: keep the slider the user last moved
+        st.session_state[swept_key] = moved[0]
+    swept = st.session_state.get(swept_key, int(order[0]) if mode == "coordinates" else 0)
+    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step, SWEEP_REACH)
+    batch = np.repeat(values[None], len(positions), axis=0)
+    batch[:, swept] = positions
+    if mode == "principal directions":
+        latents = explore.move_along(coordinates, directions, scales, batch)
+    else:
+        latents = explore.move_along(batch, directions, scales, steps)
+    grids = explore.decode(model, latents)
+    others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
+    return grids[at], Sweep(labels[swept], positions, grids, at, others)
+
+
 @st.fragment
 def latent_view():
     controls, view = st.columns([2, 3])
@@ -238,14 +279,15 @@ def latent_view():
             restore_sliders(direction_keys[:len(directions)], saved_steps)
             columns = st.columns(2)
             for n in range(len(directions)):
-                columns[n % 2].slider(f"PC{n + 1} (σ = {scales[n]:.3g})", -3.0, 3.0, step=0.1,
-                                      key=direction_keys[n])
+                columns[n % 2].slider(direction_label(n), -DIRECTION_REACH, DIRECTION_REACH,
+                                      step=DIRECTION_STEP, key=direction_keys[n])
         else:
             st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
             restore_sliders(slider_keys, saved_coordinates)
 
             def slider(i: int, where) -> None:
-                where.slider(f"z[{i}]", float(low[i]), float(high[i]), step=0.05, key=slider_keys[i])
+                where.slider(coordinate_label(i), float(low[i]), float(high[i]), step=COORDINATE_STEP,
+                             key=slider_keys[i])
 
             top, rest = order[:TOP_SLIDERS], order[TOP_SLIDERS:]
             columns = st.columns(2)
@@ -259,12 +301,16 @@ def latent_view():
         a, b = st.columns(2)
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")
-    coordinates = slider_values(slider_keys, saved_coordinates)
-    steps = slider_values(direction_keys[:len(directions)], saved_steps)
+    coordinates, moved_coordinates = slider_values(slider_keys, saved_coordinates)
+    steps, moved_steps = slider_values(direction_keys[:len(directions)], saved_steps)
     z = explore.move_along(coordinates, directions, scales, steps)
-    grid = explore.decode(model, z)
+    if surface:                      # a smooth surface is built on the server: no sweep to send
+        grid, sweep = explore.decode(model, z), None
+    else:
+        moved = moved_steps if mode == "principal directions" else moved_coordinates
+        grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
     with view:
-        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460)
+        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
         (index,), (distance,) = explore.nearest_training(grid, dataset)
         pictures = [grid, dataset.X_train[index]] if start["grid"] is None else [start["grid"], grid,
                                                                                   dataset.X_train[index]]
@@ -298,7 +344,7 @@ def interpolation_view():
     digit_b = b.selectbox("To digit", range(10), index=7, key="interp_b")
     example = c.number_input("Example", 0, 100, 0, key="interp_example",
                              help="Which test digit of each class: 0 is the first")
-    mode = d.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="interp_mode")
+    mode = d.radio("Path", INTERPOLATION_MODES, horizontal=True, key="interp_mode")
     steps = e.slider("Frames", 3, 16, 8, key="interp_steps")
     (grid_a, _), (grid_b, _) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
     z_a, z_b = explore.encode(model, np.stack([grid_a, grid_b]))
@@ -361,7 +407,7 @@ def side_by_side_view():
         digit_a = a.selectbox("From digit", range(10), index=1, key="side_from")
         digit_b = b.selectbox("To digit", range(10), index=7, key="side_to")
         frames = c.slider("Frames", 3, 10, 6, key="side_frames")
-        mode = st.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="side_mode")
+        mode = st.radio("Path", INTERPOLATION_MODES, horizontal=True, key="side_mode")
     else:
         digit = a.selectbox("Digit", range(10), index=3, key="side_request")
         seed = b.number_input("Seed", 0, 1_000_000, 0, key="side_seed")
