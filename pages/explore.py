@@ -20,6 +20,7 @@ REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal dire
 MAX_SIDE_BY_SIDE = 4
 COORDINATE_STEP, DIRECTION_STEP, DIRECTION_REACH = 0.05, 0.1, 3.0   # slider stops; directions in std devs
 SWEEP_REACH = 10         # stops decoded either side of the moved slider, for the browser to redraw moves itself
+SWEEP_SPREAD = 25        # and stops over its whole range, for previews of long drags
 
 st.title("Latent explorer")
 
@@ -238,8 +239,8 @@ def direction_label(n: int) -> str:
 def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[np.ndarray, Sweep]:
     """Returns (the grid at the sliders' values, a Sweep of the last moved slider of this mode).
 
-    The sweep's grids are decoded in one batch with the current one (its centre), so the browser
-    can draw the next moves of that slider before the server answers them.
+    The sweep's grids are decoded in one batch with the current one, so the browser can draw the
+    next moves of that slider before the server answers them (long drags as previews).
     """
     if mode == "principal directions":
         values, labels, bounds, step = steps, [direction_label(n) for n in range(len(steps))], \
@@ -251,7 +252,8 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
     if len(moved) == 1:              # a reset or a new start moves many: keep the slider the user last moved
         st.session_state[swept_key] = moved[0]
     swept = st.session_state.get(swept_key, int(order[0]) if mode == "coordinates" else 0)
-    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step, SWEEP_REACH)
+    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step, SWEEP_REACH,
+                                    SWEEP_SPREAD)
     batch = np.repeat(values[None], len(positions), axis=0)
     batch[:, swept] = positions
     if mode == "principal directions":
@@ -260,7 +262,8 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
         latents = explore.move_along(batch, directions, scales, steps)
     grids = explore.decode(model, latents)
     others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
-    return grids[at], Sweep(labels[swept], positions, grids, at, others)
+    snap = (bounds[swept][1] - bounds[swept][0]) / (SWEEP_SPREAD - 1) / 2
+    return grids[at], Sweep(labels[swept], positions, grids, at, others, float(snap))
 
 
 @st.fragment

@@ -96,7 +96,11 @@ def test_the_view_carries_a_sweep_of_the_slider_last_moved(checkpoints):
     data = live_data(at)
     sweep, view = data["sweep"], data["view"]
     assert sweep["label"] == moved.label and sweep["values"][sweep["at"]] == pytest.approx(1.0)
-    assert sweep["values"] == sorted(sweep["values"]) and len(sweep["values"]) == 21
+    stops = [round(1.0 + 0.05 * n, 6) for n in range(-10, 11)]                 # every stop within reach
+    assert sweep["values"] == sorted(sweep["values"]) and set(stops) <= set(sweep["values"])
+    assert sweep["values"][0] == moved.min and sweep["values"][-1] == moved.max   # and the whole range
+    gaps = np.diff(sweep["values"])
+    assert 0 < gaps.max() <= 2 * sweep["snap"] + 1e-6          # every value is within snap of a position
     assert set(sweep["others"]) == {s.label for s in sliders} - {moved.label}
     grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
     assert np.array_equal(grids[sweep["at"]].ravel(), unpacked(view["levels"]))

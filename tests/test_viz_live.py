@@ -66,12 +66,18 @@ def test_sweep_positions_are_the_slider_stops_around_the_value():
     assert positions == [2.6, 2.7, 2.8, 2.9, 3.0] and at == 3
     positions, at = sweep_positions(-3.0, -3.0, 3.0, 0.05, reach=1)
     assert positions == [-3.0, -2.95] and at == 0
+    # Spread stops cover the whole range (for previews of long drags), each once.
+    positions, at = sweep_positions(0.37, -3.0, 3.0, 0.05, reach=2, spread=5)
+    assert positions == [-3.0, -1.5, 0.0, 0.25, 0.3, 0.35, 0.37, 0.4, 0.45, 1.5, 3.0] and positions[at] == 0.37
+    positions, _ = sweep_positions(0.0, -3.0, 3.0, 0.05, reach=1, spread=3)
+    assert positions == [-3.0, -0.05, 0.0, 0.05, 3.0]
 
 
 def test_a_sweep_carries_every_grid_and_the_sliders_it_assumes():
     grids = np.stack([digit_like(seed) for seed in range(3)])
-    payload = sweep_payload(Sweep("z[4]", [0.1, 0.15, 0.2], grids, 1, {"z[0]": 1.5}))
+    payload = sweep_payload(Sweep("z[4]", [0.1, 0.15, 0.2], grids, 1, {"z[0]": 1.5}, snap=0.25))
     assert payload["label"] == "z[4]" and payload["values"] == [0.1, 0.15, 0.2] and payload["at"] == 1
+    assert payload["snap"] == 0.25
     assert payload["others"] == {"z[0]": 1.5}
     assert np.array_equal(unpacked(payload["levels"]).reshape(3, 16, 16, 16), grid_levels(grids))
 

@@ -11,10 +11,12 @@ plotly package), never from a CDN.
 Cubes go to the browser as the grid itself, one byte per voxel (`grid_levels`), and the
 script builds the culled cube faces (live_view.js `gridMesh`, the faces of `voxel_mesh`).
 A server round trip per slider step is what a user would wait for, so the page may also send
-a `Sweep`: the grids decoded at the neighbouring positions of the slider the user last
-moved. The script watches that slider (a Streamlit slider, found by its label) and redraws a
-move from the sweep at once; the rerun the move starts still runs on the server, which stays
-the source of truth, and its answer replaces the view only when it differs. A smooth surface
+a `Sweep`: the grids decoded at the neighbouring stops of the slider the user last moved, and
+at a few stops spread over its whole range. The script watches that slider (a Streamlit
+slider, found by its label) and redraws a move from the sweep at once: exactly for a nearby
+stop, as a preview from the nearest spread stop for a long drag. The rerun the move starts
+still runs on the server, which stays the source of truth, and its answer replaces the view
+only when it differs. A smooth surface
 (marching cubes) is built on the server and waits for the round trip.
 """
 
@@ -87,7 +89,9 @@ class Sweep:
     label: the slider's label as drawn (the browser finds the slider by it); values: its
     positions, ascending; grids: (len(values), D, H, W), the grid decoded at each position;
     at: the index of the slider's current position; others: the label -> value of every other
-    slider the grids assume (a move is drawn from the sweep only while those still hold).
+    slider the grids assume (a move is drawn from the sweep only while those still hold);
+    snap: a slider value this close to a position is drawn from that position's grid (a
+    preview, until the server answers, when it is not the position itself).
     """
 
     label: str
@@ -95,18 +99,27 @@ class Sweep:
     grids: np.ndarray
     at: int
     others: dict[str, float]
+    snap: float = 0.0
 
 
-def sweep_positions(value: float, low: float, high: float, step: float, reach: int) -> tuple[list[float], int]:
-    """Returns (positions, index of value): value and the slider stops up to `reach` steps either side.
+def sweep_positions(value: float, low: float, high: float, step: float, reach: int,
+                    spread: int = 0) -> tuple[list[float], int]:
+    """Returns (positions, index of value): value, the slider stops up to `reach` steps either side,
+    and `spread` stops evenly over the whole range (low and high included when spread >= 2).
 
     A slider's stops are low + n * step; a value between stops (a start latent) is kept as is,
     since a step from it lands on the next stop.
     """
     nearest = round((value - low) / step)
     stops = [low + n * step for n in range(nearest - reach, nearest + reach + 1)]
-    stops = [round(s, 6) for s in stops if low - 1e-9 <= s <= high + 1e-9 and abs(s - value) > step / 4]
-    positions = sorted([*stops, float(value)])
+    if spread >= 2:
+        last = round((high - low) / step)
+        stops += [low + round(k * last / (spread - 1)) * step for k in range(spread)]
+    kept = []
+    for stop in sorted(round(s, 6) for s in stops if low - 1e-9 <= s <= high + 1e-9):
+        if abs(stop - value) > step / 4 and (not kept or stop - kept[-1] > step / 4):
+            kept.append(stop)
+    positions = sorted([*kept, float(value)])
     return positions, positions.index(float(value))
 
 
@@ -139,8 +152,9 @@ def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour
 
 
 def sweep_payload(sweep: Sweep) -> dict:
-    """Returns the JSON-able sweep: label, values, at, others and levels (all grids, packed as in live_payload)."""
+    """Returns the JSON-able sweep: label, values, at, snap, others and levels (every grid, packed)."""
     return {"label": sweep.label, "values": [float(v) for v in sweep.values], "at": int(sweep.at),
+            "snap": float(sweep.snap),
             "others": {label: float(value) for label, value in sweep.others.items()},
             "levels": _packed_levels(sweep.grids)}
 

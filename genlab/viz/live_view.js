@@ -213,9 +213,12 @@ function sweptLevels(root) {
   for (const [label, value] of Object.entries(sweep.others)) {
     if (now.has(label) && !close(now.get(label), value)) return null;
   }
+  // The nearest position: the value itself for a step, a preview within `snap` for a long drag.
   const value = now.get(sweep.label);
-  const at = sweep.values.findIndex((v) => close(v, value));
-  return at < 0 ? null : sweep.grids[at];
+  let at = -1;
+  sweep.values.forEach((v, n) => { if (at < 0 || Math.abs(v - value) < Math.abs(sweep.values[at] - value)) at = n; });
+  return at >= 0 && (close(sweep.values[at], value) || Math.abs(sweep.values[at] - value) <= sweep.snap)
+    ? sweep.grids[at] : null;
 }
 
 function onSliderMoved() {
