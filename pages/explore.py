@@ -10,7 +10,7 @@ import streamlit as st
 from genlab import appstate, explore, names
 from genlab.models.interpolation import MODES as INTERPOLATION_MODES
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
-from genlab.viz.live import Sweep, live_voxel_view, sweep_positions
+from genlab.viz.live import SWEEP_SPREAD, Sweep, live_voxel_view, sweep_positions
 
 appstate.require_frame()
 
@@ -19,8 +19,6 @@ DIRECTIONS = 8           # principal directions offered as sliders
 REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
 MAX_SIDE_BY_SIDE = 4
 COORDINATE_STEP, DIRECTION_STEP, DIRECTION_REACH = 0.05, 0.1, 3.0   # slider stops; directions in std devs
-SWEEP_REACH = 10         # stops decoded either side of the moved slider, for the browser to redraw moves itself
-SWEEP_SPREAD = 25        # and stops over its whole range, for previews of long drags
 
 st.title("Latent explorer")
 
@@ -252,8 +250,7 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
     if len(moved) == 1:              # a reset or a new start moves many: keep the slider the user last moved
         st.session_state[swept_key] = moved[0]
     swept = st.session_state.get(swept_key, int(order[0]) if mode == "coordinates" else 0)
-    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step, SWEEP_REACH,
-                                    SWEEP_SPREAD)
+    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step)
     batch = np.repeat(values[None], len(positions), axis=0)
     batch[:, swept] = positions
     if mode == "principal directions":

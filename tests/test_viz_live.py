@@ -60,11 +60,11 @@ def test_cubes_travel_as_levels_and_a_surface_as_a_mesh():
 
 
 def test_sweep_positions_are_the_slider_stops_around_the_value():
-    positions, at = sweep_positions(0.37, -3.0, 3.0, 0.05, reach=2)
+    positions, at = sweep_positions(0.37, -3.0, 3.0, 0.05, reach=2, spread=0)
     assert positions[at] == 0.37 and positions == [0.25, 0.3, 0.35, 0.37, 0.4, 0.45]
-    positions, at = sweep_positions(2.9, -3.0, 3.0, 0.1, reach=3)       # cut at the slider's end
+    positions, at = sweep_positions(2.9, -3.0, 3.0, 0.1, reach=3, spread=0)       # cut at the slider's end
     assert positions == [2.6, 2.7, 2.8, 2.9, 3.0] and at == 3
-    positions, at = sweep_positions(-3.0, -3.0, 3.0, 0.05, reach=1)
+    positions, at = sweep_positions(-3.0, -3.0, 3.0, 0.05, reach=1, spread=0)
     assert positions == [-3.0, -2.95] and at == 0
     # Spread stops cover the whole range (for previews of long drags), each once.
     positions, at = sweep_positions(0.37, -3.0, 3.0, 0.05, reach=2, spread=5)

@@ -61,6 +61,8 @@ def ensure_plotly_js() -> Path:
 
 
 LEVELS = 200   # grid values travel as floor(value * LEVELS): exact for thresholds in steps of 1 / LEVELS
+SWEEP_REACH = 10    # a sweep decodes the slider stops this many steps either side of its value
+SWEEP_SPREAD = 25   # and this many stops over the slider's whole range (previews of long drags)
 
 
 def _b64(array: np.ndarray) -> str:
@@ -102,8 +104,8 @@ class Sweep:
     snap: float = 0.0
 
 
-def sweep_positions(value: float, low: float, high: float, step: float, reach: int,
-                    spread: int = 0) -> tuple[list[float], int]:
+def sweep_positions(value: float, low: float, high: float, step: float, reach: int = SWEEP_REACH,
+                    spread: int = SWEEP_SPREAD) -> tuple[list[float], int]:
     """Returns (positions, index of value): value, the slider stops up to `reach` steps either side,
     and `spread` stops evenly over the whole range (low and high included when spread >= 2).
 
