@@ -10,7 +10,7 @@ import streamlit as st
 from genlab import appstate, explore, names
 from genlab.models.interpolation import MODES as INTERPOLATION_MODES
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
-from genlab.viz.live import SWEEP_SPREAD, Sweep, live_voxel_view, sweep_positions
+from genlab.viz.live import Sweep, live_voxel_view, slider_sweep
 
 appstate.require_frame()
 
@@ -240,27 +240,27 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
     The sweep's grids are decoded in one batch with the current one, so the browser can draw the
     next moves of that slider before the server answers them (long drags as previews).
     """
-    if mode == "principal directions":
-        values, labels, bounds, step = steps, [direction_label(n) for n in range(len(steps))], \
-            [(-DIRECTION_REACH, DIRECTION_REACH)] * len(steps), DIRECTION_STEP
-    else:
-        values, labels, bounds, step = coordinates, [coordinate_label(i) for i in range(len(coordinates))], \
-            list(zip(low, high)), COORDINATE_STEP
+    directions_mode = mode == "principal directions"
+    values = steps if directions_mode else coordinates
+    labels = [direction_label(n) if directions_mode else coordinate_label(n) for n in range(len(values))]
     swept_key = f"swept_{model_key}_{mode}"
     if len(moved) == 1:              # a reset or a new start moves many: keep the slider the user last moved
         st.session_state[swept_key] = moved[0]
-    swept = st.session_state.get(swept_key, int(order[0]) if mode == "coordinates" else 0)
-    positions, at = sweep_positions(float(values[swept]), *map(float, bounds[swept]), step)
-    batch = np.repeat(values[None], len(positions), axis=0)
-    batch[:, swept] = positions
-    if mode == "principal directions":
-        latents = explore.move_along(coordinates, directions, scales, batch)
+    swept = st.session_state.get(swept_key, 0 if directions_mode else int(order[0]))
+    if directions_mode:
+        bounds, step = (-DIRECTION_REACH, DIRECTION_REACH), DIRECTION_STEP
     else:
-        latents = explore.move_along(batch, directions, scales, steps)
-    grids = explore.decode(model, latents)
+        bounds, step = (float(low[swept]), float(high[swept])), COORDINATE_STEP
+
+    def decode_at(positions: np.ndarray) -> np.ndarray:
+        batch = np.repeat(values[None], len(positions), axis=0)
+        batch[:, swept] = positions
+        if directions_mode:
+            return explore.decode(model, explore.move_along(coordinates, directions, scales, batch))
+        return explore.decode(model, explore.move_along(batch, directions, scales, steps))
+
     others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
-    snap = (bounds[swept][1] - bounds[swept][0]) / (SWEEP_SPREAD - 1) / 2
-    return grids[at], Sweep(labels[swept], positions, grids, at, others, float(snap))
+    return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at)
 
 
 @st.fragment

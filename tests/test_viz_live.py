@@ -13,10 +13,12 @@ import pytest
 from genlab.viz import live, voxel_mesh
 from genlab.viz.live import (
     LEVELS,
+    SWEEP_SPREAD,
     Sweep,
     ensure_plotly_js,
     grid_levels,
     live_payload,
+    slider_sweep,
     sweep_payload,
     sweep_positions,
 )
@@ -80,6 +82,24 @@ def test_a_sweep_carries_every_grid_and_the_sliders_it_assumes():
     assert payload["snap"] == 0.25
     assert payload["others"] == {"z[0]": 1.5}
     assert np.array_equal(unpacked(payload["levels"]).reshape(3, 16, 16, 16), grid_levels(grids))
+
+
+def test_a_slider_sweep_decodes_every_position_once_and_returns_the_current_grid():
+    calls = []
+
+    def decode_at(positions):
+        calls.append(positions)
+        return np.stack([np.full((16, 16, 16), (p + 3) / 6, np.float32) for p in positions])
+
+    grid, sweep = slider_sweep("PC1 (σ = 2)", 0.5, -3.0, 3.0, 0.1, {"PC2 (σ = 1)": 0.0}, decode_at)
+    assert len(calls) == 1 and list(calls[0]) == pytest.approx(sweep.values)   # one batch
+    assert sweep.values[sweep.at] == 0.5 and np.allclose(grid, (0.5 + 3) / 6)
+    assert sweep.grids.shape == (len(sweep.values), 16, 16, 16)
+    assert sweep.others == {"PC2 (σ = 1)": 0.0}
+    # Any value is within snap of a position, and snap is no wider than the spread stops need.
+    assert max(np.diff(sweep.values)) <= 2 * sweep.snap + 1e-9
+    assert sweep.snap <= (6 / (SWEEP_SPREAD - 1) + 0.1) / 2
+    assert {-3.0, 3.0} <= set(sweep.values)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -125,6 +125,19 @@ def sweep_positions(value: float, low: float, high: float, step: float, reach: i
     return positions, positions.index(float(value))
 
 
+def slider_sweep(label: str, value: float, low: float, high: float, step: float, others: dict[str, float],
+                 decode_at) -> tuple[np.ndarray, Sweep]:
+    """Returns (the grid at the slider's value, a Sweep of the slider) from one call of decode_at.
+
+    decode_at(positions (N,) float32) -> grids (N, D, H, W): the grids with the slider at each
+    position and every other slider where it is (as `others` says).
+    """
+    positions, at = sweep_positions(value, low, high, step)
+    grids = decode_at(np.asarray(positions, np.float32))
+    snap = float(np.diff(positions).max()) / 2 if len(positions) > 1 else 0.0   # half the widest gap
+    return grids[at], Sweep(label, positions, grids, at, others, snap)
+
+
 def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False) -> dict:
     """Returns the JSON-able picture of `grid` (16, 16, 16) that a live view draws.
 
