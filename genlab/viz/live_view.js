@@ -171,13 +171,13 @@ function schedule(root, data, picture) {
   })();
 }
 
-// What a cubes picture shows: its settings and levels; a picture equal to the one on screen is not redrawn.
 function sameLevels(a, b) {
   if (!a || !b || a.length !== b.length) return false;
   for (let n = 0; n < a.length; n++) if (a[n] !== b[n]) return false;
   return true;
 }
 
+// Draws a grid of levels unless the view already shows it with the same threshold and colours.
 function showLevels(root, data, levels) {
   const settings = `${data.view.threshold_level}:${data.view.one_colour}`;
   const shown = root.__genlabShown;
@@ -186,9 +186,9 @@ function showLevels(root, data, levels) {
   schedule(root, data, cubesPicture(data, levels));
 }
 
-// The page's sliders by label: label -> {input, value}. Streamlit's slider is an input of type
-// range labelled by aria-label; its aria-valuetext holds the exact value (the input's own value
-// is rounded to the slider's stops).
+// The page's sliders: label -> value. Streamlit's slider is an input of type range labelled by
+// aria-label; its aria-valuetext holds the exact value (the input's own value is rounded to the
+// slider's stops, which a start latent need not be on).
 function sliderValue(input) {
   const text = parseFloat(input.getAttribute("aria-valuetext"));
   return Number.isFinite(text) ? text : parseFloat(input.value);
