@@ -260,7 +260,12 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
         return explore.decode(model, explore.move_along(batch, directions, scales, steps))
 
     others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
-    return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at)
+    # Grids decoded for earlier steps of this slider stay valid while nothing else changed.
+    context = (model_key, mode, swept, tuple(others.values()), tuple(coordinates if directions_mode else steps))
+    if st.session_state.get("sweep_context") != context:
+        st.session_state.sweep_context, st.session_state.sweep_cache = context, {}
+    return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at,
+                        st.session_state.sweep_cache)
 
 
 @st.fragment

@@ -104,13 +104,19 @@ def test_the_view_carries_a_sweep_of_the_slider_last_moved(checkpoints):
     assert set(sweep["others"]) == {s.label for s in sliders} - {moved.label}
     grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
     assert np.array_equal(grids[sweep["at"]].ravel(), unpacked(view["levels"]))
-    # Each swept grid is what the model decodes with the slider at that position.
-    z = np.array(json.loads(at.code[0].value), np.float32)
+    # Each swept grid is what the model decodes with the slider at that position, also after a
+    # further step (which decodes only the new positions and reuses the others).
     index = int(moved.label[2:-1])
     model = load_model(appstate.runs_dir() / "tiny_ae.safetensors")
-    for n in (0, len(grids) - 1):
-        z[index] = sweep["values"][n]
-        assert np.abs(grid_levels(decode(model, z)).astype(int) - grids[n]).max() <= 1
+    for value in (1.0, 1.05):
+        moved.set_value(value).run()
+        sweep = live_data(at)["sweep"]
+        grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
+        z = np.array(json.loads(at.code[0].value), np.float32)
+        assert sweep["values"][sweep["at"]] == pytest.approx(value)
+        for n in (0, sweep["at"] + 1, len(grids) - 1):
+            z[index] = sweep["values"][n]
+            assert np.abs(grid_levels(decode(model, z)).astype(int) - grids[n]).max() <= 1
     at.toggle(key="explore_surface").set_value(True).run()
     assert live_data(at)["sweep"] is None and live_data(at)["view"]["mesh"]["count"] >= 0
 

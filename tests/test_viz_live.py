@@ -102,6 +102,23 @@ def test_a_slider_sweep_decodes_every_position_once_and_returns_the_current_grid
     assert {-3.0, 3.0} <= set(sweep.values)
 
 
+def test_a_cached_sweep_decodes_only_the_new_positions_of_a_step():
+    decoded = []
+
+    def decode_at(positions):
+        decoded.extend(positions.tolist())
+        return np.stack([np.full((16, 16, 16), (p + 3) / 6, np.float32) for p in positions])
+
+    cache = {}
+    slider_sweep("z[0]", 0.5, -3.0, 3.0, 0.05, {}, decode_at, cache)
+    first = len(decoded)
+    grid, sweep = slider_sweep("z[0]", 0.55, -3.0, 3.0, 0.05, {}, decode_at, cache)   # one step right
+    assert 1 <= len(decoded) - first <= 2                       # the new stop at the far end (and a spread one)
+    uncached = slider_sweep("z[0]", 0.55, -3.0, 3.0, 0.05, {}, decode_at)[1]
+    assert sweep.values == uncached.values and np.allclose(sweep.grids, uncached.grids)
+    assert np.allclose(grid, (0.55 + 3) / 6) and set(cache) == {round(v, 6) for v in sweep.values}
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_the_browser_builds_the_faces_of_voxel_mesh():
     grids = [digit_like(2), np.zeros((16, 16, 16), np.float32), np.ones((16, 16, 16), np.float32)]

@@ -126,14 +126,25 @@ def sweep_positions(value: float, low: float, high: float, step: float, reach: i
 
 
 def slider_sweep(label: str, value: float, low: float, high: float, step: float, others: dict[str, float],
-                 decode_at) -> tuple[np.ndarray, Sweep]:
-    """Returns (the grid at the slider's value, a Sweep of the slider) from one call of decode_at.
+                 decode_at, cache: dict | None = None) -> tuple[np.ndarray, Sweep]:
+    """Returns (the grid at the slider's value, a Sweep of the slider), decoding in one call of decode_at.
 
     decode_at(positions (N,) float32) -> grids (N, D, H, W): the grids with the slider at each
-    position and every other slider where it is (as `others` says).
+    position and every other slider where it is (as `others` says). With a `cache` (a dict kept
+    by the caller for as long as the model and `others` stay the same), only positions not
+    decoded before are decoded: a step of the slider decodes one or two grids, not the sweep.
     """
     positions, at = sweep_positions(value, low, high, step)
-    grids = decode_at(np.asarray(positions, np.float32))
+    if cache is None:
+        grids = decode_at(np.asarray(positions, np.float32))
+    else:
+        keys = [round(p, 6) for p in positions]
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            cache.update(zip(missing, decode_at(np.asarray(missing, np.float32))))
+        for key in set(cache) - set(keys):          # keep only this sweep's grids
+            del cache[key]
+        grids = np.stack([cache[k] for k in keys])
     snap = float(np.diff(positions).max()) / 2 if len(positions) > 1 else 0.0   # half the widest gap
     return grids[at], Sweep(label, positions, grids, at, others, snap)
 
