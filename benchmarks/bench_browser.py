@@ -6,9 +6,13 @@ Starts `streamlit run app.py` on a free port and drives Debian's Chromium throug
 - first page: navigation start -> the Home page's title drawn;
 - page switch: click in the sidebar -> the Latent explorer's 3D figure drawn;
 - model switch: pick a checkpoint -> the figure shows the new model's digit;
-- slider: per model, `--moves` presses of ArrowRight on the first latent slider, each timed
-  from the key press (a keydown listener in the page) to the moment the 3D figure's data
-  changed (checked on every animation frame).
+- slider: per model, `--moves` presses of ArrowRight on the first latent slider (the most
+  influential dimension), each timed from the key press (a keydown listener in the page) to
+  the moment the 3D figure's data changed (checked on every animation frame). The explorer
+  draws such a move in the browser from the sweep of grids the server sent with its last
+  rerun (genlab/viz/live.py), so this is the figure a user sees; the server's rerun for the
+  move still runs, and the time from the key press to its last websocket message ("server
+  answer") is printed beside it.
 Prints each model's median and p95 in milliseconds, then the totals. This is the latency a
 user feels; benchmarks/bench_viz.py times only the server's share of a slider step.
 """
@@ -34,6 +38,17 @@ SIGNATURE = """() => {
   for (const v of (trace.intensity || [])) sum += v;
   return (trace.x || []).length + ':' + sum.toFixed(4) + ':' + ((trace.i || []).length);
 }"""
+# Notes when each websocket message from the server arrives (installed before the app loads).
+FRAMES = """(() => {
+  window.__received = [];
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => window.__received.push(performance.now()));
+    }
+  };
+})();"""
 # Starts timing at the next keydown and stops on the first animation frame whose figure differs.
 WATCH = """(signature) => {
   const sig = eval(signature);
@@ -41,6 +56,8 @@ WATCH = """(signature) => {
   const before = sig();
   document.addEventListener('keydown', () => {
     const start = performance.now();
+    window.__pressed = start;
+    window.__received = [];
     const poll = () => {
       if (sig() !== before) { window.__elapsed = performance.now() - start; return; }
       requestAnimationFrame(poll);
@@ -100,15 +117,16 @@ def pick_model(page, name: str) -> float:
     return time.perf_counter() - start
 
 
-def slider_moves(page, label: str, moves: int) -> list[float]:
-    """Presses ArrowRight `moves` times on the slider named `label...`; returns ms per press."""
+def slider_moves(page, label: str, moves: int) -> tuple[list[float], list[float]]:
+    """Presses ArrowRight `moves` times on the slider named `label...`; returns ms per press until the
+    figure changed, and until the server's last message for the press."""
     import re
 
     thumb = page.get_by_role("slider", name=re.compile("^" + re.escape(label))).first
     thumb.focus()
     thumb.press("Home")
     settle(page)
-    times = []
+    times, answers = [], []
     for _ in range(moves):
         page.evaluate(WATCH, SIGNATURE)
         thumb.press("ArrowRight")
@@ -118,7 +136,11 @@ def slider_moves(page, label: str, moves: int) -> list[float]:
         except Exception:  # noqa: BLE001 - a step that changed nothing on screen is reported, not fatal
             print(f"  (a press of {label}... changed nothing within 10 s)")
         settle(page)
-    return times
+        answer = page.evaluate("() => window.__received.length ? "
+                               "Math.max(...window.__received) - window.__pressed : null")
+        if answer is not None:
+            answers.append(answer)
+    return times, answers
 
 
 def main() -> None:
@@ -147,6 +169,7 @@ def main() -> None:
             settle(page)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
+            page.add_init_script(FRAMES)
             start = time.perf_counter()
             page.goto(url)
             page.get_by_role("heading", name="genlab").first.wait_for()
@@ -159,23 +182,28 @@ def main() -> None:
             page_switch = time.perf_counter() - start
             settle(page)
 
-            all_moves, switches = [], []
-            print(f"{'model':<14}{'switch s':>9}{'median ms':>11}{'p95 ms':>8}{'n':>4}")
+            all_moves, all_answers, switches = [], [], []
+            print(f"{'model':<14}{'switch s':>9}{'median ms':>11}{'p95 ms':>8}{'n':>4}{'server answer ms':>18}")
             for name in names:
                 switch = pick_model(page, name)
                 if switch == switch:   # not NaN
                     switches.append(switch)
                 settle(page)
-                times = slider_moves(page, args.slider, args.moves)
+                times, answers = slider_moves(page, args.slider, args.moves)
                 all_moves += times
+                all_answers += answers
                 if times:
+                    answer = f"{statistics.median(answers):>18.0f}" if answers else ""
                     print(f"{name:<14}{switch:>9.2f}{statistics.median(times):>11.0f}{p95(times):>8.0f}"
-                          f"{len(times):>4}", flush=True)
+                          f"{len(times):>4}{answer}", flush=True)
             browser.close()
     finally:
         stop(process)
     print(f"\nslider -> figure (all models): median {statistics.median(all_moves):.0f} ms, "
           f"p95 {p95(all_moves):.0f} ms over {len(all_moves)} presses")
+    if all_answers:
+        print(f"slider -> server's answer (its rerun done; the figure does not wait for it): "
+              f"median {statistics.median(all_answers):.0f} ms, p95 {p95(all_answers):.0f} ms")
     if switches:  # picking the model already shown times nothing
         print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
     print(f"page switch Home -> explorer figure drawn: {page_switch:.2f} s")

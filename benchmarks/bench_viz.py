@@ -5,7 +5,10 @@
 For each backbone, builds an untrained AE (genlab.models.build_model), and loads the shipped
 checkpoints when weights/ has them, and times, per step at the app's view threshold: decode
 one latent vector, build the culled voxel mesh, build the Plotly figure; and the same plus
-the JSON encoding Streamlit sends to the browser. A digit-shaped grid is timed too (mesh and
+the JSON encoding Streamlit sends to the browser; and the explorer's sweep (the grids the
+browser draws slider moves from, genlab.viz.live.slider_sweep): decoded and packed from
+scratch, and for one slider step with the earlier grids kept (what a step costs the server),
+with its size in KB of JSON. A digit-shaped grid is timed too (mesh and
 figure only, cubes and smooth surface). Prints medians in milliseconds; the target is well
 under 30 ms on one CPU thread. Then the explorer's other per-step work: the live view's
 payload (genlab.viz.live) and the exact nearest training digit (genlab.app.explore.nearest_training)
@@ -14,6 +17,7 @@ measured by benchmarks/bench_browser.py.
 """
 
 import argparse
+import itertools
 import json
 
 import numpy as np
@@ -24,7 +28,7 @@ from genlab.data import load_dataset
 from genlab.models import BACKBONES, build_model, load_model, shipped_models
 from genlab.timing import median_seconds
 from genlab.viz import VIEW_THRESHOLD, voxel_figure, voxel_mesh
-from genlab.viz.live import live_payload
+from genlab.viz.live import live_payload, slider_sweep, sweep_payload, sweep_positions
 
 
 def median_ms(step, repeats: int) -> float:
@@ -49,7 +53,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)  # one core, as a busy shared machine would give the app
 
-    print(f"{'model':<22}{'faces':>7}{'decode':>9}{'+mesh':>9}{'+figure':>9}{'+json':>9}   (median ms)")
+    sweep_size = len(sweep_positions(0.0, -3.0, 3.0, 0.05)[0])
+    print(f"{'model':<22}{'faces':>7}{'decode':>9}{'+mesh':>9}{'+figure':>9}{'+json':>9}{'sweep':>9}{'step':>9}"
+          f"{'KB':>6}   (median ms; sweep: decode of its {sweep_size} grids + packing; step: the same "
+          f"after one slider step, earlier grids kept)")
     models = [(f"untrained ae/{backbone}", build_model("ae", backbone).eval()) for backbone in BACKBONES]
     models += [(entry["name"], load_model(entry["path"])) for entry in shipped_models()]
     for name, model in models:
@@ -65,7 +72,26 @@ def main() -> None:
         mesh_ms = median_ms(lambda: voxel_mesh(decode(), VIEW_THRESHOLD), args.repeats)
         figure_ms = median_ms(lambda: voxel_figure(decode(), VIEW_THRESHOLD), args.repeats)
         json_ms = median_ms(lambda: voxel_figure(decode(), VIEW_THRESHOLD).to_json(), args.repeats)
-        print(f"{name:<22}{faces:>7}{decode_ms:>9.2f}{mesh_ms:>9.2f}{figure_ms:>9.2f}{json_ms:>9.2f}")
+
+        def decode_at(positions):                 # z[0] swept, as the explorer sweeps a slider
+            batch = z.repeat(len(positions), 1)
+            batch[:, 0] = torch.from_numpy(positions)
+            with torch.no_grad():
+                return model.decode(batch).numpy()
+
+        def first_sweep():
+            return sweep_payload(slider_sweep("z[0]", 0.0, -3.0, 3.0, 0.05, {}, decode_at)[1])
+
+        cache, stops = {}, itertools.cycle([round(-3.0 + 0.05 * n, 2) for n in range(121)])
+
+        def step():                               # the next stop, with the grids of the previous ones kept
+            return sweep_payload(slider_sweep("z[0]", next(stops), -3.0, 3.0, 0.05, {}, decode_at, cache)[1])
+
+        sweep_ms = median_ms(first_sweep, max(5, args.repeats // 10))
+        step_ms = median_ms(step, max(5, args.repeats // 10))
+        sweep_kb = len(json.dumps(first_sweep())) / 1024
+        print(f"{name:<22}{faces:>7}{decode_ms:>9.2f}{mesh_ms:>9.2f}{figure_ms:>9.2f}{json_ms:>9.2f}"
+              f"{sweep_ms:>9.2f}{step_ms:>9.2f}{sweep_kb:>6.0f}")
 
     grid = digit_like_grid()
     faces = len(voxel_mesh(grid).triangles) // 2

@@ -11,6 +11,7 @@ from genlab import names
 from genlab.app import catalogue, explore, files, frame, state
 from genlab.app.live_view import live_voxel_view
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
+from genlab.viz.live import Sweep, slider_sweep
 
 frame.require_frame()
 
@@ -18,6 +19,7 @@ TOP_SLIDERS = 8          # the most influential dimensions, shown first
 DIRECTIONS = 8           # principal directions offered as sliders
 REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
 MAX_SIDE_BY_SIDE = 4
+COORDINATE_STEP, DIRECTION_STEP, DIRECTION_REACH = 0.05, 0.1, 3.0   # slider stops; directions in std devs
 
 st.title("Latent explorer")
 
@@ -112,12 +114,14 @@ def move_sliders(z: np.ndarray) -> None:
         st.session_state[key] = 0.0
 
 
-def slider_values(keys: list[str], saved: str) -> np.ndarray:
-    """Returns the values (float32) of sliders `keys`, from the widgets when drawn, else as last saved."""
+def slider_values(keys: list[str], saved: str) -> tuple[np.ndarray, list[int]]:
+    """Returns (the values (float32) of sliders `keys`, from the widgets when drawn, else as last saved,
+    the indices of the sliders that moved since the last run)."""
     values = np.array([st.session_state.get(key, st.session_state[saved][n]) for n, key in enumerate(keys)],
                       np.float32)
+    moved = np.flatnonzero(values != st.session_state[saved][:len(keys)]).tolist()
     st.session_state[saved][:len(keys)] = values
-    return values
+    return values, moved
 
 
 def restore_sliders(keys: list[str], saved: str) -> None:
@@ -223,6 +227,48 @@ def thumbnails(*grids) -> np.ndarray:
     return np.concatenate([part for pair in zip(parts, [gap] * len(parts)) for part in pair][:-1], axis=1)
 
 
+def coordinate_label(i: int) -> str:
+    return f"z[{i}]"
+
+
+def direction_label(n: int) -> str:
+    return f"PC{n + 1} (σ = {scales[n]:.3g})"
+
+
+def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[np.ndarray, Sweep]:
+    """Returns (the grid at the sliders' values, a Sweep of the last moved slider of this mode).
+
+    The sweep's grids are decoded in one batch with the current one, so the browser can draw the
+    next moves of that slider before the server answers them (long drags as previews).
+    """
+    directions_mode = mode == "principal directions"
+    values = steps if directions_mode else coordinates
+    labels = [direction_label(n) if directions_mode else coordinate_label(n) for n in range(len(values))]
+    swept_key = f"swept_{model_key}_{mode}"
+    if len(moved) == 1:              # a reset or a new start moves many: keep the slider the user last moved
+        st.session_state[swept_key] = moved[0]
+    swept = st.session_state.get(swept_key, 0 if directions_mode else int(order[0]))
+    if directions_mode:
+        bounds, step = (-DIRECTION_REACH, DIRECTION_REACH), DIRECTION_STEP
+    else:
+        bounds, step = (float(low[swept]), float(high[swept])), COORDINATE_STEP
+
+    def decode_at(positions: np.ndarray) -> np.ndarray:
+        batch = np.repeat(values[None], len(positions), axis=0)
+        batch[:, swept] = positions
+        if directions_mode:
+            return explore.decode(model, explore.move_along(coordinates, directions, scales, batch))
+        return explore.decode(model, explore.move_along(batch, directions, scales, steps))
+
+    others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
+    # Grids decoded for earlier steps of this slider stay valid while nothing else changed.
+    context = (model_key, mode, swept, tuple(others.values()), tuple(coordinates if directions_mode else steps))
+    if st.session_state.get("sweep_context") != context:
+        st.session_state.sweep_context, st.session_state.sweep_cache = context, {}
+    return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at,
+                        st.session_state.sweep_cache)
+
+
 @st.fragment
 def latent_view():
     controls, view = st.columns([2, 3])
@@ -239,14 +285,15 @@ def latent_view():
             restore_sliders(direction_keys[:len(directions)], saved_steps)
             columns = st.columns(2)
             for n in range(len(directions)):
-                columns[n % 2].slider(f"PC{n + 1} (σ = {scales[n]:.3g})", -3.0, 3.0, step=0.1,
-                                      key=direction_keys[n])
+                columns[n % 2].slider(direction_label(n), -DIRECTION_REACH, DIRECTION_REACH,
+                                      step=DIRECTION_STEP, key=direction_keys[n])
         else:
             st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
             restore_sliders(slider_keys, saved_coordinates)
 
             def slider(i: int, where) -> None:
-                where.slider(f"z[{i}]", float(low[i]), float(high[i]), step=0.05, key=slider_keys[i])
+                where.slider(coordinate_label(i), float(low[i]), float(high[i]), step=COORDINATE_STEP,
+                             key=slider_keys[i])
 
             top, rest = order[:TOP_SLIDERS], order[TOP_SLIDERS:]
             columns = st.columns(2)
@@ -260,12 +307,16 @@ def latent_view():
         a, b = st.columns(2)
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")
-    coordinates = slider_values(slider_keys, saved_coordinates)
-    steps = slider_values(direction_keys[:len(directions)], saved_steps)
+    coordinates, moved_coordinates = slider_values(slider_keys, saved_coordinates)
+    steps, moved_steps = slider_values(direction_keys[:len(directions)], saved_steps)
     z = explore.move_along(coordinates, directions, scales, steps)
-    grid = explore.decode(model, z)
+    if surface:                      # a smooth surface is built on the server: no sweep to send
+        grid, sweep = explore.decode(model, z), None
+    else:
+        moved = moved_steps if mode == "principal directions" else moved_coordinates
+        grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
     with view:
-        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460)
+        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
         (index,), (distance,) = explore.nearest_training(grid, dataset)
         pictures = [grid, dataset.X_train[index]] if start["grid"] is None else [start["grid"], grid,
                                                                                   dataset.X_train[index]]

@@ -1,6 +1,8 @@
 """The Latent explorer page through AppTest: direction sliders, nearest digit, export, side by side, uploads."""
 
+import base64
 import json
+import zlib
 
 import numpy as np
 import pytest
@@ -21,6 +23,10 @@ def assert_clean(at: AppTest) -> None:
 def live_data(at: AppTest) -> dict:
     """Returns what the live 3D view was last sent (genlab.viz.live)."""
     return json.loads(at.get("bidi_component")[0].proto.json)
+
+
+def unpacked(text: str) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8)
 
 
 @pytest.fixture
@@ -75,6 +81,47 @@ def test_direction_sliders_move_the_latent_and_coordinates_are_kept(checkpoints)
     assert all(s.value == 0.0 for s in at.slider if s.label.startswith("PC"))
 
 
+def test_the_view_carries_a_sweep_of_the_slider_last_moved(checkpoints):
+    from genlab.app.explore import decode
+    from genlab.models import load_model
+    from genlab.viz.live import grid_levels
+
+    at = open_explorer("tiny_ae")
+    at.toggle(key="copy_latent").set_value(True).run()
+    sliders = [s for s in at.slider if s.label.startswith("z[")]
+    first = live_data(at)["sweep"]
+    assert first["label"] == sliders[0].label           # at first: the most influential dimension
+    moved = sliders[2]
+    moved.set_value(1.0).run()
+    assert_clean(at)
+    data = live_data(at)
+    sweep, view = data["sweep"], data["view"]
+    assert sweep["label"] == moved.label and sweep["values"][sweep["at"]] == pytest.approx(1.0)
+    stops = [round(1.0 + 0.05 * n, 6) for n in range(-10, 11)]                 # every stop within reach
+    assert sweep["values"] == sorted(sweep["values"]) and set(stops) <= set(sweep["values"])
+    assert sweep["values"][0] == moved.min and sweep["values"][-1] == moved.max   # and the whole range
+    gaps = np.diff(sweep["values"])
+    assert 0 < gaps.max() <= 2 * sweep["snap"] + 1e-6          # every value is within snap of a position
+    assert set(sweep["others"]) == {s.label for s in sliders} - {moved.label}
+    grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
+    assert np.array_equal(grids[sweep["at"]].ravel(), unpacked(view["levels"]))
+    # Each swept grid is what the model decodes with the slider at that position, also after a
+    # further step (which decodes only the new positions and reuses the others).
+    index = int(moved.label[2:-1])
+    model = load_model(files.runs_dir() / "tiny_ae.safetensors")
+    for value in (1.0, 1.05):
+        moved.set_value(value).run()
+        sweep = live_data(at)["sweep"]
+        grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
+        z = np.array(json.loads(at.code[0].value), np.float32)
+        assert sweep["values"][sweep["at"]] == pytest.approx(value)
+        for n in (0, sweep["at"] + 1, len(grids) - 1):
+            z[index] = sweep["values"][n]
+            assert np.abs(grid_levels(decode(model, z)).astype(int) - grids[n]).max() <= 1
+    at.toggle(key="explore_surface").set_value(True).run()
+    assert live_data(at)["sweep"] is None and live_data(at)["view"]["mesh"]["count"] >= 0
+
+
 def captions(at: AppTest) -> list[str]:
     return [image.caption for element in at.get("image") for image in element.proto.imgs]
 
@@ -93,18 +140,19 @@ def test_nearest_training_digit_and_downloads_are_shown(checkpoints):
     assert {"Download STL (3D print)", "Download OBJ"} <= set(buttons)
     assert not buttons["Download STL (3D print)"].disabled
     at.slider(key="explore_threshold").set_value(0.95).run()
-    if live_data(at)["mesh"]["count"] == 0:          # nothing above the threshold: nothing to print
+    view = live_data(at)["view"]
+    if not (unpacked(view["levels"]) >= view["threshold_level"]).any():   # nothing to print
         assert download_buttons(at)["Download STL (3D print)"].disabled
 
 
 def test_one_colour_and_threshold_reach_the_live_view_and_the_animation(checkpoints):
     at = open_explorer()
     at.slider(key="explore_threshold").set_value(0.05).run()
-    assert "values" in live_data(at)["mesh"]
+    assert live_data(at)["view"]["one_colour"] is False
     frames_low = json.loads(at.get("plotly_chart")[0].proto.spec)["frames"]
     at.toggle(key="explore_one_colour").set_value(True).run()
     assert_clean(at)
-    assert "values" not in live_data(at)["mesh"]
+    assert live_data(at)["view"]["one_colour"] is True
     animation = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert "intensity" not in animation["frames"][0]["data"][0]
     at.slider(key="explore_threshold").set_value(0.95).run()
@@ -141,7 +189,7 @@ def test_a_bad_upload_does_not_lock_the_page(checkpoints):
     errors = [e.value for e in at.error]
     assert any("stranger.safetensors" in e for e in errors)
     assert not any("uploads" in e or "-stranger" in e for e in errors)   # the user's name, not the saved path
-    assert live_data(at)["mesh"]["size"] == 16                             # the picked model still draws
+    assert live_data(at)["view"]["shape"] == [16, 16, 16]                  # the picked model still draws
     at.selectbox(key="explore_checkpoint").set_value(option(at, "explore_checkpoint", "tiny_ae")).run()
     assert_clean(at)
     assert not at.error

@@ -5,9 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from genlab.viz.figures import CAMERA, COLORSCALE, ONE_COLOUR
-from genlab.viz.live import FRONT_CAMERA, ensure_plotly_js, live_payload
+from genlab.viz.live import FRONT_CAMERA, LEVELS, Sweep, ensure_plotly_js, live_payload, sweep_payload
 
-_JS = (Path(__file__).parent / "live_view.js").read_text()
+SCRIPT = Path(__file__).with_name("live_view.js")  # the view's browser script (tests run its mesher under node)
+_JS = SCRIPT.read_text()
 _CSS = """
 .genlab-live { position: relative; width: 100%; }
 .genlab-live .genlab-front { position: absolute; left: 6px; top: 6px; z-index: 5; font: 13px sans-serif;
@@ -29,11 +30,12 @@ def _scene_layout(height: int) -> dict:
 
 
 def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
-                    *, key: str, height: int = 460, note: str | None = None):
+                    *, key: str, height: int = 460, sweep: Sweep | None = None):
     """Draws `grid` in a live 3D view (one per `key`); a new grid on the next rerun updates it in place.
 
     Must run inside a Streamlit script. The view's camera is remembered per `key` in the
-    browser, so views sharing a key (one per page) keep the user's angle.
+    browser, so views sharing a key (one per page) keep the user's angle. With a `sweep` (cubes
+    only), moves of the swept slider are drawn in the browser before the server answers.
     """
     global _component
     if _component is None:
@@ -42,7 +44,9 @@ def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_col
     ensure_plotly_js()
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     data = {
-        "mesh": live_payload(grid, threshold, surface, one_colour, note),
+        "view": live_payload(grid, threshold, surface, one_colour),
+        "sweep": sweep_payload(sweep) if sweep is not None and not surface else None,
+        "levels": LEVELS,
         "plotly_url": f"/{base + '/' if base else ''}app/static/plotly.min.js",
         "camera_key": key,
         "front_camera": FRONT_CAMERA,

@@ -1,32 +1,41 @@
-"""What the app's live 3D voxel view draws: the mesh payload it sends the browser, and plotly.js served locally.
+"""What the app's live 3D voxel view draws: grids, sweeps and surface meshes, and plotly.js served locally.
 
 The view itself, a Streamlit component, is genlab.app.live_view.live_voxel_view:
+
 `st.plotly_chart` replaces its element on every rerun: the browser builds a new plot from
 scratch and the camera the user turned snaps back. This view is a Streamlit components-v2
 element whose script keeps one Plotly div and calls `Plotly.react` on it with each new mesh,
-so a slider move only swaps vertex data, and the camera stays where the user left it (kept
-per view key, so it also survives a model switch that remounts the element). A "Front view"
-button turns the camera to face the digit. plotly.js is served by the app itself
-(`static/plotly.min.js`, copied from the installed plotly package), never from a CDN.
+so the camera stays where the user left it (kept per view key, so it also survives a model
+switch that remounts the element). A "Front view" button turns the camera to face the digit.
+plotly.js is served by the app itself (`static/plotly.min.js`, copied from the installed
+plotly package), never from a CDN.
 
-The mesh goes to the browser as base64 typed arrays: welded vertices (float32), triangles
-(uint16 or uint32) and colour values (uint8), a few tens of KB for a digit.
+Cubes go to the browser as the grid itself, one byte per voxel (`grid_levels`), and the
+script builds the culled cube faces (live_view.js `gridMesh`, the faces of `voxel_mesh`).
+A server round trip per slider step is what a user would wait for, so the page may also send
+a `Sweep`: the grids decoded at the neighbouring stops of the slider the user last moved, and
+at a few stops spread over its whole range. The script watches that slider (a Streamlit
+slider, found by its label) and redraws a move from the sweep at once: exactly for a nearby
+stop, as a preview from the nearest spread stop for a long drag. The rerun the move starts
+still runs on the server, which stays the source of truth, and its answer replaces the view
+only when it differs. A smooth surface
+(marching cubes) is built on the server and waits for the round trip.
 """
 
 import base64
 import shutil
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from genlab import paths
 from genlab.viz.figures import SCREEN_AXES
-from genlab.viz.mesh import surface_mesh, voxel_mesh, weld
+from genlab.viz.mesh import surface_mesh
 
 PLOTLY_JS = paths.REPO_ROOT / "static" / "plotly.min.js"   # served at /app/static/ (enableStaticServing)
 FRONT_CAMERA = dict(eye=dict(x=0.0, y=-2.1, z=0.0), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=0))
-
-
 
 def ensure_plotly_js() -> Path:
     """Returns static/plotly.min.js, copied from the installed plotly package when missing or stale."""
@@ -41,37 +50,126 @@ def ensure_plotly_js() -> Path:
     return PLOTLY_JS
 
 
+LEVELS = 200   # grid values travel as floor(value * LEVELS): exact for thresholds in steps of 1 / LEVELS
+SWEEP_REACH = 10    # a sweep decodes the slider stops this many steps either side of its value
+SWEEP_SPREAD = 25   # and this many stops over the slider's whole range (previews of long drags)
+
+
 def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
-def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
-                 note: str | None = None) -> dict:
-    """Returns the JSON-able mesh a live view draws for `grid` (16, 16, 16).
+def grid_levels(grids) -> np.ndarray:
+    """Returns grids (..., D, H, W) with values in [0, 1] as uint8 levels floor(value * LEVELS).
 
-    Keys: vertices (base64 float32 (V, 3) in screen axes), triangles (base64 uint16/uint32
-    (T, 3)), values (base64 uint8 per triangle for cubes or per vertex for a surface, 0..255
-    for 0..1; absent in one-colour mode), index_type, intensity_mode, count (T), size (grid
-    side) and note (a message drawn over the view, e.g. when nothing reaches the threshold).
+    floor(v * LEVELS) >= n exactly when v >= n / LEVELS, so for a threshold that is a multiple
+    of 1 / LEVELS (every step of the threshold slider) a level test picks the same voxels as
+    `grid >= threshold` does in `voxel_mesh`.
+    """
+    values = np.clip(np.asarray(grids, dtype=np.float64), 0.0, 1.0)
+    return np.floor(values * LEVELS).astype(np.uint8)
+
+
+def _packed_levels(grids) -> str:
+    return base64.b64encode(zlib.compress(grid_levels(grids).tobytes(), 6)).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Decoded grids along one slider, so the browser can redraw a move of it without the server.
+
+    label: the slider's label as drawn (the browser finds the slider by it); values: its
+    positions, ascending; grids: (len(values), D, H, W), the grid decoded at each position;
+    at: the index of the slider's current position; others: the label -> value of every other
+    slider the grids assume (a move is drawn from the sweep only while those still hold);
+    snap: a slider value this close to a position is drawn from that position's grid (a
+    preview, until the server answers, when it is not the position itself).
+    """
+
+    label: str
+    values: list[float]
+    grids: np.ndarray
+    at: int
+    others: dict[str, float]
+    snap: float = 0.0
+
+
+def sweep_positions(value: float, low: float, high: float, step: float, reach: int = SWEEP_REACH,
+                    spread: int = SWEEP_SPREAD) -> tuple[list[float], int]:
+    """Returns (positions, index of value): value, the slider stops up to `reach` steps either side,
+    and `spread` stops evenly over the whole range (low and high included when spread >= 2).
+
+    A slider's stops are low + n * step; a value between stops (a start latent) is kept as is,
+    since a step from it lands on the next stop.
+    """
+    nearest = round((value - low) / step)
+    stops = [low + n * step for n in range(nearest - reach, nearest + reach + 1)]
+    if spread >= 2:
+        last = round((high - low) / step)
+        stops += [low + round(k * last / (spread - 1)) * step for k in range(spread)]
+    kept = []
+    for stop in sorted(round(s, 6) for s in stops if low - 1e-9 <= s <= high + 1e-9):
+        if abs(stop - value) > step / 4 and (not kept or stop - kept[-1] > step / 4):
+            kept.append(stop)
+    positions = sorted([*kept, float(value)])
+    return positions, positions.index(float(value))
+
+
+def slider_sweep(label: str, value: float, low: float, high: float, step: float, others: dict[str, float],
+                 decode_at, cache: dict | None = None) -> tuple[np.ndarray, Sweep]:
+    """Returns (the grid at the slider's value, a Sweep of the slider), decoding in one call of decode_at.
+
+    decode_at(positions (N,) float32) -> grids (N, D, H, W): the grids with the slider at each
+    position and every other slider where it is (as `others` says). With a `cache` (a dict kept
+    by the caller for as long as the model and `others` stay the same), only positions not
+    decoded before are decoded: a step of the slider decodes one or two grids, not the sweep.
+    """
+    positions, at = sweep_positions(value, low, high, step)
+    if cache is None:
+        grids = decode_at(np.asarray(positions, np.float32))
+    else:
+        keys = [round(p, 6) for p in positions]
+        missing = [k for k in keys if k not in cache]
+        if missing:
+            cache.update(zip(missing, decode_at(np.asarray(missing, np.float32))))
+        for key in set(cache) - set(keys):          # keep only this sweep's grids
+            del cache[key]
+        grids = np.stack([cache[k] for k in keys])
+    snap = float(np.diff(positions).max()) / 2 if len(positions) > 1 else 0.0   # half the widest gap
+    return grids[at], Sweep(label, positions, grids, at, others, snap)
+
+
+def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False) -> dict:
+    """Returns the JSON-able picture of `grid` (16, 16, 16) that a live view draws.
+
+    Cubes: {"levels": base64 zlib-compressed uint8 levels (D*H*W, see grid_levels), "shape",
+    "threshold_level"}; the browser builds the culled faces. Surface: {"mesh": marching-cubes
+    vertices (base64 float32 (V, 3) in screen axes), triangles (base64 uint16/uint32 (T, 3)),
+    values (base64 uint8 per vertex, 0..255 for 0..1; absent in one-colour mode), index_type,
+    count (T)}. Both: threshold, one_colour.
     """
     grid = np.asarray(grid, dtype=np.float32)
-    mesh = surface_mesh(grid, threshold) if surface else voxel_mesh(grid, threshold)
-    if surface:
-        vertices, triangles, values = mesh.vertices, mesh.triangles, mesh.values
-    else:
-        vertices, triangles = weld(mesh)
-        values = mesh.values[mesh.triangles[:, 0]]          # one value per triangle (its voxel's)
-    index_type = "uint16" if len(vertices) < 2**16 else "uint32"
-    payload = {
-        "vertices": _b64(vertices[:, SCREEN_AXES].astype(np.float32)),
-        "triangles": _b64(triangles.astype(index_type)),
+    payload = {"threshold": float(threshold), "one_colour": bool(one_colour)}
+    if not surface:
+        payload.update(levels=_packed_levels(grid), shape=list(grid.shape),
+                       threshold_level=int(round(threshold * LEVELS)))
+        return payload
+    mesh = surface_mesh(grid, threshold)
+    index_type = "uint16" if len(mesh.vertices) < 2**16 else "uint32"
+    payload["mesh"] = {
+        "vertices": _b64(mesh.vertices[:, SCREEN_AXES].astype(np.float32)),
+        "triangles": _b64(mesh.triangles.astype(index_type)),
         "index_type": index_type,
-        "intensity_mode": "vertex" if surface else "cell",
-        "count": int(len(triangles)),
-        "size": int(max(grid.shape)),
-        "note": note if note is not None else (
-            f"no voxel reaches the threshold {threshold:.2f}" if mesh.is_empty else ""),
+        "count": int(len(mesh.triangles)),
     }
     if not one_colour:
-        payload["values"] = _b64(np.rint(np.clip(values, 0, 1) * 255).astype(np.uint8))
+        payload["mesh"]["values"] = _b64(np.rint(np.clip(mesh.values, 0, 1) * 255).astype(np.uint8))
     return payload
+
+
+def sweep_payload(sweep: Sweep) -> dict:
+    """Returns the JSON-able sweep: label, values, at, snap, others and levels (every grid, packed)."""
+    return {"label": sweep.label, "values": [float(v) for v in sweep.values], "at": int(sweep.at),
+            "snap": float(sweep.snap),
+            "others": {label: float(value) for label, value in sweep.others.items()},
+            "levels": _packed_levels(sweep.grids)}

@@ -1,9 +1,11 @@
 """End-to-end: the Latent explorer's live 3D view and its controls, in headless Chromium.
 
 The camera a user turned must stay where it is across slider moves, threshold changes and
-model switches; "Front view" turns it face-on; a bad upload must not lock the page.
+model switches; "Front view" turns it face-on; a bad upload must not lock the page; a move of
+the latent slider is drawn by the browser itself, before the server hears of it.
 """
 
+import json
 import re
 import struct
 
@@ -27,6 +29,15 @@ CAMERA = f"""() => {{
 }}"""
 
 
+# Lets a test hold back what the page sends to the server (window.__hold), as on a slow link.
+HOLD_SENDS = """(() => {
+  window.__hold = false;
+  window.__held = [];
+  const Socket = window.WebSocket;
+  window.WebSocket = class extends Socket {
+    send(message) { if (window.__hold) window.__held.push(() => super.send(message)); else super.send(message); }
+  };
+})();"""
 SLOW_MS = 120_000   # a first model switch encodes reference digits; shared CI machines are slow
 
 
@@ -41,6 +52,8 @@ def open_explorer(page, app_url):
 
 
 def camera(page) -> list[float]:
+    # A model switch may remount the view: wait until its plot is drawn again.
+    page.wait_for_function(f"() => document.querySelector('{LIVE_PLOT}')?._fullLayout?.scene?._scene")
     return page.evaluate(CAMERA)
 
 
@@ -94,6 +107,27 @@ def test_the_camera_stays_put_across_slider_threshold_and_model_changes(page, ap
     move_and_wait(page, lambda: threshold.press("ArrowRight"))
     assert camera(page) == front
     screenshot("explore-front-view")
+
+
+def test_a_latent_slider_move_is_drawn_before_the_server_answers(page, app_url, screenshot):
+    page.add_init_script(HOLD_SENDS)
+    open_explorer(page, app_url)
+    thumb = page.get_by_role("slider", name=re.compile(r"^z\[")).first     # the slider the sweep follows
+    thumb.focus()
+    before = figure_signature(page)
+    page.evaluate("() => { window.__hold = true; }")
+    for _ in range(6):                       # within the sweep's reach; a single step may move no voxel
+        thumb.press("ArrowRight")
+    drawn = wait_for_new_signature(page, before, 10_000)
+    assert page.evaluate("() => window.__held.length") > 0    # the server has not heard of the moves yet
+    triangles = page.evaluate(f"() => document.querySelector('{LIVE_PLOT}')._fullData[0].i.length")
+    page.evaluate("() => { window.__hold = false; window.__held.splice(0).forEach(send => send()); }")
+    settle(page)
+    # The server's answer for the same position is the same digit (up to float rounding in its colours).
+    assert json.loads(figure_signature(page))[0] == json.loads(drawn)[0]
+    assert page.evaluate(f"() => document.querySelector('{LIVE_PLOT}')._fullData[0].i.length") == triangles
+    assert_no_exception(page)
+    screenshot("explore-moved-in-browser")
 
 
 def test_direction_sliders_one_colour_and_the_stl_download(page, app_url, screenshot):
