@@ -153,11 +153,11 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     source = a.radio("Draw latents from", sources, format_func=names.LATENT_SOURCES.get, horizontal=True,
                      key=f"{key}_source_{model_key}",
                      help="A VAE or GAN is trained to decode its N(0, I) prior. A VAE's second stage (a small "
-                          "VAE fitted to the codes of the training digits) and the per-digit Gaussians (fitted to "
-                          "those codes too) land where the decoder was trained; the Gaussians can be asked for a "
-                          "digit. An AE has no prior.")
+                          "VAE fitted to the codes of the training digits) and the per-digit code mixture or Gaussians "
+                          "(fitted to those codes too) land where the decoder was trained; the per-digit ones can "
+                          "be asked for a digit. An AE has no prior.")
     digit = None
-    if source == "density":
+    if source in names.DIGIT_SOURCES:
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
         digit = None if choice == "any" else int(choice)
     words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
@@ -445,11 +445,11 @@ def side_by_side_view():
             z_a, z_b = explore.encode(other, np.stack([grid_a, grid_b]))
             path_grids = explore.decode(other, explore.interpolate_latents(z_a, z_b, frames, mode))
             row.image(projection_grid(path_grids, columns=frames, scale=6))
-        elif "density" in other.latent_sources():
-            grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, "density", digit))
+        elif digit_sources := [s for s in names.DIGIT_SOURCES if s in other.latent_sources()]:
+            grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, digit_sources[0], digit))
             row.image(projection_grid(grids, columns=8, scale=6))
         else:
-            row.info(f"This {names.kind_title(other.kind)} has no per-digit Gaussians, "
+            row.info(f"This {names.kind_title(other.kind)} has no per-digit code density, "
                      f"so it cannot be asked for a {digit}.")
 
 
