@@ -130,6 +130,14 @@ def _in_new_thread(function):
     return out[0]
 
 
+def failure_message(exc: Exception) -> str:
+    """Returns what the user is shown for work that raised exc: a JobError, ValueError or
+    FileNotFoundError as it is (bad input, divergence), anything else prefixed with its type."""
+    if isinstance(exc, (JobError, ValueError, FileNotFoundError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass(frozen=True)
 class ChildWork:
     """Work that start_job runs in a child process: target(report, stop_event, **kwargs).
@@ -154,10 +162,8 @@ def _child_main(work: ChildWork, threads: int | None, messages, stop_event) -> N
             torch.set_num_threads(threads)
         result = work(lambda entry: messages.put(("report", entry)), stop_event)
         messages.put(("result", result))
-    except (JobError, ValueError, FileNotFoundError) as exc:
-        messages.put(("failed", str(exc)))
     except Exception as exc:  # noqa: BLE001 - the user sees a message, never a traceback
-        messages.put(("failed", f"{type(exc).__name__}: {exc}"))
+        messages.put(("failed", failure_message(exc)))
 
 
 def _run_in_child(job: "Job", work: ChildWork, threads: int | None) -> tuple[str, Any]:
@@ -227,10 +233,8 @@ def _run(job: Job, work, threads: int | None) -> None:
                 use_torch_threads(threads)
             result = work(job.report, job.stop_event)
         status, error = (CANCELLED if job.stop_event.is_set() else DONE), None
-    except (JobError, ValueError, FileNotFoundError) as exc:
-        result, status, error = None, FAILED, str(exc)
     except Exception as exc:  # noqa: BLE001 - the user sees a message, never a traceback
-        result, status, error = None, FAILED, f"{type(exc).__name__}: {exc}"
+        result, status, error = None, FAILED, failure_message(exc)
     with job._lock:
         job.result, job.status, job.error, job.finished = result, status, error, time.time()
 
