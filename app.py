@@ -6,7 +6,7 @@
 import streamlit as st
 
 from genlab import paths
-from genlab.app import warmup
+from genlab.app import live_view, warmup
 
 # A local image: a ":material/...:" favicon would be fetched from Google's font servers.
 st.set_page_config(page_title="genlab", page_icon=str(paths.APP_ICON), layout="wide")
@@ -26,5 +26,7 @@ navigation = st.navigation(
     }
 )
 navigation.run()
-# After the page is drawn, so the first page never waits for it: torch is imported while the user reads.
+# After the page is drawn, so the first page never waits for them: while the user reads, the server
+# imports torch and the browser readies plotly.js and a 3D scene for the first 3D view.
 warmup.start()
+live_view.prepare()

@@ -8,6 +8,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
 RESULTS_DIR = REPO_ROOT / "results"
 APP_ICON = REPO_ROOT / "genlab" / "assets" / "icon.png"  # the app's favicon, served by Streamlit itself (offline)
+# plotly.js's 3D-only build for the live 3D view (genlab.viz.live), served at /app/static/ (offline)
+PLOTLY_JS = REPO_ROOT / "static" / "plotly-gl3d.min.js"
 # Real MNIST digits shipped inside the package (see genlab/data/embedded/README.md): the
 # default `mnist` source, so a fresh clone opens on real 3D MNIST with no download.
 EMBEDDED_MNIST = REPO_ROOT / "genlab" / "data" / "embedded" / "mnist-digits.npz"

@@ -357,9 +357,13 @@ def interpolation_view():
     frames = explore.decode(model, explore.interpolate_latents(z_a, z_b, steps, mode))  # one batch
     st.image(projection_grid(frames, columns=min(steps, 8), scale=7),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
-    labels = [f"{t:.2f}" for t in np.linspace(0, 1, steps)]
-    st.plotly_chart(voxel_animation(frames, threshold, surface, labels=labels, height=420, one_colour=one_colour),
-                    key="interp_animation")
+    # Opt-in: a second 3D scene (and Streamlit's own plotly.js) would double what a first visit or a
+    # model switch waits for in the browser.
+    if st.toggle("Play the path in 3D", key="interp_3d",
+                 help="An animated 3D view of the frames above (play, pause, drag the frame slider)"):
+        labels = [f"{t:.2f}" for t in np.linspace(0, 1, steps)]
+        st.plotly_chart(voxel_animation(frames, threshold, surface, labels=labels, height=420,
+                                        one_colour=one_colour), key="interp_animation")
 
 
 interpolation_view()

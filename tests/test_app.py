@@ -296,6 +296,7 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
     at.button(key="start_image").click().run()
     assert_clean(at)
     assert any("one.png, lifted and encoded" in m.value for m in at.markdown)
+    at.toggle(key="interp_3d").set_value(True).run()
     at.radio(key="interp_mode").set_value("spherical").run()
     at.slider(key="interp_steps").set_value(5).run()
     at.number_input(key="interp_example").set_value(3).run()

@@ -147,6 +147,8 @@ def test_nearest_training_digit_and_downloads_are_shown(checkpoints):
 
 def test_one_colour_and_threshold_reach_the_live_view_and_the_animation(checkpoints):
     at = open_explorer()
+    assert not at.get("plotly_chart")              # the path's 3D animation is drawn only when asked for
+    at.toggle(key="interp_3d").set_value(True).run()
     at.slider(key="explore_threshold").set_value(0.05).run()
     assert live_data(at)["view"]["one_colour"] is False
     frames_low = json.loads(at.get("plotly_chart")[0].proto.spec)["frames"]

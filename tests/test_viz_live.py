@@ -9,15 +9,16 @@ import zlib
 import numpy as np
 import pytest
 
+from genlab import paths
 from genlab.app import live_view
 from genlab.viz import voxel_mesh
 from genlab.viz.live import (
     LEVELS,
     SWEEP_SPREAD,
     Sweep,
-    ensure_plotly_js,
     grid_levels,
     live_payload,
+    plotly_js_version,
     slider_sweep,
     sweep_payload,
     sweep_positions,
@@ -155,6 +156,17 @@ function require_input() {{ return require("fs").readFileSync(0, "utf8"); }}
 
 
 def test_plotly_js_is_served_from_the_app_not_a_cdn():
-    path = ensure_plotly_js()
-    assert path.parent.name == "static" and path.stat().st_size > 1_000_000
-    assert b"plotly.js" in path.read_bytes()[:2000].lower()
+    import plotly.offline
+
+    # The 3D build the live view loads is in the repository (offline), with its licence, and is the
+    # plotly.js version the installed plotly package writes figures for.
+    assert paths.PLOTLY_JS.parent.name == "static" and paths.PLOTLY_JS.stat().st_size > 1_000_000
+    assert plotly_js_version() == plotly.offline.get_plotlyjs_version()
+    assert "MIT License" in paths.PLOTLY_JS.with_name("plotly-gl3d.LICENSE").read_text()
+
+
+def test_a_bundle_that_is_not_plotly_js_3d_build_is_refused(tmp_path):
+    other = tmp_path / "plotly.min.js"
+    other.write_text("/**\n* plotly.js v4.1.1\n*/")
+    with pytest.raises(ValueError, match="not plotly.js's 3D build"):
+        plotly_js_version(other)

@@ -17,6 +17,43 @@ function loadPlotly(url) {
   return window.__genlabPlotly;
 }
 
+// A 3D scene made while the browser is idle on a page without a 3D view (live_view.prepare) and
+// taken over by the next view that needs one, which then only draws its mesh: making the scene
+// (WebGL context, shaders) is the slow part of a first draw.
+function prepareScene(url) {
+  if (window.__genlabSpare || window.__genlabPreparing) return;
+  for (const root of roots) if (root.isConnected) return;     // a page with a view: nothing to win
+  window.__genlabPreparing = true;
+  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 200));
+  idle(async () => {
+    try {
+      const Plotly = await loadPlotly(url);
+      const div = document.createElement("div");
+      div.style.cssText = "position: fixed; left: -5000px; top: 0; width: 800px; height: 460px;";
+      document.body.appendChild(div);
+      await Plotly.newPlot(div, [{ type: "mesh3d", x: [0, 1, 0], y: [0, 0, 1], z: [0, 0, 0], i: [0], j: [1], k: [2] }],
+        { margin: { l: 0, r: 0, t: 0, b: 0 } }, { displaylogo: false, responsive: true });
+      window.__genlabSpare = div;
+    } catch (error) {
+      // only a head start: the view makes its own scene
+    } finally {
+      window.__genlabPreparing = false;
+    }
+  }, { timeout: 2000 });
+}
+
+// Returns the plot div a view draws in: a prepared scene, put in place of `plot`, when `plot`
+// has never been drawn and one is ready; else `plot` itself.
+function adoptScene(plot) {
+  const spare = window.__genlabSpare;
+  if (!spare || plot._fullLayout) return plot;
+  window.__genlabSpare = null;
+  spare.style.cssText = "";
+  spare.className = plot.className;
+  plot.replaceWith(spare);
+  return spare;
+}
+
 function bytes(base64) {
   const text = atob(base64 || "");
   const out = new Uint8Array(text.length);
@@ -132,7 +169,8 @@ function surfacePicture(data) {
 
 async function draw(root, data, picture) {
   const Plotly = await loadPlotly(data.plotly_url);
-  const plot = root.querySelector(".genlab-plot");
+  const fresh = root.querySelector(".genlab-plot");
+  const plot = adoptScene(fresh);
   const key = data.camera_key;
   const layout = JSON.parse(JSON.stringify(data.layout));
   layout.scene.camera = cameras[key] || layout.scene.camera;
@@ -144,6 +182,7 @@ async function draw(root, data, picture) {
   }
   plot.__genlabMode = picture.colours;
   await Plotly.react(plot, [meshTrace(data, picture)], layout, { displaylogo: false, responsive: true });
+  if (plot !== fresh) Plotly.Plots.resize(plot);   // a prepared scene was sized off the page
   if (!plot.__genlabListening) {
     plot.__genlabListening = true;
     plot.on("plotly_relayout", (event) => {
@@ -263,6 +302,10 @@ async function receive(root, data) {
 
 export default function (component) {
   const { data, parentElement } = component;
+  if (data.prepare) {
+    prepareScene(data.plotly_url);
+    return;
+  }
   let root = parentElement.querySelector(".genlab-live");
   if (!root) {
     root = document.createElement("div");

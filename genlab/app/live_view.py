@@ -1,11 +1,24 @@
-"""The app's live 3D voxel view: a Streamlit component that keeps one Plotly div across reruns (see genlab.viz.live)."""
+"""The app's live 3D voxel view: a Streamlit component that keeps one Plotly div across reruns (see genlab.viz.live).
+
+    live_voxel_view(grid, key="explore")   # a page's 3D view
+    prepare()                              # every page (app.py): readies plotly.js and a 3D scene
+
+The first 3D view a browser draws waits for plotly.js to be read (about 1.2 s in headless
+Chromium on the 2-core machine) and for a WebGL scene to be made (0.7-1 s). `prepare` does both
+while the user reads another page, when the browser is idle: the first view then takes over
+the prepared scene and only draws its mesh. This module imports no numpy or genlab.viz at
+load, so the frame can call `prepare` on every page without slowing the first one.
+"""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from genlab.viz.figures import CAMERA, COLORSCALE, ONE_COLOUR
-from genlab.viz.live import FRONT_CAMERA, LEVELS, Sweep, ensure_plotly_js, live_payload, sweep_payload
+from genlab import paths
+
+if TYPE_CHECKING:
+    from genlab.viz.live import Sweep
 
 SCRIPT = Path(__file__).with_name("live_view.js")  # the view's browser script (tests run its mesher under node)
 _JS = SCRIPT.read_text()
@@ -20,7 +33,29 @@ _CSS = """
 _component = None
 
 
+def _view_component():
+    global _component
+    if _component is None:
+        _component = st.components.v2.component("genlab_live_voxels", html="", css=_CSS, js=_JS,
+                                                isolate_styles=False)
+    return _component
+
+
+def _plotly_url() -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base + '/' if base else ''}app/static/{paths.PLOTLY_JS.name}"
+
+
+def prepare() -> None:
+    """Readies the browser for the 3D view (plotly.js read, a scene made) once it is idle; draws nothing."""
+    with st.sidebar:
+        _view_component()(key="genlab_live_prepare", data={"prepare": True, "plotly_url": _plotly_url()},
+                          height="content")
+
+
 def _scene_layout(height: int) -> dict:
+    from genlab.viz.figures import CAMERA
+
     axis = dict(range=[0, 16], showbackground=True, backgroundcolor="rgb(245,246,250)",
                 gridcolor="rgb(220,220,230)", showticklabels=False, title=dict(text=""))
     return dict(height=height, margin=dict(l=0, r=0, t=0, b=0), uirevision="voxels",
@@ -30,24 +65,21 @@ def _scene_layout(height: int) -> dict:
 
 
 def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
-                    *, key: str, height: int = 460, sweep: Sweep | None = None):
+                    *, key: str, height: int = 460, sweep: "Sweep | None" = None):
     """Draws `grid` in a live 3D view (one per `key`); a new grid on the next rerun updates it in place.
 
     Must run inside a Streamlit script. The view's camera is remembered per `key` in the
     browser, so views sharing a key (one per page) keep the user's angle. With a `sweep` (cubes
     only), moves of the swept slider are drawn in the browser before the server answers.
     """
-    global _component
-    if _component is None:
-        _component = st.components.v2.component("genlab_live_voxels", html="", css=_CSS, js=_JS,
-                                                isolate_styles=False)
-    ensure_plotly_js()
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    from genlab.viz.figures import COLORSCALE, ONE_COLOUR
+    from genlab.viz.live import FRONT_CAMERA, LEVELS, live_payload, sweep_payload
+
     data = {
         "view": live_payload(grid, threshold, surface, one_colour),
         "sweep": sweep_payload(sweep) if sweep is not None and not surface else None,
         "levels": LEVELS,
-        "plotly_url": f"/{base + '/' if base else ''}app/static/plotly.min.js",
+        "plotly_url": _plotly_url(),
         "camera_key": key,
         "front_camera": FRONT_CAMERA,
         "layout": _scene_layout(height),
@@ -57,4 +89,4 @@ def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_col
                       lightposition=dict(x=-100, y=-200, z=300), hoverinfo="skip",
                       colorbar=dict(title=dict(text="value"), thickness=12, len=0.6)),
     }
-    return _component(key=key, data=data, height=height)
+    return _view_component()(key=key, data=data, height=height)

@@ -16,16 +16,18 @@ PlaywrightTimeout = pytest.importorskip("playwright.sync_api", reason="playwrigh
 PAGES = [("", "genlab", "home"), ("data", "Data", "data"), ("train", "Train", "train"),
          ("explore", "Latent explorer", "explore"), ("compare", "Compare", "compare"),
          ("clock", "Clock reader", "clock")]
-# A short fingerprint of the first 3D figure on the page: what the browser is drawing.
-FIGURE_SIGNATURE = """() => {
-  const plot = document.querySelector('.js-plotly-plot');
+# A figure on the page (not the 3D scene the frame prepares off the page: genlab.app.live_view.prepare).
+PLOT = '[data-testid="stMain"] .js-plotly-plot'
+# A short fingerprint of the first figure on the page: what the browser is drawing.
+FIGURE_SIGNATURE = f"""() => {{
+  const plot = document.querySelector('{PLOT}');
   // _fullData holds the decoded arrays (data may hold base64-encoded typed arrays).
   if (!plot || !plot._fullData || !plot._fullData.length) return null;
   const trace = plot._fullData[0];
   const sum = (a) => Array.from(a || []).reduce((s, v) => s + v, 0);
   const title = plot.layout && plot.layout.title ? plot.layout.title.text : '';
   return JSON.stringify([(trace.x || []).length, sum(trace.intensity).toFixed(4), title]);
-}"""
+}}"""
 
 
 def settle(page, timeout_ms: int = 90_000) -> None:
@@ -78,7 +80,7 @@ def png_of_a_one() -> bytes:
 def test_page_loads_without_error(page, app_url, screenshot, path, title, name):
     open_page(page, app_url, path, title)
     if path in ("data", "explore", "compare"):
-        page.locator(".js-plotly-plot").first.wait_for()
+        page.locator(PLOT).first.wait_for()
     if path in ("", "compare"):
         page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
     assert_no_exception(page)
@@ -87,7 +89,7 @@ def test_page_loads_without_error(page, app_url, screenshot, path, title, name):
 
 def test_moving_a_latent_slider_redraws_the_figure(page, app_url, screenshot):
     open_page(page, app_url, "explore", "Latent explorer")
-    page.locator(".js-plotly-plot").first.wait_for()
+    page.locator(PLOT).first.wait_for()
     # The lowest threshold shows voxels even for a barely trained model.
     threshold = page.get_by_role("slider", name="Threshold").first
     threshold.focus()
@@ -104,7 +106,7 @@ def test_moving_a_latent_slider_redraws_the_figure(page, app_url, screenshot):
 
 def test_browsing_digits_redraws_the_figure(page, app_url, screenshot):
     open_page(page, app_url, "data", "Data")
-    page.locator(".js-plotly-plot").first.wait_for()
+    page.locator(PLOT).first.wait_for()
     before = figure_signature(page)
     nudge_slider(page, "Which 0", presses=3)
     after = wait_for_new_signature(page, before)
@@ -122,7 +124,7 @@ def test_uploading_images_on_the_data_page(page, app_url, screenshot, tmp_path):
     upload.set_input_files(str(good))
     page.get_by_text("one.png").first.wait_for()
     settle(page)
-    page.locator(".js-plotly-plot").filter(has_text="lifted to 3D").first.wait_for()
+    page.locator(PLOT).filter(has_text="lifted to 3D").first.wait_for()
     assert_no_exception(page)
     screenshot("data-lifted-upload")
 
