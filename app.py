@@ -28,5 +28,5 @@ navigation = st.navigation(
 navigation.run()
 # After the page is drawn, so the first page never waits for them: while the user reads, the server
 # imports torch and the browser readies plotly.js and a 3D scene for the first 3D view.
-warmup.start()
+warmup.start(delay=warmup.AFTER_FIRST_PAGE)
 live_view.prepare()

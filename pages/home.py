@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from genlab.app import catalogue, files, frame, state
+from genlab.app import catalogue, files, frame, state, warmup
 
 frame.require_frame()
 
@@ -88,7 +88,8 @@ def build_progress() -> None:
         st.caption("Loading the 3D grids from the disk cache…")
 
 
-build = state.dataset_build(choice)   # starts loading it in the background, for the other pages
+# Loads it in the background for the other pages, once the browser has had time to draw this one.
+build = state.dataset_build(choice, delay=warmup.AFTER_FIRST_PAGE)
 with status:
     if build.finished:
         dataset_status()

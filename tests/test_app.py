@@ -90,6 +90,15 @@ def test_home_shows_real_digits_at_once_while_the_mnist_build_runs_in_the_backgr
     assert any("40 training and 20 test digits" in m.value for m in at.markdown)
 
 
+def test_a_delayed_dataset_load_waits_until_a_page_needs_it():
+    choice = {"source": "synthetic", "params": {"n_train": 30, "n_test": 10, "seed": 7}}
+    build = state.DatasetBuild(choice, delay=600)      # as Home starts it: after the page is drawn
+    build.thread.join(0.5)
+    assert not build.finished and build.done == 0
+    build.hurry()                                       # a page needs it now (state.load_dataset does this)
+    assert build.thread.join(60) is None and build.dataset is not None and len(build.dataset.X_test) == 10
+
+
 def test_data_browse_widgets_redraw_the_digit():
     at = open_page("pages/data.py")
     assert "digit 0" in figure(at)["layout"]["title"]["text"]

@@ -45,10 +45,13 @@ class DatasetBuild:
 
     done / total count voxelized grids (total is None until the builder reports); `building`
     says whether it builds (slow, once) or reads the disk cache (quick); dataset or error is set
-    once it has finished.
+    once it has finished. With a `delay` (Home starts the load for the other pages) the work
+    begins that many seconds later, so the browser can draw the page first (the load holds
+    Python's lock and slows the server's event loop), or at once when `hurry()` says a page
+    needs the dataset now.
     """
 
-    def __init__(self, choice: dict):
+    def __init__(self, choice: dict, delay: float = 0.0):
         from genlab.data.dataset import is_cached
 
         self.choice, self.done, self.total = choice, 0, None
@@ -58,10 +61,17 @@ class DatasetBuild:
         except (ValueError, FileNotFoundError, OSError) as error:
             self.building, self.error = False, error
             return
-        self.thread = threading.Thread(target=self._run, name="dataset-build", daemon=True)
+        self._now = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(delay,), name="dataset-build", daemon=True)
         self.thread.start()
 
-    def _run(self) -> None:
+    def hurry(self) -> None:
+        """Starts the work now if it is still waiting out its delay."""
+        if self.error is None:
+            self._now.set()
+
+    def _run(self, delay: float) -> None:
+        self._now.wait(delay)
         from genlab.data import load_dataset
 
         def progress(done, total):
@@ -97,16 +107,16 @@ _builds_lock = threading.Lock()
 MAX_DATASETS = 3  # datasets kept in memory at once (a full MNIST one is large)
 
 
-def dataset_build(choice: dict) -> DatasetBuild:
-    """Returns the (possibly still running) load of a dataset choice, starting it if need be.
-
-    A failed load is forgotten once reported, so the next request tries again.
+def dataset_build(choice: dict, delay: float = 0.0) -> DatasetBuild:
+    """Returns the (possibly still running) load of a dataset choice, starting it if need be (after
+    `delay` seconds, see DatasetBuild). A failed load is forgotten once reported, so the next
+    request tries again.
     """
     key = json.dumps([choice["source"], choice["params"]], sort_keys=True)
     with _builds_lock:
         build = _builds.get(key)
         if build is None or (build.error is not None and getattr(build, "reported", False)):
-            build = _builds[key] = DatasetBuild(choice)
+            build = _builds[key] = DatasetBuild(choice, delay)
             finished = [k for k, b in _builds.items() if b.finished and k != key]
             for old in finished[:max(0, len(_builds) - MAX_DATASETS)]:
                 del _builds[old]
@@ -126,6 +136,7 @@ def load_dataset(choice: dict):
         if params.get(key):
             check_data_path(params[key])
     build = dataset_build(choice)
+    build.hurry()
     if not build.finished:
         if build.building:
             bar = st.progress(build.fraction, text=build.describe())

@@ -6,7 +6,12 @@ opens a page that does need them, they are imported. A page that asks sooner sim
 Python's import lock for the import already under way instead of starting its own.
 
     from genlab.app import warmup
-    warmup.start()   # returns at once; warmup.start().join() waits for the imports
+    warmup.start(delay=warmup.AFTER_FIRST_PAGE)   # returns at once; .join() waits for the imports
+
+The delay leaves the browser time to draw the first page: importing torch holds Python's lock
+for seconds, and the server's event loop, which sends the page's images and messages, waits
+for it. Started right after Home's script, it made a cold start's Home show its digits after
+13.1 s instead of 6.6 s (benchmarks/bench_startup.py, the same run without the warm-up).
 
 Page work is small batches (a slider's sweep, a few samples) while the browser, other visitors
 and training jobs want the same cores: with torch's default of one thread per core, its threads
@@ -17,25 +22,29 @@ which take the process-wide count set here; background jobs set their own (jobs.
 
 import importlib
 import threading
+import time
 
 PAGE_THREADS = 1
+AFTER_FIRST_PAGE = 4.0   # seconds the frame waits after the first page's script before warming up
 MODULES = ("torch", "genlab.models", "genlab.app.explore", "genlab.app.live_view", "genlab.viz")  # the explorer's
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def start() -> threading.Thread:
-    """Returns the warm-up thread, started on the first call (later calls return the same thread)."""
+def start(delay: float = 0.0) -> threading.Thread:
+    """Returns the warm-up thread, started on the first call, importing after `delay` seconds (later
+    calls return the same thread)."""
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_import_all, name="genlab-warmup", daemon=True)
+            _thread = threading.Thread(target=_import_all, args=(delay,), name="genlab-warmup", daemon=True)
             _thread.start()
     return _thread
 
 
-def _import_all() -> None:
+def _import_all(delay: float) -> None:
+    time.sleep(delay)
     for name in MODULES:
         try:
             importlib.import_module(name)
