@@ -110,6 +110,13 @@ if "train_error" in st.session_state:
     st.error(st.session_state.pop("train_error"))
 
 
+# How often a running job's progress and curves are redrawn. Each redraw costs the server and the
+# browser CPU the run would use (Streamlit draws the loss chart anew each time): with one core busy
+# elsewhere, a run from this page got 57% of the CLI's samples/s at 2 s, 79% at 5 s
+# (benchmarks/bench_app_train.py --digits 20000).
+LIVE_REDRAW_S = 5.0
+
+
 def show_job(job: jobs.Job) -> None:
     """Draws a job's progress: bar, figures, curves; Cancel while it runs; test metrics once finished."""
     state = job.snapshot()
@@ -159,7 +166,7 @@ def show_job(job: jobs.Job) -> None:
 
 if current is not None:
     if current.running:
-        @st.fragment(run_every=2.0)   # each redraw takes the GIL from the training thread: not too often
+        @st.fragment(run_every=LIVE_REDRAW_S)
         def live():
             show_job(current)
             if not current.running:
