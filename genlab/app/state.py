@@ -55,20 +55,19 @@ class DatasetBuild:
         from genlab.data.dataset import is_cached
 
         self.choice, self.done, self.total = choice, 0, None
+        self._now = threading.Event()   # set: start now, whatever the delay
         self.dataset, self.error = None, None
         try:
             self.building = not is_cached(choice["source"], choice["params"])
         except (ValueError, FileNotFoundError, OSError) as error:
             self.building, self.error = False, error
             return
-        self._now = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(delay,), name="dataset-build", daemon=True)
         self.thread.start()
 
     def hurry(self) -> None:
         """Starts the work now if it is still waiting out its delay."""
-        if self.error is None:
-            self._now.set()
+        self._now.set()
 
     def _run(self, delay: float) -> None:
         self._now.wait(delay)

@@ -47,10 +47,8 @@ def _import_all(delay: float) -> None:
     time.sleep(delay)
     for name in MODULES:
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(name)
         except Exception:  # noqa: BLE001 - only a head start: the page that imports it shows any error
             return
         if name == "torch":
-            import torch
-
-            torch.set_num_threads(PAGE_THREADS)
+            module.set_num_threads(PAGE_THREADS)
