@@ -85,6 +85,42 @@ def test_big_jpegs_are_read_at_working_size_in_original_pixels():
         preprocess.crop_face(photo, (0, 0, 0))
 
 
+def _red_hand_clock() -> np.ndarray:
+    """Returns a (150, 150, 3) white dial with a black hand towards twelve and a red one towards three."""
+    image = np.full((150, 150, 3), 235, np.uint8)
+    image[20:75, 72:78] = 0  # black, up
+    image[72:78, 75:130] = (200, 20, 20)  # red, right
+    return image
+
+
+def test_colour_photos_are_read_in_three_views_grey_ones_in_one():
+    photo = preprocess.open_photo(_red_hand_clock())
+    luminance, brightest, darkest = photo.views
+    assert luminance is photo.gray
+    red, black, face = (slice(72, 78), slice(90, 120)), (slice(30, 60), slice(72, 78)), (slice(100, 140), slice(20, 60))
+    assert brightest[red].min() >= 200 and darkest[red].max() <= 20  # the red hand drops out / stays dark
+    assert 60 < luminance[red].mean() < 120
+    for view in photo.views:
+        assert view[black].max() == 0 and view[face].min() == 235  # black hand and white face alike in all
+    face_crop = preprocess.crop_face(photo, (0, 0, 150), view=1)
+    assert np.abs(face_crop.image.astype(int) - brightest).mean() < 1
+    grey = preprocess.open_photo(np.repeat(synth.make_clocks(1, seed=4)[0][0][..., None], 3, axis=2))
+    assert len(grey.views) == 1
+    speck = np.repeat(synth.make_clocks(1, seed=4)[0][0][..., None], 3, axis=2)
+    speck[0, 0] = (255, 0, 0)  # one coloured pixel (under 0.1%): still a grey photo
+    assert len(preprocess.open_photo(speck).views) == 1
+
+
+def test_read_clock_reads_every_view_of_a_colour_photo(tiny_reader):
+    _, chains = read.time_distribution(_red_hand_clock(), tiny_reader, crop=False)
+    assert [face.source for _, face, _ in chains] == ["centre"] * 3
+    assert not np.allclose(chains[1][0], chains[2][0])  # the views differ, and so do their readings
+    _, chains = read.time_distribution(_red_hand_clock(), tiny_reader, box=(0, 0, 150))
+    assert [face.source for _, face, _ in chains] == ["user"] * 3
+    _, chains = read.time_distribution(synth.make_clocks(1, seed=4)[0][0], tiny_reader, crop=False)
+    assert len(chains) == 1
+
+
 @pytest.mark.parametrize("data,match", [
     (b"hello, I am not an image", "not an image"),
     (_png(Image.new("L", (80, 80), 0))[:60], "corrupt or truncated"),
@@ -121,6 +157,13 @@ def test_top_times_are_separated_peaks():
     assert found[0].probability == pytest.approx(0.7) and found[1].probability == pytest.approx(0.2)
     assert found[2].probability == pytest.approx(0.1)  # 11:59 and 0:00 are neighbours
     assert read.format_time(0, 5) == "12:05" and read.format_time(11, 59) == "11:59"
+
+
+def test_the_reading_is_the_most_probable_minute_not_the_centre_of_the_heaviest_window():
+    p = np.zeros(720)
+    p[[100, 97, 96]] = [0.4, 0.3, 0.3]  # the heaviest 5-minute window is 96..100, centred on 98
+    first = read.top_times(p, k=1)[0]
+    assert (first.hour, first.minute) == (1, 40) and first.probability == pytest.approx(0.4)  # the mass of 98..102
 
 
 def test_read_clock_returns_a_reading(tiny_reader):

@@ -276,12 +276,13 @@ class ClockNet(nn.Module):
             self.locator.eval()
         return self
 
-    def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS) -> torch.Tensor:
+    def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS, face: torch.Tensor | None = None) -> torch.Tensor:
         """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S).
 
-        Trunk "face": the mean over the located face moved by each of `shifts` (see FACE_SHIFTS).
+        Trunk "face": the mean over the face (default: the located one, see locate) moved by each
+        of `shifts` (see FACE_SHIFTS).
         """
-        face = self.locate(x)
+        face = self.locate(x) if face is None else face
         if face is None:
             return self.head.probabilities(self(x))
         moved = [face + torch.tensor([dx, dy, 0.0], dtype=face.dtype, device=face.device) for dx, dy in shifts]

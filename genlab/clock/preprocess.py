@@ -18,6 +18,9 @@ from genlab.images import read_photo, source_name
 
 WORK_SIDE = 1024  # photos are read at most about this big (long side): the reader's input is 72 px
 MIN_SIDE = 32  # smaller images hold too few pixels to see hands
+# A photo has colour when more than COLOURED[1] of its pixels have channels COLOURED[0] or more apart
+# (a grey photo saved as a colour JPEG stays grey); only then is it read in three views (Photo.views).
+COLOURED = (24, 0.001)
 MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks keep a little background
 
 
@@ -35,6 +38,20 @@ class Photo:
     def fill(self) -> int:
         """Returns the grey that crops reaching outside the photo are padded with (its median, estimated)."""
         return int(np.median(self.gray[::4, ::4]))
+
+    @cached_property
+    def views(self) -> list:
+        """Returns the (H, W) uint8 grayscale renderings the reader reads and averages: the luminance
+        (`gray`), then each pixel's brightest and its darkest colour channel, so that a coloured hand
+        drops out in one (a red second hand on a white face) and stays dark in the other (a red hour
+        hand); only the luminance for a photo without colour (COLOURED)."""
+        rgb = np.asarray(self.image)
+        red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        brightest, darkest = np.maximum(np.maximum(red, green), blue), np.minimum(np.minimum(red, green), blue)
+        chroma = brightest[::2, ::2] - darkest[::2, ::2]
+        if np.count_nonzero(chroma > COLOURED[0]) <= COLOURED[1] * chroma.size:
+            return [self.gray]
+        return [self.gray, brightest, darkest]
 
 
 @dataclass
@@ -104,14 +121,16 @@ def _crop(gray: np.ndarray, box: tuple, size: int, fill: int | None = None) -> n
     return np.asarray(face, np.uint8)
 
 
-def crop_face(photo: Photo, box: tuple, source: str = "user", size: int = 150) -> Face:
-    """Returns the Face of the square box (left, top, side), in original pixels, of a Photo."""
+def crop_face(photo: Photo, box: tuple, source: str = "user", size: int = 150, view: int = 0) -> Face:
+    """Returns the Face of the square box (left, top, side), in original pixels, of a Photo's
+    `view` (an index into Photo.views; 0 is the luminance)."""
     left, top, side = box
     if not side > 0:
         raise ValueError(f"a crop needs a positive side, got {side}")
     working = (left * photo.scale, top * photo.scale, side * photo.scale)
     return Face(
-        _crop(photo.gray, working, size, photo.fill), photo.image, tuple(float(v) for v in box), source, photo.scale
+        _crop(photo.views[view], working, size, photo.fill), photo.image, tuple(float(v) for v in box), source,
+        photo.scale,
     )
 
 
