@@ -272,24 +272,39 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
 @st.fragment
 def latent_view():
     controls, view = st.columns([2, 3])
+    # The figure is computed from the sliders' values as they stand (session state) and drawn
+    # before the sliders: its message then leaves first, and the browser draws it sooner.
+    mode = st.session_state.get("slider_mode") or "coordinates"
+    if mode == "principal directions":
+        restore_sliders(direction_keys[:len(directions)], saved_steps)
+    else:
+        restore_sliders(slider_keys, saved_coordinates)
+    coordinates, moved_coordinates = slider_values(slider_keys, saved_coordinates)
+    steps, moved_steps = slider_values(direction_keys[:len(directions)], saved_steps)
+    z = explore.move_along(coordinates, directions, scales, steps)
+    if surface:                      # a smooth surface is built on the server: no sweep to send
+        grid, sweep = explore.decode(model, z), None
+    else:
+        moved = moved_steps if mode == "principal directions" else moved_coordinates
+        grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
+    with view:
+        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
     with controls:
         st.markdown(f"**Start:** {start['what']}")
-        mode = st.segmented_control("Sliders move", ["coordinates", "principal directions"],
-                                    default="coordinates", key="slider_mode",
-                                    help="Coordinates: one latent dimension each, most influential first. "
-                                         "Principal directions: the axes along which encoded test digits "
-                                         "spread most (PCA), in standard deviations of that spread.")
+        st.segmented_control("Sliders move", ["coordinates", "principal directions"],
+                             default="coordinates", key="slider_mode",
+                             help="Coordinates: one latent dimension each, most influential first. "
+                                  "Principal directions: the axes along which encoded test digits "
+                                  "spread most (PCA), in standard deviations of that spread.")
         if mode == "principal directions":
             st.caption(f"Along the {len(directions)} principal directions of {len(reference)} encoded test "
                        "digits, largest spread first; 1 = one standard deviation.")
-            restore_sliders(direction_keys[:len(directions)], saved_steps)
             columns = st.columns(2)
             for n in range(len(directions)):
                 columns[n % 2].slider(direction_label(n), -DIRECTION_REACH, DIRECTION_REACH,
                                       step=DIRECTION_STEP, key=direction_keys[n])
         else:
             st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
-            restore_sliders(slider_keys, saved_coordinates)
 
             def slider(i: int, where) -> None:
                 where.slider(coordinate_label(i), float(low[i]), float(high[i]), step=COORDINATE_STEP,
@@ -307,16 +322,7 @@ def latent_view():
         a, b = st.columns(2)
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")
-    coordinates, moved_coordinates = slider_values(slider_keys, saved_coordinates)
-    steps, moved_steps = slider_values(direction_keys[:len(directions)], saved_steps)
-    z = explore.move_along(coordinates, directions, scales, steps)
-    if surface:                      # a smooth surface is built on the server: no sweep to send
-        grid, sweep = explore.decode(model, z), None
-    else:
-        moved = moved_steps if mode == "principal directions" else moved_coordinates
-        grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
     with view:
-        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
         (index,), (distance,) = explore.nearest_training(grid, dataset)
         pictures = [grid, dataset.X_train[index]] if start["grid"] is None else [start["grid"], grid,
                                                                                   dataset.X_train[index]]

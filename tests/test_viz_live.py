@@ -52,7 +52,8 @@ def test_cubes_travel_as_levels_and_a_surface_as_a_mesh():
     grid = digit_like(1)
     cubes = live_payload(grid, threshold=0.35)
     assert cubes["shape"] == [16, 16, 16] and cubes["threshold_level"] == 70
-    assert np.array_equal(unpacked(cubes["levels"]).reshape(16, 16, 16), grid_levels(grid))
+    shown = np.frombuffer(base64.b64decode(cubes["levels"]), np.uint8)  # not compressed: drawn on arrival
+    assert np.array_equal(shown.reshape(16, 16, 16), grid_levels(grid))
     assert len(json.dumps(cubes)) < 8_000                  # a few KB per grid, not a mesh of tens of KB
     surface = live_payload(grid, surface=True)
     mesh = surface["mesh"]

@@ -241,23 +241,28 @@ function sliders() {
   return found;
 }
 
-// Returns the sweep's grid for the sliders as they are on the page now, or null when the page
-// has moved beyond the sweep (another slider moved, or this one further than the sweep reaches).
-function sweptLevels(root) {
-  const sweep = root.__genlabSweep;
-  if (!sweep || !sweep.grids) return null;
+// Returns the index of the sweep's position for the sliders as they are on the page now, or -1 when
+// the page has moved beyond the sweep (another slider moved, or this one further than it reaches).
+function sweptIndex(sweep) {
   const now = sliders();
-  if (!now.has(sweep.label)) return null;
+  if (!now.has(sweep.label)) return -1;
   const close = (a, b) => Math.abs(a - b) <= 1e-6 + 1e-4 * Math.abs(b);
   for (const [label, value] of Object.entries(sweep.others)) {
-    if (now.has(label) && !close(now.get(label), value)) return null;
+    if (now.has(label) && !close(now.get(label), value)) return -1;
   }
   // The nearest position: the value itself for a step, a preview within `snap` for a long drag.
   const value = now.get(sweep.label);
   let at = -1;
   sweep.values.forEach((v, n) => { if (at < 0 || Math.abs(v - value) < Math.abs(sweep.values[at] - value)) at = n; });
-  return at >= 0 && (close(sweep.values[at], value) || Math.abs(sweep.values[at] - value) <= sweep.snap)
-    ? sweep.grids[at] : null;
+  return at >= 0 && (close(sweep.values[at], value) || Math.abs(sweep.values[at] - value) <= sweep.snap) ? at : -1;
+}
+
+// Returns the sweep's grid for the sliders as they are on the page now, or null (see sweptIndex).
+function sweptLevels(root) {
+  const sweep = root.__genlabSweep;
+  if (!sweep || !sweep.grids) return null;
+  const at = sweptIndex(sweep);
+  return at >= 0 ? sweep.grids[at] : null;
 }
 
 function onSliderMoved() {
@@ -287,14 +292,20 @@ async function receive(root, data) {
     schedule(root, data, surfacePicture(data));
     return;
   }
+  const previous = root.__genlabSweep;
   const sweep = data.sweep;
   root.__genlabSweep = sweep ? { ...sweep, grids: null } : null;
-  const [levels, all] = await Promise.all([inflate(view.levels), sweep ? inflate(sweep.levels) : null]);
+  // The grid itself arrives uncompressed and is drawn at once (a new model, start or slider),
+  // unless it answers an earlier step of the slider the user is still moving: then the page
+  // shows a later step, which the sweep holds (below).
+  const levels = bytes(view.levels);
+  const sameSlider = previous && sweep && previous.label === sweep.label &&
+    JSON.stringify(previous.others) === JSON.stringify(sweep.others);
+  if (!sameSlider || sweptIndex(sweep) === sweep.at) showLevels(root, data, levels);
+  if (!sweep) return;
+  const all = await inflate(sweep.levels);
   if (root.__genlabData !== data) return;          // newer data arrived meanwhile
-  if (sweep) {
-    const size = levels.length;
-    root.__genlabSweep.grids = sweep.values.map((_, n) => all.subarray(n * size, (n + 1) * size));
-  }
+  root.__genlabSweep.grids = sweep.values.map((_, n) => all.subarray(n * levels.length, (n + 1) * levels.length));
   // A slider the user moved after this rerun began is already drawn (or drawable) from the sweep;
   // the server's answer for an older position must not replace it.
   showLevels(root, data, sweptLevels(root) || levels);

@@ -139,16 +139,17 @@ def slider_sweep(label: str, value: float, low: float, high: float, step: float,
 def live_payload(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False) -> dict:
     """Returns the JSON-able picture of `grid` (16, 16, 16) that a live view draws.
 
-    Cubes: {"levels": base64 zlib-compressed uint8 levels (D*H*W, see grid_levels), "shape",
-    "threshold_level"}; the browser builds the culled faces. Surface: {"mesh": marching-cubes
-    vertices (base64 float32 (V, 3) in screen axes), triangles (base64 uint16/uint32 (T, 3)),
-    values (base64 uint8 per vertex, 0..255 for 0..1; absent in one-colour mode), index_type,
-    count (T)}. Both: threshold, one_colour.
+    Cubes: {"levels": base64 uint8 levels (D*H*W, see grid_levels; 5.5 KB, not compressed, so the
+    browser can draw them the moment they arrive, without waiting on an asynchronous inflate
+    behind the rest of the page), "shape", "threshold_level"}; the browser builds the culled faces.
+    Surface: {"mesh": marching-cubes vertices (base64 float32 (V, 3) in screen axes), triangles
+    (base64 uint16/uint32 (T, 3)), values (base64 uint8 per vertex, 0..255 for 0..1; absent in
+    one-colour mode), index_type, count (T)}. Both: threshold, one_colour.
     """
     grid = np.asarray(grid, dtype=np.float32)
     payload = {"threshold": float(threshold), "one_colour": bool(one_colour)}
     if not surface:
-        payload.update(levels=_packed_levels(grid), shape=list(grid.shape),
+        payload.update(levels=_b64(grid_levels(grid)), shape=list(grid.shape),
                        threshold_level=int(round(threshold * LEVELS)))
         return payload
     mesh = surface_mesh(grid, threshold)
