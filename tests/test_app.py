@@ -3,7 +3,6 @@
 import base64
 import io
 import json
-import zlib
 from types import SimpleNamespace
 
 import numpy as np
@@ -256,7 +255,7 @@ def open_explorer() -> AppTest:
 def live_levels(at: AppTest) -> np.ndarray:
     """Returns the grid levels (16, 16, 16) the explorer's live 3D view was last sent (genlab.viz.live)."""
     view = json.loads(at.get("bidi_component")[0].proto.json)["view"]
-    return np.frombuffer(zlib.decompress(base64.b64decode(view["levels"])), np.uint8).reshape(view["shape"])
+    return np.frombuffer(base64.b64decode(view["levels"]), np.uint8).reshape(view["shape"])
 
 
 def test_explorer_sliders_drive_the_view(checkpoint):

@@ -26,7 +26,13 @@ def live_data(at: AppTest) -> dict:
 
 
 def unpacked(text: str) -> np.ndarray:
+    """Returns a sweep's packed levels (zlib-compressed) as uint8."""
     return np.frombuffer(zlib.decompress(base64.b64decode(text)), np.uint8)
+
+
+def shown(view: dict) -> np.ndarray:
+    """Returns the levels of the grid a live view shows (sent uncompressed, drawn on arrival)."""
+    return np.frombuffer(base64.b64decode(view["levels"]), np.uint8)
 
 
 @pytest.fixture
@@ -104,7 +110,7 @@ def test_the_view_carries_a_sweep_of_the_slider_last_moved(checkpoints):
     assert 0 < gaps.max() <= 2 * sweep["snap"] + 1e-6          # every value is within snap of a position
     assert set(sweep["others"]) == {s.label for s in sliders} - {moved.label}
     grids = unpacked(sweep["levels"]).reshape(len(sweep["values"]), 16, 16, 16)
-    assert np.array_equal(grids[sweep["at"]].ravel(), unpacked(view["levels"]))
+    assert np.array_equal(grids[sweep["at"]].ravel(), shown(view))
     # Each swept grid is what the model decodes with the slider at that position, also after a
     # further step (which decodes only the new positions and reuses the others).
     index = int(moved.label[2:-1])
@@ -141,7 +147,7 @@ def test_nearest_training_digit_and_downloads_are_shown(checkpoints):
     assert not buttons["Download STL (3D print)"].disabled
     at.slider(key="explore_threshold").set_value(0.95).run()
     view = live_data(at)["view"]
-    if not (unpacked(view["levels"]) >= view["threshold_level"]).any():   # nothing to print
+    if not (shown(view) >= view["threshold_level"]).any():   # nothing to print
         assert download_buttons(at)["Download STL (3D print)"].disabled
 
 
