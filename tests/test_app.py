@@ -1,6 +1,7 @@
 """Every page of the app, driven through streamlit.testing.v1.AppTest: widgets, uploads, errors."""
 
 import base64
+import functools
 import io
 import json
 from types import SimpleNamespace
@@ -96,6 +97,31 @@ def test_a_delayed_dataset_load_waits_until_a_page_needs_it():
     assert not build.finished and build.done == 0
     build.hurry()                                       # a page needs it now (state.load_dataset does this)
     assert build.thread.join(60) is None and build.dataset is not None and len(build.dataset.X_test) == 10
+
+
+def test_a_dataset_is_built_in_a_child_process_and_read_here_from_its_cache(monkeypatch):
+    from genlab.data import dataset as data_module
+    from genlab.data import mnist
+
+    @functools.wraps(mnist.build)   # the same parameters and defaults
+    def built_here(*args, **params):
+        raise AssertionError("the server's process built the dataset")
+
+    monkeypatch.setattr(mnist, "build", built_here)   # this process may only read the cache
+    choice = {"source": "mnist", "params": {"n_train": 40, "n_test": 20, "rotated_copies": 1}}
+    build = state.DatasetBuild(choice)
+    assert build.building
+    assert build.thread.join(60) is None and build.error is None, build.error
+    assert build.done == build.total == 40 * 2 + 20      # the child's progress was heard here
+    assert len(build.dataset.X_train) == 80 and data_module.is_cached("mnist", choice["params"])
+
+
+def test_a_dataset_build_that_fails_in_its_child_says_why():
+    choice = {"source": "kaggle", "params": {"path": "/nonexistent/full_dataset_vectors.h5"}}
+    build = state.DatasetBuild(choice)
+    if build.error is None:
+        build.thread.join(60)
+    assert build.finished and "full_dataset_vectors.h5" in str(build.error)
 
 
 def test_data_browse_widgets_redraw_the_digit():

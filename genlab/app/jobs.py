@@ -166,25 +166,29 @@ def _child_main(work: ChildWork, threads: int | None, messages, stop_event) -> N
         messages.put(("failed", failure_message(exc)))
 
 
-def _run_in_child(job: "Job", work: ChildWork, threads: int | None) -> tuple[str, Any]:
-    """Returns ("result", result) or ("failed", message) of work run in a child process, passing on
-    its progress to the job and the job's cancel to it."""
+def run_in_child(work: ChildWork, report: Callable[[Any], None], stop_event: threading.Event,
+                 threads: int | None = None, name: str = "genlab-child", what: str = "the work") -> tuple[str, Any]:
+    """Returns ("result", result) or ("failed", message) of work run in a spawned child process: its
+    reports go to report(entry) here, and stop_event, when set here, is passed on to it. `what`
+    names the work in the message of a child that dies ("the run": "the run's process ended ...").
+
+    The child has its own interpreter and lock, so its work does not slow the server's threads."""
     context = multiprocessing.get_context("spawn")  # not fork: the server has threads
-    messages, stop_event = context.Queue(), context.Event()
-    child = context.Process(target=_child_main, args=(work, threads, messages, stop_event), name=job.id, daemon=True)
+    messages, child_stop = context.Queue(), context.Event()
+    child = context.Process(target=_child_main, args=(work, threads, messages, child_stop), name=name, daemon=True)
     child.start()
     try:
         while True:
-            if job.stop_event.is_set():
-                stop_event.set()
+            if stop_event.is_set():
+                child_stop.set()
             try:
                 kind, value = messages.get(timeout=0.2 if child.is_alive() else 2.0)
             except queue.Empty:
                 if child.is_alive():
                     continue
-                return "failed", f"the run's process ended unexpectedly (exit code {child.exitcode})"
+                return "failed", f"{what}'s process ended unexpectedly (exit code {child.exitcode})"
             if kind == "report":
-                job.report(value)
+                report(value)
             else:
                 return kind, value
     finally:
@@ -225,7 +229,7 @@ def start_job(owner: str, label: str, work: Callable[[Callable[[dict], None], th
 def _run(job: Job, work, threads: int | None) -> None:
     try:
         if isinstance(work, ChildWork):
-            ending, result = _run_in_child(job, work, threads)
+            ending, result = run_in_child(work, job.report, job.stop_event, threads, job.id, "the run")
             if ending == "failed":
                 raise JobError(result)
         else:

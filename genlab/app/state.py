@@ -40,6 +40,13 @@ def dataset_choice() -> dict:
     return st.session_state.dataset_choice
 
 
+def _build_cache(report, stop_event, choice: dict) -> None:
+    """Builds a dataset choice and writes its disk cache (in DatasetBuild's child process); reports (done, total)."""
+    from genlab.data import load_dataset
+
+    load_dataset(choice["source"], progress=lambda done, total: report((done, total)), **choice["params"])
+
+
 class DatasetBuild:
     """One dataset being loaded or built on a background thread, shared by every session of the server.
 
@@ -73,11 +80,10 @@ class DatasetBuild:
         self._now.wait(delay)
         from genlab.data import load_dataset
 
-        def progress(done, total):
-            self.done, self.total = done, total
-
         try:
-            dataset = load_dataset(self.choice["source"], progress=progress, **self.choice["params"])
+            if self.building:  # minutes of voxelizing, in a child process: the server keeps its lock
+                self._build_in_child()
+            dataset = load_dataset(self.choice["source"], progress=self._progress, **self.choice["params"])
         except Exception as error:  # noqa: BLE001 - kept and shown to the user by load_dataset()
             self.error = error
             return
@@ -85,6 +91,19 @@ class DatasetBuild:
 
         prepare_nearest(dataset)  # here, off the page: the explorer's first visit need not wait for it
         self.dataset = dataset
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _build_in_child(self) -> None:
+        """Builds the dataset's disk cache in a child process, hearing its progress; ValueError if it fails."""
+        from genlab.app.jobs import ChildWork, run_in_child
+
+        ending, value = run_in_child(ChildWork(_build_cache, {"choice": self.choice}),
+                                     lambda entry: self._progress(*entry), threading.Event(), name="dataset-build",
+                                     what="the dataset build")
+        if ending == "failed":
+            raise ValueError(value)
 
     @property
     def finished(self) -> bool:
