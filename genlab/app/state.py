@@ -40,13 +40,6 @@ def dataset_choice() -> dict:
     return st.session_state.dataset_choice
 
 
-def _build_cache(report, stop_event, choice: dict) -> None:
-    """Builds a dataset choice and writes its disk cache (in DatasetBuild's child process); reports (done, total)."""
-    from genlab.data import load_dataset
-
-    load_dataset(choice["source"], progress=lambda done, total: report((done, total)), **choice["params"])
-
-
 class DatasetBuild:
     """One dataset being loaded or built on a background thread, shared by every session of the server.
 
@@ -98,8 +91,10 @@ class DatasetBuild:
     def _build_in_child(self) -> None:
         """Builds the dataset's disk cache in a child process, hearing its progress; ValueError if it fails."""
         from genlab.app.jobs import ChildWork, run_in_child
+        from genlab.data.dataset import build_and_cache
 
-        ending, value = run_in_child(ChildWork(_build_cache, {"choice": self.choice}),
+        ending, value = run_in_child(ChildWork(build_and_cache, {"source": self.choice["source"],
+                                                                 "params": self.choice["params"]}),
                                      lambda entry: self._progress(*entry), threading.Event(), name="dataset-build",
                                      what="the dataset build")
         if ending == "failed":

@@ -157,6 +157,16 @@ def load_dataset(source: str = "synthetic", cache: bool = True, progress=None, *
     return dataset
 
 
+def build_and_cache(report, stop_event, source: str, params: dict) -> None:
+    """Builds a dataset and writes its disk cache, reporting (done, total) to report((done, total)).
+
+    The work the app hands to a child process (genlab.app.jobs.ChildWork), so that a build does
+    not hold the server's lock; this module imports no streamlit or torch, so the child starts
+    quickly. A build runs to its end: stop_event is not polled.
+    """
+    load_dataset(source, progress=lambda done, total: report((done, total)), **params)
+
+
 def is_cached(source: str, params: dict) -> bool:
     """Returns True if load_dataset(source, **params) would read its cache instead of building."""
     return cache_path(source, resolve_params(source, params)).exists()
