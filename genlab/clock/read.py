@@ -153,7 +153,7 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image, uint8 array
     or an opened preprocess.Photo.
 
-    The photo is turned upright and grayscale. box: the square (left, top, side) or rectangle
+    The photo is turned upright and read in each of its grayscale views (Photo.views). box: the square (left, top, side) or rectangle
     (left, top, width, height) in the photo's pixels where the user marked the clock: only that
     is read. Else the dial the detector finds is read alone when it is sure of it
     (DETECT_TRUSTED), and otherwise beside the centre square and, for a photo far from square,
