@@ -19,6 +19,7 @@ TOP_SLIDERS = 8          # the most influential dimensions, shown first
 DIRECTIONS = 8           # principal directions offered as sliders
 REFERENCE_DIGITS = 256   # test digits encoded for slider ranges, principal directions and AE sampling
 MAX_SIDE_BY_SIDE = 4
+SLIDER_MODES = ["coordinates", "principal directions"]   # what the latent sliders move; the first is the default
 COORDINATE_STEP, DIRECTION_STEP, DIRECTION_REACH = 0.05, 0.1, 3.0   # slider stops; directions in std devs
 
 st.title("Latent explorer")
@@ -274,7 +275,7 @@ def latent_view():
     controls, view = st.columns([2, 3])
     # The figure is computed from the sliders' values as they stand (session state) and drawn
     # before the sliders: its message then leaves first, and the browser draws it sooner.
-    mode = st.session_state.get("slider_mode") or "coordinates"
+    mode = st.session_state.get("slider_mode") or SLIDER_MODES[0]
     if mode == "principal directions":
         restore_sliders(direction_keys[:len(directions)], saved_steps)
     else:
@@ -291,8 +292,7 @@ def latent_view():
         live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
     with controls:
         st.markdown(f"**Start:** {start['what']}")
-        st.segmented_control("Sliders move", ["coordinates", "principal directions"],
-                             default="coordinates", key="slider_mode",
+        st.segmented_control("Sliders move", SLIDER_MODES, default=SLIDER_MODES[0], key="slider_mode",
                              help="Coordinates: one latent dimension each, most influential first. "
                                   "Principal directions: the axes along which encoded test digits "
                                   "spread most (PCA), in standard deviations of that spread.")

@@ -112,8 +112,9 @@ if "train_error" in st.session_state:
 
 # How often a running job's progress and curves are redrawn. Each redraw costs the server and the
 # browser CPU the run would use (Streamlit draws the loss chart anew each time): with one core busy
-# elsewhere, a run from this page got 57% of the CLI's samples/s at 2 s, 79% at 5 s
-# (benchmarks/bench_app_train.py --digits 20000).
+# elsewhere, a run from this page got 57% of the CLI's samples/s at 2 s, 79% at 5 s, and 87% at 5 s
+# once the server no longer collected garbage after every rerun (benchmarks/bench_app_train.py
+# --digits 20000; README).
 LIVE_REDRAW_S = 5.0
 
 

@@ -45,10 +45,11 @@ class DatasetBuild:
 
     done / total count voxelized grids (total is None until the builder reports); `building`
     says whether it builds (slow, once) or reads the disk cache (quick); dataset or error is set
-    once it has finished. With a `delay` (Home starts the load for the other pages) the work
-    begins that many seconds later, so the browser can draw the page first (the load holds
-    Python's lock and slows the server's event loop), or at once when `hurry()` says a page
-    needs the dataset now.
+    once it has finished. A build runs in a child process (it would hold Python's lock for
+    minutes); reading the cache, and the nearest-digit index, run on this thread. With a `delay`
+    (Home starts the load for the other pages) the work begins that many seconds later, so the
+    browser can draw the page first (reading the cache holds Python's lock and slows the server's
+    event loop), or at once when `hurry()` says a page needs the dataset now.
     """
 
     def __init__(self, choice: dict, delay: float = 0.0):

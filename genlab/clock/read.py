@@ -157,10 +157,11 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     square (left, top, side) or rectangle (left, top, width, height) in the photo's pixels where
     the user marked the clock: only that is read. Else the dial the detector finds is read alone
     when it is sure of it (DETECT_TRUSTED), and otherwise beside the centre square and, for a
-    photo far from square, the whole photo (crop=False: the centre square only). Each is re-centred on the dial the
-    reader's face locator finds; the reading is their mean distribution, calibrated with the
-    reader's temperature. Uses `reader` and `detector` (default: the shipped weights). Raises
-    ValueError for images that cannot be read (see preprocess.open_image) and for an empty box.
+    photo far from square, the whole photo (crop=False: the centre square only). Each is
+    re-centred on the dial the reader's face locator finds; the reading is their mean
+    distribution, calibrated with the reader's temperature. Uses `reader` and `detector`
+    (default: the shipped weights). Raises ValueError for images that cannot be read (see
+    preprocess.open_image) and for an empty box.
     """
     reader = reader or load_default_reader()
     p, chains = time_distribution(image, reader, crop, box, detector)
