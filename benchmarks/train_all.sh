@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/train_all}
-mkdir -p "$OUT"
+mkdir -p "$OUT/latent"
 common="--dataset mnist --threads 1 --epochs 60 --patience 6"
 declare -A AE_MINUTES=([fcn]=6 [cnn_mlp]=6 [lstm]=9 [gru]=10)
 
@@ -25,8 +25,10 @@ chain() {  # chain BACKBONE...: AE, then VAE and GAN from it, for each backbone 
   for b in "$@"; do
     run "ae_$b" --kind ae --backbone "$b" $common --lr 3e-3 --max-minutes "${AE_MINUTES[$b]}"
     run "vae_$b" --kind vae --backbone "$b" $common --lr 1e-3 --max-minutes 5 --init-from "$OUT/ae_$b.safetensors"
-    run "gan_$b" --kind gan --backbone "$b" --dataset mnist --threads 1 --lr 3e-4 --epochs 300 --patience 1000 \
-        --max-minutes 4 --init-from "$OUT/ae_$b.safetensors" --set ae_weight=0
+    # The GAN: the latent game on the fixed AE, then its decoder fine-tuned by a voxel critic too.
+    gan="--kind gan --backbone $b --dataset mnist --threads 1 --lr 3e-4 --epochs 300 --patience 1000 --set ae_weight=0"
+    run "latent/gan_$b" $gan --max-minutes 4 --init-from "$OUT/ae_$b.safetensors"
+    run "gan_$b" $gan --max-minutes 8 --init-from "$OUT/latent/gan_$b.safetensors" --set voxel_weight=0.005
   done
 }
 

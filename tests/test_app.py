@@ -196,9 +196,10 @@ def test_data_switch_rejects_a_corrupt_h5_and_a_missing_mnist_folder(tmp_path):
     assert any("nowhere is outside the data folder this app reads" in e.value for e in at.error)
 
 
-def start_training(at: AppTest, epochs: int, kind: str = "ae") -> jobs.Job:
+def start_training(at: AppTest, epochs: int, kind: str = "ae", voxel_weight: float = 0.0) -> jobs.Job:
     at.selectbox(key="train_kind").set_value(kind)
     at.select_slider(key="train_beta").set_value(0.5)
+    at.select_slider(key="train_voxel_weight").set_value(voxel_weight)
     at.number_input(key="train_second_stage").set_value(200)
     at.number_input(key="train_epochs").set_value(epochs)
     at.number_input(key="train_digits").set_value(120)
@@ -233,11 +234,12 @@ def test_train_runs_in_the_background_and_saves_a_checkpoint():
 
 def test_a_gan_trained_from_the_page_can_sample_digits_on_request():
     at = open_page("pages/train.py", owner="test-train-gan")
-    job = start_training(at, epochs=1, kind="gan")
+    job = start_training(at, epochs=1, kind="gan", voxel_weight=0.005)
     assert job.wait(120)
     assert job.snapshot()["status"] == jobs.DONE, job.snapshot()["error"]
     model = load_model(job.snapshot()["result"]["checkpoint"])
     assert model.kind == "gan" and "beta" not in model.config  # beta belongs to the VAE
+    assert model.config["voxel_weight"] == 0.005 and model.voxel_critic is not None
     digit = int(model.code_density.weights.argmax())
     assert model.sample(2, digit=digit).shape == (2, 16, 16, 16)
 

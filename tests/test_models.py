@@ -1,6 +1,7 @@
 """The twelve models: one contract (shapes, ranges), the backbones' structure, checkpoints and their errors."""
 
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from torch import nn
 
 import genlab
 from genlab.models import BACKBONES, KINDS, build_model, load_model, save_model, shipped_models
+from genlab.models.kinds import StepSettings
 
 TINY = {"fcn": {"width": 4}, "cnn_mlp": {"width": 4, "hidden": 16}, "lstm": {"hidden": 16}, "gru": {"hidden": 16}}
 PAIRS = [(k, b) for k in KINDS for b in BACKBONES]
@@ -98,7 +100,8 @@ def test_gan_plays_in_code_space_and_reconstructs_through_its_inverse():
     assert d_ids and g_ids and not d_ids & g_ids
     assert "encoder" in model.reconstruction_method
     assert set(model(x).terms) == {"recon", "adv", "cycle"}
-    assert set(model(model.codes(x), part="critic").terms) == {"w_distance", "gp"}
+    assert set(model(x, part="critic").terms) == {"w_distance", "gp"}
+    assert model.voxel_critic is None  # latent-only by default: older checkpoints keep their tensors
 
 
 def test_gan_with_a_fixed_autoencoder_trains_only_the_latent_game():
@@ -107,6 +110,28 @@ def test_gan_with_a_fixed_autoencoder_trains_only_the_latent_game():
     ids = {id(p) for p in model.generator_parameters()}
     assert not any(id(p) in ids for p in model.encoder.parameters())
     assert set(model(voxels(3)).terms) == {"adv", "cycle"}
+
+
+def test_gan_with_a_voxel_critic_fine_tunes_its_decoder_against_real_grids():
+    model = tiny("gan", "fcn", ae_weight=0.0, voxel_weight=0.5, voxel_width=4).train()
+    x = voxels(4)
+    assert model.voxel_critic(x).shape == (4, 1)
+    g_ids = {id(p) for p in model.generator_parameters()}
+    d_ids = {id(p) for p in model.discriminator_parameters()}
+    assert all(id(p) in g_ids for p in model.decoder.parameters())  # the decoder is no longer the AE's
+    assert not any(id(p) in g_ids for p in model.encoder.parameters())
+    assert all(id(p) in d_ids for p in model.voxel_critic.parameters()) and not d_ids & g_ids
+    assert set(model(x).terms) == {"recon", "adv", "voxel_adv", "cycle"}
+    fakes = model.fake_grids(4, "cpu").detach()
+    assert set(model(x, part="critic", fakes=fakes).terms) == {"w_distance", "gp", "voxel_hinge", "voxel_gap"}
+    # One training step moves the decoder and both critics, and leaves the encoder as it was.
+    before = {name: t.clone() for name, t in model.state_dict().items()}
+    optimisers = model.make_optimisers(1e-3)
+    losses = model.training_step(model, x, optimisers, StepSettings())
+    assert {"voxel_adv", "voxel_hinge", "voxel_gap"} <= set(losses) and all(map(math.isfinite, losses.values()))
+    after = model.state_dict()
+    changed = {name.split(".")[0] for name in after if not torch.equal(before[name], after[name])}
+    assert {"decoder", "critic", "voxel_critic", "mapper"} <= changed and "encoder" not in changed
 
 
 def test_build_model_rejects_unknown_names_and_options():
@@ -137,6 +162,18 @@ def test_save_load_round_trip_reproduces_outputs(kind, backbone, tmp_path):
     torch.testing.assert_close(loaded.encode(x), model.encode(x), atol=0, rtol=0)
     if kind == "gan":
         assert loaded.metadata["reconstruction_method"] == model.reconstruction_method
+
+
+def test_a_voxel_gan_round_trips_with_its_critic(tmp_path):
+    model = tiny("gan", "fcn", latent_dim=4, ae_weight=0.0, voxel_weight=0.1, voxel_width=4)
+    model.train()
+    model.training_step(model, voxels(4), model.make_optimisers(1e-3), StepSettings())  # moves the spectral norms
+    model.eval()
+    loaded = load_model(save_model(model, tmp_path / "g.safetensors", {}))
+    assert loaded.config["voxel_weight"] == 0.1
+    x, z = voxels(3), torch.randn(3, 4)
+    torch.testing.assert_close(loaded.voxel_critic(x), model.voxel_critic(x), atol=0, rtol=0)
+    torch.testing.assert_close(loaded.decode(z), model.decode(z), atol=0, rtol=0)
 
 
 def test_genlab_load_model_is_the_same_function():

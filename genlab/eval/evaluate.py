@@ -250,6 +250,7 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         else {"path": _display_path(path), "name": Path(path).stem, "sha256": file_sha256(path)},
         "trained_on": _trained_on(model, data),
         "reconstruction_method": (getattr(model, "metadata", None) or {}).get("reconstruction_method"),
+        "gan_game": model.game() if model.kind == "gan" else None,
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
     record["extra_tests"] = {

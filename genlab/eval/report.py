@@ -323,7 +323,9 @@ def _gan_note(results: dict) -> list[str]:
                       if m["kind"] == "gan" and m.get("reconstruction_method")})
     if not methods:
         return []
-    return ["", "A GAN has no encoder of its own; ours reconstruct with: " + "; ".join(methods) + ". "
+    games = [f"{model_name(m)}: {m['gan_game']}" for m in results["models"] if m.get("gan_game")]
+    played = (" Where each GAN plays its adversarial game: " + "; ".join(games) + ".") if games else ""
+    return ["", "A GAN has no encoder of its own; ours reconstruct with: " + "; ".join(methods) + "." + played + " "
             "The paper's GAN BCE values (5.5 to 13.0) are far worse than predicting 0.5 everywhere (BCE ln 2 = 0.693), "
             "so its GAN row cannot have come from comparable reconstructions; compare that row with care."]
 

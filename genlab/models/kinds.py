@@ -22,6 +22,7 @@ import torch
 import torch.export
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
@@ -325,10 +326,17 @@ class GAN(GenerativeModel):
     To reconstruct, `inverse` (MLP) maps a code back to noise, trained so that mapper(inverse(c))
     returns c (a cycle term that also keeps the mapper covering every training code):
     encode(x) = inverse(standardised encoder(x)), decode(z) = decoder(mapper(z) in code units).
+
+    voxel_weight > 0 adds the game in voxel space too (as 3D-GAN, Wu et al., 2016): a `VoxelCritic`
+    (3D convolutions, spectrally normalised, hinge loss) scores decoded grids against real digits, and
+    the decoder is fine-tuned by it (adversarial term times voxel_weight) while still reconstructing
+    the training digits from the encoder's codes, so a GAN no longer shares its decoder with its AE.
+    voxel_weight = 0 (the default, and every older checkpoint) is the latent-only game.
     """
 
     kind = "gan"
-    defaults = {"ae_weight": 1.0, "gp_weight": 10.0, "n_critic": 5, "cycle_weight": 1.0, "mapper_width": 256}
+    defaults = {"ae_weight": 1.0, "gp_weight": 10.0, "n_critic": 5, "cycle_weight": 1.0, "mapper_width": 256,
+                "voxel_weight": 0.0, "voxel_width": 8}
     reconstruction_method = ("encoder after the fact: the backbone autoencoder's encoder, then an MLP "
                              "trained to invert the latent generator (code -> noise)")
 
@@ -340,6 +348,8 @@ class GAN(GenerativeModel):
         self.mapper = mlp(latent_dim, width, latent_dim)  # noise -> code
         self.inverse = mlp(latent_dim, width, latent_dim)  # code -> noise
         self.critic = mlp(latent_dim, width, 1)  # code -> score
+        # Only a voxel-space GAN has one, so latent-only checkpoints keep their tensors.
+        self.voxel_critic = VoxelCritic(config["voxel_width"]) if config["voxel_weight"] else None
         # The game is played on standardised codes (any autoencoder's code scale works the same);
         # set from the training digits' codes when training starts (see set_code_scale).
         self.register_buffer("code_mean", torch.zeros(latent_dim))
@@ -358,6 +368,11 @@ class GAN(GenerativeModel):
             self.encoder.eval()
             self.decoder.eval()
         return self
+
+    def game(self) -> str:
+        """Returns where the adversarial game is played, in words (for reports)."""
+        weight = self.config["voxel_weight"]
+        return f"latent codes and voxels (3D critic, weight {weight:g})" if weight else "latent codes only"
 
     def encode(self, x):
         return self.inverse(self.codes(x))
@@ -383,16 +398,22 @@ class GAN(GenerativeModel):
         return (raw - self.code_mean) / self.code_std
 
     def generator_parameters(self) -> list[nn.Parameter]:
-        """Returns the parameters the generator step updates (mapper, inverse, and the autoencoder unless fixed)."""
-        autoencoder = [*self.encoder.parameters(), *self.decoder.parameters()] if self.config["ae_weight"] else []
-        return [*self.mapper.parameters(), *self.inverse.parameters(), *autoencoder]
+        """Returns the parameters the generator step updates: mapper, inverse, the encoder unless the
+        autoencoder is fixed, and the decoder unless it is fixed and there is no voxel game."""
+        encoder = list(self.encoder.parameters()) if self.config["ae_weight"] else []
+        decoder = list(self.decoder.parameters()) if self.config["ae_weight"] or self.voxel_critic else []
+        return [*self.mapper.parameters(), *self.inverse.parameters(), *encoder, *decoder]
 
     def discriminator_parameters(self) -> list[nn.Parameter]:
-        """Returns the critic's parameters."""
-        return list(self.critic.parameters())
+        """Returns the critics' parameters (the code critic's, and the voxel critic's if any)."""
+        voxel = list(self.voxel_critic.parameters()) if self.voxel_critic else []
+        return [*self.critic.parameters(), *voxel]
 
-    def critic_loss(self, codes: torch.Tensor) -> Losses:
-        """Returns the WGAN-GP critic loss for real codes (B, latent_dim) against freshly mapped noise."""
+    def critic_loss(self, codes: torch.Tensor, x: torch.Tensor | None = None,
+                    fake_grids: torch.Tensor | None = None) -> Losses:
+        """Returns the WGAN-GP critic loss for real codes (B, latent_dim) against freshly mapped noise,
+        plus, given fake_grids (decoded samples (B, 16, 16, 16)), the voxel critic's hinge loss for
+        real grids x (B, 16, 16, 16) against them."""
         codes = codes.float()
         fake = self.mapper(self.prior(len(codes)).to(codes.device)).detach().float()
         t = torch.rand(len(codes), 1, device=codes.device)
@@ -400,7 +421,18 @@ class GAN(GenerativeModel):
         grad, = torch.autograd.grad(self.critic(mixed).sum(), mixed, create_graph=True)
         penalty = ((grad.norm(dim=1) - 1) ** 2).mean()
         distance = self.critic(codes).mean() - self.critic(fake).mean()  # the Wasserstein estimate
-        return Losses(-distance + self.config["gp_weight"] * penalty, {"w_distance": distance, "gp": penalty})
+        total = -distance + self.config["gp_weight"] * penalty
+        terms = {"w_distance": distance, "gp": penalty}
+        if fake_grids is not None:
+            real_score, fake_score = self.voxel_critic(x.float()), self.voxel_critic(fake_grids.float())
+            terms["voxel_hinge"] = F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+            terms["voxel_gap"] = real_score.mean() - fake_score.mean()
+            total = total + terms["voxel_hinge"]
+        return Losses(total, terms)
+
+    def fake_grids(self, n: int, device) -> torch.Tensor:
+        """Returns n decoded samples (n, 16, 16, 16) of mapped noise, as probabilities (with gradients)."""
+        return torch.sigmoid(self.decode_logits(self.prior(n).to(device)))
 
     step_leaves_parameters_unused = True  # the critic's update leaves the generator without gradients
 
@@ -431,38 +463,76 @@ class GAN(GenerativeModel):
         if codes is None:
             with torch.no_grad(), step.autocast:
                 codes = self.codes(x).float()  # the critic's real samples, shared by its steps
-        for _ in range(self.config["n_critic"]):
+        fakes = None
+        if self.voxel_critic is not None:  # one voxel critic update per step: 3D convolutions are the cost
+            with torch.no_grad(), step.autocast:
+                fakes = self.fake_grids(len(x), x.device).float()
+        for i in range(self.config["n_critic"]):
             with step.autocast:
-                d_losses = net(codes, part="critic")
+                d_losses = net(x, part="critic", codes=codes, fakes=fakes if i == 0 else None)
+            if i == 0:
+                voxel_terms = {k: v for k, v in d_losses.floats().items() if k.startswith("voxel")}
             update(optimisers["discriminator"], d_losses.total, step.grad_clip)
         with step.autocast:
             g_losses = net(x, part="generator", codes=codes)
         update(optimisers["generator"], g_losses.total, step.grad_clip)
         d = d_losses.floats()
-        return {**g_losses.floats(), "d_loss": d.pop("loss"), **d}
+        return {**g_losses.floats(), "d_loss": d.pop("loss"), **d, **voxel_terms}
 
-    def forward(self, x, part: str = "generator", codes: torch.Tensor | None = None):
-        """Returns the losses of one GAN step: part="critic" (x: real codes (B, latent_dim)) or "generator"
-        (x: voxels (B, 16, 16, 16); codes: their codes, computed here if None).
+    def forward(self, x, part: str = "generator", codes: torch.Tensor | None = None,
+                fakes: torch.Tensor | None = None):
+        """Returns the losses of one GAN step on voxels x (B, 16, 16, 16) with their standardised codes
+        (computed here if None): part="critic" (fakes: decoded samples, for the voxel critic's
+        loss too) or "generator".
 
         (Both parts go through forward so DistributedDataParallel can average their gradients.)
         """
+        if codes is None:
+            with torch.no_grad():
+                codes = self.codes(x)
         if part == "critic":
-            return self.critic_loss(x)
+            return self.critic_loss(codes, x, fakes)
         terms, total = {}, 0.0
         if self.config["ae_weight"]:
             own = self.encoder(x)
             terms["recon"] = reconstruction_loss(self.decoder(own), x)
             total = self.config["ae_weight"] * terms["recon"]
             codes = self.standardise(own).detach()
-        elif codes is None:
-            with torch.no_grad():
-                codes = self.codes(x)
+        elif self.voxel_critic is not None:  # the decoder trains: it keeps reconstructing the fixed codes
+            terms["recon"] = reconstruction_loss(self.decoder(codes.float() * self.code_std + self.code_mean), x)
+            total = terms["recon"]
         codes = codes.float()
-        terms["adv"] = -self.critic(self.mapper(self.prior(len(x)).to(x.device))).mean()
+        mapped = self.mapper(self.prior(len(x)).to(x.device))
+        terms["adv"] = -self.critic(mapped).mean()
+        if self.voxel_critic is not None:
+            grids = torch.sigmoid(self.decoder(mapped * self.code_std + self.code_mean))
+            terms["voxel_adv"] = -self.voxel_critic(grids.float()).mean()
+            total = total + self.config["voxel_weight"] * terms["voxel_adv"]
         terms["cycle"] = F.mse_loss(self.mapper(self.inverse(codes)), codes)
         total = total + terms["adv"] + self.config["cycle_weight"] * terms["cycle"]
         return Losses(total, terms)
+
+
+class VoxelCritic(nn.Module):
+    """A 3D-GAN-style critic: voxel grids (B, 16, 16, 16) in [0, 1] -> scores (B, 1).
+
+    Three stride-2 3x3x3 convolutions (16 -> 8 -> 4 -> 2 voxels a side, width w -> 2w -> 4w) with
+    LeakyReLU, then a linear score, every layer spectrally normalised (Miyato et al., 2018): the
+    critic stays smooth without a gradient penalty, whose second derivatives through 3D
+    convolutions cost 2-3 times a plain step on a CPU.
+    """
+
+    def __init__(self, width: int = 8):
+        super().__init__()
+        layers, c_in = [], 1
+        for c_out in (width, 2 * width, 4 * width):
+            layers += [spectral_norm(nn.Conv3d(c_in, c_out, 3, 2, 1)), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        self.score = spectral_norm(nn.Linear(c_in * (GRID // 8) ** 3, 1))
+
+    def forward(self, grids: torch.Tensor) -> torch.Tensor:
+        return self.score(self.features(grids[:, None]).flatten(1))
 
 
 # The classes of the kinds genlab.names names.
