@@ -1,12 +1,22 @@
-"""genlab.viz: the 3D voxel viewer (Plotly Mesh3d) and 2D projections for galleries."""
+"""genlab.viz: the 3D voxel viewer (Plotly Mesh3d) and 2D projections for galleries.
 
-from genlab.viz.export import MESH_FORMATS, mesh_file
-from genlab.viz.figures import VIEW_THRESHOLD, loss_figure, voxel_animation, voxel_figure
-from genlab.viz.images import png_bytes, projection_grid, projection_image
-from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh, weld
+Names are imported on first use (PEP 562), so a page that needs only 2D pictures (Home's digits)
+does not wait for plotly.graph_objects, scipy and scikit-image (~0.4 s).
+"""
 
-__all__ = [
-    "Mesh", "voxel_mesh", "surface_mesh", "weld", "mesh_file", "MESH_FORMATS",
-    "VIEW_THRESHOLD", "voxel_figure", "voxel_animation", "loss_figure",
-    "projection_image", "projection_grid", "png_bytes",
-]
+import importlib
+
+_MODULES = {
+    "export": ("MESH_FORMATS", "mesh_file"),
+    "figures": ("VIEW_THRESHOLD", "loss_figure", "voxel_animation", "voxel_figure"),
+    "images": ("png_bytes", "projection_grid", "projection_image"),
+    "mesh": ("Mesh", "surface_mesh", "voxel_mesh", "weld"),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'genlab.viz' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"genlab.viz.{_WHERE[name]}"), name)

@@ -8,9 +8,9 @@ change between figures, so frames and slider steps can be compared by eye.
 import numpy as np
 import plotly.graph_objects as go
 
+from genlab.viz.images import COLORSCALE
 from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh
 
-COLORSCALE = "Viridis"
 ONE_COLOUR = "#3f6fb5"   # the "one colour" option: every voxel alike, the shape alone
 # The threshold the app's views start on. 3D MNIST voxels are soft (point counts scaled to
 # [0, 1], many occupied voxels below one half), so 0.5 would hide much of every digit.
