@@ -219,6 +219,21 @@ def test_records_say_whether_the_checkpoint_was_trained_on_this_data(results):
     assert all(m["trained_on"]["same_data"] is None for m in results["models"])
 
 
+def test_a_model_warm_started_from_weights_trained_on_other_data_is_flagged(data):
+    class Checkpoint:  # fine-tuned on this data from weights that saw another dataset
+        metadata = {"dataset": {"source": "tiny", "fingerprint": data.describe()["fingerprint"]},
+                    "training": {"init_fingerprints": ["0123abcd"]}}
+
+    record = evaluate._trained_on(Checkpoint(), data)
+    assert record["same_data"] is True and record["donors_same_data"] is False
+    lines = report._data_warning({"models": [{"kind": "gan", "backbone": "fcn", "checkpoint": {"name": "gan_fcn"},
+                                              "trained_on": record}]})
+    assert ("gan_fcn were trained on this dataset, but warm-started from weights trained on other data "
+            "(fingerprints 0123abcd)") in lines[0]
+    Checkpoint.metadata["training"]["init_fingerprints"] = [data.describe()["fingerprint"]]
+    assert evaluate._trained_on(Checkpoint(), data)["donors_same_data"] is True
+
+
 def test_committed_results_match_the_shipped_weights():
     from genlab import paths
 

@@ -262,6 +262,7 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
     assert load_model(tmp_path / "vae_gru.safetensors").metadata["training"]["init_from"] == "ae_gru.safetensors"
     gan = load_model(tmp_path / "gan_fcn.safetensors")
     assert gan.metadata["training"]["init_from"] == "ae_fcn.safetensors" and gan.config["ae_weight"] == 0.0
+    assert gan.metadata["training"]["init_fingerprints"] == [data.fingerprint]  # the data its donor saw
     torch.testing.assert_close(
         gan.decoder.state_dict(), load_model(tmp_path / "ae_fcn.safetensors").decoder.state_dict()
     )

@@ -218,12 +218,17 @@ def _display_path(path) -> str:
 
 
 def _trained_on(model, data) -> dict:
-    """Returns the checkpoint's training-data source and fingerprint, and whether it matches data."""
-    trained = (getattr(model, "metadata", None) or {}).get("dataset") or {}
+    """Returns the checkpoint's training-data source and fingerprint, and whether it and the data of
+    the weights it was warm-started from match data."""
+    metadata = getattr(model, "metadata", None) or {}
+    trained = metadata.get("dataset") or {}
     fingerprint = trained.get("fingerprint")
+    # The data of the weights it was warm-started from (and theirs), as the trainer records them.
+    donors = (metadata.get("training") or {}).get("init_fingerprints", [])
     here = data.describe()
-    return {"source": trained.get("source"), "fingerprint": fingerprint,
+    return {"source": trained.get("source"), "fingerprint": fingerprint, "init_fingerprints": donors,
             "same_data": None if fingerprint is None else fingerprint == here.get("fingerprint"),
+            "donors_same_data": all(f == here.get("fingerprint") for f in donors),
             "same_recipe": trained.get("source") == here.get("source") and trained.get("params") == here.get("params")}
 
 

@@ -298,13 +298,22 @@ def _density_section(results: dict) -> list[str]:
 def _data_warning(results: dict) -> list[str]:
     """Returns Markdown lines warning about models trained on other data than the evaluation's, if any."""
     other = [m for m in results["models"] if (m.get("trained_on") or {}).get("same_data") is False]
+    # Trained on this data, but warm-started from weights that saw other data.
+    heirs = [m for m in results["models"] if (m.get("trained_on") or {}).get("same_data")
+             and m["trained_on"].get("donors_same_data") is False]
+    lines = []
+    if heirs:
+        lines += [f"**Warning**: {', '.join(model_name(m) for m in heirs)} were trained on this dataset, but "
+                  "warm-started from weights trained on other data (fingerprints "
+                  f"{', '.join(sorted({f for m in heirs for f in m['trained_on']['init_fingerprints']}))}).", ""]
     if not other:
-        return []
+        return lines
     names = ", ".join(model_name(m) for m in other)
     if all(m["trained_on"].get("same_recipe") for m in other):
-        return [f"**Note**: {names} were trained on a build of this dataset with the same source and parameters "
-                "but another fingerprint (it covers all four arrays, so e.g. a voxelizer change alters it).", ""]
-    return [f"**Warning**: {names} were trained on other data than this dataset (fingerprints differ).", ""]
+        return lines + [f"**Note**: {names} were trained on a build of this dataset with the same source and "
+                        "parameters but another fingerprint (it covers all four arrays, so e.g. a voxelizer change "
+                        "alters it).", ""]
+    return lines + [f"**Warning**: {names} were trained on other data than this dataset (fingerprints differ).", ""]
 
 
 def _extra_test_tables(results: dict) -> list[str]:

@@ -127,9 +127,13 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
         donor = load_model(init_from)
         model.warm_start(donor)
         donor_training = donor.metadata.get("training", {})
-        # A chain's cost adds up: the donor's own training plus whatever warm-started it.
+        # A chain's cost adds up: the donor's own training plus whatever warm-started it; so do the
+        # data its weights have seen (a model fine-tuned here from weights trained elsewhere is not
+        # trained on this data alone: the evaluation says so).
+        seen = {*donor_training.get("init_fingerprints", []), (donor.metadata.get("dataset") or {}).get("fingerprint")}
         warm = {"init_from": Path(init_from).name,
-                "init_seconds": donor_training.get("seconds", 0.0) + donor_training.get("init_seconds", 0.0)}
+                "init_seconds": donor_training.get("seconds", 0.0) + donor_training.get("init_seconds", 0.0),
+                "init_fingerprints": sorted(seen - {None})}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
                          compile=args.compile, seed=args.seed, patience=args.patience,
                          max_seconds=args.max_minutes * 60 if args.max_minutes else None)
