@@ -10,14 +10,13 @@ palette PNGs (small enough to commit).
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.bench_startup import CHROMIUM, CHROMIUM_ARGS, free_port, stop, wait_for_health  # noqa: E402
+from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up  # noqa: E402
 
 WIDTH, MAX_HEIGHT = 1000, 1500
 PAGES = [("", "home"), ("data", "data"), ("train", "train"), ("explore", "explore"), ("compare", "compare"),
@@ -45,11 +44,10 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                "--server.port", str(port), "--server.address", "127.0.0.1"],
-                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(streamlit_command(port), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
     try:
-        wait_for_health(url, process, time.time() + 60)
+        wait_until_up(url, process, timeout=60)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": WIDTH, "height": MAX_HEIGHT})

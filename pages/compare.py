@@ -33,11 +33,10 @@ else:
 
     with st.container(border=True):
         st.markdown("**Findings**\n\n" + "\n".join(f"- {line}" for line in findings(results)))
-    from genlab.eval.report import model_name
+    from genlab.eval.report import gan_games
 
-    games = [f"{model_name(m)}: {m['gan_game']}" for m in results["models"] if m.get("gan_game")]
-    if games:
-        st.caption("Where each GAN plays its adversarial game: " + "; ".join(games) + ".")
+    if gan_games(results):
+        st.caption(gan_games(results))
 
 a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off

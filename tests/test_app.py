@@ -461,7 +461,7 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     monkeypatch.setattr(paths, "RESULTS_DIR", tiny_evaluation)
     at = open_page("pages/compare.py")
     assert not at.info and "Findings" in at.markdown[1].value
-    assert any("gan_fcn: latent codes only" in c.value for c in at.caption)   # which game the GAN row played
+    assert any("gan_fcn on latent codes only" in c.value for c in at.caption)   # which game the GAN row played
     table = at.dataframe[0].value
     assert sorted(table["Kind"]) == ["AE", "GAN", "VAE"]
     assert (list(table.columns[:4]) == ["Model", "Kind", "Backbone", "BCE"]

@@ -153,7 +153,7 @@ def test_written_files_and_load_results(results, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "### BCE" in md and "/ 0.1304 /" in md and "— / 5.5372 / —" not in md  # gan_cnn_mlp evaluated
     assert "— / 0.2249 / —" in md  # ae_cnn_mlp was not
-    assert "gan_cnn_mlp: latent codes only" in md  # which game the GAN row played
+    assert "gan_cnn_mlp on latent codes only" in md  # which game the GAN row played
     assert "paper's conclusion" in md
     assert "| model | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 |" in md  # label shares per model
     assert "### The same tables on the rotated test digits (50 digits" in md

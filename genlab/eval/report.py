@@ -327,14 +327,24 @@ def _extra_test_tables(results: dict) -> list[str]:
     return lines
 
 
+def gan_games(results: dict) -> str:
+    """Returns a sentence saying where the GANs of results play their adversarial game ("" if no GAN says)."""
+    games = {}
+    for m in results["models"]:
+        if m.get("gan_game"):
+            games.setdefault(m["gan_game"], []).append(model_name(m))
+    return ("Where the GANs play their adversarial game: "
+            + "; ".join(f"{', '.join(models)} on {game}" for game, models in games.items()) + ".") if games else ""
+
+
 def _gan_note(results: dict) -> list[str]:
     methods = sorted({m["reconstruction_method"] for m in results["models"]
                       if m["kind"] == "gan" and m.get("reconstruction_method")})
     if not methods:
         return []
-    games = [f"{model_name(m)}: {m['gan_game']}" for m in results["models"] if m.get("gan_game")]
-    played = (" Where each GAN plays its adversarial game: " + "; ".join(games) + ".") if games else ""
-    return ["", "A GAN has no encoder of its own; ours reconstruct with: " + "; ".join(methods) + "." + played + " "
+    played = gan_games(results)
+    return ["", "A GAN has no encoder of its own; ours reconstruct with: " + "; ".join(methods) + ". "
+            + (played + " " if played else "") +
             "The paper's GAN BCE values (5.5 to 13.0) are far worse than predicting 0.5 everywhere (BCE ln 2 = 0.693), "
             "so its GAN row cannot have come from comparable reconstructions; compare that row with care."]
 
