@@ -208,7 +208,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ddp_worker(rank: int, world: int, port: int, path: str, kind: str) -> None:
+def _ddp_worker(rank: int, world: int, port: int, path: str, kind: str, options: dict | None = None) -> None:
     """One torchrun-like process: the environment torchrun would set, then the ordinary train() call."""
     import os
 
@@ -217,7 +217,7 @@ def _ddp_worker(rank: int, world: int, port: int, path: str, kind: str) -> None:
     torch.set_num_threads(1)
     data = VoxelDataset(blobs(96), np.zeros(96, np.int64), blobs(16, seed=1), np.zeros(16, np.int64),
                         source="synthetic", params={"blobs": True})
-    train(tiny(kind, "gru"), data, quick(epochs=2), checkpoint_path=path)
+    train(tiny(kind, "gru", **(options or {})), data, quick(epochs=2), checkpoint_path=path)
 
 
 @pytest.mark.slow
@@ -237,12 +237,16 @@ def test_two_gloo_processes_learn_what_one_process_learns_from_the_same_global_b
 
 
 @pytest.mark.slow
-def test_a_gan_trains_under_ddp(tmp_path):
+@pytest.mark.parametrize("options", [{}, {"ae_weight": 0.0, "voxel_weight": 0.01, "voxel_width": 4}],
+                         ids=["latent", "voxel"])
+def test_a_gan_trains_under_ddp(tmp_path, options):
     import torch.multiprocessing as mp
 
     path = tmp_path / "gan.safetensors"
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(path), "gan"), nprocs=2, join=True)
-    assert load_model(path).metadata["training"]["epochs_done"] == 2
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(path), "gan", options), nprocs=2, join=True)
+    gan = load_model(path)
+    assert gan.metadata["training"]["epochs_done"] == 2
+    assert (gan.voxel_critic is not None) == bool(options)
 
 
 @pytest.mark.slow
