@@ -396,7 +396,7 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "texture"}
+                    "thin", "second"}
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 5  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 4  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -260,7 +260,7 @@ def hard_extras(rng: np.random.Generator) -> dict:
     """Returns a random set of the hard cases real photos show and plain clocks lack (each drawn or not):
     subdials with their own small hands, printed text, skeleton hands, long hand tails, a second hand
     with a counterweight, a luminous dial, strong foreshortening, ornamented (Breguet, spade) hands,
-    thin hands of one width, a coloured second hand, a textured dial (sunburst, rings, two-tone)."""
+    thin hands of one width, a coloured second hand."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -283,26 +283,7 @@ def hard_extras(rng: np.random.Generator) -> dict:
         extras["thin"] = float(rng.uniform(0.015, 0.03))
     if rng.random() < 0.35:  # a coloured second hand (mid grey in a grayscale photo), long, with a tail
         extras["second"] = (int(rng.uniform(70, 180)), float(rng.uniform(0.6, 1.0)), float(rng.uniform(0, 360)))
-    if rng.random() < 0.4:  # a textured dial (drawn last here, so the cases above keep their draws)
-        extras["texture"] = (str(rng.choice(["sunburst", "rings", "centre"])),
-                             int(rng.choice([-1, 1]) * rng.uniform(10, 45)), float(rng.uniform(0.35, 0.7)))
     return extras
-
-
-def _draw_texture(draw, texture: tuple, cx, cy, r, face: int) -> None:
-    """Draws a dial's texture in a shade near the face's: a sunburst of radial lines, guilloché-like
-    rings, or a two-tone centre disc (the extent its share of the radius)."""
-    kind, delta, extent = texture
-    shade = int(np.clip(face + delta, 0, 255))
-    if kind == "sunburst":
-        for angle in range(0, 360, 4):
-            draw.line([(cx, cy), _polar(cx, cy, angle, 0.97 * r)], fill=shade, width=1)
-    elif kind == "rings":
-        for radius in np.arange(0.06, 0.97, 0.045) * r:
-            draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], outline=shade, width=1)
-    else:
-        radius = extent * r
-        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=shade)
 
 
 def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
@@ -368,8 +349,6 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         if rng.random() < 0.85:  # bezel
             _draw_shape(draw, shape, cx, cy, r * rng.uniform(1.03, 1.18), int(rng.uniform(0, 255)))
     _draw_shape(draw, shape, cx, cy, r, face)
-    if "texture" in hard:
-        _draw_texture(draw, hard["texture"], cx, cy, r, face)
     if not clean and rng.random() < 0.3:  # inner ring / chapter ring
         rr = r * rng.uniform(0.5, 0.85)
         draw.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], outline=ink, width=max(1, int(r * 0.01)))
