@@ -192,3 +192,9 @@ def test_the_shipped_weights_earlier_split_is_named():
         "The shipped models were trained and tested on an earlier split"
     )
     assert catalogue.earlier_split_note(entries[1:]) == ""
+    earlier = next(iter(catalogue.EARLIER_SPLITS))
+    heir = {"name": "gan_fcn", "origin": "shipped", "fingerprint": "73c1", "init_fingerprints": [earlier]}
+    note = catalogue.earlier_split_note([entries[0], heir])
+    assert note.startswith("ae_fcn was trained and tested on an earlier split")
+    assert note.endswith("gan_fcn was fine-tuned on the current split from weights trained on that earlier one, "
+                         "which saw its test digits.")

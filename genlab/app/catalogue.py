@@ -54,6 +54,7 @@ def list_checkpoints() -> list[dict]:
                 "latent_dim": info.get("latent_dim"),
                 "dataset": (info.get("dataset") or {}).get("source", default_source),
                 "fingerprint": (info.get("dataset") or {}).get("fingerprint"),
+                "init_fingerprints": training.get("init_fingerprints") or [],   # the data of its warm start
                 "metrics": info.get("metrics", {}),
                 "val_loss": training.get("best_val_loss"), "cancelled": bool(training.get("cancelled"))}
 
@@ -102,12 +103,17 @@ def earlier_split_note(entries: list[dict]) -> str:
     notes = []
     for fingerprint, split in EARLIER_SPLITS.items():
         names = [e["name"] for e in entries if e.get("fingerprint") == fingerprint]
+        heirs = [e["name"] for e in entries if fingerprint in e.get("init_fingerprints", [])
+                 and e.get("fingerprint") != fingerprint]
         if names:
             who = "The shipped models were" if len(names) == sum(e["origin"] == "shipped" for e in entries) \
                 else ", ".join(names) + (" was" if len(names) == 1 else " were")
             notes.append(
                 f"{who} trained and tested on an earlier split: {split}; their figures are on those test digits."
             )
+        if heirs:
+            notes.append(f"{', '.join(heirs)} {'was' if len(heirs) == 1 else 'were'} fine-tuned on the current "
+                         "split from weights trained on that earlier one, which saw its test digits.")
     return " ".join(notes)
 
 

@@ -93,7 +93,7 @@ def write_manifest(folder) -> Path:
                 "paper": {"bce": PAPER_BCE[kind].get(backbone), "mse": PAPER_MSE[kind].get(backbone)},
                 "training": {k: training.get(k) for k in ("epochs_done", "seconds", "samples_per_s", "device",
                                                            "world_size", "best_val_loss", "init_from",
-                                                           "init_seconds")}
+                                                           "init_seconds", "init_fingerprints")}
                 | {"config": training.get("config")},
             })
     text = json.dumps({"format_version": 1, "models": entries}, indent=1) + "\n"
