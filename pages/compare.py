@@ -35,8 +35,9 @@ else:
         st.markdown("**Findings**\n\n" + "\n".join(f"- {line}" for line in findings(results)))
     from genlab.eval.report import gan_games
 
-    if gan_games(results):
-        st.caption(gan_games(results))
+    played = gan_games(results)
+    if played:
+        st.caption(played)
 
 a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off

@@ -122,7 +122,7 @@ def test_gan_with_a_voxel_critic_fine_tunes_its_decoder_against_real_grids():
     assert not any(id(p) in g_ids for p in model.encoder.parameters())
     assert all(id(p) in d_ids for p in model.voxel_critic.parameters()) and not d_ids & g_ids
     assert set(model(x).terms) == {"recon", "adv", "voxel_adv", "cycle"}
-    fakes = model.fake_grids(4, "cpu").detach()
+    fakes = model.decode(model.prior(4)).detach()
     assert set(model(x, part="critic", fakes=fakes).terms) == {"w_distance", "gp", "voxel_hinge", "voxel_gap"}
     # One training step moves the decoder and both critics, and leaves the encoder as it was.
     before = {name: t.clone() for name, t in model.state_dict().items()}

@@ -378,7 +378,11 @@ class GAN(GenerativeModel):
         return self.inverse(self.codes(x))
 
     def decode_logits(self, z):
-        return self.decoder(self.mapper(z) * self.code_std + self.code_mean)
+        return self.decode_codes(self.mapper(z))
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """Returns the decoder's voxel logits (B, 16, 16, 16) for standardised codes (B, latent_dim)."""
+        return self.decoder(codes * self.code_std + self.code_mean)
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the autoencoder's standardised codes (B, latent_dim) of voxels x (B, 16, 16, 16): the critic's real
@@ -430,10 +434,6 @@ class GAN(GenerativeModel):
             total = total + terms["voxel_hinge"]
         return Losses(total, terms)
 
-    def fake_grids(self, n: int, device) -> torch.Tensor:
-        """Returns n decoded samples (n, 16, 16, 16) of mapped noise, as probabilities (with gradients)."""
-        return torch.sigmoid(self.decode_logits(self.prior(n).to(device)))
-
     step_leaves_parameters_unused = True  # the critic's update leaves the generator without gradients
 
     def make_optimisers(self, lr: float) -> dict[str, torch.optim.Optimizer]:
@@ -466,7 +466,7 @@ class GAN(GenerativeModel):
         fakes = None
         if self.voxel_critic is not None:  # one voxel critic update per step: 3D convolutions are the cost
             with torch.no_grad(), step.autocast:
-                fakes = self.fake_grids(len(x), x.device).float()
+                fakes = self.decode(self.prior(len(x)).to(x.device)).float()
         for i in range(self.config["n_critic"]):
             with step.autocast:
                 d_losses = net(x, part="critic", codes=codes, fakes=fakes if i == 0 else None)
@@ -499,13 +499,13 @@ class GAN(GenerativeModel):
             total = self.config["ae_weight"] * terms["recon"]
             codes = self.standardise(own).detach()
         elif self.voxel_critic is not None:  # the decoder trains: it keeps reconstructing the fixed codes
-            terms["recon"] = reconstruction_loss(self.decoder(codes.float() * self.code_std + self.code_mean), x)
+            terms["recon"] = reconstruction_loss(self.decode_codes(codes.float()), x)
             total = terms["recon"]
         codes = codes.float()
         mapped = self.mapper(self.prior(len(x)).to(x.device))
         terms["adv"] = -self.critic(mapped).mean()
         if self.voxel_critic is not None:
-            grids = torch.sigmoid(self.decoder(mapped * self.code_std + self.code_mean))
+            grids = torch.sigmoid(self.decode_codes(mapped))
             terms["voxel_adv"] = -self.voxel_critic(grids.float()).mean()
             total = total + self.config["voxel_weight"] * terms["voxel_adv"]
         terms["cycle"] = F.mse_loss(self.mapper(self.inverse(codes)), codes)
