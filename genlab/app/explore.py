@@ -15,21 +15,22 @@ INTERPOLATION_MODES = interpolation.MODES
 
 
 @torch.no_grad()
+def _batch_or_one(network, values, one_ndim: int) -> np.ndarray:
+    """Returns network(values) as numpy for a batch, or for one item (values.ndim == one_ndim)."""
+    x = torch.as_tensor(np.asarray(values, dtype=np.float32))
+    one = x.ndim == one_ndim
+    out = network(x[None] if one else x).numpy()
+    return out[0] if one else out
+
+
 def decode(model, z) -> np.ndarray:
     """Returns voxel probabilities (B, 16, 16, 16) for latents z (B, latent_dim) or (latent_dim,) -> (16, 16, 16)."""
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32))
-    single = z.ndim == 1
-    grids = model.decode(z[None] if single else z).numpy()
-    return grids[0] if single else grids
+    return _batch_or_one(model.decode, z, 1)
 
 
-@torch.no_grad()
 def encode(model, grids) -> np.ndarray:
     """Returns latents (B, latent_dim) for voxel grids (B, 16, 16, 16), or (latent_dim,) for one grid."""
-    x = torch.as_tensor(np.asarray(grids, dtype=np.float32))
-    single = x.ndim == 3
-    z = model.encode(x[None] if single else x).numpy()
-    return z[0] if single else z
+    return _batch_or_one(model.encode, grids, 3)
 
 
 @torch.no_grad()
