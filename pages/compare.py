@@ -17,8 +17,11 @@ st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfi
             + "; ".join(f"`{key}`, {words}" for key, words in names.LATENT_SOURCES.items())
             + "). Every column: the FD of the model's reconstructions (*Recon fd*) and the ratio of the two.")
 
+choices = tables.test_digit_choices()
+test_digits = st.radio("Test digits", choices, horizontal=True, key="compare_test_digits",
+                       format_func=lambda key: tables.TEST_DIGITS[key][1]) if len(choices) > 1 else "standard"
 try:
-    results = tables.evaluation()
+    results = tables.evaluation(test_digits)
 except ValueError as error:
     st.error(f"The shipped evaluation cannot be read: {error}")
     results = None
@@ -29,6 +32,9 @@ if results is None:
     table = tables.paper_table()
 else:
     table = tables.comparison_table(results)
+    warning = tables.earlier_split_warning(results)
+    if warning and test_digits == "standard":
+        st.warning(warning + (" The unseen digits above judge them fairly." if len(choices) > 1 else ""))
     from genlab.eval.report import findings
 
     with st.container(border=True):

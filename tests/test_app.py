@@ -474,6 +474,25 @@ def test_compare_with_an_evaluation_filters_and_offers_the_csv(monkeypatch, tiny
     assert_clean(at)
     assert "Fd high" in at.dataframe[0].value.columns
     assert len(at.get("plotly_chart")) == 3   # ours vs paper, quality vs cost, per digit
+    assert "compare_test_digits" not in [radio.key for radio in at.radio]   # no unseen evaluation: no choice
+
+
+def test_compare_switches_to_the_unseen_test_digits(monkeypatch, tiny_evaluation, tmp_path):
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(tiny_evaluation, results)
+    shutil.copytree(tiny_evaluation, results / "unseen")
+    unseen = results / "unseen" / "evaluation.json"
+    data = json.loads(unseen.read_text())
+    data["models"] = data["models"][:1]   # tell the two apart: one model judged on the unseen digits
+    unseen.write_text(json.dumps(data))
+    monkeypatch.setattr(paths, "RESULTS_DIR", results)
+    at = open_page("pages/compare.py")
+    assert len(at.dataframe[0].value) == 3
+    at.radio(key="compare_test_digits").set_value("unseen").run()
+    assert_clean(at)
+    assert list(at.dataframe[0].value["Model"]) == ["ae_fcn"]
 
 
 def test_compare_reports_an_unreadable_evaluation(monkeypatch, tmp_path):

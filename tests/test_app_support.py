@@ -198,3 +198,36 @@ def test_the_shipped_weights_earlier_split_is_named():
     assert note.startswith("ae_fcn was trained and tested on an earlier split")
     assert note.endswith("gan_fcn was fine-tuned on the current split from weights trained on that earlier one, "
                          "which saw its test digits.")
+
+
+def test_earlier_split_warning_names_models_whose_weights_saw_the_earlier_split():
+    from genlab.app import tables
+
+    earlier = next(iter(catalogue.EARLIER_SPLITS))
+
+    def record(kind, fingerprint, donors):
+        return {"kind": kind, "backbone": "fcn",
+                "trained_on": {"fingerprint": fingerprint, "init_fingerprints": donors}}
+
+    clean = {"models": [record("ae", "73c1b881ab7ae752", [])]}
+    assert tables.earlier_split_warning(clean) == ""
+    mixed = {"models": [record("ae", earlier, []), record("vae", "73c1b881ab7ae752", []),
+                        record("gan", "73c1b881ab7ae752", [earlier])]}   # the GAN only warm-started from it
+    warning = tables.earlier_split_warning(mixed)
+    assert warning.startswith("ae_fcn, gan_fcn were trained on, or warm-started from")
+    assert catalogue.EARLIER_SPLITS[earlier] in warning and "vae_fcn" not in warning
+    assert tables.earlier_split_warning({"models": [record("ae", earlier, [])]}).startswith("Every model here was")
+    assert tables.earlier_split_warning({"models": [{"kind": "ae", "backbone": "fcn"}]}) == ""   # old results
+
+
+def test_test_digit_choices_offer_only_evaluations_that_exist(monkeypatch, tmp_path):
+    from genlab import paths
+    from genlab.app import tables
+
+    monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path)
+    assert tables.test_digit_choices() == ["standard"]
+    assert tables.evaluation("unseen") is None and tables.evaluation() is None
+    (tmp_path / "unseen").mkdir()
+    (tmp_path / "unseen" / "evaluation.json").write_text('{"format": "genlab-evaluation", "models": []}')
+    assert tables.test_digit_choices() == ["standard", "unseen"]
+    assert tables.evaluation("unseen") == {"format": "genlab-evaluation", "models": []}

@@ -214,6 +214,15 @@ def test_report_includes_a_noise_study(results, tmp_path):
     assert "reconstructs noisy inputs better in 1 of 1 pairs, and clean inputs worse in 0 of 1" in md
 
 
+def test_report_names_its_test_digits_and_the_command_that_made_it(results):
+    header = report.markdown_report(results).splitlines()[2]
+    assert "Generated with `python -m genlab evaluate`" in header and "digits (" not in header
+    unseen = {**results, "command": "python -m benchmarks.eval_unseen",
+              "dataset": {**results["dataset"], "params": {"test_digits": "t10k 7000..7999"}}}
+    header = report.markdown_report(unseen).splitlines()[2]
+    assert "digits (t10k 7000..7999)." in header and "Generated with `python -m benchmarks.eval_unseen`" in header
+
+
 def test_records_say_whether_the_checkpoint_was_trained_on_this_data(results):
     # The tiny checkpoints carry no dataset description, so nothing can be compared.
     assert all(m["trained_on"]["same_data"] is None for m in results["models"])

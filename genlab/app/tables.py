@@ -1,7 +1,7 @@
 """The Compare page's tables: our evaluation beside the paper's figures, as pandas DataFrames for people.
 Pure functions: no streamlit."""
 
-from genlab import names
+from genlab import names, paths
 
 # The Compare table's headline columns (summary_rows keys): heading, number format (None: text).
 HEADLINE_COLUMNS = {
@@ -37,17 +37,48 @@ def paper_table():
     return pd.DataFrame(rows)
 
 
-def evaluation() -> dict | None:
-    """Returns the shipped evaluation (results/evaluation.json), or None if there is none yet.
+# The shipped evaluations, by the digits they test on: key -> (folder under results/, label).
+TEST_DIGITS = {"standard": ("", "t10k digits 0–999 (the standard split)"),
+               "unseen": ("unseen", "t10k digits 7,000–7,999 (seen by no shipped network)")}
+
+
+def evaluation(test_digits: str = "standard") -> dict | None:
+    """Returns the shipped evaluation on the given TEST_DIGITS (results/[folder/]evaluation.json), or
+    None if there is none yet.
 
     A file that is there but unreadable raises ValueError naming it.
     """
     from genlab.eval import load_results
 
     try:
-        return load_results()
+        return load_results(paths.RESULTS_DIR / TEST_DIGITS[test_digits][0])
     except FileNotFoundError:
         return None
+
+
+def earlier_split_warning(results: dict) -> str:
+    """Returns a sentence naming the evaluated models whose weights saw an earlier split of MNIST
+    (catalogue.EARLIER_SPLITS: trained on it, or warm-started from weights that were), "" if none."""
+    from genlab.app.catalogue import EARLIER_SPLITS
+    from genlab.eval.report import model_name
+
+    def saw_earlier(record) -> bool:
+        trained_on = record.get("trained_on") or {}
+        return bool({trained_on.get("fingerprint"), *(trained_on.get("init_fingerprints") or [])} & set(EARLIER_SPLITS))
+
+    models = [model_name(record) for record in results["models"] if saw_earlier(record)]
+    if not models:
+        return ""
+    who = ("Every model here was" if len(models) == len(results["models"]) else
+           f"{', '.join(models)} {'was' if len(models) == 1 else 'were'}")
+    return (f"{who} trained on, or warm-started from weights trained on, an earlier split of MNIST "
+            f"({'; '.join(EARLIER_SPLITS.values())}): on test digits from that split, the figures are optimistic.")
+
+
+def test_digit_choices() -> list[str]:
+    """Returns the TEST_DIGITS keys that have an evaluation in results/ (always "standard" first)."""
+    return ["standard"] + [key for key, (folder, _) in TEST_DIGITS.items()
+                           if folder and (paths.RESULTS_DIR / folder / "evaluation.json").is_file()]
 
 
 def comparison_table(results: dict):

@@ -349,6 +349,12 @@ def _gan_note(results: dict) -> list[str]:
             "so its GAN row cannot have come from comparable reconstructions; compare that row with care."]
 
 
+def _test_digits(data: dict) -> str:
+    """Returns " (which digits)" for a dataset whose parameters name its test digits (e.g. t10k 7000..7999), else ""."""
+    which = (data.get("params") or {}).get("test_digits")
+    return f" ({which})" if which else ""
+
+
 def markdown_report(results: dict) -> str:
     """Returns the Markdown report: tables of every figure and the findings."""
     rows = summary_rows(results)
@@ -358,7 +364,8 @@ def markdown_report(results: dict) -> str:
         "# genlab evaluation",
         "",
         f"Dataset: `{data.get('source')}` (fingerprint `{data.get('fingerprint')}`), test split of "
-        f"{data.get('n_test')} digits. {len(rows)} models. Generated with `python -m genlab evaluate`; "
+        f"{data.get('n_test')} digits{_test_digits(data)}. {len(rows)} models. Generated with "
+        f"`{results.get('command', 'python -m genlab evaluate')}`; "
         f"format version {results['format_version']}, genlab {results['genlab_version']}.",
         f"Evaluation time: {results['run']['seconds']:.0f} s on {results['run']['hardware']['cpus']} CPUs "
         f"({results['run']['hardware']['torch_threads']} torch thread(s)). Every figure except wall-clock times is "
