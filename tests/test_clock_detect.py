@@ -153,3 +153,19 @@ def test_cli_trains_saves_and_scores_a_detector(tmp_path, capsys, one_torch_thre
     assert model.metrics["scenes"] == 4 and model.trained_on["steps"] == 2
     assert main([*args[:-2], "--n-test", "0", "--out", str(out)]) == 2
     assert "--n-test must be at least 1" in capsys.readouterr().err
+
+
+def test_corner_tiles_find_small_dials_the_whole_photo_misses(shipped, one_torch_thread):
+    whole = tiles = scenes = 0
+    for seed in range(120):
+        photo, dials = detect.render_scene(np.random.default_rng([seed, 0, 99]), 256)
+        if len(dials) != 1 or dials[0, 2] >= 0.1 * min(photo.shape):   # one small dial
+            continue
+        truth = np.array([[*dials[0], 1]])
+        found = detect.detect_in_tiles(photo, shipped, k=1)
+        assert [d[3] for d in found] == sorted((d[3] for d in found), reverse=True) and len(found) <= 4
+        assert all(0 <= cx <= photo.shape[1] and 0 <= cy <= photo.shape[0] for cx, cy, _, _ in found)
+        whole += detect.hits(detect_dials(photo, shipped, k=1), truth)
+        tiles += detect.hits(found[:1], truth)   # tile coordinates mapped back onto the photo
+        scenes += 1
+    assert scenes >= 10 and tiles >= whole + 2

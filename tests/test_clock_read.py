@@ -1,6 +1,7 @@
 """Reading clocks: upload preprocessing, bad input, read_clock, the CLI."""
 
 import io
+import math
 
 import numpy as np
 import pytest
@@ -320,3 +321,22 @@ def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_re
     assert main(["clock", "evaluate", "--n", "3", "--weights", str(weights), "--misreads", str(grid)]) == 0
     assert "3 held-out synthetic 150x150 clocks" in capsys.readouterr().out
     assert Image.open(grid).size == (8 * 152, 152)  # 3 clocks in a grid row of 8
+
+
+def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch):
+    from genlab.clock import detect
+
+    photo = preprocess.open_photo(np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (192, 1)))
+    whole = [(128.0, 96.0, 60.0, 0.3)]                       # unsure: a big dial in the middle
+    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: list(whole))
+    sub_dial = (140.0, 100.0, 15.0, 0.9)                     # inside the big dial, smaller: ignored
+    small_clock = (20.0, 20.0, 10.0, 0.7)                    # elsewhere: read instead
+    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial, small_clock])
+    (left, top, side), score = read.detected_box(photo, None)
+    assert score == 0.7
+    assert math.isclose(left + side / 2, 20 / photo.scale) and math.isclose(top + side / 2, 20 / photo.scale)
+    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial])
+    assert read.detected_box(photo, None)[1] == 0.3         # only a sub-dial in the tiles: the whole photo's dial
+    whole[0] = (128.0, 96.0, 60.0, 0.8)                      # a sure detection: the tiles are not searched
+    monkeypatch.setattr(detect, "detect_in_tiles", lambda *args, **kwargs: pytest.fail("searched the tiles"))
+    assert read.detected_box(photo, None)[1] == 0.8

@@ -217,13 +217,14 @@ def _evaluate(args) -> int:
 
     reader = load_default_reader(args.weights)
     if args.scenes:
-        images, labels = synth.make_scenes(args.n, seed=args.seed)
+        images, labels = synth.make_scenes(args.n, seed=args.seed, sizes=tuple(args.clock_size))
     else:
         images, labels = synth.make_clocks(args.n, seed=args.seed)
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
                                                              for image in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
-    what = "clocks in bigger scenes (face detection + crop)" if args.scenes else "150x150 clocks"
+    what = (f"clocks in bigger scenes (face detection + crop; clock photos {args.clock_size[0]:.0%}-"
+            f"{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks")
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
           f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
@@ -342,6 +343,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--seed", type=int, default=5000, help="a seed never used for training")
     p.add_argument("--scenes", action="store_true", help="place each clock small in a bigger scene (tests cropping)")
+    p.add_argument("--clock-size", type=float, nargs=2, default=(0.3, 0.7), metavar=("LOW", "HIGH"),
+                   help="--scenes: each clock photo's side, as shares of the scene's short side (default 0.3 0.7; "
+                   "its dial's radius is 30-47%% of that side)")
     p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)

@@ -42,6 +42,7 @@ MAX_DIALS = 2  # most clocks in one synthetic scene
 MIN_RADIUS = 3.0  # smallest dial radius (input pixels) drawn in a training scene
 SCENE_VERSION = 1  # bump when render_scene changes: cached scene files carry it
 SUPPRESS = 0.5  # a peak within SUPPRESS * r of a better dial's centre is the same dial
+TILE = 0.6  # detect_in_tiles: each tile's share of the photo's width and height
 
 
 # ---------------------------------------------------------------- input
@@ -160,6 +161,21 @@ def detect_dials(gray: np.ndarray, detector: nn.Module | None = None, k: int = 3
         output = model(to_input(square[None]))[0]
     return [((cx - left) / scale, (cy - top) / scale, r / scale, score)
             for cx, cy, r, score in decode(output, k)]
+
+
+def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int = 1) -> list:
+    """Returns up to k (cx, cy, r, score) dials per tile, in the photo's pixels, best first: the photo
+    is searched in four overlapping corner tiles, each TILE of its width and height, so a small dial
+    (a clock across a room, a watch on a wrist) is seen 1/TILE times bigger than in the whole photo.
+    A dial with radius up to (2 * TILE - 1) / 2 of the short side lies whole in one tile."""
+    h, w = gray.shape
+    tile_h, tile_w = round(TILE * h), round(TILE * w)
+    found = []
+    for top in (0, h - tile_h):
+        for left in (0, w - tile_w):
+            found += [(cx + left, cy + top, r, score) for cx, cy, r, score in
+                      detect_dials(gray[top:top + tile_h, left:left + tile_w], detector, k)]
+    return sorted(found, key=lambda dial: -dial[3])
 
 
 # ---------------------------------------------------------------- synthetic scenes

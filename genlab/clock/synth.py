@@ -563,18 +563,19 @@ def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, h
     return (images, labels, faces) if with_faces else (images, labels)
 
 
-def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480):
+def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, sizes: tuple = (0.3, 0.7)):
     """Returns (photos (n, height, width) uint8, labels (n, 2)): a clock photo placed small in a bigger scene.
 
-    A stand-in for uploads, to test face detection and cropping end to end: each clock
-    (30-70% of the short side) sits at a random place on a wall/wood/clutter background.
+    A stand-in for uploads, to test face detection and cropping end to end: each clock photo
+    (its side `sizes` of the scene's short side, 30-70% by default; its dial's radius is 30-47%
+    of that side) sits at a random place on a wall/wood/clutter background.
     """
     photos = np.empty((n, height, width), np.uint8)
     labels = np.empty((n, 2), np.int64)
     for j in range(n):
         rng = np.random.default_rng([seed, j, 1])
         labels[j] = random_time(rng)
-        side = int(rng.uniform(0.3, 0.7) * min(height, width))
+        side = int(rng.uniform(*sizes) * min(height, width))
         clock = render_clock(*labels[j], rng, size=side)
         scene = _background(rng, max(height, width)).crop((0, 0, width, height))
         _clutter(ImageDraw.Draw(scene), rng, max(height, width))
