@@ -26,6 +26,7 @@ def unseen_dataset():
     from genlab import paths
     from genlab.data import load_dataset
     from genlab.data.dataset import VoxelDataset
+    from genlab.train.shipping import rotated_test_set
 
     options = paths.dataset_options("mnist")
     if not options:
@@ -33,7 +34,7 @@ def unseen_dataset():
                          "GENLAB_MNIST_DIR")
     end = FIRST + COUNT
     full = load_dataset("mnist", **options, n_test=end)
-    rotated = load_dataset("mnist", **options, n_test=end, test_rotated=True, n_train=1, rotated_copies=0).X_test
+    rotated = rotated_test_set(full)
     params = {**full.params, "n_test": COUNT, "test_digits": f"t10k {FIRST}..{end - 1}"}
     data = VoxelDataset(full.X_train, full.y_train, full.X_test[FIRST:], full.y_test[FIRST:], "mnist", params)
     return data, rotated[FIRST:]

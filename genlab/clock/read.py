@@ -23,7 +23,6 @@ SEPARATION = 10  # alternatives are at least this many minutes from each other
 SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or more
 RECENTRE_STEPS = 2  # each start crop is re-centred this many times on the dial the face locator finds
 DETECT_SIDE = 256  # the detector gets a copy of the photo this big (long side)
-TILES = True  # search the photo's corner tiles when no dial in the whole photo is trusted (see detected_box)
 DETECT_TRUSTED = 0.5  # a detection this sure is read alone; below, beside the centre square and whole photo
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
@@ -208,7 +207,7 @@ def detected_box(photo: Photo, detector=None, view: int = 0) -> tuple:
     small = np.asarray(Image.fromarray(gray).resize((max(1, round(w * shrink)), max(1, round(h * shrink))),
                                                     Image.BILINEAR))
     found = detect_dials(small, detector, k=1)
-    if TILES and found[0][3] < DETECT_TRUSTED:
+    if found[0][3] < DETECT_TRUSTED:
         x, y, radius, _ = found[0]
         found += [dial for dial in detect_in_tiles(small, detector, k=1)
                   if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
