@@ -1,40 +1,76 @@
 #!/usr/bin/env bash
-# Time to train all twelve to the shipped quality on a 2-core machine: the shipped recipe (README,
-# "Shipped weights") as two chains side by side, (fcn, gru) and (cnn_mlp, lstm), one thread each.
+# Trains all twelve with the shipped recipe (README, "Shipped weights") and times it.
 #
-#     bash benchmarks/train_all.sh [OUT]      # checkpoints in OUT (default runs/train_all), logs beside them
+#     bash benchmarks/train_all.sh [OUT]         # 2-core CPU: two chains side by side, (fcn, gru) and
+#                                                # (cnn_mlp, lstm), one thread each
+#     bash benchmarks/train_all.sh --gpu [OUT]   # one CUDA GPU: the four backbones' chains at once, and in
+#                                                # each the VAE beside the GAN; the GPU's minutes (below)
 #
-# Prints each model's seconds (training, test metrics and code samplers included) and the wall time.
+# Checkpoints go in OUT (default runs/train_all), logs beside them. Prints each model's seconds
+# (training, test metrics and code samplers included) and the wall time.
 # The data: `--dataset mnist` reads ../shared/data/mnist where it exists (GENLAB_MNIST_DIR overrides;
 # genlab.paths.standard_mnist_dir): MNIST training digits 0..20,999 and a rotated copy, t10k tests.
+# SCALE=0.05 multiplies every time budget (a smoke test); DEVICE=cpu runs --gpu's plan on the CPU;
+# PYTHON names the interpreter (default python; python3 where there is no `python`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+GPU=0
+if [[ ${1:-} == --gpu ]]; then GPU=1; shift; fi
 OUT=${1:-runs/train_all}
+PYTHON=${PYTHON:-python}
 mkdir -p "$OUT/latent"
-common="--dataset mnist --threads 1 --epochs 60 --patience 6"
-declare -A AE_MINUTES=([fcn]=6 [cnn_mlp]=6 [lstm]=9 [gru]=10)
+if ((GPU)); then
+  # Minutes per stage on one GPU, four chains (up to eight processes) sharing it, two CPU threads each.
+  declare -A AE_MINUTES=([fcn]=2 [cnn_mlp]=2 [lstm]=2 [gru]=2)
+  VAE_MINUTES=1 LATENT_GAN_MINUTES=0.75 VOXEL_GAN_MINUTES=1.5
+  common="--dataset mnist --device ${DEVICE:-cuda} --threads 2 --epochs 60 --patience 6"
+else
+  declare -A AE_MINUTES=([fcn]=6 [cnn_mlp]=6 [lstm]=9 [gru]=10)
+  VAE_MINUTES=5 LATENT_GAN_MINUTES=4 VOXEL_GAN_MINUTES=8
+  common="--dataset mnist --threads 1 --epochs 60 --patience 6"
+fi
+
+minutes() {  # minutes M: M times SCALE
+  awk -v m="$1" -v s="${SCALE:-1}" 'BEGIN { print m * s }'
+}
 
 run() {  # run NAME ARGS...: trains one model, prints its seconds
   local name=$1 start=$SECONDS
   shift
-  OPENBLAS_NUM_THREADS=1 python -m genlab train "$@" --out "$OUT/$name.safetensors" > "$OUT/$name.log" 2>&1
+  OPENBLAS_NUM_THREADS=1 "$PYTHON" -m genlab train "$@" --out "$OUT/$name.safetensors" > "$OUT/$name.log" 2>&1
   echo "$name $((SECONDS - start)) s"
+}
+
+gan() {  # gan BACKBONE: the latent game on the fixed AE, then its decoder fine-tuned by a voxel critic too
+  local b=$1 options="--kind gan --backbone $1 $common --lr 3e-4 --epochs 300 --patience 1000 --set ae_weight=0"
+  run "latent/gan_$b" $options --max-minutes "$(minutes $LATENT_GAN_MINUTES)" --init-from "$OUT/ae_$b.safetensors"
+  run "gan_$b" $options --max-minutes "$(minutes $VOXEL_GAN_MINUTES)" --init-from "$OUT/latent/gan_$b.safetensors" \
+    --set voxel_weight=0.005
 }
 
 chain() {  # chain BACKBONE...: AE, then VAE and GAN from it, for each backbone in turn
   for b in "$@"; do
-    run "ae_$b" --kind ae --backbone "$b" $common --lr 3e-3 --max-minutes "${AE_MINUTES[$b]}"
-    run "vae_$b" --kind vae --backbone "$b" $common --lr 1e-3 --max-minutes 5 --init-from "$OUT/ae_$b.safetensors"
-    # The GAN: the latent game on the fixed AE, then its decoder fine-tuned by a voxel critic too.
-    gan="--kind gan --backbone $b --dataset mnist --threads 1 --lr 3e-4 --epochs 300 --patience 1000 --set ae_weight=0"
-    run "latent/gan_$b" $gan --max-minutes 4 --init-from "$OUT/ae_$b.safetensors"
-    run "gan_$b" $gan --max-minutes 8 --init-from "$OUT/latent/gan_$b.safetensors" --set voxel_weight=0.005
+    run "ae_$b" --kind ae --backbone "$b" $common --lr 3e-3 --max-minutes "$(minutes "${AE_MINUTES[$b]}")"
+    vae=(run "vae_$b" --kind vae --backbone "$b" $common --lr 1e-3 --max-minutes "$(minutes $VAE_MINUTES)"
+         --init-from "$OUT/ae_$b.safetensors")
+    if ((GPU)); then
+      "${vae[@]}" &
+      gan "$b"
+      wait
+    else
+      "${vae[@]}"
+      gan "$b"
+    fi
   done
 }
 
 start=$SECONDS
-chain fcn gru &
-chain cnn_mlp lstm &
+if ((GPU)); then
+  for b in fcn cnn_mlp lstm gru; do chain "$b" & done
+else
+  chain fcn gru &
+  chain cnn_mlp lstm &
+fi
 wait
-echo "all twelve: $((SECONDS - start)) s wall on 2 processes"
-python -m genlab train --manifest --out "$OUT"
+echo "all twelve: $((SECONDS - start)) s wall"
+"$PYTHON" -m genlab train --manifest --out "$OUT"

@@ -236,6 +236,22 @@ def test_two_gloo_processes_learn_what_one_process_learns_from_the_same_global_b
         torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def test_one_torchrun_process_takes_the_ddp_path_and_learns_what_a_plain_run_learns(data, tmp_path):
+    """Under torchrun, one process joins a process group (Gloo here, NCCL on a GPU) and trains inside
+    DistributedDataParallel, so `torchrun --nproc_per_node=1` checks the path many GPUs take."""
+    import torch.multiprocessing as mp
+
+    path = tmp_path / "ddp1.safetensors"
+    mp.spawn(_ddp_worker, args=(1, _free_port(), str(path), "ae"), nprocs=1, join=True)
+    plain_path = tmp_path / "plain.safetensors"
+    train(tiny("ae", "gru"), data, quick(epochs=2), checkpoint_path=plain_path)
+    ddp, plain = load_model(path), load_model(plain_path)
+    assert ddp.metadata["training"]["world_size"] == 1 and ddp.metadata["training"]["backend"] == "gloo"
+    assert plain.metadata["training"]["backend"] is None
+    for (name, p), q in zip(plain.state_dict().items(), ddp.state_dict().values()):
+        torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("options", [{}, {"ae_weight": 0.0, "voxel_weight": 0.01, "voxel_width": 4}],
                          ids=["latent", "voxel"])

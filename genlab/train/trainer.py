@@ -74,9 +74,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def distributed_setup(device_name: str) -> tuple[int, int, torch.device, bool]:
-    """Returns (rank, world_size, device, started_here); joins the process group under torchrun."""
+    """Returns (rank, world_size, device, started_here); joins the process group under torchrun, one
+    process included (the same DDP path as many, so `torchrun --nproc_per_node=1` checks it)."""
     world = int(os.environ.get("WORLD_SIZE", 1))
-    if world <= 1:
+    if world <= 1 and "RANK" not in os.environ:
         return 0, 1, resolve_device(device_name), False
     device = resolve_device(device_name)
     if device.type == "cuda":
@@ -100,11 +101,11 @@ def split_data(dataset, config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor
     return X_train, X_val
 
 
-def wrap_for_ddp(model, config: TrainConfig, device: torch.device, world: int):
+def wrap_for_ddp(model, config: TrainConfig, device: torch.device):
     """Returns what training steps call: the model, compiled if asked, inside DistributedDataParallel
-    when several processes train (batch-norm statistics then synchronised on GPUs)."""
+    when a process group is up (batch-norm statistics then synchronised on GPUs)."""
     net = torch.compile(model) if config.compile else model
-    if world > 1:
+    if dist.is_initialized():
         if device.type == "cuda":  # SyncBatchNorm is GPU-only
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
         net = DistributedDataParallel(net, find_unused_parameters=model.step_leaves_parameters_unused)
@@ -298,7 +299,7 @@ class _Run:
         self.extra = self.model.prepare_training(self.X_train, self.device, resumed=resumed)
         if not resumed:
             self.best_state = copy.deepcopy(self.model.state_dict())
-        self.net = wrap_for_ddp(self.model, config, self.device, self.world)
+        self.net = wrap_for_ddp(self.model, config, self.device)
         self.step_settings = StepSettings(torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
                                           else contextlib.nullcontext(), config.grad_clip)
         self.sampler = DistributedSampler(range(len(self.X_train)), num_replicas=self.world, rank=self.rank,
@@ -394,6 +395,7 @@ class _Run:
         return {"config": asdict(self.config), "epochs_done": result.epochs_run, "history": result.history,
                 "best_val_loss": result.best_val_loss, "epochs_without_gain": self.epochs_without_gain,
                 "seconds": result.seconds, "samples_per_s": result.samples_per_s, "world_size": self.world,
+                "backend": dist.get_backend() if dist.is_initialized() else None,
                 "device": str(self.device), "cancelled": result.cancelled, "stopped_early": result.stopped_early}
 
     def save(self) -> None:
