@@ -26,6 +26,8 @@ from pathlib import Path
 from genlab import paths
 from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
 
+CHECKPOINT_TABLE = '[data-testid="stMarkdownContainer"] table'   # Home's checkpoint table
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,7 +65,7 @@ def main() -> None:
                 page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stImage"] img')]
                                           .some(img => img.complete && img.naturalWidth > 0)""", polling="raf")
                 times["real digits shown"] = time.time() - started
-                page.wait_for_selector('[data-testid="stDataFrame"]')
+                page.wait_for_selector(CHECKPOINT_TABLE)
                 page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')""")
                 times["Home usable"] = time.time() - started
                 if args.screenshot:
@@ -71,7 +73,7 @@ def main() -> None:
                 second = browser.new_page(viewport={"width": 1400, "height": 1000})
                 opened = time.time()
                 second.goto(url)
-                second.wait_for_selector('[data-testid="stDataFrame"]')
+                second.wait_for_selector(CHECKPOINT_TABLE)
                 times["Home usable in a second session"] = time.time() - opened
                 try:
                     page.get_by_text("fingerprint").first.wait_for(timeout=args.timeout * 1000)

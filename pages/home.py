@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from genlab.app import catalogue, files, frame, state, warmup
@@ -46,22 +45,9 @@ if not checkpoints:
     st.info("No checkpoints yet: shipped weights are missing and nothing has been trained. "
             "Train one on the Train page.")
 else:
-    st.dataframe(
-        pd.DataFrame(catalogue.checkpoint_rows(checkpoints)),
-        hide_index=True,
-        width="stretch",
-        height=35 * (len(checkpoints) + 1) + 3,  # every row, no inner scrolling
-        column_config={
-            "name": st.column_config.TextColumn(width="medium"),
-            "validation loss": st.column_config.TextColumn(
-                help="The best validation value of the loss the trainer stops early "
-                "on: reconstruction BCE for an AE or a GAN (through its inverse and mapper), BCE + β·KL for a VAE. "
-                "Compare it within one kind only; test BCE compares all."
-            ),
-            "test BCE": st.column_config.TextColumn(help="Reconstruction of the test digits (canonical)"),
-            "test MSE": st.column_config.TextColumn(help="Reconstruction of the test digits (canonical)"),
-        },
-    )
+    # A Markdown table, not st.dataframe: that would import pandas before Home's first element.
+    st.markdown(catalogue.markdown_table(catalogue.checkpoint_rows(checkpoints), catalogue.COLUMN_HELP),
+                unsafe_allow_html=True)
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here (saved in "
                f"`{files.runs_dir()}`). {catalogue.earlier_split_note(checkpoints)}")

@@ -177,6 +177,19 @@ def test_shipped_checkpoints_come_first_with_their_test_metrics(monkeypatch, tmp
     assert rows[1]["test BCE"] == "–" and rows[1]["trained on"] == "–"   # nothing recorded: a dash, not "None"
 
 
+def test_the_checkpoint_table_shows_every_cell_literally_with_header_tooltips():
+    rows = [{"name": "a|b<img src=x onerror=alert(1)>*c*", "test BCE": "0.1100", "latent dim": None},
+            {"name": "ae_fcn", "test BCE": "–", "latent dim": 32}]
+    table = catalogue.markdown_table(rows, {"test BCE": 'the "test" digits'})
+    header, rule, first, second = table.splitlines()
+    assert header == '| name | <span title="the &quot;test&quot; digits">test BCE ⓘ</span> | latent dim |'
+    assert rule == "|---|---|---|"
+    # the pipe cannot split the cell, the tag is text, the stars are not emphasis, None is a dash
+    assert first == r"| a\|b&lt;img src=x onerror=alert\(1\)&gt;\*c\* | 0\.1100 | – |"
+    assert second == r"| ae\_fcn | – | 32 |"
+    assert catalogue.markdown_table([]) == ""
+
+
 def test_a_cancelled_run_is_not_listed_as_ready():
     files.runs_dir().mkdir(parents=True)
     save_model(build_model("ae", "fcn", latent_dim=4), files.runs_dir() / "stopped.safetensors",

@@ -81,7 +81,9 @@ def test_page_loads_without_error(page, app_url, screenshot, path, title, name):
     open_page(page, app_url, path, title)
     if path in ("data", "explore", "compare"):
         page.locator(PLOT).first.wait_for()
-    if path in ("", "compare"):
+    if path == "":
+        page.locator('[data-testid="stMarkdownContainer"] table').first.wait_for()   # the checkpoint table
+    if path == "compare":
         page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
     assert_no_exception(page)
     screenshot(f"page-{name}")
