@@ -182,7 +182,7 @@ def test_the_checkpoint_table_shows_every_cell_literally_with_header_tooltips():
             {"name": "ae_fcn", "test BCE": "–", "latent dim": 32}]
     table = catalogue.markdown_table(rows, {"test BCE": 'the "test" digits'})
     header, rule, first, second = table.splitlines()
-    assert header == '| name | <span title="the &quot;test&quot; digits">test BCE ⓘ</span> | latent dim |'
+    assert header == '| name | <abbr title="the &quot;test&quot; digits">test BCE</abbr> | latent dim |'
     assert rule == "|---|---|---|"
     # the pipe cannot split the cell, the tag is text, the stars are not emphasis, None is a dash
     assert first == r"| a\|b&lt;img src=x onerror=alert\(1\)&gt;\*c\* | 0\.1100 | – |"

@@ -127,7 +127,7 @@ def markdown_table(rows: list[dict], column_help: dict | None = None) -> str:
     def header(name: str) -> str:
         if name not in column_help:
             return markdown_text(name)
-        return f'<span title="{html.escape(column_help[name])}">{markdown_text(name)} ⓘ</span>'
+        return f'<abbr title="{html.escape(column_help[name])}">{markdown_text(name)}</abbr>'
 
     columns = list(rows[0])
     lines = ["| " + " | ".join(header(c) for c in columns) + " |", "|" + "---|" * len(columns)]
