@@ -26,7 +26,7 @@ from pathlib import Path
 from genlab import paths
 from genlab.app.server import CHROMIUM, CHROMIUM_ARGS, free_port, stop, streamlit_command, wait_until_up
 
-CHECKPOINT_TABLE = '[data-testid="stMarkdownContainer"] table'   # Home's checkpoint table
+CHECKPOINT_TABLE = '[data-testid="stMarkdownContainer"] table'   # Home's checkpoint table (HTML)
 
 
 def main() -> None:

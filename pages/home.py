@@ -45,8 +45,8 @@ if not checkpoints:
     st.info("No checkpoints yet: shipped weights are missing and nothing has been trained. "
             "Train one on the Train page.")
 else:
-    # A Markdown table, not st.dataframe: that would import pandas before Home's first element.
-    st.markdown(catalogue.markdown_table(catalogue.checkpoint_rows(checkpoints), catalogue.COLUMN_HELP),
+    # An HTML table, not st.dataframe: that would import pandas before Home's first element.
+    st.markdown(catalogue.html_table(catalogue.checkpoint_rows(checkpoints), catalogue.COLUMN_HELP),
                 unsafe_allow_html=True)
     shipped = sum(c["origin"] == "shipped" for c in checkpoints)
     st.caption(f"{shipped} shipped, {len(checkpoints) - shipped} trained here (saved in "

@@ -3,7 +3,6 @@
 
 import html
 import os
-import re
 
 from genlab import checkpoint_file, names, paths
 from genlab.app.files import runs_dir
@@ -110,28 +109,29 @@ COLUMN_HELP = {
 }
 
 
-def markdown_text(value) -> str:
-    """Returns value as text that Markdown (with HTML allowed) shows literally: HTML-escaped, and
-    Markdown's punctuation (table pipes included) backslash-escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~])", r"\\\1", html.escape(str(value), quote=False))
-
-
-def markdown_table(rows: list[dict], column_help: dict | None = None) -> str:
-    """Returns rows (dicts with the same keys) as a Markdown table, every cell shown literally; a column
-    named in column_help gets that text as its header's tooltip. Home draws its checkpoint table this
-    way: st.dataframe would import pandas (about 0.8 s) before Home's first element."""
+def html_table(rows: list[dict], column_help: dict | None = None) -> str:
+    """Returns rows (dicts with the same keys) as an HTML table for st.markdown(unsafe_allow_html=True):
+    every cell escaped (shown literally), None as a dash, a column named in column_help with that text
+    as its header's tooltip, and a horizontal scroll bar where the page is narrower than the table.
+    Home draws its checkpoint table this way: st.dataframe would import pandas (about 0.8 s) before
+    Home's first element."""
     if not rows:
         return ""
     column_help = column_help or {}
 
     def header(name: str) -> str:
         if name not in column_help:
-            return markdown_text(name)
-        return f'<abbr title="{html.escape(column_help[name])}">{markdown_text(name)}</abbr>'
+            return f"<th>{html.escape(name)}</th>"
+        return f'<th><abbr title="{html.escape(column_help[name])}">{html.escape(name)}</abbr></th>'
+
+    def cell(value) -> str:
+        return f"<td>{html.escape('–' if value is None else str(value))}</td>"
 
     columns = list(rows[0])
-    lines = ["| " + " | ".join(header(c) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(markdown_text("–" if r[c] is None else r[c]) for c in columns) + " |" for r in rows]
+    lines = ['<div style="overflow-x: auto; font-size: 0.875rem"><table>',
+             "<thead><tr>" + "".join(header(c) for c in columns) + "</tr></thead><tbody>"]
+    lines += ["<tr>" + "".join(cell(r[c]) for c in columns) + "</tr>" for r in rows]
+    lines.append("</tbody></table></div>")
     return "\n".join(lines)
 
 
