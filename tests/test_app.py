@@ -282,7 +282,7 @@ def open_explorer() -> AppTest:
 
 def live_levels(at: AppTest) -> np.ndarray:
     """Returns the grid levels (16, 16, 16) the explorer's live 3D view was last sent (genlab.viz.live)."""
-    view = json.loads(at.get("bidi_component")[0].proto.json)["view"]
+    view = json.loads(at.get("bidi_component")[0].proto.json)[0]["view"]
     return np.frombuffer(base64.b64decode(view["levels"]), np.uint8).reshape(view["shape"])
 
 
@@ -500,3 +500,29 @@ def test_compare_reports_an_unreadable_evaluation(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "RESULTS_DIR", tmp_path)
     at = open_page("pages/compare.py")
     assert any("cannot be read" in e.value and "evaluation.json" in e.value for e in at.error)
+
+
+def test_home_and_the_explorer_never_import_pandas():
+    """Importing pandas costs about 0.8 s of a shared core: Home and the explorer (with its live 3D
+    view, whose data Streamlit would scan for dataframes) must run without it. A fresh process, so
+    nothing imported by other tests counts."""
+    import subprocess
+    import sys
+
+    script = f"""
+import json
+import sys
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({str(APP)!r}, default_timeout=120)
+at.session_state["dataset_choice"] = {dict(SMALL_DATASET)!r}
+at.run()
+assert not at.exception and at.get("bidi_component"), "Home did not run with its prepared 3D view"
+at.switch_page("pages/explore.py").run()
+views = [json.loads(c.proto.json)[0] for c in at.get("bidi_component")]
+assert not at.exception and any("view" in v for v in views), "the explorer drew no live view"
+print("pandas" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=paths.REPO_ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "False"

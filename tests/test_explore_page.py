@@ -22,7 +22,7 @@ def assert_clean(at: AppTest) -> None:
 
 def live_data(at: AppTest) -> dict:
     """Returns what the live 3D view was last sent (genlab.viz.live)."""
-    return json.loads(at.get("bidi_component")[0].proto.json)
+    return json.loads(at.get("bidi_component")[0].proto.json)[0]
 
 
 def unpacked(text: str) -> np.ndarray:

@@ -312,7 +312,8 @@ async function receive(root, data) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  const [data] = component.data;           // sent as a one-element list (live_view._mount)
   if (data.prepare) {
     prepareScene(data.plotly_url);
     return;

@@ -41,6 +41,12 @@ def _view_component():
     return _component
 
 
+def _mount(key: str, data: dict, height):
+    """Mounts the view with `data`, sent as a one-element list: Streamlit looks for dataframes among a
+    dict's values, and that check imports pandas (about 0.8 s of a shared core) on the first call."""
+    return _view_component()(key=key, data=[data], height=height)
+
+
 def _plotly_url() -> str:
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     return f"/{base + '/' if base else ''}app/static/{paths.PLOTLY_JS.name}"
@@ -49,8 +55,7 @@ def _plotly_url() -> str:
 def prepare() -> None:
     """Readies the browser for the 3D view (plotly.js read, a scene made) once it is idle; draws nothing."""
     with st.sidebar:
-        _view_component()(key="genlab_live_prepare", data={"prepare": True, "plotly_url": _plotly_url()},
-                          height="content")
+        _mount("genlab_live_prepare", {"prepare": True, "plotly_url": _plotly_url()}, height="content")
 
 
 def _scene_layout(height: int) -> dict:
@@ -89,4 +94,4 @@ def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_col
                       lightposition=dict(x=-100, y=-200, z=300), hoverinfo="skip",
                       colorbar=dict(title=dict(text="value"), thickness=12, len=0.6)),
     }
-    return _view_component()(key=key, data=data, height=height)
+    return _mount(key, data, height)
