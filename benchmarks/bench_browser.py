@@ -1,12 +1,13 @@
 """Benchmark: what a user waits for in a real browser (the app under `streamlit run`, headless Chromium).
 
-    python -m benchmarks.bench_browser [--moves 20] [--models ae_fcn vae_gru ...] [--slider "z["]
+    python -m benchmarks.bench_browser [--moves 20] [--models ae_fcn vae_gru ...] [--slider "z["] [--visits 3]
 
 Starts `streamlit run app.py` on a free port and drives Debian's Chromium through Playwright:
 - first page: navigation start -> the Home page's title drawn;
 - page switch: click in the sidebar -> the Latent explorer's 3D figure drawn, for a visitor who
   clicks as soon as Home is drawn and for one who reads Home first (until the browser has readied
-  plotly.js and a 3D scene, genlab.app.live_view.prepare; the time that takes is printed);
+  plotly.js and a 3D scene, genlab.app.live_view.prepare; the time that takes is printed), each
+  `--visits` times in turn, in fresh browser pages, after a first visit that warms the server;
 - model switch: pick a checkpoint -> the figure shows the new model's digit;
   page and model switches are timed in the page, from the mousedown to the first animation frame
   with the new figure (Playwright's own latency, ~0.1 s to deliver a click and as much to notice
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--models", nargs="*", help="shipped model names (default: all)")
     parser.add_argument("--slider", default="z[", help="the label the timed slider starts with")
+    parser.add_argument("--visits", type=int, default=3, help="page switches timed per kind of visitor")
     args = parser.parse_args()
     names = args.models or [entry["name"] for entry in shipped_models()
                             if entry.get("kind") in ("ae", "vae", "gan")]
@@ -195,15 +197,22 @@ def main() -> None:
             page = new_page()
             visit_explorer(page, url, read=False)
             page.close()
-            # A visitor who clicks at once, and one who reads Home first (the browser readies plotly.js
-            # and a 3D scene meanwhile: genlab.app.live_view.prepare); the second one goes on below.
-            page = new_page()
-            first_page, _, hasty_switch = visit_explorer(page, url, read=False)
-            page.close()
-            page = new_page()
-            page.add_init_script(FRAMES)
-            _, ready, page_switch = visit_explorer(page, url, read=True)
-            settle(page)
+            # Visitors who click at once, and visitors who read Home first (the browser readies plotly.js
+            # and a 3D scene meanwhile: genlab.app.live_view.prepare), in turn; the last one goes on below.
+            hasty, reading, readied = [], [], []
+            for visit in range(args.visits):
+                page = new_page()
+                first_page, _, switch = visit_explorer(page, url, read=False)
+                hasty.append(switch)
+                page.close()
+                page = new_page()
+                page.add_init_script(FRAMES)
+                _, ready, switch = visit_explorer(page, url, read=True)
+                reading.append(switch)
+                readied.append(ready)
+                settle(page)
+                if visit < args.visits - 1:
+                    page.close()
 
             all_moves, all_answers, switches = [], [], []
             print(f"{'model':<14}{'switch s':>9}{'median ms':>11}{'p95 ms':>8}{'n':>4}{'server answer ms':>18}")
@@ -229,8 +238,10 @@ def main() -> None:
               f"median {statistics.median(all_answers):.0f} ms, p95 {p95(all_answers):.0f} ms")
     if switches:  # picking the model already shown times nothing
         print(f"model switch -> figure: median {statistics.median(switches):.2f} s, max {max(switches):.2f} s")
-    print(f"page switch Home -> explorer figure drawn: {page_switch:.2f} s after reading Home "
-          f"(its 3D scene ready {ready:.2f} s after the title), {hasty_switch:.2f} s when clicked at once")
+    print(f"page switch Home -> explorer figure drawn, median of {args.visits}: "
+          f"{statistics.median(reading):.2f} s after reading Home ({' '.join(f'{t:.2f}' for t in reading)}; "
+          f"its 3D scene ready {statistics.median(readied):.2f} s after the title), "
+          f"{statistics.median(hasty):.2f} s when clicked at once ({' '.join(f'{t:.2f}' for t in hasty)})")
     print(f"first page (warm server) -> Home title: {first_page:.2f} s")
 
 

@@ -78,7 +78,19 @@ except (ValueError, FileNotFoundError, OSError) as error:
     st.error(f"The dataset could not be loaded: {error}")
     st.stop()
 
-model_key = hashlib.sha1(f"{path}:{dataset.fingerprint}".encode()).hexdigest()[:10]
+
+
+def cache_key(checkpoint: str) -> str:
+    """Names a checkpoint file as it is now (path, modification time) and the dataset: the key of what the
+    explorer computes from them, in this session (slider values) and for every session (cached latents)."""
+    try:
+        stamp = Path(checkpoint).stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return hashlib.sha1(f"{checkpoint}:{stamp}:{dataset.fingerprint}".encode()).hexdigest()[:10]
+
+
+model_key = cache_key(path)
 trained_on = (getattr(model, "metadata", {}).get("dataset") or {}).get("source")
 st.caption(f"{names.kind_title(model.kind)} on {names.backbone_title(model.backbone)} · {model.latent_dim} latent "
            f"dimensions · trained on {trained_on or 'unknown data'} · digits below from "
@@ -135,7 +147,8 @@ def set_start(z: np.ndarray, description: str, grid=None) -> None:
     """Makes z this model's starting latent: sliders jump to it; dimensions re-ranked around it."""
     z = np.clip(np.asarray(z, dtype=np.float32), low, high)
     st.session_state[f"start_{model_key}"] = {"z": z, "what": description, "grid": grid}
-    st.session_state[f"order_{model_key}"] = explore.rank_dimensions(model, z)
+    digest = hashlib.sha1(z.tobytes()).hexdigest()[:16]
+    st.session_state[f"order_{model_key}"] = state.ranked_dimensions(f"{model_key}:{digest}", model, z)
     move_sliders(z)
 
 
@@ -262,12 +275,11 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
         return explore.decode(model, explore.move_along(batch, directions, scales, steps))
 
     others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
-    # Grids decoded for earlier steps of this slider stay valid while nothing else changed.
-    context = (model_key, mode, swept, tuple(others.values()), tuple(coordinates if directions_mode else steps))
-    if st.session_state.get("sweep_context") != context:
-        st.session_state.sweep_context, st.session_state.sweep_cache = context, {}
+    # Grids decoded for earlier steps of this slider stay valid while nothing else changed, for every session.
+    fixed = np.concatenate([np.delete(values, swept), coordinates if directions_mode else steps]).astype(np.float32)
+    context = f"{model_key}:{mode}:{swept}:{hashlib.sha1(fixed.tobytes()).hexdigest()}"
     return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at,
-                        st.session_state.sweep_cache)
+                        state.sweep_cache(context))
 
 
 @st.fragment
@@ -435,7 +447,7 @@ def side_by_side_view():
         except (ValueError, FileNotFoundError, OSError) as error:
             st.error(f"{entry['name']}: {error}")
             continue
-        key = hashlib.sha1(f"{entry['path']}:{dataset.fingerprint}".encode()).hexdigest()[:10]
+        key = cache_key(entry["path"])
         codes, _, _, other_directions, other_scales = latent_geometry(key, other)
         title, row = st.columns([1, 5])
         title.markdown(f"**{entry['name']}**  \n"

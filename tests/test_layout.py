@@ -1,4 +1,4 @@
-"""The package's layering: streamlit only in the app package's Streamlit-bound modules."""
+"""The package's layering (streamlit only in the app package's Streamlit-bound modules) and the app's source rules."""
 
 import ast
 import subprocess
@@ -43,3 +43,24 @@ def test_the_pure_app_modules_load_without_streamlit(module):
     run = subprocess.run([sys.executable, "-c", f"import sys, {module}; print('streamlit' in sys.modules)"],
                          capture_output=True, text=True, cwd=paths.REPO_ROOT, timeout=120)
     assert run.stdout.strip() == "False", run.stderr
+
+
+def magic_expressions(path) -> list[int]:
+    """Returns the lines of a script's statements that Streamlit's magic would show (a bare value such as
+    `x` or `df.head`; calls and docstring-like strings are never shown)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    shown = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and not isinstance(node.value, shown)
+            and not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))]
+
+
+def test_no_page_relies_on_streamlit_magic_which_the_app_turns_off(tmp_path):
+    config = (paths.REPO_ROOT / ".streamlit" / "config.toml").read_text()
+    assert "magicEnabled = false" in config
+    scripts = [paths.REPO_ROOT / "app.py", *sorted((paths.REPO_ROOT / "pages").glob("*.py"))]
+    assert len(scripts) >= 7
+    assert {str(s.relative_to(paths.REPO_ROOT)): lines for s in scripts if (lines := magic_expressions(s))} == {}
+    example = tmp_path / "page.py"
+    example.write_text('"""A page."""\nimport streamlit as st\nvalue = 3\nvalue\nst.write(value)\n"""text"""\n')
+    assert magic_expressions(example) == [4]      # the bare name; not the call, not the strings

@@ -13,6 +13,7 @@ from genlab import paths
 from genlab.app import live_view
 from genlab.viz import voxel_mesh
 from genlab.viz.live import (
+    CACHED_GRIDS,
     LEVELS,
     SWEEP_SPREAD,
     Sweep,
@@ -118,7 +119,21 @@ def test_a_cached_sweep_decodes_only_the_new_positions_of_a_step():
     assert 1 <= len(decoded) - first <= 2                       # the new stop at the far end (and a spread one)
     uncached = slider_sweep("z[0]", 0.55, -3.0, 3.0, 0.05, {}, decode_at)[1]
     assert sweep.values == uncached.values and np.allclose(sweep.grids, uncached.grids)
-    assert np.allclose(grid, (0.55 + 3) / 6) and set(cache) == {round(v, 6) for v in sweep.values}
+    assert np.allclose(grid, (0.55 + 3) / 6) and set(cache) >= {round(v, 6) for v in sweep.values}
+    again = len(decoded)
+    slider_sweep("z[0]", 0.5, -3.0, 3.0, 0.05, {}, decode_at, cache)   # back: every grid is still there
+    assert len(decoded) == again
+
+
+def test_a_full_sweep_cache_starts_afresh_instead_of_growing():
+    def decode_at(positions):
+        return np.stack([np.full((16, 16, 16), p, np.float32) for p in positions])
+
+    cache = {}
+    for start in np.arange(-3.0, 3.0, 0.013):       # many starts between the stops: new positions each time
+        grid, sweep = slider_sweep("z[0]", float(start), -3.0, 3.0, 0.05, {}, decode_at, cache)
+        assert len(cache) <= CACHED_GRIDS
+        assert np.allclose(sweep.grids[:, 0, 0, 0], sweep.values, atol=1e-6)   # every grid its own position
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -17,39 +17,58 @@ function loadPlotly(url) {
   return window.__genlabPlotly;
 }
 
-// A 3D scene made while the browser is idle on a page without a 3D view (live_view.prepare) and
-// taken over by the next view that needs one, which then only draws its mesh: making the scene
-// (WebGL context, shaders) is the slow part of a first draw.
-function prepareScene(url) {
-  if (window.__genlabSpare || window.__genlabPreparing) return;
-  for (const root of roots) if (root.isConnected) return;     // a page with a view: nothing to win
-  window.__genlabPreparing = true;
-  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 200));
-  idle(async () => {
-    try {
-      const Plotly = await loadPlotly(url);
-      const div = document.createElement("div");
-      div.style.cssText = "position: fixed; left: -5000px; top: 0; width: 800px; height: 460px;";
-      document.body.appendChild(div);
-      await Plotly.newPlot(div, [{ type: "mesh3d", x: [0, 1, 0], y: [0, 0, 1], z: [0, 0, 0], i: [0], j: [1], k: [2] }],
-        { margin: { l: 0, r: 0, t: 0, b: 0 } }, { displaylogo: false, responsive: true });
-      window.__genlabSpare = div;
-    } catch (error) {
-      // only a head start: the view makes its own scene
-    } finally {
-      window.__genlabPreparing = false;
-    }
-  }, { timeout: 2000 });
+// Streamlit's widget code, read ahead (live_view.WIDGET_CHUNKS): the same module URLs Streamlit
+// imports when a page first shows such a widget, resolved like its own main script.
+function readWidgets(chunks) {
+  const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+  if (!main) return Promise.resolve();
+  return Promise.all((chunks || []).map((name) => import(new URL(name, main.src).href).catch(() => null)));
 }
 
-// Returns the plot div a view draws in: a prepared scene, put in place of `plot`, when `plot`
-// has never been drawn and one is ready; else `plot` itself.
-function adoptScene(plot) {
-  const spare = window.__genlabSpare;
-  if (!spare || plot._fullLayout) return plot;
+// A 3D scene made on a page without a 3D view (live_view.prepare), in the view's own layout and trace
+// style, with Streamlit's widget code and plotly.js read: making the scene (WebGL context, shaders,
+// axes, colour bar) is the slow part of a first draw. It starts when the browser is idle, or at once
+// when a view needs it first (adoptScene), and is made once: the next view that needs a scene takes
+// it over and only draws its mesh; the next page without a view prepares another.
+function prepareScene(data) {
+  if (window.__genlabPrep) return;
+  for (const root of roots) if (root.isConnected) return;     // a page with a view: nothing to win
+  let made = null;
+  const prep = { start: () => (made = made || makeScene(data, prep)) };
+  window.__genlabPrep = prep;
+  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 200));
+  idle(prep.start, { timeout: 2000 });
+}
+
+async function makeScene(data, prep) {
+  try {
+    const [Plotly] = await Promise.all([loadPlotly(data.plotly_url), readWidgets(data.chunks)]);
+    const div = document.createElement("div");
+    div.style.cssText = `position: fixed; left: -5000px; top: 0; width: 800px; height: ${data.layout.height}px;`;
+    document.body.appendChild(div);
+    const triangle = { x: [0, 1, 0], y: [0, 0, 1], z: [0, 0, 0], i: [0], j: [1], k: [2], values: [0.5], mode: "cell" };
+    await Plotly.newPlot(div, [meshTrace(data, { mesh: triangle })], data.layout,
+      { displaylogo: false, responsive: true });
+    window.__genlabSpare = div;
+    return div;
+  } catch (error) {
+    if (window.__genlabPrep === prep) window.__genlabPrep = null;   // only a head start: a view makes its own
+    return null;
+  }
+}
+
+// Returns the plot div a view draws in: the prepared scene (hurried if it was waiting for the browser
+// to be idle), put in place of `plot`, when `plot` has never been drawn and no other view took the
+// scene; else `plot` itself.
+async function adoptScene(plot) {
+  const prep = window.__genlabPrep;
+  if (!prep || plot._fullLayout) return plot;
+  const spare = await prep.start();
+  if (!spare || window.__genlabSpare !== spare) return plot;
   window.__genlabSpare = null;
+  window.__genlabPrep = null;
   spare.style.cssText = "";
-  spare.className = plot.className;
+  spare.classList.add(...plot.classList);     // keeping Plotly's own class: without it, react starts afresh
   plot.replaceWith(spare);
   return spare;
 }
@@ -170,7 +189,7 @@ function surfacePicture(data) {
 async function draw(root, data, picture) {
   const Plotly = await loadPlotly(data.plotly_url);
   const fresh = root.querySelector(".genlab-plot");
-  const plot = adoptScene(fresh);
+  const plot = await adoptScene(fresh);
   const key = data.camera_key;
   const layout = JSON.parse(JSON.stringify(data.layout));
   layout.scene.camera = cameras[key] || layout.scene.camera;
@@ -315,7 +334,7 @@ export default function (component) {
   const { parentElement } = component;
   const [data] = component.data;           // sent as a one-element list (live_view._mount)
   if (data.prepare) {
-    prepareScene(data.plotly_url);
+    prepareScene(data);
     return;
   }
   let root = parentElement.querySelector(".genlab-live");

@@ -10,6 +10,7 @@ the prepared scene and only draws its mesh. This module imports no numpy or genl
 load, so the frame can call `prepare` on every page without slowing the first one.
 """
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,11 @@ _CSS = """
 .genlab-live .genlab-note { position: absolute; left: 0; right: 0; top: 45%; text-align: center;
   font: 14px sans-serif; color: #555; pointer-events: none; }
 """
+VIEW_HEIGHT = 460       # pixels; the prepared scene has it too
+# Streamlit's widget code (one file each, with what it imports) that the browser fetches the first time
+# a page shows such a widget: while the server is busy with that page, each took 0.2-0.7 s to arrive.
+WIDGET_CHUNKS = ("Button", "ButtonGroup", "Checkbox", "DownloadButton", "FileUploader", "ImageList",
+                 "Multiselect", "NumberInput", "Radio", "Selectbox", "Slider", "TextArea")
 _component = None
 
 
@@ -52,33 +58,48 @@ def _plotly_url() -> str:
     return f"/{base + '/' if base else ''}app/static/{paths.PLOTLY_JS.name}"
 
 
+@functools.cache
+def _widget_chunks() -> list[str]:
+    """Returns the file names of the installed Streamlit's WIDGET_CHUNKS (those it has)."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    return sorted(path.name for name in WIDGET_CHUNKS for path in folder.glob(f"{name}.*.js"))
+
+
 def prepare() -> None:
-    """Readies the browser for the 3D view (plotly.js read, a scene made) once it is idle; draws nothing."""
+    """Readies the browser for the 3D view once it is idle (Streamlit's widget code and plotly.js read,
+    a scene made in the view's style); draws nothing."""
     with st.sidebar:
-        _mount("genlab_live_prepare", {"prepare": True, "plotly_url": _plotly_url()}, height="content")
+        _mount("genlab_live_prepare", {"prepare": True, "plotly_url": _plotly_url(), "chunks": _widget_chunks(),
+                                       **_style(VIEW_HEIGHT, surface=False)}, height="content")
 
 
-def _scene_layout(height: int) -> dict:
-    from genlab.viz.figures import CAMERA
+def _style(height: int, surface: bool) -> dict:
+    """Returns the view's Plotly layout and mesh trace settings (data and colours aside)."""
+    from genlab.viz.look import CAMERA, COLORSCALE, ONE_COLOUR
 
     axis = dict(range=[0, 16], showbackground=True, backgroundcolor="rgb(245,246,250)",
                 gridcolor="rgb(220,220,230)", showticklabels=False, title=dict(text=""))
-    return dict(height=height, margin=dict(l=0, r=0, t=0, b=0), uirevision="voxels",
-                scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube", dragmode="orbit",
-                           camera=CAMERA),
-                showlegend=False)
+    layout = dict(height=height, margin=dict(l=0, r=0, t=0, b=0), uirevision="voxels",
+                  scene=dict(xaxis=axis, yaxis=axis, zaxis=axis, aspectmode="cube", dragmode="orbit",
+                             camera=CAMERA),
+                  showlegend=False)
+    trace = dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, color=ONE_COLOUR, flatshading=not surface,
+                 lighting=dict(ambient=0.55, diffuse=0.8, specular=0.15, roughness=0.6),
+                 lightposition=dict(x=-100, y=-200, z=300), hoverinfo="skip",
+                 colorbar=dict(title=dict(text="value"), thickness=12, len=0.6))
+    return {"layout": layout, "trace": trace}
 
 
 def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_colour: bool = False,
-                    *, key: str, height: int = 460, sweep: "Sweep | None" = None):
+                    *, key: str, height: int = VIEW_HEIGHT, sweep: "Sweep | None" = None):
     """Draws `grid` in a live 3D view (one per `key`); a new grid on the next rerun updates it in place.
 
     Must run inside a Streamlit script. The view's camera is remembered per `key` in the
     browser, so views sharing a key (one per page) keep the user's angle. With a `sweep` (cubes
     only), moves of the swept slider are drawn in the browser before the server answers.
     """
-    from genlab.viz.figures import COLORSCALE, ONE_COLOUR
-    from genlab.viz.live import FRONT_CAMERA, LEVELS, live_payload, sweep_payload
+    from genlab.viz.live import LEVELS, live_payload, sweep_payload
+    from genlab.viz.look import FRONT_CAMERA
 
     data = {
         "view": live_payload(grid, threshold, surface, one_colour),
@@ -87,11 +108,6 @@ def live_voxel_view(grid, threshold: float = 0.5, surface: bool = False, one_col
         "plotly_url": _plotly_url(),
         "camera_key": key,
         "front_camera": FRONT_CAMERA,
-        "layout": _scene_layout(height),
-        "trace": dict(colorscale=COLORSCALE, cmin=0.0, cmax=1.0, color=ONE_COLOUR,
-                      flatshading=not surface,
-                      lighting=dict(ambient=0.55, diffuse=0.8, specular=0.15, roughness=0.6),
-                      lightposition=dict(x=-100, y=-200, z=300), hoverinfo="skip",
-                      colorbar=dict(title=dict(text="value"), thickness=12, len=0.6)),
+        **_style(height, surface),
     }
     return _mount(key, data, height)

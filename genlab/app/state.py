@@ -229,3 +229,22 @@ def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
     from genlab.app.explore import encode
 
     return encode(_model, _X)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def ranked_dimensions(key: str, _model, _z: np.ndarray) -> np.ndarray:
+    """Returns the latent dimensions of _z ranked by influence (explore.rank_dimensions), read-only,
+    cached per key: every session opens the explorer on the same start digit, so its ranking (a batch
+    of 2 * latent_dim decodes) is computed once per server. key must name the model, the data and _z."""
+    from genlab.app.explore import rank_dimensions
+
+    order = rank_dimensions(_model, _z)
+    order.setflags(write=False)
+    return order
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def sweep_cache(context: str) -> dict:
+    """Returns the dict of decoded slider-sweep grids (genlab.viz.live.slider_sweep) for `context`, shared
+    by every session: it must name the model, the data, the swept slider and every other slider's value."""
+    return {}

@@ -8,14 +8,12 @@ change between figures, so frames and slider steps can be compared by eye.
 import numpy as np
 import plotly.graph_objects as go
 
-from genlab.viz.images import COLORSCALE
+from genlab.viz.look import CAMERA, COLORSCALE, ONE_COLOUR
 from genlab.viz.mesh import Mesh, surface_mesh, voxel_mesh
 
-ONE_COLOUR = "#3f6fb5"   # the "one colour" option: every voxel alike, the shape alone
 # The threshold the app's views start on. 3D MNIST voxels are soft (point counts scaled to
 # [0, 1], many occupied voxels below one half), so 0.5 would hide much of every digit.
 VIEW_THRESHOLD = 0.25
-CAMERA = dict(eye=dict(x=0.9, y=-1.7, z=0.7), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=-0.05))
 # Screen (x, y, z) <- array axes (2, 1, 0).
 SCREEN_AXES = [2, 1, 0]
 

@@ -7,9 +7,9 @@ page, so galleries use images rather than 3D figures.
 import numpy as np
 from plotly.colors import sample_colorscale, unlabel_rgb
 
+from genlab.viz.look import COLORSCALE
 from genlab.viz.mesh import check_grid
 
-COLORSCALE = "Viridis"   # of every voxel picture, these and the 3D views (genlab.viz.figures)
 BACKGROUND = np.array([245, 246, 250], dtype=np.uint8)
 
 

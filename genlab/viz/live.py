@@ -35,8 +35,6 @@ from genlab import paths
 from genlab.viz.figures import SCREEN_AXES
 from genlab.viz.mesh import surface_mesh
 
-FRONT_CAMERA = dict(eye=dict(x=0.0, y=-2.1, z=0.0), up=dict(x=0, y=0, z=1), center=dict(x=0, y=0, z=0))
-
 
 def plotly_js_version(path: Path = paths.PLOTLY_JS) -> str:
     """Returns the plotly.js version a bundle names in its header (e.g. "4.1.1")."""
@@ -50,6 +48,7 @@ def plotly_js_version(path: Path = paths.PLOTLY_JS) -> str:
 LEVELS = 200   # grid values travel as floor(value * LEVELS): exact for thresholds in steps of 1 / LEVELS
 SWEEP_REACH = 10    # a sweep decodes the slider stops this many steps either side of its value
 SWEEP_SPREAD = 25   # and this many stops over the slider's whole range (previews of long drags)
+CACHED_GRIDS = 400  # grids a sweep cache keeps (6.5 MB of float32 16^3): a few sweeps of one slider
 
 
 def _b64(array: np.ndarray) -> str:
@@ -117,21 +116,24 @@ def slider_sweep(label: str, value: float, low: float, high: float, step: float,
     """Returns (the grid at the slider's value, a Sweep of the slider), decoding in one call of decode_at.
 
     decode_at(positions (N,) float32) -> grids (N, D, H, W): the grids with the slider at each
-    position and every other slider where it is (as `others` says). With a `cache` (a dict kept
-    by the caller for as long as the model and `others` stay the same), only positions not
-    decoded before are decoded: a step of the slider decodes one or two grids, not the sweep.
+    position and every other slider where it is (as `others` says). With a `cache` (a dict of
+    position -> grid for this model and `others`, which sessions may share), only positions not
+    decoded before are decoded: a step of the slider decodes one or two grids, not the sweep. The
+    cache keeps at most CACHED_GRIDS grids, and is only read and added to, so sharing it is safe.
     """
     positions, at = sweep_positions(value, low, high, step)
     if cache is None:
         grids = decode_at(np.asarray(positions, np.float32))
     else:
         keys = [round(p, 6) for p in positions]
-        missing = [k for k in keys if k not in cache]
+        found = {key: grid for key in keys if (grid := cache.get(key)) is not None}
+        missing = [key for key in keys if key not in found]
         if missing:
-            cache.update(zip(missing, decode_at(np.asarray(missing, np.float32))))
-        for key in set(cache) - set(keys):          # keep only this sweep's grids
-            del cache[key]
-        grids = np.stack([cache[k] for k in keys])
+            found.update(zip(missing, decode_at(np.asarray(missing, np.float32))))
+            if len(cache) + len(missing) > CACHED_GRIDS:
+                cache.clear()
+            cache.update({key: found[key] for key in missing})
+        grids = np.stack([found[key] for key in keys])
     snap = float(np.diff(positions).max()) / 2 if len(positions) > 1 else 0.0   # half the widest gap
     return grids[at], Sweep(label, positions, grids, at, others, snap)
 

@@ -194,11 +194,14 @@ def test_a_bad_checkpoint_upload_does_not_lock_the_page(page, app_url, tmp_path)
 def test_the_scene_readied_while_the_user_reads_home_becomes_the_explorers_view(page, app_url):
     open_page(page, app_url, "", "genlab")
     page.wait_for_function("() => window.__genlabSpare", timeout=SLOW_MS)   # plotly.js read, a 3D scene made
-    page.evaluate("() => { window.__genlabSpare.__readied = true; }")
+    page.evaluate("() => { window.__genlabSpare.__readied = true; "
+                  "window.__genlabSpare.querySelector('.gl-container canvas').__readied = true; }")
     page.get_by_test_id("stSidebarNavLink").filter(has_text="Latent explorer").click()
     page.wait_for_function(f"() => ({FIGURE_SIGNATURE})() !== null", timeout=SLOW_MS)
     plot = page.locator(LIVE_PLOT)
     assert plot.evaluate("(plot) => plot.__readied === true")      # taken over, not made anew
+    # and its WebGL scene with it (Plotly.react keeps a plot's scene only while the div has its class)
+    assert plot.evaluate("(plot) => plot.querySelector('.gl-container canvas').__readied === true")
     assert plot.bounding_box()["width"] > 300                       # sized to the page, not off it
     assert page.evaluate("() => window.__genlabSpare") is None
     assert_no_exception(page)
