@@ -138,9 +138,12 @@ def slider_values(keys: list[str], saved: str) -> tuple[np.ndarray, list[int]]:
 
 
 def restore_sliders(keys: list[str], saved: str) -> None:
-    """Gives sliders that are about to be drawn again the values they had when last drawn."""
+    """Gives the sliders that were not drawn in the last run the values they had when last drawn: Streamlit
+    forgets a widget's value while it is not drawn, and a browser may then bring back an older one."""
+    drawn = st.session_state.get("sliders_drawn", set())
     for n, key in enumerate(keys):
-        st.session_state.setdefault(key, float(st.session_state[saved][n]))
+        if key not in drawn or key not in st.session_state:
+            st.session_state[key] = float(st.session_state[saved][n])
 
 
 def set_start(z: np.ndarray, description: str, grid=None) -> None:
@@ -183,7 +186,8 @@ if f"start_{model_key}" not in st.session_state:
     set_start(explore.encode(model, grid), f"test digit #{index} (a 0), encoded", grid)
 
 # -- where to start ----------------------------------------------------------------------------
-with st.expander("Start from…", expanded=False):
+def start_controls() -> None:
+    """Draws the ways to pick a new start (a dataset digit, a sample, an image, a pasted latent)."""
     source = st.radio("Start from", ["A dataset digit", "A random sample", "An uploaded image",
                                      "A copied latent"],
                       horizontal=True, label_visibility="collapsed", key="start_source")
@@ -219,6 +223,13 @@ with st.expander("Start from…", expanded=False):
                 st.error(str(error))
             else:
                 set_start(explore.encode(model, grid), f"{image.name}, lifted and encoded", grid)
+
+
+# A closed expander's widgets are still sent and drawn by the browser: these are drawn only while open.
+start_box = st.expander("Start from…", key="start_open", on_change="rerun")
+if start_box.open:
+    with start_box:
+        start_controls()
 
 start = st.session_state[f"start_{model_key}"]
 order = st.session_state[f"order_{model_key}"]
@@ -308,6 +319,7 @@ def latent_view():
                              help="Coordinates: one latent dimension each, most influential first. "
                                   "Principal directions: the axes along which encoded test digits "
                                   "spread most (PCA), in standard deviations of that spread.")
+        drawn = set()
         if mode == "principal directions":
             st.caption(f"Along the {len(directions)} principal directions of {len(reference)} encoded test "
                        "digits, largest spread first; 1 = one standard deviation.")
@@ -315,22 +327,27 @@ def latent_view():
             for n in range(len(directions)):
                 columns[n % 2].slider(direction_label(n), -DIRECTION_REACH, DIRECTION_REACH,
                                       step=DIRECTION_STEP, key=direction_keys[n])
+                drawn.add(direction_keys[n])
         else:
             st.caption("Most influential dimensions first (ranked by how much the decoded voxels change).")
 
             def slider(i: int, where) -> None:
                 where.slider(coordinate_label(i), float(low[i]), float(high[i]), step=COORDINATE_STEP,
                              key=slider_keys[i])
+                drawn.add(slider_keys[i])
 
             top, rest = order[:TOP_SLIDERS], order[TOP_SLIDERS:]
             columns = st.columns(2)
             for n, i in enumerate(top):
                 slider(int(i), columns[n % 2])
-            if len(rest):
-                with st.expander(f"The other {len(rest)} dimensions"):
+            others = st.expander(f"The other {len(rest)} dimensions", key="other_dimensions_open",
+                                 on_change="rerun") if len(rest) else None
+            if others is not None and others.open:    # drawn only while open, as "Start from…"
+                with others:
                     columns = st.columns(2)
                     for n, i in enumerate(rest):
                         slider(int(i), columns[n % 2])
+        st.session_state.sliders_drawn = drawn
         a, b = st.columns(2)
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")

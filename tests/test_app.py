@@ -280,6 +280,14 @@ def open_explorer() -> AppTest:
     return at
 
 
+def open_start_controls(at: AppTest) -> None:
+    """Opens the explorer's "Start from…" expander, whose widgets are drawn only while it is open."""
+    assert not [r for r in at.radio if r.key == "start_source"]
+    at.session_state["start_open"] = True
+    at.run()
+    assert at.radio(key="start_source").value == "A dataset digit"
+
+
 def live_levels(at: AppTest) -> np.ndarray:
     """Returns the grid levels (16, 16, 16) the explorer's live 3D view was last sent (genlab.viz.live)."""
     view = json.loads(at.get("bidi_component")[0].proto.json)[0]["view"]
@@ -312,6 +320,7 @@ def test_explorer_sliders_drive_the_view(checkpoint):
     copied = json.loads(at.code[0].value)
     assert len(copied) == 4
     # Paste it back (moved) as a new start: the sliders jump to it.
+    open_start_controls(at)
     at.radio(key="start_source").set_value("A copied latent").run()
     at.text_area(key="start_pasted").set_value(json.dumps([1.5, -1.0, 0.5, 2.0])).run()
     at.button(key="start_latent").click().run()
@@ -322,8 +331,32 @@ def test_explorer_sliders_drive_the_view(checkpoint):
     assert any("4 latent dimensions; the list has 2" in e.value for e in at.error)
 
 
+def test_explorer_draws_the_less_influential_sliders_only_when_asked_and_keeps_their_values():
+    model = build_model("ae", "fcn", latent_dim=10).eval()
+    save_model(model, files.runs_dir() / "wide_ae.safetensors", {"dataset": {"source": "synthetic"}})
+    at = open_page("pages/explore.py")
+    picker = at.selectbox(key="explore_checkpoint")
+    picker.set_value(next(o for o in picker.options if o.startswith("wide_ae"))).run()
+    coordinates = lambda: {s.key for s in at.slider if s.label.startswith("z[")}  # noqa: E731
+    top = coordinates()
+    assert len(top) == 8                                 # the eight most influential; two more wait
+    at.session_state["other_dimensions_open"] = True
+    at.run()
+    hidden = sorted(coordinates() - top)
+    assert len(coordinates()) == 10 and len(hidden) == 2
+    at.slider(key=hidden[0]).set_value(1.0).run()
+    at.session_state["other_dimensions_open"] = False
+    at.run()
+    assert coordinates() == top
+    at.session_state["other_dimensions_open"] = True
+    at.run()
+    assert at.slider(key=hidden[0]).value == 1.0          # closing the expander forgot nothing
+    assert_clean(at)
+
+
 def test_explorer_start_points_interpolation_and_samples(checkpoint):
     at = open_explorer()
+    open_start_controls(at)
     at.radio(key="start_source").set_value("A random sample").run()
     at.button(key="start_random").click().run()
     assert any("random sample" in m.value for m in at.markdown)
@@ -363,6 +396,7 @@ def test_explorer_samples_a_requested_digit_from_the_code_density():
     (digit,) = [s for s in at.selectbox if s.key.startswith("samples_digit_")]
     digit.set_value(7).run()
     assert_clean(at)
+    open_start_controls(at)
     at.radio(key="start_source").set_value("A random sample").run()
     [r for r in at.radio if r.key.startswith("start_source_")][0].set_value("density").run()
     [s for s in at.selectbox if s.key.startswith("start_digit_")][0].set_value(3).run()

@@ -205,3 +205,25 @@ def test_the_scene_readied_while_the_user_reads_home_becomes_the_explorers_view(
     assert plot.bounding_box()["width"] > 300                       # sized to the page, not off it
     assert page.evaluate("() => window.__genlabSpare") is None
     assert_no_exception(page)
+
+
+def test_the_other_dimensions_are_drawn_on_demand_and_keep_their_values(page, app_url):
+    open_explorer(page, app_url)                         # a shipped 32-dimension model comes first
+    coordinates = page.locator('input[type="range"][aria-label^="z["]')
+    assert coordinates.count() == 8
+    page.get_by_text("The other 24 dimensions").click()
+    page.wait_for_function("() => document.querySelectorAll('input[type=\"range\"][aria-label^=\"z[\"]').length == 32")
+    settle(page)
+    last = coordinates.nth(31)
+    label, before = last.get_attribute("aria-label"), last.get_attribute("aria-valuetext")
+    move_and_wait(page, lambda: [last.press("ArrowRight") for _ in range(4)])
+    moved = page.locator(f'input[type="range"][aria-label="{label}"]').get_attribute("aria-valuetext")
+    assert moved != before
+    page.get_by_text("The other 24 dimensions").click()
+    page.wait_for_function("() => document.querySelectorAll('input[type=\"range\"][aria-label^=\"z[\"]').length == 8")
+    settle(page)
+    page.get_by_text("The other 24 dimensions").click()
+    page.wait_for_function("() => document.querySelectorAll('input[type=\"range\"][aria-label^=\"z[\"]').length == 32")
+    settle(page)
+    assert page.locator(f'input[type="range"][aria-label="{label}"]').get_attribute("aria-valuetext") == moved
+    assert_no_exception(page)
