@@ -151,7 +151,8 @@ def set_start(z: np.ndarray, description: str, grid=None) -> None:
     z = np.clip(np.asarray(z, dtype=np.float32), low, high)
     st.session_state[f"start_{model_key}"] = {"z": z, "what": description, "grid": grid}
     digest = hashlib.sha1(z.tobytes()).hexdigest()[:16]
-    st.session_state[f"order_{model_key}"] = state.ranked_dimensions(f"{model_key}:{digest}", model, z)
+    st.session_state[f"order_{model_key}"] = state.computed(f"{model_key}:ranked:{digest}",
+                                                            lambda: explore.rank_dimensions(model, z))
     move_sliders(z)
 
 
@@ -160,6 +161,11 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
     indices = state.class_indices(f"{dataset.fingerprint}-test", dataset.y_test)[digit]
     index = int(indices[min(number, len(indices) - 1)]) if len(indices) else 0
     return dataset.X_test[index], index
+
+
+def encoded_test_digit(index: int) -> np.ndarray:
+    """Returns the latent (latent_dim,) of test digit #index (computed once per server)."""
+    return state.computed(f"{model_key}:encoded:{index}", lambda: explore.encode(model, dataset.X_test[index]))
 
 
 def sampling_controls(key: str) -> tuple[str, int | None, str]:
@@ -183,7 +189,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
 
 if f"start_{model_key}" not in st.session_state:
     grid, index = test_digit(0, 0)
-    set_start(explore.encode(model, grid), f"test digit #{index} (a 0), encoded", grid)
+    set_start(encoded_test_digit(index), f"test digit #{index} (a 0), encoded", grid)
 
 # -- where to start ----------------------------------------------------------------------------
 def start_controls() -> None:
@@ -197,7 +203,7 @@ def start_controls() -> None:
         number = b.number_input("Which one (test split)", 0, 10_000, 0, key="start_number")
         if c.button("Start here", key="start_dataset"):
             grid, index = test_digit(digit, number)
-            set_start(explore.encode(model, grid), f"test digit #{index} (a {digit}), encoded", grid)
+            set_start(encoded_test_digit(index), f"test digit #{index} (a {digit}), encoded", grid)
     elif source == "A random sample":
         a, b = st.columns([4, 1])
         seed = a.number_input("Seed", 0, 1_000_000, 0, key="start_seed")
@@ -387,9 +393,10 @@ def interpolation_view():
                              help="Which test digit of each class: 0 is the first")
     mode = d.radio("Path", explore.INTERPOLATION_MODES, horizontal=True, key="interp_mode")
     steps = e.slider("Frames", 3, 16, 8, key="interp_steps")
-    (grid_a, _), (grid_b, _) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
-    z_a, z_b = explore.encode(model, np.stack([grid_a, grid_b]))
-    frames = explore.decode(model, explore.interpolate_latents(z_a, z_b, steps, mode))  # one batch
+    (_, index_a), (_, index_b) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
+    walk = explore.interpolate_latents(encoded_test_digit(index_a), encoded_test_digit(index_b), steps, mode)
+    frames = state.computed(f"{model_key}:path:{index_a}:{index_b}:{steps}:{mode}",
+                            lambda: explore.decode(model, walk))      # one batch
     st.image(projection_grid(frames, columns=min(steps, 8), scale=7),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
     # Opt-in: a second 3D scene (and Streamlit's own plotly.js) would double what a first visit or a
@@ -419,7 +426,8 @@ def samples_view():
     source, digit, where = sampling_controls("samples")
     if model.kind == "ae" and model.code_density is None:
         where = "a Gaussian fitted to encoded test digits (this AE has no fitted code density)"
-    grids = explore.decode(model, explore.sample_latents(model, 16, int(seed), reference, source, digit))
+    grids = state.computed(f"{model_key}:samples:{int(seed)}:{source}:{digit}", lambda: explore.decode(
+        model, explore.sample_latents(model, 16, int(seed), reference, source, digit)))
     st.image(projection_grid(grids, columns=8, scale=8), caption=f"16 samples from {where}, seed {seed}")
 
 

@@ -243,3 +243,22 @@ def test_test_digit_choices_offer_only_evaluations_that_exist(monkeypatch, tmp_p
     (tmp_path / "unseen" / "evaluation.json").write_text('{"format": "genlab-evaluation", "models": []}')
     assert tables.test_digit_choices() == ["standard", "unseen"]
     assert tables.evaluation("unseen") == {"format": "genlab-evaluation", "models": []}
+
+
+def test_computed_results_are_made_once_per_key_and_read_only():
+    from genlab.app import state
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return np.arange(6, dtype=np.float32)
+
+    first = state.computed("test-computed:a", compute)
+    again = state.computed("test-computed:a", compute)
+    other = state.computed("test-computed:b", lambda: np.zeros(2))
+    assert again is first and len(calls) == 1           # a second visitor gets the first one's array
+    assert other.shape == (2,)
+    with pytest.raises(ValueError):
+        first[0] = 5.0                                  # shared by every session: nobody may change it
+    assert first.tolist() == [0, 1, 2, 3, 4, 5]

@@ -17,7 +17,7 @@ INTERPOLATION_MODES = interpolation.MODES
 @torch.no_grad()
 def _batch_or_one(network, values, one_ndim: int) -> np.ndarray:
     """Returns network(values) as numpy for a batch, or for one item (values.ndim == one_ndim)."""
-    x = torch.as_tensor(np.asarray(values, dtype=np.float32))
+    x = torch.as_tensor(np.array(values, dtype=np.float32))   # a copy: values may be a read-only cached array
     one = x.ndim == one_ndim
     out = network(x[None] if one else x).numpy()
     return out[0] if one else out
@@ -58,8 +58,8 @@ def interpolate_latents(z_a, z_b, steps: int, mode: str = "linear") -> np.ndarra
 
     mode: "linear" (straight line) or "spherical" (slerp, which keeps the norm of prior samples).
     """
-    a = torch.as_tensor(np.asarray(z_a, dtype=np.float32))
-    b = torch.as_tensor(np.asarray(z_b, dtype=np.float32))
+    a = torch.as_tensor(np.array(z_a, dtype=np.float32))     # copies: the latents may be read-only cached arrays
+    b = torch.as_tensor(np.array(z_b, dtype=np.float32))
     return latent_path(a, b, steps, mode).numpy()
 
 

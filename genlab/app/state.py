@@ -231,16 +231,14 @@ def reference_latents(key: str, _model, _X: np.ndarray) -> np.ndarray:
     return encode(_model, _X)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def ranked_dimensions(key: str, _model, _z: np.ndarray) -> np.ndarray:
-    """Returns the latent dimensions of _z ranked by influence (explore.rank_dimensions), read-only,
-    cached per key: every session opens the explorer on the same start digit, so its ranking (a batch
-    of 2 * latent_dim decodes) is computed once per server. key must name the model, the data and _z."""
-    from genlab.app.explore import rank_dimensions
-
-    order = rank_dimensions(_model, _z)
-    order.setflags(write=False)
-    return order
+@st.cache_resource(show_spinner=False, max_entries=256)
+def computed(key: str, _compute) -> np.ndarray:
+    """Returns _compute() (a numpy array), read-only, computed once per server for `key`, which must name
+    everything the result depends on (model file, dataset, settings, seed). Every session opens the
+    explorer on the same digit, interpolation and samples: they are decoded once, not per visitor."""
+    value = np.asarray(_compute())
+    value.setflags(write=False)
+    return value
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
