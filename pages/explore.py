@@ -163,6 +163,15 @@ def test_digit(digit: int, number: int) -> tuple[np.ndarray, int]:
     return dataset.X_test[index], index
 
 
+def nearest_training_digit(grid: np.ndarray) -> tuple[int, float]:
+    """Returns (index, mean squared difference) of the training digit nearest to grid (once per server
+    for each grid: every visitor's first view shows the same digit)."""
+    digest = hashlib.sha1(np.ascontiguousarray(grid, np.float32).tobytes()).hexdigest()
+    index, distance = state.computed(f"{dataset.fingerprint}:nearest:{digest}", lambda: np.array(
+        [value[0] for value in explore.nearest_training(grid, dataset)], np.float64))
+    return int(index), float(distance)
+
+
 def encoded_test_digit(index: int) -> np.ndarray:
     """Returns the latent (latent_dim,) of test digit #index (computed once per server)."""
     return state.computed(f"{model_key}:encoded:{index}", lambda: explore.encode(model, dataset.X_test[index]))
@@ -358,7 +367,7 @@ def latent_view():
         a.button("Reset", on_click=reset_sliders, key="reset_latent", width="stretch")
         show_copy = b.toggle("Copy this latent", key="copy_latent")
     with view:
-        (index,), (distance,) = explore.nearest_training(grid, dataset)
+        index, distance = nearest_training_digit(grid)
         pictures = [grid, dataset.X_train[index]] if start["grid"] is None else [start["grid"], grid,
                                                                                   dataset.X_train[index]]
         words = "the decoded latent · " if start["grid"] is None else "the start digit · the decoded latent · "
