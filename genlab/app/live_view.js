@@ -27,17 +27,21 @@ function readWidgets(chunks) {
 
 // A 3D scene made on a page without a 3D view (live_view.prepare), in the view's own layout and trace
 // style, with Streamlit's widget code and plotly.js read: making the scene (WebGL context, shaders,
-// axes, colour bar) is the slow part of a first draw. It starts when the browser is idle, or at once
-// when a view needs it first (adoptScene), and is made once: the next view that needs a scene takes
-// it over and only draws its mesh; the next page without a view prepares another.
+// axes, colour bar) is the slow part of a first draw. It is made once the browser is idle on a page
+// that shows no view, or at once when a view needs it first (adoptScene); the view that takes it
+// over only draws its mesh, and the next one is then readied for the next visit.
 function prepareScene(data) {
   if (window.__genlabPrep) return;
-  for (const root of roots) if (root.isConnected) return;     // a page with a view: nothing to win
   let made = null;
-  const prep = { start: () => (made = made || makeScene(data, prep)) };
+  const prep = { data, start: () => (made = made || makeScene(data, prep)) };
   window.__genlabPrep = prep;
   const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 200));
-  idle(prep.start, { timeout: 2000 });
+  const whenNoView = () => idle(() => {
+    if (window.__genlabPrep !== prep || made) return;
+    if ([...roots].some((root) => root.isConnected)) setTimeout(whenNoView, 1000);   // a view's page: later
+    else prep.start();
+  }, { timeout: 2000 });
+  whenNoView();
 }
 
 async function makeScene(data, prep) {
@@ -49,6 +53,7 @@ async function makeScene(data, prep) {
     const triangle = { x: [0, 1, 0], y: [0, 0, 1], z: [0, 0, 0], i: [0], j: [1], k: [2], values: [0.5], mode: "cell" };
     await Plotly.newPlot(div, [meshTrace(data, { mesh: triangle })], data.layout,
       { displaylogo: false, responsive: true });
+    div.__genlabMode = "cell";        // its colours: a view in another colour mode starts it afresh (draw)
     window.__genlabSpare = div;
     return div;
   } catch (error) {
@@ -67,6 +72,7 @@ async function adoptScene(plot) {
   if (!spare || window.__genlabSpare !== spare) return plot;
   window.__genlabSpare = null;
   window.__genlabPrep = null;
+  prepareScene(prep.data);                      // the next one, for the next visit
   spare.style.cssText = "";
   spare.classList.add(...plot.classList);     // keeping Plotly's own class: without it, react starts afresh
   plot.replaceWith(spare);

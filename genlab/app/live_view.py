@@ -1,13 +1,15 @@
 """The app's live 3D voxel view: a Streamlit component that keeps one Plotly div across reruns (see genlab.viz.live).
 
     live_voxel_view(grid, key="explore")   # a page's 3D view
-    prepare()                              # every page (app.py): readies plotly.js and a 3D scene
+    prepare()                              # every page (app.py): readies the browser for the first view
 
 The first 3D view a browser draws waits for plotly.js to be read (about 1.2 s in headless
-Chromium on the 2-core machine) and for a WebGL scene to be made (0.7-1 s). `prepare` does both
-while the user reads another page, when the browser is idle: the first view then takes over
-the prepared scene and only draws its mesh. This module imports no numpy or genlab.viz at
-load, so the frame can call `prepare` on every page without slowing the first one.
+Chromium on the 2-core machine), for a WebGL scene to be made (0.7-1 s) and for Streamlit's
+widget code that the explorer's page needs (each file 0.2-0.7 s while the server is busy with
+that page). `prepare` does all three while the user reads another page, once the browser is idle
+(or at once, when a view needs the scene first): the scene is made in the view's own layout and
+style, and the first view takes it over and only draws its mesh. This module imports no numpy or
+genlab.viz at load, so the frame can call `prepare` on every page without slowing the first one.
 """
 
 import functools

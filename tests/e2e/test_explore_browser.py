@@ -205,6 +205,14 @@ def test_the_scene_readied_while_the_user_reads_home_becomes_the_explorers_view(
     assert plot.bounding_box()["width"] > 300                       # sized to the page, not off it
     assert page.evaluate("() => window.__genlabSpare") is None
     assert_no_exception(page)
+    # Back on Home, the next scene is readied, and the next visit to the explorer takes it over too.
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Home").click()
+    page.wait_for_function("() => window.__genlabSpare", timeout=SLOW_MS)
+    page.evaluate("() => { window.__genlabSpare.querySelector('.gl-container canvas').__second = true; }")
+    page.get_by_test_id("stSidebarNavLink").filter(has_text="Latent explorer").click()
+    page.wait_for_function(f"() => ({FIGURE_SIGNATURE})() !== null", timeout=SLOW_MS)
+    assert page.locator(LIVE_PLOT).evaluate("(plot) => plot.querySelector('.gl-container canvas').__second === true")
+    assert_no_exception(page)
 
 
 def test_the_other_dimensions_are_drawn_on_demand_and_keep_their_values(page, app_url):
