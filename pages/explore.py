@@ -79,7 +79,6 @@ except (ValueError, FileNotFoundError, OSError) as error:
     st.stop()
 
 
-
 def cache_key(checkpoint: str) -> str:
     """Names a checkpoint file as it is now (path, modification time) and the dataset: the key of what the
     explorer computes from them, in this session (slider values) and for every session (cached latents)."""
