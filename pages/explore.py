@@ -326,7 +326,7 @@ def latent_view():
         moved = moved_steps if mode == "principal directions" else moved_coordinates
         grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
     with view:
-        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", height=460, sweep=sweep)
+        live_voxel_view(grid, threshold, surface, one_colour, key="explore_live", sweep=sweep)
     with controls:
         st.markdown(f"**Start:** {start['what']}")
         st.segmented_control("Sliders move", SLIDER_MODES, default=SLIDER_MODES[0], key="slider_mode",

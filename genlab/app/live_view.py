@@ -33,7 +33,7 @@ _CSS = """
 .genlab-live .genlab-note { position: absolute; left: 0; right: 0; top: 45%; text-align: center;
   font: 14px sans-serif; color: #555; pointer-events: none; }
 """
-VIEW_HEIGHT = 460       # pixels; the prepared scene has it too
+VIEW_HEIGHT = 460       # pixels: the explorer's view, and the prepared scene it takes over
 # Streamlit's widget code (one file each, with what it imports) that the browser fetches the first time
 # a page shows such a widget: while the server is busy with that page, each took 0.2-0.7 s to arrive.
 WIDGET_CHUNKS = ("Button", "ButtonGroup", "Checkbox", "DownloadButton", "FileUploader", "ImageList",
