@@ -1,5 +1,6 @@
 """genlab.clock: synthetic clocks, the Leiden format, heads, common-sense error, checkpoints."""
 
+import math
 import threading
 from pathlib import Path
 
@@ -327,6 +328,68 @@ def test_polar_reader_can_start_a_face_reader_but_not_another_head():
     with pytest.raises(ValueError, match="cannot start a multi/face reader from a hands/polar one"):
         train.train_reader(images, labels, head="multi", trunk="face", steps=1, width=4, input_size=48,
                            init=polar, faces=faces, locator_steps=1)
+
+
+def test_ellipse_matrix_is_the_squash_it_stands_for():
+    aspect, angle = torch.tensor([0.5, 0.8, 1.0]), torch.tensor([0.3, 1.2, 2.0])
+    shape = models.squash_shape(aspect, angle)
+    matrix = models.ellipse_matrix(shape)
+    for a, t, m in zip(aspect, angle, matrix):
+        c, s = math.cos(t), math.sin(t)
+        rotation = torch.tensor([[c, -s], [s, c]])
+        squash = rotation @ torch.diag(torch.tensor([a.item(), 1.0])) @ rotation.T  # short axis along `angle`
+        assert torch.allclose(m * a.sqrt(), squash, atol=1e-6)
+        assert torch.linalg.det(m).item() == pytest.approx(1.0, abs=1e-5)
+    assert torch.allclose(models.ellipse_matrix(torch.zeros(2, 2)), torch.eye(2).expand(2, 2, 2))
+
+
+def _ring(size=72, centre=(0.1, -0.05), radius=0.6):
+    """A dial (unit coordinates) whose brightness turns with the angle: (1, 1, size, size)."""
+    line = torch.linspace(-1 + 1 / size, 1 - 1 / size, size)
+    ys, xs = torch.meshgrid(line, line, indexing="ij")
+    angle = torch.atan2(xs - centre[0], -(ys - centre[1]))
+    inside = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2).sqrt() < radius
+    return (inside * (0.5 + 0.5 * torch.cos(3 * angle)))[None, None]
+
+
+def test_a_squashed_dial_unwraps_face_on_with_its_shape():
+    x = _ring().repeat(4, 1, 1, 1)
+    faces = torch.tensor([[0.1, -0.05, 0.6]] * 4)
+    squashed, found = train.squash_batch(x, faces, 1.0, torch.Generator().manual_seed(0))
+    assert found.shape == (4, 5) and torch.allclose(found[:, :2], faces[:, :2])
+    assert (found[:, 2] < 0.6).all() and (found[:, 3:].norm(dim=1) > 0).all()
+    face_on = models.polar_unwrap(x[:1], 16, 48, faces[:1, :2], 0.9 * faces[:1, 2])
+    rectified = models.polar_unwrap(squashed, 16, 48, found[:, :2], 0.9 * found[:, 2], found[:, 3:])
+    as_circle = models.polar_unwrap(squashed, 16, 48, found[:, :2], 0.9 * found[:, 2])
+    assert (rectified - face_on).abs().mean().item() < 0.03 < (as_circle - face_on).abs().mean().item()
+    kept, plain = train.squash_batch(x, faces, 0.0, torch.Generator().manual_seed(0))
+    assert torch.allclose(kept, x, atol=1e-5) and torch.equal(plain[:, 3:], torch.zeros(4, 2))
+    slanted = train.slanted((x[:, 0] * 255).to(torch.uint8).numpy(), (faces.numpy() + [1, 1, 0]) * 36, 0.5, seed=1)
+    assert slanted.shape == (4, 72, 72) and slanted.dtype == np.uint8 and (slanted != x[:, 0].numpy() * 255).any()
+
+
+def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
+    torch.set_num_threads(1)
+    images, labels, faces = synth.make_clocks(8, seed=14, size=48, with_faces=True)
+    face = train.train_reader(images, labels, head="hands", trunk="face", steps=1, batch_size=4, width=4,
+                              input_size=48, faces=faces, locator_steps=2)
+    x = train.prepare(images, 48)
+    widened = models.FaceLocator(ellipse=True).widen(face.locator).eval()
+    with torch.no_grad():
+        assert torch.allclose(widened(x)[:, :3], face.locator(x), atol=1e-6)
+        assert torch.equal(widened(x)[:, 3:], torch.zeros(8, 2))  # a round dial until it learns
+    ellipse = train.train_reader(images, labels, head="hands", trunk="ellipse", steps=2, batch_size=4, width=4,
+                                 input_size=48, init=face, faces=faces, locator_steps=3, squash=0.5)
+    assert ellipse.config.locator_steps == 2 + 3 and ellipse.config.squash == 0.5
+    assert ellipse.locate(x).shape == (8, 5)
+    path = tmp_path / "ellipse.safetensors"
+    train.save_reader(ellipse, path)
+    loaded = train.load_reader(path)
+    assert loaded.config.trunk == "ellipse"
+    assert torch.allclose(train.predict_probabilities(loaded, images), train.predict_probabilities(ellipse, images))
+    with pytest.raises(ValueError, match="cannot start a hands/face reader from a hands/ellipse one"):
+        train.train_reader(images, labels, head="hands", trunk="face", steps=1, width=4, input_size=48,
+                           init=loaded, faces=faces)
 
 
 # -- training and checkpoints -----------------------------------------------------------------

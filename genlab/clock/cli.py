@@ -14,7 +14,8 @@ import sys
 import time
 
 HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
-TRUNK_NAMES = ("cartesian", "polar", "face")  # models.TRUNKS
+TRUNK_NAMES = ("cartesian", "polar", "face", "ellipse")  # models.TRUNKS
+FACE_TRUNK_NAMES = ("face", "ellipse")  # models.FACE_TRUNKS: trunks with a face locator
 # The comparison: the study's heads and `hands` on the polar trunk, gamma on/off for the two best,
 # the plain (cartesian) trunk for reference, `hands` on the located face, and the per-angle polar reader.
 COMPARE_RUNS = (
@@ -84,7 +85,7 @@ def _train(args) -> int:
     from genlab.clock.read import WEIGHTS_PATH
 
     torch.set_num_threads(args.threads)
-    face = args.trunk == "face"
+    face = args.trunk in FACE_TRUNK_NAMES
     data, trained_on = _training_data(args, with_faces=face)
     images, labels, faces = data if face else (*data, None)
     init = train.load_reader(args.init) if args.init else None
@@ -92,7 +93,7 @@ def _train(args) -> int:
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
-                               faces=faces, locator_steps=args.locator_steps)
+                               faces=faces, locator_steps=args.locator_steps, squash=args.squash)
     test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
     model.config.metrics = {**train.evaluate(model, test_images, test_labels), "test_seed": args.test_seed}
     if face:
@@ -208,10 +209,23 @@ def _calibrate(args) -> int:
     return 0
 
 
+def _aspect(text: str) -> float:
+    """Returns a dial's aspect (short / long axis) from the command line: a number in [0.3, 1]."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.3 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an aspect between 0.3 and 1")
+    return value
+
+
 def _evaluate(args) -> int:
     import numpy as np
 
-    from genlab.clock import synth
+    from genlab.clock import synth, train
     from genlab.clock.models import common_sense_error
     from genlab.clock.read import format_time, load_default_reader, read_clock
 
@@ -219,12 +233,15 @@ def _evaluate(args) -> int:
     if args.scenes:
         images, labels = synth.make_scenes(args.n, seed=args.seed, sizes=tuple(args.clock_size))
     else:
-        images, labels = synth.make_clocks(args.n, seed=args.seed)
+        images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
+        if args.slant < 1:
+            images = train.slanted(images, faces, args.slant, args.seed)
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
                                                              for image in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
     what = (f"clocks in bigger scenes (face detection + crop; clock photos {args.clock_size[0]:.0%}-"
-            f"{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks")
+            f"{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks"
+            + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
           f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
@@ -302,9 +319,13 @@ def add_parser(subparsers) -> None:
             p.add_argument("--width", type=int, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
             p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/width; "
-                                          "trunk polar -> face keeps the polar convolutions)")
+                                          "trunk polar -> face -> ellipse keeps the polar convolutions)")
             p.add_argument("--locator-steps", type=int, default=15000,  # train.LOCATOR_STEPS
-                           help="trunk face: steps to train the face locator (skipped if --init has one)")
+                           help="trunk face or ellipse: steps to train the face locator (skipped if --init has "
+                                "one of the same trunk)")
+            p.add_argument("--squash", type=float, default=0.0,
+                           help="share of training clocks squashed to an ellipse, as dials seen at a slant "
+                                "(trunk ellipse learns to find and undo it)")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))
@@ -346,6 +367,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--clock-size", type=float, nargs=2, default=(0.3, 0.7), metavar=("LOW", "HIGH"),
                    help="--scenes: each clock photo's side, as shares of the scene's short side (default 0.3 0.7; "
                    "its dial's radius is 30-47%% of that side)")
+    p.add_argument("--slant", type=_aspect, default=1.0, metavar="ASPECT",
+                   help="squash each clock's dial to this aspect (0.3-1, short / long axis) along a random "
+                        "direction, as a dial seen at a slant (not with --scenes)")
     p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)

@@ -184,6 +184,7 @@ def _with_coordinates(x):
     return torch.cat([x, xs, ys], 1)
 
 
+FACE_TRUNKS = ("face", "ellipse")  # trunks with a FaceLocator: round dials, or elliptic ones too
 FACE_REACH = 1.15  # trunk "face" unwraps out to this many face radii (the rim and a little bezel)
 # Test-time shifts of the located centre (x, y in half sides: 0.02 is 1.5 px of a 150-px clock):
 # reading is averaged over them, which absorbs some of the locator's error.
@@ -196,22 +197,56 @@ class FaceLocator(nn.Module):
     Output (B, 3): centre x, y in grid_sample's [-1, 1] coordinates of the image and the radius
     as a fraction of the half side (a 150-px clock's 60-px face is 0.8). Three stride-2 stages
     and a dense layer over the 9x9 map (not global pooling: position is the answer here).
+    ellipse=True: (B, 5), the dial's ellipse shape (q1, q2) too (see ellipse_matrix): a dial seen
+    at a slant, and r is then the geometric mean of its half axes.
     """
 
     GRID = 9  # the feature map is pooled to GRID x GRID (a 72-px input already is)
 
-    def __init__(self, width: int = 8):
+    def __init__(self, width: int = 8, ellipse: bool = False):
         super().__init__()
         w = width
         self.features = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2),
                                       nn.AdaptiveAvgPool2d(self.GRID))
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * self.GRID ** 2, 64), nn.ReLU(inplace=True),
-                                nn.Linear(64, 3))
+                                nn.Linear(64, 5 if ellipse else 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns (B, 3) [cx, cy, r] (normalised as above) for images x: (B, 1, S, S) in [0, 1]."""
+        """Returns (B, 3) [cx, cy, r] or (B, 5) [cx, cy, r, q1, q2] (see above) for images x: (B, 1, S, S) in [0, 1]."""
         out = self.fc(self.features(_with_coordinates(x - 0.5)))
-        return torch.cat([out[:, :2], 0.75 + 0.25 * out[:, 2:]], 1)  # radii sit around 0.75
+        return torch.cat([out[:, :2], 0.75 + 0.25 * out[:, 2:3], out[:, 3:]], 1)  # radii sit around 0.75
+
+    @torch.no_grad()
+    def widen(self, circle: "FaceLocator") -> "FaceLocator":
+        """Returns self (ellipse=True) with a circle-only locator's weights: the same centre and radius,
+        and shape outputs that start at zero (a round dial)."""
+        mine = self.state_dict()
+        for name, value in circle.state_dict().items():
+            if mine[name].shape == value.shape:
+                mine[name].copy_(value)
+            else:  # the last layer: 5 outputs instead of 3
+                mine[name].zero_()
+                mine[name][:len(value)] = value
+        return self
+
+
+def ellipse_matrix(q: torch.Tensor) -> torch.Tensor:
+    """Returns (B, 2, 2) exp(Q), Q = [[q1, q2], [q2, -q1]], for a dial's shape q (B, 2).
+
+    The dial's rim is centre + r * exp(Q) @ (unit circle): exp(Q) is symmetric with determinant 1,
+    its axes stretched by exp(+-|q|) along the angle atan2(q2, q1) / 2; q = 0 is a round dial.
+    """
+    q1, q2 = q[:, 0], q[:, 1]
+    size = torch.sqrt(q1 ** 2 + q2 ** 2 + 1e-12)
+    c, s = torch.cosh(size), torch.sinh(size) / size
+    return torch.stack([torch.stack([c + s * q1, s * q2], -1), torch.stack([s * q2, c - s * q1], -1)], -2)
+
+
+def squash_shape(aspect: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """Returns the shape q (B, 2) of a round dial squashed to `aspect` (B,) (short / long axis) along the
+    direction `angle` (B,) radians from the x axis (see ellipse_matrix)."""
+    size = -0.5 * torch.log(aspect)
+    return torch.stack([size * torch.cos(2 * angle + math.pi), size * torch.sin(2 * angle + math.pi)], 1)
 
 
 def faces_to_unit(faces: torch.Tensor, size: int) -> torch.Tensor:
@@ -227,9 +262,10 @@ class ClockNet(nn.Module):
     points, without a large dense layer over the feature map. trunk "polar" first unwraps the
     face around the image centre (see polar_unwrap), so the coordinates are radius and angle.
     trunk "face" unwraps around the face its FaceLocator finds, out to FACE_REACH face radii, so
-    every face arrives centred and at one size. The locator is trained first on the generator's
-    face geometry and then frozen (always in eval mode), so the reader trains on the locator's
-    own estimates, errors included, exactly as it will read.
+    every face arrives centred and at one size. trunk "ellipse" does the same, and its locator also
+    finds the dial's ellipse, which the unwrap follows, so a dial seen at a slant arrives face-on.
+    The locator is trained first on the generator's face geometry and then frozen (always in eval
+    mode), so the reader trains on the locator's own estimates, errors included, exactly as it will read.
     """
 
     def __init__(self, head: str = "multi", width: int = 16, trunk: str = "cartesian"):
@@ -238,8 +274,8 @@ class ClockNet(nn.Module):
             raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)}")
         if trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
-        self.head_name, self.width, self.polar = head, width, trunk in ("polar", "face")
-        self.locator = FaceLocator() if trunk == "face" else None
+        self.head_name, self.width, self.polar = head, width, trunk in ("polar", *FACE_TRUNKS)
+        self.locator = FaceLocator(ellipse=trunk == "ellipse") if trunk in FACE_TRUNKS else None
         w = width
         self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
         self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
@@ -247,7 +283,8 @@ class ClockNet(nn.Module):
         self.fc = nn.Sequential(nn.Linear(8 * w, 256), nn.ReLU(inplace=True), nn.Linear(256, self.head.size))
 
     def locate(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Returns the face (B, 3) [cx, cy, r] (FaceLocator units) that trunk "face" unwraps around, else None."""
+        """Returns the face (B, 3) [cx, cy, r] or (B, 5) [cx, cy, r, q1, q2] (FaceLocator units) that a trunk
+        with a locator unwraps around, else None."""
         if self.locator is None:
             return None
         with torch.no_grad():
@@ -256,11 +293,12 @@ class ClockNet(nn.Module):
     def forward(self, x: torch.Tensor, face: torch.Tensor | None = None) -> torch.Tensor:
         """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1].
 
-        face: (B, 3) to unwrap around instead of the located one (trunk "face"; for test-time shifts).
+        face: (B, 3) or (B, 5) to unwrap around instead of the located one (FACE_TRUNKS; for test-time shifts).
         """
         if self.locator is not None:
             face = self.locate(x) if face is None else face
-            x = polar_unwrap(x - 0.5, 32, 96, face[:, :2], FACE_REACH * face[:, 2])
+            shape = face[:, 3:5] if face.shape[1] == 5 else None
+            x = polar_unwrap(x - 0.5, 32, 96, face[:, :2], FACE_REACH * face[:, 2], shape)
         elif self.polar:
             x = polar_unwrap(x - 0.5, 32, 96)
         else:
@@ -285,21 +323,27 @@ class ClockNet(nn.Module):
         face = self.locate(x) if face is None else face
         if face is None:
             return self.head.probabilities(self(x))
-        moved = [face + torch.tensor([dx, dy, 0.0], dtype=face.dtype, device=face.device) for dx, dy in shifts]
+        moved = [face + F.pad(torch.tensor([dx, dy], dtype=face.dtype, device=face.device), (0, face.shape[1] - 2))
+                 for dx, dy in shifts]
         return torch.stack([self.head.probabilities(self(x, f)) for f in moved]).mean(0)
 
 
-def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre=None, radius=None) -> torch.Tensor:
+def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre=None, radius=None,
+                 shape=None) -> torch.Tensor:
     """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre (or `centre`).
 
     Row i is radius (i + 0.5) / n_radii of the half side (or of `radius`); column j is the angle
     j * 360 / n_angles degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
-    centre: (B, 2) x, y in grid_sample's [-1, 1] coordinates; radius: (B,) in half sides.
+    centre: (B, 2) x, y in grid_sample's [-1, 1] coordinates; radius: (B,) in half sides; shape:
+    (B, 2) an elliptic dial's shape (ellipse_matrix), whose rim then becomes one row, as a round
+    dial's does: a dial seen at a slant is read as if seen face-on.
     """
     r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
     a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
     grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
     grid = grid.expand(x.shape[0], -1, -1, -1)
+    if shape is not None:
+        grid = torch.einsum("bij,braj->brai", ellipse_matrix(shape), grid)
     if radius is not None:
         grid = grid * radius.view(-1, 1, 1, 1)
     if centre is not None:
@@ -373,5 +417,5 @@ def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian")
     return ClockNet(head, width, trunk)
 
 
-TRUNKS = ("cartesian", "polar", "face")
+TRUNKS = ("cartesian", "polar", *FACE_TRUNKS)
 READER_HEADS = (*HEADS, "polar")

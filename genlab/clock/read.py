@@ -108,8 +108,11 @@ def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def _dial_in_photo(face: Face, located) -> tuple:
-    """Returns (cx, cy, r) in original pixels for a dial located (FaceLocator units) in a Face's crop."""
-    cx, cy, r = (float(v) for v in located)
+    """Returns (cx, cy, r) in original pixels for a dial located (FaceLocator units) in a Face's crop; an
+    elliptic dial's r is its long half axis (models.ellipse_matrix), so the crops framed on it hold all of it."""
+    cx, cy, r = (float(v) for v in located[:3])
+    if len(located) == 5:
+        r *= float(np.exp(np.hypot(located[3], located[4])))
     left, top, side = face.box
     return left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side
 

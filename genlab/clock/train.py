@@ -11,6 +11,7 @@ Images are (N, H, W) uint8 grayscale clocks and labels (N, 2) [hour 0..11, minut
 """
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +23,14 @@ from skimage.exposure import adjust_gamma
 from torch import nn
 
 from genlab import checkpoint_file
-from genlab.clock.models import build_reader, common_sense_error, faces_to_unit, to_minutes
+from genlab.clock.models import FACE_TRUNKS, build_reader, common_sense_error, faces_to_unit, squash_shape, to_minutes
 from genlab.train.callbacks import report_step, stop_requested
 
 FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
 LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
+SQUASH_ASPECTS = (0.45, 1.0)  # a squashed training clock's dial: short / long axis, uniform in this range
 
 
 @dataclass
@@ -43,6 +45,7 @@ class ReaderConfig:
     trained_on: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     locator_steps: int = 0  # trunk "face": steps that trained its face locator
+    squash: float = 0.0  # the share of training clocks squashed to an ellipse (squash_batch)
     temperature: float = 1.0  # read_clock's calibration: probabilities p^(1/temperature), renormalised
     calibration: dict = field(default_factory=dict)  # how the temperature was fitted
 
@@ -68,7 +71,7 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
                  input_size=INPUT_SIZE, gamma=None, seed=0, on_progress=None, stop_event=None, trained_on=None,
-                 init=None, faces=None, locator_steps=LOCATOR_STEPS) -> nn.Module:
+                 init=None, faces=None, locator_steps=LOCATOR_STEPS, squash=0.0) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
     uint8 images.
 
@@ -77,22 +80,57 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     head and width to start from (fine-tuning) instead of random weights; its trunk may be
     "polar" when trunk is "face" (same convolutions, the locator is new).
     trunk "face" first trains the face locator `locator_steps` steps on faces (N, 3) [cx, cy, r]
-    in pixels (synth.make_clocks(..., with_faces=True)), unless init already has a trained one.
+    in pixels (synth.make_clocks(..., with_faces=True)), unless init already has a trained one;
+    trunk "ellipse" likewise, and a `squash` share of its training clocks is squashed to ellipses
+    (squash_batch), which its locator learns to find.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
-    config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)})
+    config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)}, squash=squash)
     faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
                                                      images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
                steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps)
 
 
+def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: torch.Generator,
+                 aspects: tuple = SQUASH_ASPECTS) -> tuple:
+    """Returns (x, faces (B, 5) [cx, cy, r, q1, q2]): prepared clocks x (B, 1, S, S) with round dials faces
+    (B, 3) (faces_to_unit), a `share` of them squashed about the dial's centre along a random direction
+    to an ellipse of aspect uniform in `aspects`, as a dial seen at a slant; r becomes the geometric
+    mean of the half axes and (q1, q2) the shape (models.ellipse_matrix). The others are kept, with q = 0.
+    """
+    b = len(x)
+    squashed = torch.rand(b, generator=generator) < share
+    low, high = aspects
+    aspect = torch.where(squashed, low + (high - low) * torch.rand(b, generator=generator), torch.ones(b))
+    angle = math.pi * torch.rand(b, generator=generator)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    rotation = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+    scale = torch.diag_embed(torch.stack([1 / aspect, torch.ones(b)], 1))
+    inverse = rotation @ scale @ rotation.transpose(1, 2)  # output -> input: undoes the squash
+    centre = faces[:, :2, None]
+    theta = torch.cat([inverse, centre - inverse @ centre], 2)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle)], 1)
+
+
+def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0) -> np.ndarray:
+    """Returns (N, S, S) uint8 clocks `images` with their dials `faces` (N, 3) (pixels) each squashed to
+    `aspect` along a random direction (seeded), as seen at a slant (squash_batch): a test of rectification."""
+    x = torch.from_numpy(images.astype(np.float32) / 255)[:, None]
+    unit = faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32), images.shape[-1])
+    x = squash_batch(x, unit, 1.0, torch.Generator().manual_seed(seed), (aspect, aspect))[0]
+    return (x[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+
+
 def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
-                lr: float = 3e-3, seed: int = 0) -> nn.Module:
+                lr: float = 3e-3, seed: int = 0, squash: float = 0.0) -> nn.Module:
     """Returns the FaceLocator trained (AdamW, one-cycle, Huber loss) on prepared images x_all (N, 1, S, S).
 
-    faces: (N, 3) targets as models.faces_to_unit gives them. Leaves it in eval mode.
+    faces: (N, 3) targets as models.faces_to_unit gives them. A locator of ellipses learns from
+    clocks a `squash` share of which is squashed (squash_batch). Leaves it in eval mode.
     """
     if len(faces) != len(x_all):
         raise ValueError(f"need one face per image, got {len(faces)} faces for {len(x_all)} images")
@@ -102,8 +140,11 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
     locator.train()
     for _ in range(steps):
         idx = torch.randint(len(x_all), (batch_size,), generator=generator)
+        x, target = x_all[idx], faces[idx]
+        if locator.fc[-1].out_features == 5:
+            x, target = squash_batch(x, target, squash, generator)
         # Huber on errors scaled to ~pixels of a 150-px clock (1 unit = 1/75 of the half side)
-        loss = F.smooth_l1_loss(75 * locator(x_all[idx]), 75 * faces[idx])
+        loss = F.smooth_l1_loss(75 * locator(x), 75 * target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -117,27 +158,34 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
     init: a reader whose weights to start from (same head and width; see train_reader for trunks).
-    faces: (N, 3) face-locator targets (models.faces_to_unit), needed for trunk "face" unless
-    init brings a trained locator.
+    faces: (N, 3) face-locator targets (models.faces_to_unit), needed for a trunk with a locator
+    unless init brings a trained one (from trunk "face" to "ellipse" its locator learns ellipses on
+    top of what it knows). A `config.squash` share of each batch is squashed (squash_batch).
     """
     torch.manual_seed(seed)
     model = build_reader(config.head, config.width, config.trunk)
     has_locator = False
     if init is not None:
+        upgrades = {("polar", "face"), ("polar", "ellipse"), ("face", "ellipse")}
         if (init.config.head, init.config.width) != (config.head, config.width) or not (
-                init.config.trunk == config.trunk or (init.config.trunk, config.trunk) == ("polar", "face")):
+                init.config.trunk == config.trunk or (init.config.trunk, config.trunk) in upgrades):
             raise ValueError(f"cannot start a {config.head}/{config.trunk} reader from a "
                              f"{init.config.head}/{init.config.trunk} one (width {init.config.width}): "
-                             f"same head and width needed, and the same trunk or polar -> face")
-        model.load_state_dict(init.state_dict(), strict=False)  # a polar reader has no locator yet
-        has_locator = getattr(init, "locator", None) is not None
-        config.locator_steps = init.config.locator_steps if has_locator else 0
-    if config.trunk == "face" and not has_locator:
+                             f"same head and width needed, and the same trunk or polar -> face -> ellipse")
+        state = {k: v for k, v in init.state_dict().items() if not k.startswith("locator.")}
+        model.load_state_dict(state, strict=False)  # a polar reader has no locator yet
+        has_locator = init.config.trunk == config.trunk and config.trunk in FACE_TRUNKS
+        if has_locator:
+            model.locator.load_state_dict(init.locator.state_dict())
+        elif getattr(init, "locator", None) is not None:  # face -> ellipse
+            model.locator.widen(init.locator)
+        config.locator_steps = init.config.locator_steps if getattr(init, "locator", None) is not None else 0
+    if config.trunk in FACE_TRUNKS and not has_locator:
         if faces is None:
-            raise ValueError("trunk 'face' needs face geometry to train its locator (synthetic clocks), "
+            raise ValueError(f"trunk {config.trunk!r} needs face geometry to train its locator (synthetic clocks), "
                              "or --init with a reader that has one")
-        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed)
-        config.locator_steps = locator_steps
+        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed, squash=config.squash)
+        config.locator_steps += locator_steps
     model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
@@ -149,7 +197,11 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
             order, cursor = torch.randperm(len(x_all), generator=generator), 0
         idx = order[cursor:cursor + batch_size]
         cursor += batch_size
-        loss = model.head.loss(model(x_all[idx]), y_all[idx])
+        x = x_all[idx]
+        if config.squash:  # about the dial's centre where it is known, else the image's
+            centres = faces[idx] if faces is not None else torch.zeros(len(idx), 3)
+            x = squash_batch(x, centres, config.squash, generator)[0]
+        loss = model.head.loss(model(x), y_all[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
