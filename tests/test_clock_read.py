@@ -114,10 +114,10 @@ def test_colour_photos_are_read_in_three_views_grey_ones_in_one():
 
 def test_read_clock_reads_every_view_of_a_colour_photo(tiny_reader):
     _, chains = read.time_distribution(_red_hand_clock(), tiny_reader, crop=False)
-    assert [face.source for _, face, _ in chains] == ["centre"] * 3
+    assert [face.source for _, face, _, _ in chains] == ["centre"] * 3
     assert not np.allclose(chains[1][0], chains[2][0])  # the views differ, and so do their readings
     _, chains = read.time_distribution(_red_hand_clock(), tiny_reader, box=(0, 0, 150))
-    assert [face.source for _, face, _ in chains] == ["user"] * 3
+    assert [face.source for _, face, _, _ in chains] == ["user"] * 3
     _, chains = read.time_distribution(synth.make_clocks(1, seed=4)[0][0], tiny_reader, crop=False)
     assert len(chains) == 1
 
@@ -190,7 +190,8 @@ def test_a_face_reader_reports_the_dial_it_located(tiny_reader, trunk):
     scene = np.full((300, 600), 90, np.uint8)
     scene[100:250, 300:450] = synth.render_clock(2, 40, np.random.default_rng(1), size=150, clean=True)
     reading = read.read_clock(scene, reader=face_reader)
-    cx, cy, r = reading.dial  # an ellipse's too: its centre and mean radius
+    cx, cy, r = reading.dial  # an ellipse's too: its centre and long half axis
+    assert (reading.shape is None) == (trunk == "face") and (trunk == "face" or len(reading.shape) == 2)
     left, top, side = reading.face.box
     # The locator's unit outputs mapped into the photo: within the crop's reach, radius positive
     assert left - side < cx < left + 2 * side and top - side < cy < top + 2 * side and r > 0

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genlab.clock.models import MINUTES, common_sense_error
+from genlab.clock.models import MINUTES, common_sense_error, ellipse_matrix
 from genlab.clock.preprocess import MARGIN, Face, Photo, crop_face, open_photo, square_around, start_boxes
 from genlab.clock.synth import hand_angles
 from genlab.paths import WEIGHTS_DIR
@@ -58,6 +58,7 @@ class ClockReading:
     alternatives: list = field(default_factory=list)  # Alternative, best first (the first is the reading)
     face: Face | None = None  # the crop that agrees most with the reading
     dial: tuple | None = None  # (cx, cy, r) of the dial in the photo's pixels, as a face reader located it
+    shape: tuple | None = None  # (q1, q2): that dial's ellipse (models.ellipse_matrix), from an ellipse reader
 
     @property
     def text(self) -> str:
@@ -125,7 +126,8 @@ def _recentred_box(photo: Photo, dial: tuple) -> tuple:
 
 
 def _read_chains(reader, photo: Photo, starts: list) -> list:
-    """Returns, per (box, source, view) start, (mean (720,) probabilities over its crops, last Face, dial or None).
+    """Returns, per (box, source, view) start, (mean (720,) probabilities over its crops, last Face, dial or None,
+    the dial's ellipse shape or None).
 
     Each start is read in its view of the photo (Photo.views), then re-centred RECENTRE_STEPS
     times on the dial the reader's face locator finds in it (readers without a locator read each
@@ -134,7 +136,7 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
     from genlab.clock.train import prepare
 
     boxes = [box for box, _, _ in starts]
-    totals, dials, faces = None, [None] * len(starts), []
+    totals, dials, shapes, faces = None, [None] * len(starts), [None] * len(starts), []
     for step in range(RECENTRE_STEPS + 1):
         faces = [crop_face(photo, box, source + ("+recentred" if step else ""), view=view)
                  for box, (_, source, view) in zip(boxes, starts)]
@@ -146,9 +148,10 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
         if located is None:
             break
         dials = [_dial_in_photo(face, row) for face, row in zip(faces, located.numpy())]
+        shapes = [tuple(float(v) for v in row[3:5]) if len(row) == 5 else None for row in located.numpy()]
         if step < RECENTRE_STEPS:
             boxes = [_recentred_box(photo, dial) for dial in dials]
-    return [(total / (step + 1), face, dial) for total, face, dial in zip(totals, faces, dials)]
+    return [(total / (step + 1), face, dial, shape) for total, face, dial, shape in zip(totals, faces, dials, shapes)]
 
 
 @torch.no_grad()
@@ -171,8 +174,8 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     alternatives = top_times(calibrated(p, reader_temperature(reader)), top_k)
     first = alternatives[0]
     window = (60 * first.hour + first.minute + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
-    _, face, dial = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
-    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial)
+    _, face, dial, shape = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
+    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial, shape)
 
 
 @torch.no_grad()
@@ -251,7 +254,8 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     """Returns the upright photo around the read crop (scaled to max_side) with the read hands drawn on it.
 
     Red: hour hand, blue: minute hand, drawn from the located dial's centre; a yellow ring marks
-    the dial only where the reader located one (else the hands start at the crop's centre).
+    the dial only where the reader located one (else the hands start at the crop's centre). On a
+    dial located as an ellipse (reading.shape) the ring and the hands follow the ellipse.
     """
     face = reading.face
     scale = face.scale
@@ -268,14 +272,23 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     else:
         dial_x, dial_y, dial_r = left + side / 2, top + side / 2, side / 2 / MARGIN
     cx, cy, r = (dial_x - region[0]) * zoom, (dial_y - region[1]) * zoom, dial_r * zoom
+    # Where a point (x, y) of the dial seen face-on (unit radius, y down) lies in the drawing
+    squash = np.eye(2)
+    if reading.dial is not None and reading.shape is not None:  # the dial's r is its long half axis
+        squash = ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / np.exp(np.hypot(*reading.shape))
+
+    def at(x, y):
+        dx, dy = squash @ (x, y)
+        return cx + r * dx, cy + r * dy
+
     draw = ImageDraw.Draw(photo)
     hour_deg, minute_deg = hand_angles(reading.hour, reading.minute)
     for angle, length, width, colour in ((hour_deg, 0.5, 0.07, (255, 60, 60)), (minute_deg, 0.8, 0.04, (40, 140, 255))):
         a = np.deg2rad(angle)
-        draw.line([(cx, cy), (cx + length * r * np.sin(a), cy - length * r * np.cos(a))],
-                  fill=colour, width=max(2, int(width * r)))
+        draw.line([(cx, cy), at(length * np.sin(a), -length * np.cos(a))], fill=colour, width=max(2, int(width * r)))
     dot = max(3, 0.05 * r)
     draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=(255, 200, 0))
     if reading.dial is not None:
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(255, 200, 0), width=max(1, int(0.015 * r)))
+        rim = [at(np.cos(t), np.sin(t)) for t in np.linspace(0, 2 * np.pi, 73)]
+        draw.line(rim, fill=(255, 200, 0), width=max(1, int(0.015 * r)))
     return photo
