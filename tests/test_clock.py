@@ -368,6 +368,24 @@ def test_a_squashed_dial_unwraps_face_on_with_its_shape():
     assert slanted.shape == (4, 72, 72) and slanted.dtype == np.uint8 and (slanted != x[:, 0].numpy() * 255).any()
 
 
+def test_a_turned_dial_keeps_its_place_and_its_ellipse_turns_with_it():
+    x = _ring().repeat(4, 1, 1, 1)
+    faces = torch.tensor([[0.1, -0.05, 0.6]] * 4)
+    plain = train.squash_batch(x, faces, 1.0, torch.Generator().manual_seed(0))
+    turned, found = train.squash_batch(x, faces, 1.0, torch.Generator().manual_seed(0), turn=40.0)
+    assert not torch.allclose(turned, plain[0], atol=0.05)
+    assert torch.allclose(found[:, :3], plain[1][:, :3])  # the same place and size, the same ellipse turned
+    assert torch.allclose(found[:, 3:].norm(dim=1), plain[1][:, 3:].norm(dim=1))
+    face_on = models.polar_unwrap(x[:1], 16, 120, faces[:1, :2], 0.9 * faces[:1, 2])
+    rectified = models.polar_unwrap(turned, 16, 120, found[:, :2], 0.9 * found[:, 2], found[:, 3:])
+    # Read along the turned ellipse, the dial is the face-on one turned: some roll of its columns matches
+    errors = [(rectified - face_on.roll(k, dims=3)).abs().mean(dim=(1, 2, 3)) for k in range(120)]
+    best = torch.stack(errors).min(0).values
+    assert (best < 0.05).all()
+    round_dial = train.squash_batch(x, faces, 0.0, torch.Generator().manual_seed(0), turn=40.0)[1]
+    assert torch.equal(round_dial[:, 3:], torch.zeros(4, 2))  # a turned round dial is still round
+
+
 def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
     torch.set_num_threads(1)
     images, labels, faces = synth.make_clocks(8, seed=14, size=48, with_faces=True)

@@ -7,6 +7,7 @@
     python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
     python -m genlab clock calibrate                                # fit the confidence temperature
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
+    python -m genlab clock evaluate --slant 0.6 --turn 15           # ... each seen at a slant, turned
     python -m genlab clock bench
 """
 
@@ -93,7 +94,7 @@ def _train(args) -> int:
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
-                               faces=faces, locator_steps=args.locator_steps, squash=args.squash)
+                               faces=faces, locator_steps=args.locator_steps, squash=args.squash, turn=args.turn)
     test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
     model.config.metrics = {**train.evaluate(model, test_images, test_labels), "test_seed": args.test_seed}
     if face:
@@ -234,14 +235,15 @@ def _evaluate(args) -> int:
         images, labels = synth.make_scenes(args.n, seed=args.seed, sizes=tuple(args.clock_size))
     else:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
-        if args.slant < 1:
-            images = train.slanted(images, faces, args.slant, args.seed)
+        if args.slant < 1 or args.turn:
+            images = train.slanted(images, faces, args.slant, args.seed, args.turn)
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
                                                              for image in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
     what = (f"clocks in bigger scenes (face detection + crop; clock photos {args.clock_size[0]:.0%}-"
             f"{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks"
-            + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else ""))
+            + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else "")
+            + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
           f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
@@ -326,6 +328,8 @@ def add_parser(subparsers) -> None:
             p.add_argument("--squash", type=float, default=0.0,
                            help="share of training clocks squashed to an ellipse, as dials seen at a slant "
                                 "(trunk ellipse learns to find and undo it)")
+            p.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
+                           help="turn every training clock in its plane by N(0, DEGREES), as a watch held at an angle")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))
@@ -370,6 +374,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--slant", type=_aspect, default=1.0, metavar="ASPECT",
                    help="squash each clock's dial to this aspect (0.3-1, short / long axis) along a random "
                         "direction, as a dial seen at a slant (not with --scenes)")
+    p.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
+                   help="turn each clock in its plane by N(0, DEGREES) (not with --scenes)")
     p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)

@@ -46,6 +46,7 @@ class ReaderConfig:
     metrics: dict = field(default_factory=dict)
     locator_steps: int = 0  # trunk "face": steps that trained its face locator
     squash: float = 0.0  # the share of training clocks squashed to an ellipse (squash_batch)
+    turn: float = 0.0  # training clocks turned in their plane by N(0, turn) degrees (squash_batch)
     temperature: float = 1.0  # read_clock's calibration: probabilities p^(1/temperature), renormalised
     calibration: dict = field(default_factory=dict)  # how the temperature was fitted
 
@@ -71,7 +72,7 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
                  input_size=INPUT_SIZE, gamma=None, seed=0, on_progress=None, stop_event=None, trained_on=None,
-                 init=None, faces=None, locator_steps=LOCATOR_STEPS, squash=0.0) -> nn.Module:
+                 init=None, faces=None, locator_steps=LOCATOR_STEPS, squash=0.0, turn=0.0) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
     uint8 images.
 
@@ -82,55 +83,66 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     trunk "face" first trains the face locator `locator_steps` steps on faces (N, 3) [cx, cy, r]
     in pixels (synth.make_clocks(..., with_faces=True)), unless init already has a trained one;
     trunk "ellipse" likewise, and a `squash` share of its training clocks is squashed to ellipses
-    (squash_batch), which its locator learns to find.
+    (squash_batch), which its locator learns to find; turn: every training clock is also turned in its
+    plane by N(0, turn) degrees.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
-    config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)}, squash=squash)
+    config = ReaderConfig(head, width, trunk, input_size, gamma, trained_on or {"n": len(images)}, squash=squash,
+                          turn=turn)
     faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
                                                      images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
                steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps)
 
 
+def _rotations(angle: torch.Tensor) -> torch.Tensor:
+    """Returns (B, 2, 2) rotation matrices for angles (B,) in radians."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+
+
 def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: torch.Generator,
-                 aspects: tuple = SQUASH_ASPECTS) -> tuple:
+                 aspects: tuple = SQUASH_ASPECTS, turn: float = 0.0) -> tuple:
     """Returns (x, faces (B, 5) [cx, cy, r, q1, q2]): prepared clocks x (B, 1, S, S) with round dials faces
     (B, 3) (faces_to_unit), a `share` of them squashed about the dial's centre along a random direction
     to an ellipse of aspect uniform in `aspects`, as a dial seen at a slant; r becomes the geometric
     mean of the half axes and (q1, q2) the shape (models.ellipse_matrix). The others are kept, with q = 0.
+    turn: then each clock is turned about its dial's centre by an angle drawn from N(0, turn) degrees,
+    as a watch held at an angle (the time stays; the reader must find twelve o'clock).
     """
     b = len(x)
     squashed = torch.rand(b, generator=generator) < share
     low, high = aspects
     aspect = torch.where(squashed, low + (high - low) * torch.rand(b, generator=generator), torch.ones(b))
     angle = math.pi * torch.rand(b, generator=generator)
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    rotation = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+    turned = math.radians(turn) * torch.randn(b, generator=generator) if turn else torch.zeros(b)
+    rotation = _rotations(angle)
     scale = torch.diag_embed(torch.stack([1 / aspect, torch.ones(b)], 1))
-    inverse = rotation @ scale @ rotation.transpose(1, 2)  # output -> input: undoes the squash
+    inverse = rotation @ scale @ rotation.transpose(1, 2) @ _rotations(-turned)  # output -> input
     centre = faces[:, :2, None]
     theta = torch.cat([inverse, centre - inverse @ centre], 2)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle)], 1)
+    return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle + turned)], 1)
 
 
-def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0) -> np.ndarray:
+def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0, turn: float = 0.0) -> np.ndarray:
     """Returns (N, S, S) uint8 clocks `images` with their dials `faces` (N, 3) (pixels) each squashed to
-    `aspect` along a random direction (seeded), as seen at a slant (squash_batch): a test of rectification."""
+    `aspect` along a random direction (seeded), as seen at a slant, and turned by N(0, turn) degrees
+    (squash_batch): a test of rectification."""
     x = torch.from_numpy(images.astype(np.float32) / 255)[:, None]
     unit = faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32), images.shape[-1])
-    x = squash_batch(x, unit, 1.0, torch.Generator().manual_seed(seed), (aspect, aspect))[0]
+    x = squash_batch(x, unit, 1.0, torch.Generator().manual_seed(seed), (aspect, aspect), turn)[0]
     return (x[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
 def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
-                lr: float = 3e-3, seed: int = 0, squash: float = 0.0) -> nn.Module:
+                lr: float = 3e-3, seed: int = 0, squash: float = 0.0, turn: float = 0.0) -> nn.Module:
     """Returns the FaceLocator trained (AdamW, one-cycle, Huber loss) on prepared images x_all (N, 1, S, S).
 
     faces: (N, 3) targets as models.faces_to_unit gives them. A locator of ellipses learns from
-    clocks a `squash` share of which is squashed (squash_batch). Leaves it in eval mode.
+    clocks a `squash` share of which is squashed (and all turned by `turn`, squash_batch). Leaves it in eval mode.
     """
     if len(faces) != len(x_all):
         raise ValueError(f"need one face per image, got {len(faces)} faces for {len(x_all)} images")
@@ -142,7 +154,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
         idx = torch.randint(len(x_all), (batch_size,), generator=generator)
         x, target = x_all[idx], faces[idx]
         if locator.fc[-1].out_features == 5:
-            x, target = squash_batch(x, target, squash, generator)
+            x, target = squash_batch(x, target, squash, generator, turn=turn)
         # Huber on errors scaled to ~pixels of a 150-px clock (1 unit = 1/75 of the half side)
         loss = F.smooth_l1_loss(75 * locator(x), 75 * target)
         optimizer.zero_grad(set_to_none=True)
@@ -160,7 +172,8 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
     init: a reader whose weights to start from (same head and width; see train_reader for trunks).
     faces: (N, 3) face-locator targets (models.faces_to_unit), needed for a trunk with a locator
     unless init brings a trained one (from trunk "face" to "ellipse" its locator learns ellipses on
-    top of what it knows). A `config.squash` share of each batch is squashed (squash_batch).
+    top of what it knows). A `config.squash` share of each batch is squashed, and all of it turned by
+    `config.turn` (squash_batch).
     """
     torch.manual_seed(seed)
     model = build_reader(config.head, config.width, config.trunk)
@@ -184,7 +197,7 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         if faces is None:
             raise ValueError(f"trunk {config.trunk!r} needs face geometry to train its locator (synthetic clocks), "
                              "or --init with a reader that has one")
-        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed, squash=config.squash)
+        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed, squash=config.squash, turn=config.turn)
         config.locator_steps += locator_steps
     model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -198,9 +211,9 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         idx = order[cursor:cursor + batch_size]
         cursor += batch_size
         x = x_all[idx]
-        if config.squash:  # about the dial's centre where it is known, else the image's
+        if config.squash or config.turn:  # about the dial's centre where it is known, else the image's
             centres = faces[idx] if faces is not None else torch.zeros(len(idx), 3)
-            x = squash_batch(x, centres, config.squash, generator)[0]
+            x = squash_batch(x, centres, config.squash, generator, turn=config.turn)[0]
         loss = model.head.loss(model(x), y_all[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
