@@ -124,21 +124,21 @@ def show_reading(reading, reader, name: str, box, marked=None) -> None:
     if reading.sure:
         time_column.markdown(f"<div class='clock-time' style='font-size:5.5rem;font-weight:700;line-height:1.1;"
                              f"white-space:nowrap'>{reading.text}</div>", unsafe_allow_html=True)
-        time_column.markdown(f"**{name}** · confidence **{reading.confidence:.0%}** (probability within "
-                             f"±{clock_read.WINDOW} min)")
+        time_column.markdown(f"**{name}** · confidence **{clock_read.percent(reading.confidence)}** "
+                             f"(probability within ±{clock_read.WINDOW} min)")
     else:
         time_column.markdown(
             f"<div class='clock-time unsure' style='font-size:3.2rem;font-weight:700;line-height:1.1;color:#9a6700;"
             f"white-space:nowrap'>{reading.text}?</div>",
             unsafe_allow_html=True,
         )
-        candidates = " · ".join(f"**{alt.text}** {alt.probability:.0%}" for alt in reading.alternatives)
+        candidates = " · ".join(f"**{alt.text}** {clock_read.percent(alt.probability)}" for alt in reading.alternatives)
         time_column.warning(f"Not sure about {name}: {candidates}. "
                             + ("Check the ring on the photo: if it is not on the clock's dial, turn on "
                                "**Mark the clock myself** above and genlab reads only that part."
                                if box is None else "Try marking the clock more tightly, or a sharper photo."))
     if reading.sure and len(reading.alternatives) > 1:
-        others = ", ".join(f"{alt.text} ({alt.probability:.0%})" for alt in reading.alternatives[1:])
+        others = ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})" for alt in reading.alternatives[1:])
         time_column.caption(f"alternatives: {others}")
     if marked is not None:
         time_column.image(marked, width=240)

@@ -199,6 +199,11 @@ def test_a_face_reader_reports_the_dial_it_located(tiny_reader, trunk):
     assert read.read_clock(scene, reader=tiny_reader).dial is None  # no locator, no dial
 
 
+def test_percentages_round_down_so_an_unsure_reading_never_shows_the_sure_threshold():
+    assert [read.percent(p) for p in (0.796, 0.8, 0.999, 1.0, 0.0)] == ["79%", "80%", "99%", "100%", "0%"]
+    assert read.percent(read.SURE_CONFIDENCE) == "80%"
+
+
 def test_calibration_softens_and_sharpens_without_moving_the_reading():
     p = np.full(720, 0.1 / 719)
     p[100] = 0.9

@@ -165,17 +165,17 @@ def _compare(args) -> int:
 
 
 def _read(args) -> int:
-    from genlab.clock.read import load_default_reader, read_clock
+    from genlab.clock.read import load_default_reader, percent, read_clock
 
     reader = load_default_reader(args.weights)
     reading = read_clock(args.image, reader=reader, top_k=args.top_k, box=args.box)
     if reading.sure:
-        print(f"{reading.text}  (confidence {reading.confidence:.0%})")
+        print(f"{reading.text}  (confidence {percent(reading.confidence)})")
     else:
-        print(f"not sure: {reading.text}?  (confidence {reading.confidence:.0%}); mark the clock with "
+        print(f"not sure: {reading.text}?  (confidence {percent(reading.confidence)}); mark the clock with "
               "--box LEFT TOP SIDE if the located dial (below) is not on the clock")
     for alt in reading.alternatives[1:]:
-        print(f"  or {alt.text}  ({alt.probability:.0%})")
+        print(f"  or {alt.text}  ({percent(alt.probability)})")
     if reading.dial is not None:
         print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial))
     return 0

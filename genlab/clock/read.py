@@ -5,6 +5,7 @@
     reading.text, reading.confidence, [a.text for a in reading.alternatives]   # "3:41", 0.87, [...]
 """
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,6 +29,12 @@ MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
 # steps already average several readings, and FACE_SHIFTS' five shifts on top gained nothing.
 READ_SHIFTS = ((0.0, 0.0),)
+
+
+def percent(probability: float) -> str:
+    """Returns a probability as a whole percentage rounded down, so that a reading shown as 80% is sure
+    (SURE_CONFIDENCE) and one that is not sure never shows 80%."""
+    return f"{math.floor(100 * probability + 1e-9)}%"
 
 
 def format_time(hour: int, minute: int) -> str:
