@@ -400,6 +400,11 @@ def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
                                  input_size=48, init=face, faces=faces, locator_steps=3, squash=0.5)
     assert ellipse.config.locator_steps == 2 + 3 and ellipse.config.squash == 0.5
     assert ellipse.locate(x).shape == (8, 5)
+    still = train.train_reader(images, labels, head="hands", trunk="ellipse", steps=1, batch_size=4, width=4,
+                               input_size=48, init=face, faces=faces, locator_steps=2, locator_lr=0.0)
+    grown = dict(widened.named_parameters())  # a locator that learns at rate 0 keeps the grown weights
+    assert all(torch.equal(value, grown[name]) for name, value in still.locator.named_parameters())
+    assert not all(torch.equal(value, grown[name]) for name, value in ellipse.locator.named_parameters())
     path = tmp_path / "ellipse.safetensors"
     train.save_reader(ellipse, path)
     loaded = train.load_reader(path)

@@ -94,7 +94,8 @@ def _train(args) -> int:
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
-                               faces=faces, locator_steps=args.locator_steps, squash=args.squash, turn=args.turn)
+                               faces=faces, locator_steps=args.locator_steps, squash=args.squash, turn=args.turn,
+                               locator_lr=args.locator_lr)
     test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
     model.config.metrics = {**train.evaluate(model, test_images, test_labels), "test_seed": args.test_seed}
     if face:
@@ -325,6 +326,8 @@ def add_parser(subparsers) -> None:
             p.add_argument("--locator-steps", type=int, default=15000,  # train.LOCATOR_STEPS
                            help="trunk face or ellipse: steps to train the face locator (skipped if --init has "
                                 "one of the same trunk)")
+            p.add_argument("--locator-lr", type=float, default=3e-3,  # train.LOCATOR_LR
+                           help="the face locator's peak learning rate (lower keeps more of an --init locator)")
             p.add_argument("--squash", type=float, default=0.0,
                            help="share of training clocks squashed to an ellipse, as dials seen at a slant "
                                 "(trunk ellipse learns to find and undo it)")

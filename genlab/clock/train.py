@@ -30,6 +30,7 @@ FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
 GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark clocks
 LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
+LOCATOR_LR = 3e-3  # the face locator's peak learning rate (one-cycle)
 SQUASH_ASPECTS = (0.45, 1.0)  # a squashed training clock's dial: short / long axis, uniform in this range
 
 
@@ -72,7 +73,8 @@ def prepare(images: np.ndarray, input_size: int = INPUT_SIZE, gamma: float | Non
 
 def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-3, width=16, trunk="cartesian",
                  input_size=INPUT_SIZE, gamma=None, seed=0, on_progress=None, stop_event=None, trained_on=None,
-                 init=None, faces=None, locator_steps=LOCATOR_STEPS, squash=0.0, turn=0.0) -> nn.Module:
+                 init=None, faces=None, locator_steps=LOCATOR_STEPS, squash=0.0, turn=0.0,
+                 locator_lr=LOCATOR_LR) -> nn.Module:
     """Returns a reader (build_reader(head, width, trunk)) trained with AdamW and a one-cycle schedule on (N, H, W)
     uint8 images.
 
@@ -93,7 +95,7 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     faces = None if faces is None else faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32),
                                                      images.shape[-1])
     return fit(config, prepare(images, input_size, gamma), torch.as_tensor(np.asarray(labels), dtype=torch.long),
-               steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps)
+               steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps, locator_lr)
 
 
 def _rotations(angle: torch.Tensor) -> torch.Tensor:
@@ -138,7 +140,7 @@ def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0,
 
 
 def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, steps: int, batch_size: int = 64,
-                lr: float = 3e-3, seed: int = 0, squash: float = 0.0, turn: float = 0.0) -> nn.Module:
+                lr: float = LOCATOR_LR, seed: int = 0, squash: float = 0.0, turn: float = 0.0) -> nn.Module:
     """Returns the FaceLocator trained (AdamW, one-cycle, Huber loss) on prepared images x_all (N, 1, S, S).
 
     faces: (N, 3) targets as models.faces_to_unit gives them. A locator of ellipses learns from
@@ -166,7 +168,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
 
 def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: int, batch_size: int = 64,
         lr: float = 3e-3, seed: int = 0, on_progress=None, stop_event=None, init=None, faces=None,
-        locator_steps: int = LOCATOR_STEPS) -> nn.Module:
+        locator_steps: int = LOCATOR_STEPS, locator_lr: float = LOCATOR_LR) -> nn.Module:
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
     init: a reader whose weights to start from (same head and width; see train_reader for trunks).
@@ -197,7 +199,8 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         if faces is None:
             raise ValueError(f"trunk {config.trunk!r} needs face geometry to train its locator (synthetic clocks), "
                              "or --init with a reader that has one")
-        fit_locator(model.locator, x_all, faces, locator_steps, seed=seed, squash=config.squash, turn=config.turn)
+        fit_locator(model.locator, x_all, faces, locator_steps, lr=locator_lr, seed=seed, squash=config.squash,
+                    turn=config.turn)
         config.locator_steps += locator_steps
     model.config = config
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
