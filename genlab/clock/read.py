@@ -115,12 +115,17 @@ def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return p / p.sum(axis=-1, keepdims=True)
 
 
+def _long_axis(shape) -> float:
+    """Returns an elliptic dial's long half axis over its mean radius, exp(|q|), for its shape q (ellipse_matrix)."""
+    return float(np.exp(np.hypot(*shape)))
+
+
 def _dial_in_photo(face: Face, located) -> tuple:
     """Returns (cx, cy, r) in original pixels for a dial located (FaceLocator units) in a Face's crop; an
     elliptic dial's r is its long half axis (models.ellipse_matrix), so the crops framed on it hold all of it."""
     cx, cy, r = (float(v) for v in located[:3])
     if len(located) == 5:
-        r *= float(np.exp(np.hypot(located[3], located[4])))
+        r *= _long_axis(located[3:5])
     left, top, side = face.box
     return left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side
 
@@ -154,8 +159,9 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
         totals = probs if totals is None else totals + probs
         if located is None:
             break
-        dials = [_dial_in_photo(face, row) for face, row in zip(faces, located.numpy())]
-        shapes = [tuple(float(v) for v in row[3:5]) if len(row) == 5 else None for row in located.numpy()]
+        rows = located.numpy()
+        dials = [_dial_in_photo(face, row) for face, row in zip(faces, rows)]
+        shapes = [tuple(float(v) for v in row[3:5]) if len(row) == 5 else None for row in rows]
         if step < RECENTRE_STEPS:
             boxes = [_recentred_box(photo, dial) for dial in dials]
     return [(total / (step + 1), face, dial, shape) for total, face, dial, shape in zip(totals, faces, dials, shapes)]
@@ -281,8 +287,8 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     cx, cy, r = (dial_x - region[0]) * zoom, (dial_y - region[1]) * zoom, dial_r * zoom
     # Where a point (x, y) of the dial seen face-on (unit radius, y down) lies in the drawing
     squash = np.eye(2)
-    if reading.dial is not None and reading.shape is not None:  # the dial's r is its long half axis
-        squash = ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / np.exp(np.hypot(*reading.shape))
+    if reading.shape is not None:  # located as an ellipse, whose long half axis the dial's r is
+        squash = ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / _long_axis(reading.shape)
 
     def at(x, y):
         dx, dy = squash @ (x, y)

@@ -189,12 +189,13 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
                              f"same head and width needed, and the same trunk or polar -> face -> ellipse")
         state = {k: v for k, v in init.state_dict().items() if not k.startswith("locator.")}
         model.load_state_dict(state, strict=False)  # a polar reader has no locator yet
-        has_locator = init.config.trunk == config.trunk and config.trunk in FACE_TRUNKS
+        init_locator = getattr(init, "locator", None)
+        has_locator = init_locator is not None and init.config.trunk == config.trunk
         if has_locator:
-            model.locator.load_state_dict(init.locator.state_dict())
-        elif getattr(init, "locator", None) is not None:  # face -> ellipse
-            model.locator.widen(init.locator)
-        config.locator_steps = init.config.locator_steps if getattr(init, "locator", None) is not None else 0
+            model.locator.load_state_dict(init_locator.state_dict())
+        elif init_locator is not None:  # face -> ellipse
+            model.locator.widen(init_locator)
+        config.locator_steps = init.config.locator_steps if init_locator is not None else 0
     if config.trunk in FACE_TRUNKS and not has_locator:
         if faces is None:
             raise ValueError(f"trunk {config.trunk!r} needs face geometry to train its locator (synthetic clocks), "
