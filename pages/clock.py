@@ -147,8 +147,9 @@ def show_reading(reading, reader, name: str, box, marked=None) -> None:
              else "no dial located: hands drawn from the crop's centre")
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
             width="stretch")
-    b.image(reading.face.image, caption="What the reader sees"
-            + (" (your marked square)" if box is not None else ""), width="stretch")
+    seen = "What the reader sees" + (", turned face-on" if reading.shape is not None else "")  # shape: dial found
+    b.image(clock_read.face_on(reading), caption=seen + (" (in your marked square)" if box is not None else ""),
+            width="stretch")
     metrics = reader.config.metrics
     if metrics:
         st.caption(f"This reader ({reader.config.head} head) on {metrics.get('n', '?')} held-out synthetic "

@@ -360,3 +360,30 @@ def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch
     whole[0] = (128.0, 96.0, 60.0, 0.8)                      # a sure detection: the tiles are not searched
     monkeypatch.setattr(detect, "detect_in_tiles", lambda *args, **kwargs: pytest.fail("searched the tiles"))
     assert read.detected_box(photo, None)[1] == 0.8
+
+
+@pytest.mark.parametrize("aspect, angle", [(1.0, 0.0), (0.55, 0.0), (0.55, 0.7)])
+def test_face_on_turns_a_located_elliptic_dial_round(aspect, angle):
+    from genlab.clock.models import ellipse_matrix, squash_shape
+    from genlab.clock.preprocess import Face
+
+    q = squash_shape(torch.tensor([aspect]), torch.tensor([angle]))
+    e = ellipse_matrix(q)[0].numpy()
+    # A white elliptic dial (rim = centre + r0 * e @ unit circle) on black, in a 200-pixel crop of a photo
+    # whose box starts at (1000, 500) and spans 400 original pixels (2 per crop pixel)
+    centre, r0 = np.array([90.0, 110.0]), 40.0
+    ys, xs = np.mgrid[0:200, 0:200] + 0.5
+    inside = np.linalg.solve(e, np.stack([xs - centre[0], ys - centre[1]]).reshape(2, -1)) / r0
+    image = np.where((inside ** 2).sum(0) <= 1, 255, 0).reshape(200, 200).astype(np.uint8)
+    face = Face(image, Image.new("RGB", (8, 8)), (1000.0, 500.0, 400.0), "test")
+    long_axis = r0 * float(np.exp(np.linalg.norm(q.numpy())))
+    dial = (1000 + 2 * centre[0], 500 + 2 * centre[1], 2 * long_axis)  # in original pixels, as read_clock gives it
+    shape = tuple(float(v) for v in q[0])
+    seen = read.face_on(read.ClockReading(1, 0, 0.9, face=face, dial=dial, shape=shape), size=112)
+    yy, xx = np.mgrid[0:112, 0:112] + 0.5
+    distance = np.hypot(xx - 56, yy - 56) / (56 / read.MARGIN)  # in dial radii, face-on
+    assert seen.shape == (112, 112) and seen.dtype == np.uint8
+    assert (seen[distance < 0.9] > 200).mean() > 0.99 and (seen[distance > 1.1] < 50).mean() > 0.99  # round
+    as_circle = read.face_on(read.ClockReading(1, 0, 0.9, face=face, dial=dial), size=112)
+    assert ((as_circle[distance < 0.9] > 200).mean() > 0.99) == (aspect == 1.0)  # ignoring the shape: not round
+    assert read.face_on(read.ClockReading(1, 0, 0.9, face=face)) is image  # no dial located: the crop itself

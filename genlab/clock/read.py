@@ -263,6 +263,35 @@ def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray,
     return float(temperatures[int(np.argmin(scores))])
 
 
+def _face_on_matrix(reading: ClockReading) -> np.ndarray:
+    """Returns the 2x2 matrix taking a point of the dial seen face-on (unit radius, y down) to its offset from the
+    dial's centre in units of reading.dial's r: the identity for a round dial; for an elliptic one, its ellipse
+    (models.ellipse_matrix) over its long half axis, which is what r measures."""
+    if reading.shape is None:
+        return np.eye(2)
+    return ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / _long_axis(reading.shape)
+
+
+def face_on(reading: ClockReading, size: int = 150) -> np.ndarray:
+    """Returns (size, size) uint8: the located dial of reading.face turned face-on, framed as the reader frames a
+    dial (MARGIN); a dial read as an ellipse (reading.shape) becomes round again, as the reader unwraps it. Without
+    a located dial, the crop itself."""
+    face = reading.face
+    if reading.dial is None:
+        return face.image
+    left, top, side = face.box
+    pixels = face.image.shape[0] / side  # crop pixels per original pixel
+    cx, cy, r = reading.dial
+    m = _face_on_matrix(reading) * r * pixels
+    # output pixel (i, j) -> face-on point (u, v) = ((i + 0.5) / size * 2 - 1) * MARGIN ... -> crop pixel
+    step, start = 2 * MARGIN / size, -MARGIN + MARGIN / size
+    x0, y0 = (cx - left) * pixels, (cy - top) * pixels
+    coefficients = (m[0, 0] * step, m[0, 1] * step, x0 + (m[0, 0] + m[0, 1]) * start,
+                    m[1, 0] * step, m[1, 1] * step, y0 + (m[1, 0] + m[1, 1]) * start)
+    image = Image.fromarray(face.image).transform((size, size), Image.AFFINE, coefficients, Image.BILINEAR)
+    return np.asarray(image)
+
+
 def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     """Returns the upright photo around the read crop (scaled to max_side) with the read hands drawn on it.
 
@@ -285,10 +314,7 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     else:
         dial_x, dial_y, dial_r = left + side / 2, top + side / 2, side / 2 / MARGIN
     cx, cy, r = (dial_x - region[0]) * zoom, (dial_y - region[1]) * zoom, dial_r * zoom
-    # Where a point (x, y) of the dial seen face-on (unit radius, y down) lies in the drawing
-    squash = np.eye(2)
-    if reading.shape is not None:  # located as an ellipse, whose long half axis the dial's r is
-        squash = ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / _long_axis(reading.shape)
+    squash = _face_on_matrix(reading)  # where a point (x, y) of the dial seen face-on lies in the drawing
 
     def at(x, y):
         dx, dy = squash @ (x, y)
