@@ -161,3 +161,33 @@ def test_start_and_cancel_a_training_run(page, app_url, screenshot):
     page.get_by_text("Training was cancelled").first.wait_for(timeout=120_000)
     assert_no_exception(page)
     screenshot("train-cancelled")
+
+
+def grid_rows(page, header: str) -> list[list[str]]:
+    """Returns the text of each body row of the first data frame with a column `header`: Streamlit draws a
+    data frame on a canvas and keeps its cells in an accessible table inside it (not visible)."""
+    grid = page.locator("[data-testid='stDataFrame'] table[role=grid]").filter(
+        has=page.locator("th", has_text=re.compile(f"^{re.escape(header)}$"))).first
+    grid.wait_for(state="attached", timeout=30_000)
+    return [[cell.text_content() for cell in row.locator("td").all()] for row in grid.locator("tbody tr").all()]
+
+
+def test_a_run_finished_on_the_train_page_shows_its_test_metrics_there_and_on_home(page, app_url, screenshot):
+    open_page(page, app_url, "train", "Train")
+    for name, value in (("Training digits (0 = all)", "200"), ("Epochs", "1")):
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Tab")
+    page.get_by_role("button", name="Start training").click()
+    finished = page.get_by_text("Finished. Checkpoint saved as").first
+    finished.wait_for(timeout=180_000)
+    saved = re.search(r"runs/(\S+)\.safetensors", finished.inner_text()).group(1)
+    (canonical, *_) = grid_rows(page, "BCE")   # test digits, BCE, MSE, IoU
+    assert re.fullmatch(r"0\.\d{4}", canonical[1]), canonical
+    screenshot("train-finished")
+    assert_no_exception(page)
+    open_page(page, app_url, "", "genlab")   # Home lists the run with the same test BCE, ready
+    home_row = page.locator("tr").filter(has_text=saved).first   # Home's table is HTML
+    home_row.wait_for(timeout=30_000)
+    row = home_row.locator("td").all_inner_texts()
+    assert canonical[1] in row and "ready" in row, row
