@@ -16,16 +16,15 @@ import numpy as np
 import torch
 
 from genlab.models import load_model, shipped_models
+from genlab.models.density import N_CLASSES
 from genlab.viz.images import png_bytes, projection_grid
-
-DIGITS = 10
 
 
 def sample_sheet(model, per_digit: int, seed: int) -> np.ndarray:
     """Returns an RGB image: row d holds per_digit samples asked of digit d, drawn with seed + d."""
     with torch.no_grad():
         grids = [model.sample(per_digit, digit=d, generator=torch.Generator().manual_seed(seed + d))
-                 for d in range(DIGITS)]
+                 for d in range(N_CLASSES)]
     return projection_grid(torch.cat(grids).numpy(), columns=per_digit, scale=4, gap=2)
 
 
