@@ -278,10 +278,13 @@ class VAE(GenerativeModel):
     """Variational autoencoder: Gaussian encoder, reparameterisation, BCE + beta * KL(q(z|x) || N(0, I)).
 
     Both terms are per voxel (the KL is divided by the 4096 voxels), so beta=1 is the usual ELBO.
+    The default beta=0.1 (a beta-VAE) keeps the codes more informative: warm-started from the shipped
+    AEs, it beat beta=1 on every VAE's test BCE, sample FD, recall and digit on request (README,
+    Shipped weights); beta=1 drew blurred "8"s for 16-19% of samples.
     """
 
     kind = "vae"
-    defaults = {"beta": 1.0}
+    defaults = {"beta": 0.1}
 
     def __init__(self, backbone, latent_dim, config, backbone_options):
         super().__init__(backbone, latent_dim, config)
