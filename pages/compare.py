@@ -15,7 +15,10 @@ st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfi
             "FD, precision and recall judge 1,000 samples drawn as `model.sample()` draws them, against real test "
             "digits with the training mix of canonical and rotated ones (*Samples from* names the sampler: "
             + "; ".join(f"`{key}`, {words}" for key, words in names.LATENT_SOURCES.items())
-            + "). Every column: the FD of the model's reconstructions (*Recon fd*) and the ratio of the two.")
+            + "). Every column: the FD of the model's reconstructions of those test digits (*Recon fd*) and the "
+            "ratio of the two, and the same for its reconstructions of training digits (*Train recon fd*, *Fd ratio "
+            "train*): a fairer bar for samples, since reconstructions of the very digits they are judged against "
+            "score lower than any other digits can.")
 
 choices = tables.test_digit_choices()
 test_digits = st.radio("Test digits", choices, horizontal=True, key="compare_test_digits",

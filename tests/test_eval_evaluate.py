@@ -120,6 +120,23 @@ def test_evaluation_lends_a_density_without_keeping_it(checkpoints, data, judge)
     assert model.code_density is None
 
 
+def test_reconstructions_are_judged_on_the_reference_and_on_other_digits(checkpoints, data, judge):
+    """A model that reconstructs perfectly matches the reference exactly (a paired FD of 0) but scores the real
+    training digits' FD on the training digits: the bar no sampler of other digits can beat."""
+    from genlab.models import load_model
+
+    model = load_model(checkpoints[0])
+    model.reconstruct = lambda x: x
+    results = evaluate.evaluate([], data, judge, CONFIG, models=[(model, checkpoints[0])])
+    record = results["models"][0]
+    real_training = results["reference"]["real_train_digits"]["fd"]["value"]
+    assert record["reconstructions"]["fd"]["value"] < real_training / 100  # 0 up to rounding
+    assert record["training_reconstructions"]["fd"]["value"] == pytest.approx(real_training)
+    row = report.summary_rows(results)[0]
+    assert row["train_recon_fd"] == pytest.approx(real_training)
+    assert row["fd_ratio_train"] == pytest.approx(row["fd"] / real_training)
+
+
 def test_a_checkpoints_own_density_is_used(checkpoints, data, judge, tmp_path):
     from genlab.models import load_model, save_model
     from genlab.models.density import fit_code_density

@@ -11,7 +11,10 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
   split's mix of canonical and rotated digits (`reference_digits`), the distribution of the labels
   it predicts, and how often a sample asked of digit d is classified as d; "generation" is what
   model.sample() gives, "reconstructions" the same figures for the model's reconstructions of
-  those real digits (the bar its samples are held to);
+  those real digits (the bar its samples are held to), "training_reconstructions" for its
+  reconstructions of `n_samples` training digits (other digits than the reference: what a
+  sampler that replayed the training digits' codes would score; a set judged against its own
+  reconstructions is paired with it, so "reconstructions" scores lower than any other digits can);
 - latent space: straight paths between pairs of test digits of different labels, classified;
 - cost: parameters, training time and throughput (from the checkpoint), latency per sample.
 
@@ -281,6 +284,9 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     reference = X[: len(real_features)] if reference is None else reference
     probs, features = clf.classify(classifier, _batched(model.reconstruct, reference, config.batch_size))
     record["reconstructions"] = generation_metrics(real_features, probs, features, config)
+    training = data.X_train[training_pick(data, config)]
+    probs, features = clf.classify(classifier, _batched(model.reconstruct, training, config.batch_size))
+    record["training_reconstructions"] = generation_metrics(real_features, probs, features, config)
     record["latent"] = latent_metrics(model, classifier, X, y, config)
     record["cost"], record["timing"] = cost_metrics(model, path, config, X)
     record["timing"]["reconstruct_batch_ms_per_sample"] = reconstruct_seconds / len(X) * 1000
@@ -288,13 +294,18 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
     return record
 
 
+def training_pick(data, config: EvalConfig) -> np.ndarray:
+    """Returns the indices of the n_samples training digits (a fixed, seeded subset) that are judged as if they
+    were samples: as they are (the real-digit reference row) and as each model reconstructs them."""
+    return np.random.default_rng(config.sample_seed + 1).permutation(len(data.X_train))[: config.n_samples]
+
+
 def reference_metrics(data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:
     """Returns the figures that give the models' numbers meaning: BCE floor, mean-voxel baseline,
     and real training digits judged as if they were generated samples (the best a generator can do)."""
     X = data.X_test
     floor = metrics.bce_floor(X)
-    pick = np.random.default_rng(config.sample_seed + 1).permutation(len(data.X_train))[: config.n_samples]
-    probs, features = clf.classify(classifier, data.X_train[pick])
+    probs, features = clf.classify(classifier, data.X_train[training_pick(data, config)])
     return {
         "bce_floor": float(floor.mean()),
         "mean_voxel_baseline": metrics.mean_voxel_baseline(data.X_train, X),
