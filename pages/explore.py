@@ -10,6 +10,7 @@ import streamlit as st
 from genlab import names
 from genlab.app import catalogue, explore, files, frame, state
 from genlab.app.live_view import live_voxel_view
+from genlab.models.density import DIGIT_SPREAD
 from genlab.viz import mesh_file, projection_grid, projection_image, voxel_animation
 from genlab.viz.live import Sweep, slider_sweep
 
@@ -189,7 +190,9 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
                           "be asked for a digit. An AE has no prior.")
     digit = None
     if source in names.DIGIT_SOURCES:
-        choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}")
+        choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}",
+                             help=f"A chosen digit is drawn nearer the centres of its styles (spread {DIGIT_SPREAD} "
+                                  "of the fitted one), so that it reads clearly; *any* draws at the full spread.")
         digit = None if choice == "any" else int(choice)
     words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
     return source, digit, words

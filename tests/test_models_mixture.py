@@ -50,6 +50,32 @@ def test_the_mixture_recovers_a_digits_styles_where_one_gaussian_fills_the_gap_b
     assert abs(float((both[:, 1] > 4).float().mean()) - 0.5) < 0.02  # digits drawn by their share
 
 
+def test_spread_shrinks_each_components_noise_and_a_requested_digit_is_drawn_at_the_digit_spread(tmp_path):
+    codes, digits = known_codes()
+    mixture = fit_mixture_to_codes(codes, digits, components=2)
+    draw = lambda spread: mixture.sample(20000, digit=0, generator=torch.Generator().manual_seed(1),  # noqa: E731
+                                         spread=spread)
+    full, half, none = draw(1.0), draw(0.5), draw(0.0)
+    torch.testing.assert_close(full, mixture.sample(20000, digit=0, generator=torch.Generator().manual_seed(1)))
+    right = full[:, 0] > 0  # the same components are drawn at every spread: only the noise shrinks
+    assert torch.equal(right, half[:, 0] > 0)
+    torch.testing.assert_close(half[right].std(0), 0.5 * full[right].std(0), atol=0, rtol=1e-4)
+    assert torch.unique(none, dim=0).shape[0] == 2  # the two components' centres
+    with pytest.raises(ValueError, match="spread"):
+        mixture.sample(3, digit=0, spread=-1.0)
+
+    from genlab.models.density import DIGIT_SPREAD
+
+    model = tiny_model_with_samplers("vae")
+    asked = model.latents(500, torch.Generator().manual_seed(2), digit=3)
+    torch.testing.assert_close(asked, model.code_mixture.sample(500, 3, torch.Generator().manual_seed(2),
+                                                               DIGIT_SPREAD))
+    torch.testing.assert_close(model.latents(500, torch.Generator().manual_seed(2), digit=3, spread=1.0),
+                               model.code_mixture.sample(500, 3, torch.Generator().manual_seed(2)))
+    torch.testing.assert_close(model.latents(50, torch.Generator().manual_seed(4)),  # all digits: full spread
+                               model.code_mixture.sample(50, None, torch.Generator().manual_seed(4)))
+
+
 def test_fitting_and_sampling_are_reproducible_by_seed():
     codes, digits = known_codes(500)
     a, b = (fit_mixture_to_codes(codes, digits, components=3, seed=4) for _ in range(2))

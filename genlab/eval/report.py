@@ -257,6 +257,15 @@ def _reference_words(reference: dict, config: dict) -> str:
     return words or f"the first {config['n_samples']} canonical test digits"
 
 
+def _spread_words(results: dict) -> str:
+    """Returns how the evaluation drew the digits asked for, in words (evaluations before DIGIT_SPREAD: spread 1)."""
+    spreads = {m["sampling"]["on_request"].get("spread", 1.0) for m in results["models"] if "sampling" in m}
+    spread = spreads.pop() if len(spreads) == 1 else None
+    if spread == 1.0:
+        return "each digit's fitted spread"
+    return f"{spread:g} of each digit's fitted spread" if spread is not None else "spreads differ by model"
+
+
 SOURCE_ORDER = ("mixture", "density", "two-stage", "prior")
 
 
@@ -423,7 +432,7 @@ def markdown_report(results: dict) -> str:
         "replayed the training digits' codes would score (ratio (train): FD / train recon FD). "
         "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) "
         "and the most common digit's share. On request: the share of samples asked of a digit "
-        "(`model.sample(n, digit=d)`) that the classifier calls d, averaged over the ten.",
+        f"(`model.sample(n, digit=d)`, {_spread_words(results)}) that the classifier calls d, averaged over the ten.",
         "",
         "Each model as `model.sample()` draws by default (*sampling*): `mixture` is the per-digit Gaussian "
         "mixture fitted to the codes of training digits (`genlab.models.density`); models without one draw as "

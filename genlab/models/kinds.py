@@ -26,7 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
-from genlab.models.density import CodeDensity
+from genlab.models.density import DIGIT_SPREAD, CodeDensity
 from genlab.models.interpolation import latent_path
 from genlab.models.second_stage import SecondStage
 from genlab.names import DIGIT_SOURCES, LATENT_SOURCES
@@ -142,14 +142,15 @@ class GenerativeModel(nn.Module):
         return sorted(sources or ["prior"], key=lambda source: source != self.default_source())
 
     def latents(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
-                digit: int | None = None) -> torch.Tensor:
+                digit: int | None = None, spread: float | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) to decode as new samples.
 
         source: "mixture" (per-digit Gaussian mixtures fitted to the codes of training digits),
         "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to those codes,
         see genlab.models.second_stage), "density" (one Gaussian per digit fitted to those codes; both
         per-digit sources: genlab.models.density) or None (default_source(); with a digit, digit_source()).
-        digit (0..9) draws that digit's part of the mixture or density.
+        digit (0..9) draws that digit's part of the mixture or density. spread scales the mixture's or
+        density's noise (see CodeDensity.sample); None: DIGIT_SPREAD for a digit, else 1.
         """
         source = source or ((self.digit_source() or "density") if digit is not None else self.default_source())
         if source not in LATENT_SOURCES:
@@ -171,13 +172,15 @@ class GenerativeModel(nn.Module):
                 f"this {self.kind}/{self.backbone} model has no fitted code {source}; fit one with "
                 "genlab.models.fit_samplers (python -m genlab train --fit-samplers CHECKPOINT)"
             )
-        return density.sample(n, digit, generator).to(device)  # the densities live on the CPU
+        if spread is None:
+            spread = 1.0 if digit is None else DIGIT_SPREAD
+        return density.sample(n, digit, generator, spread).to(device)  # the densities live on the CPU
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
-               digit: int | None = None) -> torch.Tensor:
-        """Returns n new grids (n, 16, 16, 16) decoded from latents(n, generator, source, digit)."""
-        return self.decode(self.latents(n, generator, source, digit))
+               digit: int | None = None, spread: float | None = None) -> torch.Tensor:
+        """Returns n new grids (n, 16, 16, 16) decoded from latents(n, generator, source, digit, spread)."""
+        return self.decode(self.latents(n, generator, source, digit, spread))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
