@@ -194,7 +194,7 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
                              help=f"A chosen digit is drawn nearer the centres of its styles (spread {DIGIT_SPREAD} "
                                   "of the fitted one), so that it reads clearly; *any* draws at the full spread.")
         digit = None if choice == "any" else int(choice)
-    words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit}")
+    words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit} at spread {DIGIT_SPREAD:g}")
     return source, digit, words
 
 
