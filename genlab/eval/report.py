@@ -50,6 +50,9 @@ def summary_rows(results: dict) -> list[dict]:
                                       m["latent"], m["cost"])
         paper_bce = results["paper"]["bce"].get(m["kind"], {}).get(m["backbone"])
         paper_mse = results["paper"]["mse"].get(m["kind"], {}).get(m["backbone"])
+        # FD of the reconstructions of the reference digits, and of training digits (older evaluations lack them)
+        recon_fd, train_recon_fd = ((m.get(key) or {}).get("fd", {}).get("value")
+                                    for key in ("reconstructions", "training_reconstructions"))
         rows.append({
             "name": model_name(m),
             "kind": m["kind"],
@@ -70,12 +73,10 @@ def summary_rows(results: dict) -> list[dict]:
             "noisy_iou": noisy["iou"]["mean"],
             "sampling": gen.get("source"),  # where model.sample() draws: the FD/PRDC columns judge these samples
             "fd": gen["fd"]["value"],
-            "recon_fd": (m.get("reconstructions") or {}).get("fd", {}).get("value"),
-            "fd_ratio": gen["fd"]["value"] / m["reconstructions"]["fd"]["value"]
-            if (m.get("reconstructions") or {}).get("fd", {}).get("value") else None,
-            "train_recon_fd": (m.get("training_reconstructions") or {}).get("fd", {}).get("value"),
-            "fd_ratio_train": gen["fd"]["value"] / m["training_reconstructions"]["fd"]["value"]
-            if (m.get("training_reconstructions") or {}).get("fd", {}).get("value") else None,
+            "recon_fd": recon_fd,
+            "fd_ratio": gen["fd"]["value"] / recon_fd if recon_fd else None,
+            "train_recon_fd": train_recon_fd,
+            "fd_ratio_train": gen["fd"]["value"] / train_recon_fd if train_recon_fd else None,
             "fd_low": gen["fd"]["ci"][0],
             "fd_high": gen["fd"]["ci"][1],
             "precision": gen["precision"]["mean"],
