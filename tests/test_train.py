@@ -293,3 +293,19 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
     assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
     assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder after the fact")
     assert all(e["metrics"]["canonical"]["bce"] > 0 for e in entries)
+
+
+def test_a_warm_start_takes_its_donors_network_sizes(data, tmp_path, monkeypatch):
+    import genlab.data
+    from genlab.cli import main
+
+    monkeypatch.setattr(genlab.data, "load_dataset", lambda source, **params: data)
+    common = ["--backbone", "fcn", "--epochs", "1", "--batch-size", "32", "--latent-dim", "4",
+              "--second-stage-steps", "5", "--device", "cpu"]
+    assert main(["train", "--kind", "ae", *common, "--set", "width=4", "--out", str(tmp_path / "ae.safetensors")]) == 0
+    assert main(["train", "--kind", "vae", *common, "--init-from", str(tmp_path / "ae.safetensors"),
+                 "--out", str(tmp_path / "vae.safetensors")]) == 0
+    ae, vae = load_model(tmp_path / "ae.safetensors"), load_model(tmp_path / "vae.safetensors")
+    assert vae.config["width"] == 4 != build_model("vae", "fcn").config["width"]
+    assert {k: v.shape for k, v in vae.decoder.state_dict().items()} == \
+        {k: v.shape for k, v in ae.decoder.state_dict().items()}

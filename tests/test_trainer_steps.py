@@ -8,7 +8,7 @@ from test_train import blobs, quick, tiny
 from genlab.data import VoxelDataset
 from genlab.models.kinds import AE
 from genlab.train import Progress, TrainConfig, train
-from genlab.train.trainer import learning_rate, split_data
+from genlab.train.trainer import autocast_for, learning_rate, split_data, uses_bf16
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -66,6 +66,31 @@ def test_split_data_is_seeded_and_refuses_less_than_a_batch(data):
     assert (len(a_train), len(a_val)) == (48, 16) and torch.equal(a_val, b_val)
     with pytest.raises(ValueError, match="48 training samples are fewer than one batch of 64"):
         split_data(data, TrainConfig(val_fraction=0.25, batch_size=64))
+
+
+def test_precision_auto_is_bf16_on_cuda_only_and_bad_names_are_refused():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert (uses_bf16("auto", cpu), uses_bf16("auto", cuda)) == (False, True)
+    assert (uses_bf16("bf16", cpu), uses_bf16("fp32", cuda)) == (True, False)
+    with pytest.raises(ValueError, match="unknown precision 'fp16'; choose one of"):
+        uses_bf16("fp16", cpu)
+
+
+def test_bf16_steps_compute_in_bf16_and_fp32_steps_do_not():
+    layer, x = torch.nn.Linear(4, 2), torch.ones(3, 4)
+    with autocast_for("bf16", torch.device("cpu")):
+        assert layer(x).dtype == torch.bfloat16
+    with autocast_for("auto", torch.device("cpu")):
+        assert layer(x).dtype == torch.float32
+
+
+def test_a_bf16_run_on_the_cpu_trains_and_records_its_precision(data):
+    model = tiny()
+    result = train(model, data, quick(epochs=6, lr=1e-2, precision="bf16"))
+    first, last = result.history[0]["val_loss"], result.history[-1]["val_loss"]
+    assert np.isfinite(last) and last < first
+    assert result.training["config"]["precision"] == "bf16"
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps fp32 master weights
 
 
 def test_progress_counts_steps_over_the_run():

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from genlab import names, paths
-from genlab.train.config import TrainConfig
+from genlab.train.config import PRECISIONS, TrainConfig
 
 DEFAULT_OUT = paths.REPO_ROOT / "runs"
 
@@ -48,6 +48,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--device", default=defaults.device, help="auto | cpu | cuda | cuda:N | mps (default %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--precision", default=defaults.precision, choices=PRECISIONS,
+                   help="auto: bf16 autocast on CUDA, fp32 elsewhere; bf16 also pays on a CPU with native bf16 "
+                        "(default %(default)s)")
     p.add_argument("--seed", type=int, default=defaults.seed, help="default %(default)s")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     p.add_argument("--init-from", type=Path, default=None,
@@ -116,15 +119,19 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
 
     from genlab.files import FileLock
     from genlab.models import build_model, load_model
+    from genlab.models.backbones import BACKBONES
     from genlab.train import TrainConfig, train
     from genlab.train.shipping import finish_checkpoint
 
     torch.manual_seed(args.seed)
     latent = {} if args.latent_dim is None else {"latent_dim": args.latent_dim}
-    model = build_model(kind, backbone, **latent, **model_options(kind, args, init_from))
+    options = model_options(kind, args, init_from)
+    donor = load_model(init_from) if init_from else None
+    if donor is not None:  # the donor's network sizes (e.g. a wider AE's width) unless --set says otherwise
+        options = {**{k: v for k, v in donor.config.items() if k in BACKBONES[backbone].defaults}, **options}
+    model = build_model(kind, backbone, **latent, **options)
     warm = {}
-    if init_from:
-        donor = load_model(init_from)
+    if donor is not None:
         model.warm_start(donor)
         donor_training = donor.metadata.get("training", {})
         # A chain's cost adds up: the donor's own training plus whatever warm-started it; so do the
@@ -135,7 +142,7 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
                 "init_seconds": donor_training.get("seconds", 0.0) + donor_training.get("init_seconds", 0.0),
                 "init_fingerprints": sorted(seen - {None})}
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
-                         compile=args.compile, seed=args.seed, patience=args.patience,
+                         compile=args.compile, precision=args.precision, seed=args.seed, patience=args.patience,
                          max_seconds=args.max_minutes * 60 if args.max_minutes else None)
     rank = int(os.environ.get("RANK", 0))
     if rank != 0:

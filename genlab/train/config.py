@@ -5,6 +5,8 @@ Imports no torch, so `python -m genlab train --help` shows these defaults quickl
 
 from dataclasses import dataclass
 
+PRECISIONS = ("auto", "bf16", "fp32")
+
 
 @dataclass
 class TrainConfig:
@@ -22,4 +24,5 @@ class TrainConfig:
     max_loss: float = 100.0  # a loss above this counts as exploded
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1" | "mps"
     compile: bool = False  # torch.compile the model
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 elsewhere) | "bf16" | "fp32": trainer.uses_bf16
     seed: int = 0

@@ -37,7 +37,7 @@ from genlab.files import FileLock
 from genlab.models.checkpoint import RESUME_PREFIX, check_finite, read_checkpoint, save_model, split_tensors
 from genlab.models.kinds import StepSettings
 from genlab.train.callbacks import Progress, stop_requested
-from genlab.train.config import TrainConfig
+from genlab.train.config import PRECISIONS, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,22 @@ def wrap_for_ddp(model, config: TrainConfig, device: torch.device):
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
         net = DistributedDataParallel(net, find_unused_parameters=model.step_leaves_parameters_unused)
     return net
+
+
+def uses_bf16(precision: str, device: torch.device) -> bool:
+    """Returns whether training steps at this precision run under bf16 autocast: when asked ("bf16"),
+    and by default ("auto") on CUDA. On a CPU with native bf16 (AVX-512 BF16, AMX) bf16 trains 1.2-2x
+    faster than fp32 (README, "Shipped weights"); on one without, it can be slower."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
+    return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+
+def autocast_for(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """Returns the autocast context of a training step (see uses_bf16): bf16 mixed precision or none."""
+    if uses_bf16(precision, device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def learning_rate(config: TrainConfig, done: float) -> float:
@@ -300,8 +316,7 @@ class _Run:
         if not resumed:
             self.best_state = copy.deepcopy(self.model.state_dict())
         self.net = wrap_for_ddp(self.model, config, self.device)
-        self.step_settings = StepSettings(torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
-                                          else contextlib.nullcontext(), config.grad_clip)
+        self.step_settings = StepSettings(autocast_for(config.precision, self.device), config.grad_clip)
         self.sampler = DistributedSampler(range(len(self.X_train)), num_replicas=self.world, rank=self.rank,
                                           shuffle=True, seed=config.seed)
         self.batches = BatchSampler(self.sampler, config.batch_size // self.world, drop_last=True)
