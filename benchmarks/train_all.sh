@@ -27,8 +27,11 @@ if ((GPU)); then
 else
   declare -A AE_MINUTES=([fcn]=6 [cnn_mlp]=6 [lstm]=9 [gru]=10)
   VAE_MINUTES=5 LATENT_GAN_MINUTES=4 VOXEL_GAN_MINUTES=8
-  common="--dataset mnist --threads 1 --epochs 60 --patience 6"
+  # bf16 autocast: 1.2-2x the fp32 rate on a CPU with native bf16 (PRECISION=fp32 where it has none)
+  common="--dataset mnist --threads 1 --epochs 60 --patience 6 --precision ${PRECISION:-bf16}"
 fi
+# The convolutional backbones twice as wide as build_model's default (the VAE and GAN take it from their AE)
+declare -A AE_OPTIONS=([fcn]="--set width=32" [cnn_mlp]="--set width=32" [lstm]="" [gru]="")
 
 minutes() {  # minutes M: M times SCALE
   awk -v m="$1" -v s="${SCALE:-1}" 'BEGIN { print m * s }'
@@ -50,7 +53,7 @@ gan() {  # gan BACKBONE: the latent game on the fixed AE, then its decoder fine-
 
 chain() {  # chain BACKBONE...: AE, then VAE and GAN from it, for each backbone in turn
   for b in "$@"; do
-    run "ae_$b" --kind ae --backbone "$b" $common --lr 3e-3 --max-minutes "$(minutes "${AE_MINUTES[$b]}")"
+    run "ae_$b" --kind ae --backbone "$b" $common ${AE_OPTIONS[$b]} --lr 3e-3 --max-minutes "$(minutes "${AE_MINUTES[$b]}")"
     vae=(run "vae_$b" --kind vae --backbone "$b" $common --lr 1e-3 --max-minutes "$(minutes $VAE_MINUTES)"
          --init-from "$OUT/ae_$b.safetensors")
     if ((GPU)); then

@@ -15,9 +15,11 @@ def bench(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_it_prints_one_row_of_positive_rates_per_model_on_the_cpu():
-    done = bench("--device", "cpu", "--steps", "1", "--models", "ae_fcn", "gan_gru")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_it_prints_one_row_of_positive_rates_per_model_on_the_cpu(precision):
+    done = bench("--device", "cpu", "--steps", "1", "--models", "ae_fcn", "gan_gru", "--precision", precision)
     assert done.returncode == 0, done.stderr
+    assert f"CPU, torch {torch.__version__}, {'bf16 autocast' if precision == 'bf16' else 'fp32'}," in done.stdout
     rows = {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()[2:]}
     assert set(rows) == {"ae_fcn", "gan_gru"}
     for rates in rows.values():

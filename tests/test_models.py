@@ -262,7 +262,7 @@ def test_shipped_models_load_and_match_the_manifest():
         assert (model.kind, model.backbone) == (entry["kind"], entry["backbone"])
         assert sum(p.numel() for p in model.parameters()) == entry["params"]
         assert model.decode(torch.zeros(1, model.latent_dim)).shape == (1, 16, 16, 16)
-        assert entry["size_bytes"] < 8 * 2**20  # a few MB at most
+        assert entry["size_bytes"] < 16 * 2**20  # a few MB (the widest, CNN+MLP at width 32, 11-13 MB)
         assert set(entry["metrics"]) == {"canonical", "rotated"}
 
 

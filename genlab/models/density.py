@@ -33,7 +33,7 @@ PREFIX = "code_density/"  # checkpoint tensor names of the density (one Gaussian
 MIXTURE_PREFIX = "code_mixture/"  # ... and of the mixture (COMPONENTS per digit)
 N_CLASSES = 10
 RIDGE = 1e-3  # added to each covariance's diagonal: keeps it positive definite for rare digits
-COMPONENTS = 16  # Gaussians per digit in the mixture
+COMPONENTS = 32  # Gaussians per digit in the mixture
 MIXTURE_RIDGE = 1e-4  # the mixture's ridge, as a share of the codes' mean variance (its components are small)
 EM_STEPS = 40  # EM rounds per digit at most (it also stops once the likelihood stops rising)
 # The spread a requested digit is drawn at by default: on the shipped models (2026-11-30, 100 samples
