@@ -115,7 +115,7 @@ def wrap_for_ddp(model, config: TrainConfig, device: torch.device):
 def uses_bf16(precision: str, device: torch.device) -> bool:
     """Returns whether training steps at this precision run under bf16 autocast: when asked ("bf16"),
     and by default ("auto") on CUDA. On a CPU with native bf16 (AVX-512 BF16, AMX) bf16 trains 1.2-2x
-    faster than fp32 (README, "Shipped weights"); on one without, it can be slower."""
+    faster than fp32 (README, "bf16 on the CPU"); on one without, it can be slower."""
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     return precision == "bf16" or (precision == "auto" and device.type == "cuda")
