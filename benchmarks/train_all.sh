@@ -76,4 +76,5 @@ else
 fi
 wait
 echo "all twelve: $((SECONDS - start)) s wall"
+"$PYTHON" -m genlab train --half "$OUT"/{ae,vae,gan}_*.safetensors  # network weights in float16: half the bytes
 "$PYTHON" -m genlab train --manifest --out "$OUT"

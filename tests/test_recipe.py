@@ -1,5 +1,5 @@
 """benchmarks/train_all.sh: the shipped recipe's commands, read from a dry run (PYTHON=echo writes each
-command to its log instead of training)."""
+command to its log instead of training, and the final float16 and manifest steps to the output)."""
 
 import os
 import shlex
@@ -17,6 +17,8 @@ def dry_run(tmp_path, *args: str, **env: str) -> dict[str, list[str]]:
     done = subprocess.run(["bash", "benchmarks/train_all.sh", *args, str(tmp_path)], cwd=REPO_ROOT,
                           env={**os.environ, "PYTHON": "echo", **env}, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+    halved = next(shlex.split(line) for line in done.stdout.splitlines() if "--half" in line)
+    assert halved[3:] == ["--half", *(str(tmp_path / f"{k}_*.safetensors") for k in KINDS)]  # the twelve, no latent/
     logs = {p.relative_to(tmp_path).with_suffix("").as_posix(): p for p in tmp_path.rglob("*.log")}
     return {name: shlex.split(path.read_text())[3:] for name, path in logs.items()}
 

@@ -64,6 +64,19 @@ def write_samplers(path, model) -> None:
     checkpoint_file.save(path, tensors, FORMAT, meta)
 
 
+def store_half(path) -> None:
+    """Rewrites a finished checkpoint with its network weights in float16 (half the bytes; load_model reads them
+    back into float32 networks), keeping its code samplers and metadata as they are. ValueError naming the file
+    for a checkpoint that holds resume state or weights outside float16's range."""
+    tensors, meta = read_checkpoint(path)
+    weights, resume = split_tensors(tensors)
+    if resume:
+        raise ValueError(f"{path}: holds training state to resume from; store only finished checkpoints in float16")
+    halved = {name: value.half() for name, value in weights.items() if value.dtype == torch.float32}
+    check_finite(halved, path)
+    checkpoint_file.save(path, tensors | halved, FORMAT, meta)
+
+
 def split_tensors(tensors: dict) -> tuple[dict, dict]:
     """Returns (model weights, resume state) of a checkpoint's tensors (code samplers are neither).
 

@@ -4,6 +4,7 @@
     python -m genlab train --all --chain --dataset mnist --out weights/  # all models, then weights/manifest.json
     python -m genlab train --manifest --out weights/                     # only rebuild the manifest
     python -m genlab train --fit-samplers weights/*.safetensors --dataset mnist  # (re)fit code samplers
+    python -m genlab train --half weights/*.safetensors                      # network weights in float16
     torchrun --nproc_per_node=2 -m genlab train --kind ae --backbone fcn # DistributedDataParallel
 """
 
@@ -30,6 +31,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
                         "the per-digit code density, and a VAE's second stage")
+    p.add_argument("--half", type=Path, nargs="+", metavar="CHECKPOINT",
+                   help="only rewrite each finished checkpoint with its network weights in float16 (half the size)")
     p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
                    help="training steps of a VAE's second stage, fitted after training (default 10,000; 0: none)")
     p.add_argument(
@@ -198,6 +201,16 @@ def run(args) -> int:
     if args.manifest:
         folder = args.out or paths.WEIGHTS_DIR
         print(f"wrote {write_manifest(folder)}")
+        return 0
+    if args.half:
+        from genlab.files import FileLock
+        from genlab.models.checkpoint import store_half
+
+        for path in args.half:
+            with FileLock(path, "checkpoint"):  # no training run may write it meanwhile
+                before = path.stat().st_size
+                store_half(path)
+            print(f"{path}: network weights in float16, {before / 2**20:.1f} -> {path.stat().st_size / 2**20:.1f} MiB")
         return 0
     if not args.fit_samplers and not args.all and not (args.kind and args.backbone):
         raise ValueError("give --kind and --backbone, or --all (see python -m genlab train --help)")
