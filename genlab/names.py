@@ -36,10 +36,12 @@ DATA_SOURCES = {
     "kaggle": DataSource("Kaggle 3D MNIST file", "Kaggle file", needs_file=True),
 }
 
-LATENT_SOURCES = {"mixture": "per-digit Gaussian mixtures fitted to training codes",
+LATENT_SOURCES = {"refined": "per-digit Gaussian mixtures, their components weighted by how often "
+                             "their decoded samples encode back as their digit",
+                  "mixture": "per-digit Gaussian mixtures fitted to training codes",
                   "prior": "the N(0, I) prior", "two-stage": "N(0, I) through a second-stage VAE",
                   "density": "one Gaussian per digit fitted to training codes"}
-DIGIT_SOURCES = ("mixture", "density")  # the latent sources that can draw a chosen digit, preferred first
+DIGIT_SOURCES = ("refined", "mixture", "density")  # the latent sources that can draw a chosen digit, preferred first
 
 
 def kind_title(kind: str) -> str:

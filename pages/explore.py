@@ -187,7 +187,8 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
                      help="A VAE or GAN is trained to decode its N(0, I) prior. A VAE's second stage (a small "
                           "VAE fitted to the codes of the training digits) and the per-digit code mixture or Gaussians "
                           "(fitted to those codes too) land where the decoder was trained; the per-digit ones can "
-                          "be asked for a digit. An AE has no prior.")
+                          "be asked for a digit. The refined mixture favours the parts of each digit whose "
+                          "decoded samples the encoder recognises as that digit again. An AE has no prior.")
     digit = None
     if source in names.DIGIT_SOURCES:
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}",

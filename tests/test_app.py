@@ -388,8 +388,8 @@ def test_explorer_samples_a_requested_digit_from_the_code_density():
     picker = at.selectbox(key="explore_checkpoint")
     picker.set_value(next(o for o in picker.options if o.startswith("dense_vae"))).run()
     (source,) = [r for r in at.radio if r.key.startswith("samples_source_")]
-    assert source.options == [names.LATENT_SOURCES[s] for s in ("mixture", "prior", "two-stage", "density")]
-    assert [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # the mixture (default) takes a digit
+    assert source.options == [names.LATENT_SOURCES[s] for s in ("refined", "mixture", "prior", "two-stage", "density")]
+    assert [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # the refined mixture (default): a digit
     source.set_value("prior").run()
     assert not [s for s in at.selectbox if s.key.startswith("samples_digit_")]  # the prior cannot
     [r for r in at.radio if r.key.startswith("samples_source_")][0].set_value("density").run()

@@ -88,7 +88,8 @@ def test_a_model_without_density_says_how_to_get_one():
         model.sample(2, digit=1)
     with pytest.raises(ValueError, match="prior knows no digits"):
         model.latents(2, source="prior", digit=1)
-    with pytest.raises(ValueError, match=r"one of \['density', 'mixture', 'prior', 'two-stage'\], not 'uniform'"):
+    sources = r"\['density', 'mixture', 'prior', 'refined', 'two-stage'\]"
+    with pytest.raises(ValueError, match=rf"one of {sources}, not 'uniform'"):
         model.latents(2, source="uniform")
 
 

@@ -1,12 +1,13 @@
-"""The per-digit code mixture (sample()'s default): fitting codes of a known distribution, seeded
-reproducibility, checkpoint round trips, refusal of damaged tensors."""
+"""The per-digit code mixture and its refined weights (sample()'s default): fitting codes of a known
+distribution, the fidelity of a known decoder, seeded reproducibility, checkpoint round trips, refusal
+of damaged tensors."""
 
 import numpy as np
 import pytest
 import torch
 
 from genlab.models import build_model, fit_samplers, load_model, save_model
-from genlab.models.density import MIXTURE_PREFIX, fit_density_to_codes, fit_mixture_to_codes
+from genlab.models.density import MIXTURE_PREFIX, cycle_fidelity, fit_density_to_codes, fit_mixture_to_codes
 
 # Digit 0's codes: two styles far apart (70% / 30%); digit 1's: one Gaussian.
 STYLES = torch.tensor([[6.0, 0.0], [-6.0, 0.0]])
@@ -106,18 +107,28 @@ def tiny_model_with_samplers(kind="ae"):
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae", "gan"])
-def test_the_mixture_is_every_kinds_default_and_survives_a_checkpoint(tmp_path, kind):
+def test_the_refined_mixture_is_every_kinds_default_and_survives_a_checkpoint(tmp_path, kind):
     model = tiny_model_with_samplers(kind)
-    assert model.default_source() == "mixture" and model.digit_source() == "mixture"
-    assert model.latent_sources()[0] == "mixture" and "density" in model.latent_sources()
+    assert model.default_source() == "refined" and model.digit_source() == "refined"
+    assert model.latent_sources()[:2] == ["refined", "mixture"] and "density" in model.latent_sources()
+    fidelity = model.code_mixture.fidelity
+    assert fidelity.shape == model.code_mixture.weights.shape and 0 <= fidelity.min() and fidelity.max() <= 1
+    assert torch.equal(cycle_fidelity(model, model.code_mixture), fidelity)  # seeded
     loaded = load_model(save_model(model, tmp_path / "m.safetensors"))
-    assert loaded.default_source() == "mixture"
-    for name in ("weights", "means", "scale_tril", "digits"):
+    assert loaded.default_source() == "refined"
+    for name in ("weights", "means", "scale_tril", "digits", "fidelity"):
         assert torch.equal(getattr(loaded.code_mixture, name), getattr(model.code_mixture, name))
-    for source, digit in ((None, None), (None, 3), ("density", 3), ("mixture", None)):
+    for source, digit in ((None, None), (None, 3), ("density", 3), ("mixture", None), ("mixture", 3)):
         expected = model.sample(4, torch.Generator().manual_seed(1), source=source, digit=digit)
         torch.testing.assert_close(loaded.sample(4, torch.Generator().manual_seed(1), source=source, digit=digit),
                                    expected)
+    torch.testing.assert_close(model.latents(5, torch.Generator().manual_seed(2)),
+                               model.code_mixture.refined().sample(5, None, torch.Generator().manual_seed(2)))
+
+    model.code_mixture.fidelity = None  # a checkpoint from before the fidelity: the mixture as fitted
+    assert model.default_source() == "mixture" and model.latent_sources()[0] == "mixture"
+    with pytest.raises(ValueError, match="no fitted code mixture with measured fidelity.*--fit-samplers"):
+        model.sample(2, source="refined")
 
 
 def test_a_model_without_a_mixture_says_how_to_get_one():
@@ -134,6 +145,9 @@ def test_a_model_without_a_mixture_says_how_to_get_one():
     (lambda t: t.update({f"{MIXTURE_PREFIX}weights": -t[f"{MIXTURE_PREFIX}weights"]}), "negative, NaN or infinite"),
     (lambda t: t[f"{MIXTURE_PREFIX}digits"].add_(10), "names digits outside 0..9"),
     (lambda t: t.update({f"{MIXTURE_PREFIX}digits": t[f"{MIXTURE_PREFIX}digits"].float()}), "digits outside"),
+    (lambda t: t.update({f"{MIXTURE_PREFIX}fidelity": t[f"{MIXTURE_PREFIX}fidelity"][:-1]}), "fidelity must be"),
+    (lambda t: t[f"{MIXTURE_PREFIX}fidelity"].add_(1.5), r"fidelity must be \d+ values in 0..1"),
+    (lambda t: t[f"{MIXTURE_PREFIX}fidelity"].fill_(float("nan")), "fidelity must be"),
 ])
 def test_a_damaged_mixture_in_a_checkpoint_is_refused_by_name(tmp_path, damage_checkpoint, damage, message):
     path = save_model(tiny_model_with_samplers(), tmp_path / "ae.safetensors")
@@ -141,3 +155,56 @@ def test_a_damaged_mixture_in_a_checkpoint_is_refused_by_name(tmp_path, damage_c
     with pytest.raises(ValueError, match=message) as error:
         load_model(path)
     assert str(path) in str(error.value)
+
+
+class SwapsAStyle(torch.nn.Module):
+    """A stand-in model over 2-number codes whose decoder draws digit 0's left-hand style (x < -3) as a 1:
+    its grids carry the code in two voxels, and encoding them back puts a left-hand 0 at digit 1's centre."""
+
+    def decode(self, z):
+        grids = torch.zeros(len(z), 16, 16, 16)
+        grids[:, 0, 0, :2] = z
+        return grids
+
+    def encode(self, grids):
+        z = grids[:, 0, 0, :2].clone()
+        z[z[:, 0] < -3] = CENTRE_1
+        return z
+
+
+def test_fidelity_finds_the_style_the_decoder_draws_as_another_digit_and_refining_drops_it():
+    codes, digits = known_codes()
+    mixture = fit_mixture_to_codes(codes, digits, components=2)
+    mixture.fidelity = cycle_fidelity(SwapsAStyle(), mixture, samples=200)
+    left = mixture.means[:, 0] < -3  # digit 0's style at x = -6
+    assert left.sum() == 1
+    assert mixture.fidelity[left].item() < 0.01 and mixture.fidelity[~left].min() > 0.99
+
+    refined = mixture.refined()
+    torch.testing.assert_close(refined.digit_weights(), mixture.digit_weights())  # each digit keeps its share
+    assert refined.weights[left].item() < 1e-6
+    zeros = refined.sample(5000, digit=0, generator=torch.Generator().manual_seed(1))
+    assert (zeros[:, 0] > 0).all()  # only the style the decoder draws as a 0
+    torch.testing.assert_close(refined.sample(9, digit=1, generator=torch.Generator().manual_seed(2)),
+                               mixture.sample(9, digit=1, generator=torch.Generator().manual_seed(2)))
+    both = refined.sample(20000, generator=torch.Generator().manual_seed(3))
+    assert abs(float((both[:, 1] > 4).float().mean()) - 0.5) < 0.02
+
+    mixture.fidelity = torch.where(mixture.digits == 0, 0.0, 1.0)  # a digit no component of which is faithful
+    torch.testing.assert_close(mixture.refined().weights, mixture.weights)  # keeps its fitted weights
+    mixture.fidelity = None
+    with pytest.raises(ValueError, match="no measured fidelity"):
+        mixture.refined()
+
+
+def test_the_digit_posterior_names_the_digit_whose_components_explain_a_code():
+    codes, digits = known_codes()
+    mixture = fit_mixture_to_codes(codes, digits, components=2)
+    probs = mixture.digit_probabilities(torch.stack([STYLES[0], STYLES[1], CENTRE_1, torch.tensor([0.0, 4.0])]),
+                                        batch_size=3)
+    assert probs.shape == (4, 10) and torch.all(probs[:, 2:] == 0)
+    torch.testing.assert_close(probs.sum(1), torch.ones(4))
+    assert probs[0, 0] > 0.999 and probs[1, 0] > 0.999 and probs[2, 1] > 0.999
+    drawn = mixture.sample(2000, generator=torch.Generator().manual_seed(5))
+    named = mixture.digit_probabilities(drawn).argmax(1)
+    assert (named == (drawn[:, 1] > 4).long()).float().mean() > 0.99

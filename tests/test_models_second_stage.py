@@ -60,7 +60,7 @@ def tiny_vae_with_samplers():
 
 def test_a_vae_samples_through_its_second_stage_by_default_and_the_checkpoint_keeps_it(tmp_path):
     vae = tiny_vae_with_samplers()
-    assert vae.latent_sources() == ["mixture", "prior", "two-stage", "density"]
+    assert vae.latent_sources() == ["refined", "mixture", "prior", "two-stage", "density"]
     vae.code_mixture = None  # without a mixture (checkpoints from before it) the second stage is the default
     assert vae.latent_sources() == ["two-stage", "prior", "density"] and vae.default_source() == "two-stage"
     g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
@@ -80,7 +80,8 @@ def test_a_model_without_second_stage_says_how_to_get_one():
         vae.latents(2, source="two-stage")
     ae = build_model("ae", "fcn", latent_dim=3, width=4).eval()
     fit_samplers(ae, np.zeros((20, 16, 16, 16), np.float32), np.arange(20) % 10)
-    assert ae.second_stage is None and ae.latent_sources() == ["mixture", "density"]  # the second stage is a VAE's
+    assert ae.second_stage is None  # the second stage is a VAE's
+    assert ae.latent_sources() == ["refined", "mixture", "density"]
 
 
 @pytest.mark.parametrize("damage, message", [

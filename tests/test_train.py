@@ -289,7 +289,7 @@ def test_cli_all_with_chain_trains_the_twelve_and_writes_the_manifest(data, tmp_
     assert (gan.code_density is not None
             and gan.sample(2, digit=int(gan.code_density.weights.argmax())).shape == (2, 16, 16, 16))
     vae = load_model(tmp_path / "vae_fcn.safetensors")
-    assert gan.second_stage is None and vae.second_stage is not None and vae.default_source() == "mixture"
+    assert gan.second_stage is None and vae.second_stage is not None and vae.default_source() == "refined"
     assert by_name["ae_lstm"]["dataset"]["fingerprint"] == data.fingerprint
     assert by_name["gan_cnn_mlp"]["reconstruction_method"].startswith("encoder after the fact")
     assert all(e["metrics"]["canonical"]["bce"] > 0 for e in entries)

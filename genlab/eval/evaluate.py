@@ -5,7 +5,7 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
 - reconstruction: the paper's BCE and MSE, IoU at 0.5, per-digit BCE, and the same on inputs
   with Gaussian noise (variance 0.1) against clean targets;
 - generation: `n_samples` samples from a fixed seed, from each latent source the model has (the
-  per-digit code mixture and density of every kind, see genlab.models.density; the N(0, I) prior
+  per-digit code mixture, refined and as fitted, and density of every kind, see genlab.models.density; the N(0, I) prior
   of a VAE or GAN; a VAE's second stage, see genlab.models.second_stage), judged by the digit
   classifier: Fréchet distance and PRDC of its features against real test digits with the training
   split's mix of canonical and rotated digits (`reference_digits`), the distribution of the labels
@@ -94,7 +94,7 @@ def code_density(model, data, config: "EvalConfig"):
 @torch.no_grad()
 def draw_samples(model, n: int, seed: int, source: str | None, digit: int | None = None,
                  batch_size: int = 250) -> np.ndarray:
-    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("mixture", "prior",
+    """Returns n generated grids (n, 16, 16, 16), float64, from latents of `source` ("refined", "mixture", "prior",
     "two-stage", "density" or None for the default, see GenerativeModel.latents), optionally all of one
     digit; deterministic by seed."""
     z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
@@ -102,7 +102,7 @@ def draw_samples(model, n: int, seed: int, source: str | None, digit: int | None
 
 
 def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
-    """Returns generation metrics for each latent source the model has ({"mixture": ..., "prior": ...,
+    """Returns generation metrics for each latent source the model has ({"refined": ..., "mixture": ..., "prior": ...,
     "two-stage": ..., "density": ...}; an AE has no prior, only a VAE a second stage) and "on_request": how
     often a sample asked of digit d (from the model's digit_source()) is classified as d."""
     result = {}
@@ -112,7 +112,7 @@ def sampling_metrics(model, classifier, real_features: np.ndarray, config: "Eval
         result[source] = {"source": source, "sampling": LATENT_SOURCES[source],
                           **generation_metrics(real_features, probs, features, config)}
     hits, source = [], model.digit_source()
-    density = model.code_mixture if source == "mixture" else model.code_density
+    density = model.per_digit(source)
     for digit in range(N_DIGITS):
         if density.digit_weights()[digit] == 0:  # no training examples of it: it cannot be asked for
             hits.append(None)

@@ -267,7 +267,7 @@ def _spread_words(results: dict) -> str:
     return f"{spread:g} of each digit's fitted spread" if spread is not None else "spreads differ by model"
 
 
-SOURCE_ORDER = ("mixture", "density", "two-stage", "prior")
+SOURCE_ORDER = ("refined", "mixture", "density", "two-stage", "prior")
 
 
 def _density_section(results: dict) -> list[str]:
@@ -295,7 +295,9 @@ def _density_section(results: dict) -> list[str]:
         "## Every latent source",
         "",
         f"The same {cfg['n_samples']} samples per model drawn from each latent source it has "
-        "(`model.sample(n, source=...)`): `mixture`, Gaussian mixtures per digit fitted by EM to the codes of the "
+        "(`model.sample(n, source=...)`): `refined`, the mixture below with each component weighted by its "
+        "fidelity (how often its codes, decoded and encoded again, land among its digit's codes; each digit keeps "
+        "its share); `mixture`, Gaussian mixtures per digit fitted by EM to the codes of the "
         "training digits; `density`, one full-covariance Gaussian per digit fitted to the same codes (both "
         "`genlab.models.density`, stored in the checkpoint); `two-stage`, a VAE's second stage; `prior`, N(0, I). "
         "Ratio: FD / the model's recon FD.",
@@ -436,7 +438,8 @@ def markdown_report(results: dict) -> str:
         f"(`model.sample(n, digit=d)`, {_spread_words(results)}) that the classifier calls d, averaged over the ten.",
         "",
         "Each model as `model.sample()` draws by default (*sampling*): `mixture` is the per-digit Gaussian "
-        "mixture fitted to the codes of training digits (`genlab.models.density`); models without one draw as "
+        "mixture fitted to the codes of training digits (`genlab.models.density`), `refined` the same with each "
+        "component weighted by its fidelity (next section); models without one draw as "
         "before: a GAN from its N(0, I) prior (through its mapper), a VAE through its second stage (`two-stage`), "
         "an AE from its per-digit density. The next section gives every model's figures with each source.",
         "",

@@ -4,7 +4,7 @@
     model = build_model("vae", "gru", latent_dim=32)
     z = model.encode(x)            # x: (B, 16, 16, 16) in [0, 1] -> (B, 32)
     grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities
-    fit_samplers(model, X_train, y_train)   # after training: per-digit mixture and density (+ a VAE's second stage)
+    fit_samplers(model, X_train, y_train)   # after training: per-digit (refined) mixture, density, a VAE's 2nd stage
     model.sample(8); model.sample(8, digit=3)
 """
 
@@ -13,6 +13,7 @@ from genlab.models.backbones import BACKBONES as _BACKBONES
 from genlab.models.checkpoint import load_model, save_model, shipped_models
 from genlab.models.density import (
     checked_labels,
+    cycle_fidelity,
     encode_all,
     fit_density_to_codes,
     fit_mixture_to_codes,
@@ -59,13 +60,15 @@ def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, 
 
 def fit_samplers(model: GenerativeModel, X, y, second_stage_steps: int = SECOND_STAGE_STEPS, progress=None) -> None:
     """Fits the model's code samplers to training digits X (N, 16, 16, 16) with labels y (N,): the
-    per-digit mixture (sample()'s default) and density, and for a VAE its second stage
+    per-digit mixture and its components' fidelity (the "refined" mixture, sample()'s default), the
+    per-digit density, and for a VAE its second stage
     (second_stage_steps=0 leaves that out). progress(step, steps), if given, hears how the second
     stage advances."""
     y = checked_labels(X, y)
     codes = encode_all(model, X)  # once for both
     model.code_density = fit_density_to_codes(codes, y)
     model.code_mixture = fit_mixture_to_codes(codes, y)
+    model.code_mixture.fidelity = cycle_fidelity(model, model.code_mixture)
     if model.kind == "vae" and second_stage_steps:
         model.second_stage = fit_second_stage(model, X, steps=second_stage_steps, progress=progress)
 

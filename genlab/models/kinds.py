@@ -119,33 +119,49 @@ class GenerativeModel(nn.Module):
         return z.to(device)
 
     def default_source(self) -> str:
-        """Returns where sample() draws latents by default: "mixture" once fitted (every kind), else
-        "two-stage" for a model with a second stage (VAEs), "density" for an AE with a density (an AE
-        has no prior), else "prior" (N(0, I))."""
+        """Returns where sample() draws latents by default: "refined" once the mixture's fidelity is measured,
+        else "mixture" once fitted (every kind), else "two-stage" for a model with a second stage (VAEs),
+        "density" for an AE with a density (an AE has no prior), else "prior" (N(0, I))."""
         if self.code_mixture is not None:
-            return "mixture"
+            return "refined" if self.code_mixture.fidelity is not None else "mixture"
         if self.second_stage is not None:
             return "two-stage"
         return "density" if self.kind == "ae" and self.code_density is not None else "prior"
 
     def digit_source(self) -> str | None:
         """Returns the source sample(n, digit=d) draws from by default: the first fitted of DIGIT_SOURCES, or None."""
-        fitted = {"mixture": self.code_mixture, "density": self.code_density}
-        return next((source for source in DIGIT_SOURCES if fitted[source] is not None), None)
+        return next((source for source in DIGIT_SOURCES if self._fitted(source)), None)
+
+    def _fitted(self, source: str) -> bool:
+        """Returns whether the latent source `source` can draw now (see latent_sources)."""
+        mixture = self.code_mixture
+        return {"refined": mixture is not None and mixture.fidelity is not None, "mixture": mixture is not None,
+                "prior": self.kind != "ae", "two-stage": self.second_stage is not None,
+                "density": self.code_density is not None}[source]
+
+    def per_digit(self, source: str) -> CodeDensity:
+        """Returns the per-digit density a DIGIT_SOURCES source draws from; ValueError naming how to fit it if the
+        model has none."""
+        density = self.code_density if source == "density" else self.code_mixture
+        if density is None or (source == "refined" and density.fidelity is None):
+            what = {"refined": "code mixture with measured fidelity", "mixture": "code mixture",
+                    "density": "code density"}[source]
+            raise ValueError(f"this {self.kind}/{self.backbone} model has no fitted {what}; fit one with "
+                             "genlab.models.fit_samplers (python -m genlab train --fit-samplers CHECKPOINT)")
+        return density.refined() if source == "refined" else density
 
     def latent_sources(self) -> list[str]:
-        """Returns the sources sample() can draw from, its default first: "mixture", "two-stage" and
+        """Returns the sources sample() can draw from, its default first: "refined", "mixture", "two-stage" and
         "density" (once fitted), "prior" (not an AE's); an AE with none falls back to "prior"."""
-        fitted = {"mixture": self.code_mixture is not None, "prior": self.kind != "ae",
-                  "two-stage": self.second_stage is not None, "density": self.code_density is not None}
-        sources = [source for source in LATENT_SOURCES if fitted[source]]
+        sources = [source for source in LATENT_SOURCES if self._fitted(source)]
         return sorted(sources or ["prior"], key=lambda source: source != self.default_source())
 
     def latents(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
                 digit: int | None = None, spread: float | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) to decode as new samples.
 
-        source: "mixture" (per-digit Gaussian mixtures fitted to the codes of training digits),
+        source: "refined" (the mixture below, each component weighted by its fidelity, see
+        genlab.models.density), "mixture" (per-digit Gaussian mixtures fitted to the codes of training digits),
         "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to those codes,
         see genlab.models.second_stage), "density" (one Gaussian per digit fitted to those codes; both
         per-digit sources: genlab.models.density) or None (default_source(); with a digit, digit_source()).
@@ -156,8 +172,8 @@ class GenerativeModel(nn.Module):
         if source not in LATENT_SOURCES:
             raise ValueError(f"latent source must be one of {sorted(LATENT_SOURCES)}, not {source!r}")
         if digit is not None and source not in DIGIT_SOURCES:
-            raise ValueError(f"{LATENT_SOURCES[source]} knows no digits: choose a digit with source='mixture' or "
-                             "'density'")
+            raise ValueError(f"{LATENT_SOURCES[source]} knows no digits: choose a digit with source='refined', "
+                             "'mixture' or 'density'")
         if source == "prior":
             return self.prior(n, generator)
         device = next(self.parameters()).device
@@ -166,15 +182,9 @@ class GenerativeModel(nn.Module):
                 raise ValueError(f"this {self.kind}/{self.backbone} model has no second stage; fit one with "
                                  "python -m genlab train --fit-samplers CHECKPOINT")
             return self.second_stage.sample(n, generator).to(device)  # the second stage lives on the CPU
-        density = self.code_mixture if source == "mixture" else self.code_density
-        if density is None:
-            raise ValueError(
-                f"this {self.kind}/{self.backbone} model has no fitted code {source}; fit one with "
-                "genlab.models.fit_samplers (python -m genlab train --fit-samplers CHECKPOINT)"
-            )
         if spread is None:
             spread = 1.0 if digit is None else DIGIT_SPREAD
-        return density.sample(n, digit, generator, spread).to(device)  # the densities live on the CPU
+        return self.per_digit(source).sample(n, digit, generator, spread).to(device)  # the densities live on the CPU
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
