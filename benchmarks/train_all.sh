@@ -46,7 +46,8 @@ run() {  # run NAME ARGS...: trains one model, prints its seconds
 
 gan() {  # gan BACKBONE: the latent game on the fixed AE, then its decoder fine-tuned by a voxel critic too
   local b=$1 options="--kind gan --backbone $1 $common --lr 3e-4 --epochs 300 --patience 1000 --set ae_weight=0"
-  run "latent/gan_$b" $options --max-minutes "$(minutes $LATENT_GAN_MINUTES)" --init-from "$OUT/ae_$b.safetensors"
+  run "latent/gan_$b" $options --max-minutes "$(minutes $LATENT_GAN_MINUTES)" --init-from "$OUT/ae_$b.safetensors" \
+    --no-samplers  # only a step towards the voxel GAN, which fits its own
   run "gan_$b" $options --max-minutes "$(minutes $VOXEL_GAN_MINUTES)" --init-from "$OUT/latent/gan_$b.safetensors" \
     --set voxel_weight=0.005
 }

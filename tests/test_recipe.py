@@ -33,6 +33,7 @@ def test_the_cpu_recipe_trains_the_twelve_in_bf16_with_wider_convolutional_aes(t
     assert set(steps) == {f"{k}_{b}" for k in KINDS for b in BACKBONES} | {f"latent/gan_{b}" for b in BACKBONES}
     for name, words in steps.items():
         assert option(words, "--precision") == ["bf16"] and option(words, "--threads") == ["1"], name
+        assert ("--no-samplers" in words) == name.startswith("latent/"), name  # the shipped twelve fit theirs
     for backbone in BACKBONES:
         wide = backbone in ("fcn", "cnn_mlp")
         assert option(steps[f"ae_{backbone}"], "--set") == (["width=32"] if wide else [])

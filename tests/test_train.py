@@ -176,6 +176,22 @@ def test_cli_trains_and_saves_with_test_metrics(data, tmp_path, monkeypatch, cap
     assert model.metadata["metrics"]["canonical"]["bce"] > 0
     assert "optimizer/model/0/exp_avg" not in __import__("safetensors.torch", fromlist=["x"]).load_file(str(out))
     assert "ae_fcn" in capsys.readouterr().out
+    assert model.default_source() == "refined" and model.code_mixture.fidelity is not None
+
+
+def test_cli_trains_a_step_without_samplers_that_fit_samplers_completes(data, tmp_path, monkeypatch):
+    import genlab.data
+    from genlab.cli import main
+
+    monkeypatch.setattr(genlab.data, "load_dataset", lambda source, **params: data)
+    out = tmp_path / "step.safetensors"
+    assert main(["train", "--kind", "ae", "--backbone", "fcn", "--epochs", "1", "--batch-size", "16",
+                 "--latent-dim", "4", "--out", str(out), "--device", "cpu", "--no-samplers"]) == 0
+    model = load_model(out)
+    assert model.code_mixture is None and model.code_density is None and model.default_source() == "prior"
+    assert model.metadata["metrics"]["canonical"]["bce"] > 0
+    assert main(["train", "--fit-samplers", str(out), "--dataset", "synthetic"]) == 0
+    assert load_model(out).default_source() == "refined"
 
 
 def test_cli_needs_a_model(capsys):

@@ -30,7 +30,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--manifest", action="store_true", help="only (re)write manifest.json for the checkpoints in --out")
     p.add_argument("--fit-samplers", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only fit each checkpoint's code samplers on --dataset and store them in the file: "
-                        "the per-digit code density, and a VAE's second stage")
+                        "the per-digit code mixture (and its fidelity) and density, and a VAE's second stage")
+    p.add_argument("--no-samplers", action="store_true",
+                   help="fit no code samplers after training: for a checkpoint that is only a step towards another "
+                        "(e.g. a latent GAN a voxel GAN starts from); --fit-samplers fits them later")
     p.add_argument("--half", type=Path, nargs="+", metavar="CHECKPOINT",
                    help="only rewrite each finished checkpoint with its network weights in float16 (half the size)")
     p.add_argument("--second-stage-steps", type=int, default=None, metavar="N",
@@ -158,7 +161,8 @@ def train_one(kind: str, backbone: str, dataset, args, out: Path, init_from: Pat
         finally:
             bar.close()
         # The finished file: best weights, code samplers, test metrics, no resume state (a few MB at most).
-        metrics = finish_checkpoint(result.model, dataset, out, result.training, warm, **second_stage_options(args))
+        metrics = finish_checkpoint(result.model, dataset, out, result.training, warm, samplers=not args.no_samplers,
+                                    **second_stage_options(args))
     print(f"{kind}_{backbone}: {result.epochs_run} epochs in {result.seconds:.0f}s, "
           f"{result.samples_per_s:.0f} samples/s -> {out}")
     for split, values in metrics.items():

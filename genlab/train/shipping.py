@@ -44,11 +44,12 @@ def test_metrics(model, dataset) -> dict[str, dict[str, float]]:
     return metrics
 
 
-def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, progress=None,
+def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, progress=None, samplers: bool = True,
                       **sampler_options) -> dict:
     """Returns the test metrics after writing the finished checkpoint of a trained model to `out`, as
     every genlab run is finished (the CLI's and the app's): code samplers fitted on the training digits
-    (a VAE's second stage included; sampler_options go to fit_samplers), test metrics, the run's
+    (a VAE's second stage included; sampler_options go to fit_samplers; samplers=False fits none, for a
+    checkpoint that is only a step towards another), test metrics, the run's
     training record without resume state. Nothing is re-read from `out` (another process may have
     replaced it).
 
@@ -60,7 +61,8 @@ def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, 
 
     if progress is not None:
         sampler_options["progress"] = lambda done, total: progress("second stage", done, total)
-    fit_samplers(model, dataset.X_train, dataset.y_train, **sampler_options)
+    if samplers:
+        fit_samplers(model, dataset.X_train, dataset.y_train, **sampler_options)
     if progress is not None:
         progress("test metrics", 0, 1)
     metrics = test_metrics(model, dataset)
