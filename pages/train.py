@@ -140,9 +140,11 @@ def show_job(job: jobs.Job) -> None:
     phase = log[-1] if log and "phase" in log[-1] and state["status"] == jobs.RUNNING else None
     st.subheader(f"Run: {state['label']}")
     if phase is not None:   # after training: the same finishing steps as a CLI run
-        text = ("Training done · fitting the VAE's second stage (its samples are drawn through it): "
-                f"step {phase['done']:,}/{phase['total']:,}" if phase["phase"] == "second stage"
-                else "Training done · measuring the test digits' reconstruction")
+        text = {"samplers": "Training done · fitting the code samplers (per-digit mixtures, and how faithfully "
+                            "each of their parts decodes)",
+                "second stage": "Training done · fitting the VAE's second stage (its samples can be drawn through "
+                                f"it): step {phase['done']:,}/{phase['total']:,}"
+                }.get(phase["phase"], "Training done · measuring the test digits' reconstruction")
         st.progress(phase["done"] / phase["total"], text=text)
     else:
         text = f"{state['fraction']:.0%}"

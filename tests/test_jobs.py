@@ -136,7 +136,8 @@ def test_a_vae_trained_as_a_job_gets_its_second_stage_with_progress(tmp_path):
     state = job.snapshot()
     assert state["status"] == jobs.DONE, state["error"]
     phases = [(entry["phase"], entry["done"], entry["total"]) for entry in state["log"] if "phase" in entry]
-    assert phases == [("second stage", 100, 200), ("second stage", 200, 200), ("test metrics", 0, 1)]
+    assert phases == [("samplers", 0, 1), ("second stage", 100, 200), ("second stage", 200, 200),
+                      ("test metrics", 0, 1)]
     model = load_model(tmp_path / "vae.safetensors")
     assert model.second_stage is not None and "canonical" in model.metadata["metrics"]
 
@@ -149,7 +150,7 @@ def test_a_run_cancelled_in_its_second_stage_is_kept_and_marked_cancelled(tmp_pa
                               dataset=tiny_dataset(), runs_dir=tmp_path, name="stopped", second_stage_steps=10_000)
     job = jobs.start_job("canceller", "vae/fcn", work)
     deadline = time.time() + 120
-    while not any("phase" in entry for entry in job.snapshot()["log"]) and time.time() < deadline:
+    while not any(entry.get("phase") == "second stage" for entry in job.snapshot()["log"]) and time.time() < deadline:
         time.sleep(0.05)
     job.cancel()
     assert job.wait(120)

@@ -269,8 +269,8 @@ def training_work(kind: str, backbone: str, latent_dim: int, epochs: int, batch_
     second stage included), test metrics.
 
     The job's log gets one entry per training step: epoch, epochs, step (= done), total (steps),
-    losses, samples_per_s, val_loss (at epoch ends); then entries with a "phase" ("second
-    stage", "test metrics") and its done / total. Its result: {"checkpoint": path or None,
+    losses, samples_per_s, val_loss (at epoch ends); then entries with a "phase" ("samplers",
+    "second stage", "test metrics") and its done / total. Its result: {"checkpoint": path or None,
     "cancelled": bool, "best_val_loss": float, "metrics": test metrics or None}. A cancelled
     run keeps the checkpoint of what it learned, finished without a second stage and marked
     cancelled; a diverged run raises JobError saying so (the last good checkpoint stays).

@@ -55,13 +55,15 @@ def finish_checkpoint(model, dataset, out, training: dict, extra_training=None, 
 
     training: the run's record (TrainResult.training); extra_training is added to it (e.g. a warm
     start's cost).
-    progress(stage, done, total), if given, hears "second stage" steps and "test metrics".
+    progress(stage, done, total), if given, hears "samplers", "second stage" steps and "test metrics".
     """
     from genlab.models import fit_samplers, save_model
 
     if progress is not None:
         sampler_options["progress"] = lambda done, total: progress("second stage", done, total)
     if samplers:
+        if progress is not None:
+            progress("samplers", 0, 1)
         fit_samplers(model, dataset.X_train, dataset.y_train, **sampler_options)
     if progress is not None:
         progress("test metrics", 0, 1)
