@@ -49,8 +49,8 @@ EM_STEPS = 40  # EM rounds per digit at most (it also stops once the likelihood 
 DIGIT_SPREAD = 0.5
 CYCLE_SAMPLES = 32  # codes drawn from each mixture component to measure its fidelity
 # A refined component's weight is its fitted weight times fidelity ** REFINE_POWER (each digit's total kept).
-# On the weights shipped on 2026-11-30 (5,000 samples, two seeds) 4 lowered FD by 7-16% against the
-# fitted weights, recall unchanged, and 2 by less (README, "The refined mixture").
+# On four of the weights shipped on 2026-11-30 (5,000 samples, two seeds) 4 lowered FD by 7-16% against
+# the fitted weights and 2 by 5-10%, recall unchanged (README, "The refined mixture").
 REFINE_POWER = 4
 
 
