@@ -88,13 +88,9 @@ class CodeDensity:
     def digit_probabilities(self, codes: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
         """Returns each code's posterior over digits (N, N_CLASSES) under this mixture: which digit's components
         explain it (0 for a digit without components)."""
-        log_det = 2 * self.scale_tril.diagonal(dim1=1, dim2=2).log().sum(1)
-        log_weights = self.weights.log()[:, None] - 0.5 * log_det[:, None]
         parts = []
         for batch in codes.float().split(batch_size):
-            diff = (batch[None] - self.means[:, None]).transpose(1, 2)  # (K, D, B)
-            solved = torch.linalg.solve_triangular(self.scale_tril, diff, upper=False)
-            log_joint = log_weights - 0.5 * (solved**2).sum(1)  # (K, B), up to a constant
+            log_joint = _log_joint(self.weights, self.means, self.scale_tril, batch)  # (K, B)
             per_digit = torch.full((N_CLASSES, len(batch)), -float("inf"))
             for digit in self.digits.unique().tolist():
                 per_digit[digit] = torch.logsumexp(log_joint[self.digits == digit], 0)
@@ -243,11 +239,7 @@ def em_gaussian_mixture(x: torch.Tensor, k: int, steps: int, ridge: float, gener
     weights = torch.full((k,), 1.0 / k, dtype=x.dtype)
     previous = -float("inf")
     for _ in range(steps):
-        tril = torch.linalg.cholesky(covs)
-        diff = x[None] - means[:, None]  # (k, N, D)
-        solved = torch.linalg.solve_triangular(tril, diff.transpose(1, 2), upper=False)  # (k, D, N)
-        log_det = 2 * tril.diagonal(dim1=1, dim2=2).log().sum(1)
-        log_p = weights.log()[:, None] - 0.5 * ((solved**2).sum(1) + log_det[:, None])  # up to a constant
+        log_p = _log_joint(weights, means, torch.linalg.cholesky(covs), x)  # (k, N)
         likelihood = float(torch.logsumexp(log_p, dim=0).mean())
         resp = torch.softmax(log_p, dim=0)  # (k, N)
         mass = resp.sum(1) + 1e-6
@@ -259,6 +251,14 @@ def em_gaussian_mixture(x: torch.Tensor, k: int, steps: int, ridge: float, gener
             break
         previous = likelihood
     return weights, means, covs
+
+
+def _log_joint(weights: torch.Tensor, means: torch.Tensor, scale_tril: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Returns log(weight_k N(x_n | mean_k, L_k L_k^T)) up to a constant shared by all, (K, N), for x (N, D)."""
+    diff = x[None] - means[:, None]  # (K, N, D)
+    solved = torch.linalg.solve_triangular(scale_tril, diff.transpose(1, 2), upper=False)  # (K, D, N)
+    log_det = 2 * scale_tril.diagonal(dim1=1, dim2=2).log().sum(1)
+    return weights.log()[:, None] - 0.5 * ((solved**2).sum(1) + log_det[:, None])
 
 
 def _kmeans_pp(x: torch.Tensor, k: int, generator: torch.Generator) -> torch.Tensor:
@@ -281,11 +281,7 @@ def cycle_fidelity(model, density: CodeDensity, samples: int = CYCLE_SAMPLES, se
     k, d = density.means.shape
     noise = torch.randn(k, samples, d, generator=torch.Generator().manual_seed(seed))
     codes = (density.means[:, None] + (density.scale_tril[:, None] @ noise[..., None])[..., 0]).reshape(k * samples, d)
-    device = next(model.parameters(), torch.empty(0)).device
-    was_training = model.training
-    model.eval()
-    again = torch.cat([model.encode(model.decode(batch.to(device))).float().cpu() for batch in codes.split(batch_size)])
-    model.train(was_training)
+    again = _in_eval_mode(model, lambda z: model.encode(model.decode(z)), codes.split(batch_size))
     own = density.digits.repeat_interleave(samples)
     return density.digit_probabilities(again)[torch.arange(k * samples), own].reshape(k, samples).mean(1)
 
@@ -294,10 +290,17 @@ def cycle_fidelity(model, density: CodeDensity, samples: int = CYCLE_SAMPLES, se
 def encode_all(model, X, batch_size: int = 500) -> torch.Tensor:
     """Returns model.encode of X (N, 16, 16, 16) as float codes (N, D) on the CPU, encoded in eval mode on the model's
     device."""
+    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+    return _in_eval_mode(model, model.encode, X.split(batch_size))
+
+
+def _in_eval_mode(model, fn, batches) -> torch.Tensor:
+    """Returns fn of each batch, run in eval mode on the model's device, as float rows concatenated on the CPU;
+    the model's mode is restored afterwards."""
     device = next(model.parameters(), torch.empty(0)).device
     was_training = model.training
     model.eval()
-    X = torch.as_tensor(np.asarray(X, dtype=np.float32))
-    codes = torch.cat([model.encode(batch.to(device)).float().cpu() for batch in X.split(batch_size)])
-    model.train(was_training)
-    return codes
+    try:
+        return torch.cat([fn(batch.to(device)).float().cpu() for batch in batches])
+    finally:
+        model.train(was_training)
