@@ -1,6 +1,7 @@
 """Clock reader: upload a photo of an analogue clock, get the time (or train a reader)."""
 
 import io
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -148,6 +149,8 @@ def show_reading(reading, reader, name: str, box, marked=None) -> None:
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
             width="stretch")
     seen = "What the reader sees" + (", turned face-on" if reading.shape is not None else "")  # shape: dial found
+    if abs(reading.turn) >= math.radians(2):  # an aligned reader found the dial turned in the photo
+        seen += f" and upright (it was turned {math.degrees(reading.turn):+.0f}°)"
     b.image(clock_read.face_on(reading), caption=seen + (" (in your marked square)" if box is not None else ""),
             width="stretch")
     metrics = reader.config.metrics

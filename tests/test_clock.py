@@ -89,11 +89,11 @@ def test_drawn_hands_match_the_label(hour, minute):
 def test_cached_clocks_reuse_files(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
     images, labels = synth.cached_clocks(3, seed=5, size=32)
-    assert len(list((tmp_path / "clock").glob("*.npy"))) == 3  # images, labels, faces
+    assert len(list((tmp_path / "clock").glob("*.npy"))) == 3  # images, labels, dials
     again, _ = synth.cached_clocks(3, seed=5, size=32)
     assert np.array_equal(images, again)
     _, _, faces = synth.cached_clocks(3, seed=5, size=32, with_faces=True)
-    assert faces.shape == (3, 3)
+    assert faces.shape == (3, 4)
     # Files from another generator version are never reused.
     assert all(f"_v{synth.GENERATOR_VERSION}_" in p.name for p in (tmp_path / "clock").glob("*.npy"))
     monkeypatch.setattr(synth, "GENERATOR_VERSION", synth.GENERATOR_VERSION + 1)
@@ -105,13 +105,14 @@ def test_faces_leave_the_pixels_alone_and_mark_the_dial():
     images, labels = synth.make_clocks(6, seed=7)
     with_faces, same_labels, faces = synth.make_clocks(6, seed=7, with_faces=True)
     assert np.array_equal(images, with_faces) and np.array_equal(labels, same_labels)
-    assert faces.shape == (6, 3) and faces.dtype == np.float32
+    assert faces.shape == (6, 4) and faces.dtype == np.float32
     assert (np.abs(faces[:, :2] - 75) < 20).all() and ((faces[:, 2] > 35) & (faces[:, 2] < 80)).all()
+    assert (np.abs(faces[:, 3]) < np.radians(30)).all() and (faces[:, 3] != 0).all()  # the tilt: N(0, 6) degrees
     parallel = synth.make_clocks(6, seed=7, workers=2, with_faces=True)[2]
     assert np.array_equal(faces, parallel)
     # A clean clock is centred and unprojected: its face is exactly where it was drawn.
     _, face = synth.render_clock_and_face(3, 0, np.random.default_rng(0), size=150, clean=True)
-    assert face == (75.0, 75.0, 0.42 * 150)
+    assert face == (75.0, 75.0, 0.42 * 150, 0.0)
 
 
 def test_mapped_face_follows_the_perspective_of_a_drawn_dot():
@@ -126,10 +127,15 @@ def test_mapped_face_follows_the_perspective_of_a_drawn_dot():
     photo = np.asarray(dot.transform((size, size), Image.PERSPECTIVE, synth._perspective_coeffs(straight, moved),
                                      Image.BILINEAR), float)
     yy, xx = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
-    cx, cy, r = synth._mapped_face(straight, moved, 50, 60, 10)
+    cx, cy, r, turn = synth._mapped_face(straight, moved, 50, 60, 10)
     assert cx == pytest.approx((photo * xx).sum() / photo.sum(), abs=0.5)
     assert cy == pytest.approx((photo * yy).sum() / photo.sum(), abs=0.5)
     assert 6 < r < 10  # the corners moved in by ~20%
+    assert abs(turn) < 0.3
+    # Turned 30 degrees clockwise about the image centre, twelve o'clock points 30 degrees clockwise from up
+    a = np.radians(30)
+    turned = (straight - size / 2) @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]]) + size / 2
+    assert synth._mapped_face(straight, turned, 75, 75, 10) == pytest.approx((75, 75, 10, a), abs=1e-6)
 
 
 # -- the Leiden format -------------------------------------------------------------------------
@@ -356,14 +362,15 @@ def test_a_squashed_dial_unwraps_face_on_with_its_shape():
     x = _ring().repeat(4, 1, 1, 1)
     faces = torch.tensor([[0.1, -0.05, 0.6]] * 4)
     squashed, found = train.squash_batch(x, faces, 1.0, torch.Generator().manual_seed(0))
-    assert found.shape == (4, 5) and torch.allclose(found[:, :2], faces[:, :2])
-    assert (found[:, 2] < 0.6).all() and (found[:, 3:].norm(dim=1) > 0).all()
+    assert found.shape == (4, 6) and torch.allclose(found[:, :2], faces[:, :2])
+    assert (found[:, 2] < 0.6).all() and (found[:, 3:5].norm(dim=1) > 0).all()
+    assert torch.equal(found[:, 5], torch.zeros(4))  # not turned
     face_on = models.polar_unwrap(x[:1], 16, 48, faces[:1, :2], 0.9 * faces[:1, 2])
-    rectified = models.polar_unwrap(squashed, 16, 48, found[:, :2], 0.9 * found[:, 2], found[:, 3:])
+    rectified = models.polar_unwrap(squashed, 16, 48, found[:, :2], 0.9 * found[:, 2], found[:, 3:5])
     as_circle = models.polar_unwrap(squashed, 16, 48, found[:, :2], 0.9 * found[:, 2])
     assert (rectified - face_on).abs().mean().item() < 0.03 < (as_circle - face_on).abs().mean().item()
     kept, plain = train.squash_batch(x, faces, 0.0, torch.Generator().manual_seed(0))
-    assert torch.allclose(kept, x, atol=1e-5) and torch.equal(plain[:, 3:], torch.zeros(4, 2))
+    assert torch.allclose(kept, x, atol=1e-5) and torch.equal(plain[:, 3:], torch.zeros(4, 3))
     slanted = train.slanted((x[:, 0] * 255).to(torch.uint8).numpy(), (faces.numpy() + [1, 1, 0]) * 36, 0.5, seed=1)
     assert slanted.shape == (4, 72, 72) and slanted.dtype == np.uint8 and (slanted != x[:, 0].numpy() * 255).any()
 
@@ -375,15 +382,23 @@ def test_a_turned_dial_keeps_its_place_and_its_ellipse_turns_with_it():
     turned, found = train.squash_batch(x, faces, 1.0, torch.Generator().manual_seed(0), turn=40.0)
     assert not torch.allclose(turned, plain[0], atol=0.05)
     assert torch.allclose(found[:, :3], plain[1][:, :3])  # the same place and size, the same ellipse turned
-    assert torch.allclose(found[:, 3:].norm(dim=1), plain[1][:, 3:].norm(dim=1))
+    assert torch.allclose(found[:, 3:5].norm(dim=1), plain[1][:, 3:5].norm(dim=1))
+    assert (found[:, 5].abs() > 0).all() and found[:, 5].abs().max() < math.radians(4 * 40)
     face_on = models.polar_unwrap(x[:1], 16, 120, faces[:1, :2], 0.9 * faces[:1, 2])
-    rectified = models.polar_unwrap(turned, 16, 120, found[:, :2], 0.9 * found[:, 2], found[:, 3:])
+    rectified = models.polar_unwrap(turned, 16, 120, found[:, :2], 0.9 * found[:, 2], found[:, 3:5])
     # Read along the turned ellipse, the dial is the face-on one turned: some roll of its columns matches
     errors = [(rectified - face_on.roll(k, dims=3)).abs().mean(dim=(1, 2, 3)) for k in range(120)]
-    best = torch.stack(errors).min(0).values
-    assert (best < 0.05).all()
+    assert (torch.stack(errors).min(0).values < 0.05).all()
+    assert (torch.stack(errors)[0] > 0.1).any()  # not the unrolled one: twelve o'clock is elsewhere
+    # ...and started at the dial's own twelve o'clock (its turn), it is the face-on dial itself, upright
+    upright = models.polar_unwrap(turned, 16, 120, found[:, :2], 0.9 * found[:, 2], found[:, 3:5], found[:, 5])
+    assert ((upright - face_on).abs().mean(dim=(1, 2, 3)) < 0.05).all()
     round_dial = train.squash_batch(x, faces, 0.0, torch.Generator().manual_seed(0), turn=40.0)[1]
-    assert torch.equal(round_dial[:, 3:], torch.zeros(4, 2))  # a turned round dial is still round
+    assert torch.equal(round_dial[:, 3:5], torch.zeros(4, 2))  # a turned round dial is still round
+    # A dial drawn turned already (the generator's tilt, faces' 4th column) ends turned by both
+    drawn_turned = torch.cat([faces, torch.full((4, 1), 0.2)], 1)
+    both = train.squash_batch(x, drawn_turned, 1.0, torch.Generator().manual_seed(0), turn=40.0)[1]
+    assert torch.allclose(both[:, 5], found[:, 5] + 0.2) and torch.allclose(both[:, :5], found[:, :5])
 
 
 def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
@@ -392,7 +407,7 @@ def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
     face = train.train_reader(images, labels, head="hands", trunk="face", steps=1, batch_size=4, width=4,
                               input_size=48, faces=faces, locator_steps=2)
     x = train.prepare(images, 48)
-    widened = models.FaceLocator(ellipse=True).widen(face.locator).eval()
+    widened = models.FaceLocator(outputs=5).widen(face.locator).eval()
     with torch.no_grad():
         assert torch.allclose(widened(x)[:, :3], face.locator(x), atol=1e-6)
         assert torch.equal(widened(x)[:, 3:], torch.zeros(8, 2))  # a round dial until it learns
@@ -413,6 +428,18 @@ def test_an_ellipse_reader_grows_from_a_face_reader_and_round_trips(tmp_path):
     with pytest.raises(ValueError, match="cannot start a hands/face reader from a hands/ellipse one"):
         train.train_reader(images, labels, head="hands", trunk="face", steps=1, width=4, input_size=48,
                            init=loaded, faces=faces)
+    # ... and an aligned reader from the ellipse one: the same ellipse at first, upright until it learns turns
+    aligned_locator = models.FaceLocator(outputs=6).widen(ellipse.locator).eval()
+    with torch.no_grad():
+        assert torch.allclose(aligned_locator(x)[:, :5], ellipse.locator(x), atol=1e-6)
+        assert torch.equal(aligned_locator(x)[:, 5], torch.zeros(8))
+    aligned = train.train_reader(images, labels, head="hands", trunk="aligned", steps=1, batch_size=4, width=4,
+                                 input_size=48, init=loaded, faces=faces, locator_steps=3, squash=0.5, turn=20.0)
+    assert aligned.config.locator_steps == 5 + 3 and aligned.config.turn == 20.0
+    assert aligned.locate(x).shape == (8, 6) and aligned.locate(x)[:, 5].abs().sum() > 0  # it learnt some turn
+    train.save_reader(aligned, tmp_path / "aligned.safetensors")
+    again = train.load_reader(tmp_path / "aligned.safetensors")
+    assert torch.allclose(train.predict_probabilities(again, images), train.predict_probabilities(aligned, images))
 
 
 # -- training and checkpoints -----------------------------------------------------------------
@@ -493,3 +520,22 @@ def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, mo
     assert [Path(p).name for p in paths] == ["polar_20260101-120000.safetensors", "polar_20260101-120000-2.safetensors"]
     assert all(train.load_reader(p).config.head == "polar" for p in paths)
     assert reports[-1]["phase"] == "training" and reports[-1]["done"] == reports[-1]["total"] == 9
+
+
+def test_cli_trains_an_aligned_reader_from_an_ellipse_one_and_keeps_a_flat_history(tmp_path, monkeypatch, capsys):
+    from genlab.cli import main
+
+    monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path / "cache"))
+    common = ["--head", "hands", "--n-train", "8", "--n-test", "4", "--steps", "1", "--width", "4", "--threads", "1",
+              "--locator-steps", "2", "--squash", "0.5"]
+    first, second = tmp_path / "ellipse.safetensors", tmp_path / "aligned.safetensors"
+    assert main(["clock", "train", *common, "--trunk", "ellipse", "--out", str(first)]) == 0
+    assert main(["clock", "train", *common, "--trunk", "aligned", "--turn", "15", "--init", str(first), "--seed", "3",
+                 "--out", str(second)]) == 0
+    assert main(["clock", "train", *common, "--trunk", "aligned", "--init", str(second), "--seed", "4",
+                 "--out", str(second)]) == 0
+    reader = train.load_reader(second)
+    assert reader.config.trunk == "aligned" and reader.config.locator_steps == 2 + 2
+    history = reader.config.trained_on["history"]
+    assert [run["seed"] for run in history] == [1, 3] and all("history" not in run for run in history)
+    assert "held-out synthetic" in capsys.readouterr().out

@@ -15,8 +15,8 @@ import sys
 import time
 
 HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
-TRUNK_NAMES = ("cartesian", "polar", "face", "ellipse")  # models.TRUNKS
-FACE_TRUNK_NAMES = ("face", "ellipse")  # models.FACE_TRUNKS: trunks with a face locator
+TRUNK_NAMES = ("cartesian", "polar", "face", "ellipse", "aligned")  # models.TRUNKS
+FACE_TRUNK_NAMES = ("face", "ellipse", "aligned")  # models.FACE_TRUNKS: trunks with a face locator
 # The comparison: the study's heads and `hands` on the polar trunk, gamma on/off for the two best,
 # the plain (cartesian) trunk for reference, `hands` on the located face, and the per-angle polar reader.
 COMPARE_RUNS = (
@@ -90,7 +90,8 @@ def _train(args) -> int:
     data, trained_on = _training_data(args, with_faces=face)
     images, labels, faces = data if face else (*data, None)
     init = train.load_reader(args.init) if args.init else None
-    history = [*init.config.trained_on.get("history", []), init.config.trained_on] if init else []
+    earlier = {k: v for k, v in init.config.trained_on.items() if k != "history"} if init else None
+    history = [*init.config.trained_on.get("history", []), earlier] if init else []  # flat: each run once
     model = train.train_reader(images, labels, head=args.head, steps=args.steps, gamma=args.gamma, lr=args.lr,
                                width=args.width, trunk=args.trunk, on_progress=step_bar(f"training {args.head}"),
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
@@ -322,17 +323,18 @@ def add_parser(subparsers) -> None:
             p.add_argument("--width", type=int, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
             p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/width; "
-                                          "trunk polar -> face -> ellipse keeps the polar convolutions)")
+                                          "trunk polar -> face -> ellipse -> aligned keeps the polar convolutions)")
             p.add_argument("--locator-steps", type=int, default=15000,  # train.LOCATOR_STEPS
-                           help="trunk face or ellipse: steps to train the face locator (skipped if --init has "
-                                "one of the same trunk)")
+                           help="trunk face, ellipse or aligned: steps to train the face locator (skipped if "
+                                "--init has one of the same trunk)")
             p.add_argument("--locator-lr", type=float, default=3e-3,  # train.LOCATOR_LR
                            help="the face locator's peak learning rate (lower keeps more of an --init locator)")
             p.add_argument("--squash", type=float, default=0.0,
                            help="share of training clocks squashed to an ellipse, as dials seen at a slant "
                                 "(trunk ellipse learns to find and undo it)")
             p.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
-                           help="turn every training clock in its plane by N(0, DEGREES), as a watch held at an angle")
+                           help="turn every training clock in its plane by N(0, DEGREES), as a watch held at an angle "
+                                "(trunk aligned learns to find and undo it)")
             p.add_argument("--out", default=None, help="default weights/clock_reader.safetensors")
         else:
             p.add_argument("--heads", nargs="+", choices=HEAD_NAMES, default=list(HEAD_NAMES))

@@ -185,7 +185,7 @@ def _paste_clock(scene: Image.Image, rng, cx: float, cy: float, r: float) -> tup
     """Draws a synth clock whose dial is centred at (cx, cy) with radius about r; returns its dial (cx, cy, r)."""
     # Render small (cheap) and scale: a clock image of side s has a dial radius of 0.3-0.47 s.
     size = int(np.clip(2.6 * r, 24, 150))
-    clock, (fx, fy, fr) = synth.render_clock_and_face(*synth.random_time(rng), rng, size)
+    clock, (fx, fy, fr, _) = synth.render_clock_and_face(*synth.random_time(rng), rng, size)
     patch = Image.fromarray(clock)
     # Foreshortening beyond synth's: squash along a random axis (the dial becomes an ellipse).
     a = np.eye(2)

@@ -184,7 +184,10 @@ def _with_coordinates(x):
     return torch.cat([x, xs, ys], 1)
 
 
-FACE_TRUNKS = ("face", "ellipse")  # trunks with a FaceLocator: round dials, or elliptic ones too
+# Trunks with a FaceLocator and what it finds: round dials [cx, cy, r]; elliptic ones too [.., q1, q2]; and
+# dials turned in their plane too [.., turn]. Values: the locator's number of outputs.
+LOCATOR_OUTPUTS = {"face": 3, "ellipse": 5, "aligned": 6}
+FACE_TRUNKS = tuple(LOCATOR_OUTPUTS)
 FACE_REACH = 1.15  # trunk "face" unwraps out to this many face radii (the rim and a little bezel)
 # Test-time shifts of the located centre (x, y in half sides: 0.02 is 1.5 px of a 150-px clock):
 # reading is averaged over them, which absorbs some of the locator's error.
@@ -197,34 +200,36 @@ class FaceLocator(nn.Module):
     Output (B, 3): centre x, y in grid_sample's [-1, 1] coordinates of the image and the radius
     as a fraction of the half side (a 150-px clock's 60-px face is 0.8). Three stride-2 stages
     and a dense layer over the 9x9 map (not global pooling: position is the answer here).
-    ellipse=True: (B, 5), the dial's ellipse shape (q1, q2) too (see ellipse_matrix): a dial seen
-    at a slant, and r is then the geometric mean of its half axes.
+    outputs=5: (B, 5), the dial's ellipse shape (q1, q2) too (see ellipse_matrix): a dial seen
+    at a slant, and r is then the geometric mean of its half axes. outputs=6: (B, 6), and the dial's
+    turn in its plane too: radians clockwise from the photo's up to the dial's twelve o'clock.
     """
 
     GRID = 9  # the feature map is pooled to GRID x GRID (a 72-px input already is)
 
-    def __init__(self, width: int = 8, ellipse: bool = False):
+    def __init__(self, width: int = 8, outputs: int = 3):
         super().__init__()
         w = width
         self.features = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2),
                                       nn.AdaptiveAvgPool2d(self.GRID))
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * self.GRID ** 2, 64), nn.ReLU(inplace=True),
-                                nn.Linear(64, 5 if ellipse else 3))
+                                nn.Linear(64, outputs))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns (B, 3) [cx, cy, r] or (B, 5) [cx, cy, r, q1, q2] (see above) for images x: (B, 1, S, S) in [0, 1]."""
+        """Returns (B, 3) [cx, cy, r], (B, 5) [cx, cy, r, q1, q2] or (B, 6) [cx, cy, r, q1, q2, turn] (see above)
+        for images x: (B, 1, S, S) in [0, 1]."""
         out = self.fc(self.features(_with_coordinates(x - 0.5)))
         return torch.cat([out[:, :2], 0.75 + 0.25 * out[:, 2:3], out[:, 3:]], 1)  # radii sit around 0.75
 
     @torch.no_grad()
-    def widen(self, circle: "FaceLocator") -> "FaceLocator":
-        """Returns self (ellipse=True) with a circle-only locator's weights: the same centre and radius,
-        and shape outputs that start at zero (a round dial)."""
+    def widen(self, smaller: "FaceLocator") -> "FaceLocator":
+        """Returns self with the weights of a locator with fewer outputs (a circle-only or ellipse one): the same
+        outputs it has, and the new ones (shape, turn) starting at zero (a round, upright dial)."""
         mine = self.state_dict()
-        for name, value in circle.state_dict().items():
+        for name, value in smaller.state_dict().items():
             if mine[name].shape == value.shape:
                 mine[name].copy_(value)
-            else:  # the last layer: 5 outputs instead of 3
+            else:  # the last layer: more outputs
                 mine[name].zero_()
                 mine[name][:len(value)] = value
         return self
@@ -250,9 +255,10 @@ def squash_shape(aspect: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
 
 
 def faces_to_unit(faces: torch.Tensor, size: int) -> torch.Tensor:
-    """Returns (B, 3) FaceLocator targets for faces (B, 3) [cx, cy, r] in pixels of a (size, size) image."""
+    """Returns (B, 3) FaceLocator targets [cx, cy, r] for faces (B, 3) [cx, cy, r] in pixels of a (size, size) image;
+    (B, 4) for faces (B, 4) [cx, cy, r, turn] (the turn in radians stays)."""
     half = size / 2
-    return torch.stack([faces[:, 0] / half - 1, faces[:, 1] / half - 1, faces[:, 2] / half], 1)
+    return torch.cat([faces[:, :2] / half - 1, faces[:, 2:3] / half, faces[:, 3:4]], 1)
 
 
 class ClockNet(nn.Module):
@@ -264,6 +270,8 @@ class ClockNet(nn.Module):
     trunk "face" unwraps around the face its FaceLocator finds, out to FACE_REACH face radii, so
     every face arrives centred and at one size. trunk "ellipse" does the same, and its locator also
     finds the dial's ellipse, which the unwrap follows, so a dial seen at a slant arrives face-on.
+    trunk "aligned" also finds how far the dial is turned in its plane, and the unwrap starts at the
+    dial's own twelve o'clock, so a dial turned in the picture arrives upright.
     The locator is trained first on the generator's face geometry and then frozen (always in eval
     mode), so the reader trains on the locator's own estimates, errors included, exactly as it will read.
     """
@@ -275,7 +283,7 @@ class ClockNet(nn.Module):
         if trunk not in TRUNKS:
             raise ValueError(f"unknown trunk {trunk!r}; choose from {', '.join(TRUNKS)}")
         self.head_name, self.width, self.polar = head, width, trunk in ("polar", *FACE_TRUNKS)
-        self.locator = FaceLocator(ellipse=trunk == "ellipse") if trunk in FACE_TRUNKS else None
+        self.locator = FaceLocator(outputs=LOCATOR_OUTPUTS[trunk]) if trunk in FACE_TRUNKS else None
         w = width
         self.stem = nn.Sequential(_block(3, w, 2, depth=1), _block(w, 2 * w, 2), _block(2 * w, 4 * w, 2))
         self.late = nn.Sequential(_block(4 * w + 2, 8 * w, 2), _block(8 * w, 8 * w, 1))
@@ -283,8 +291,8 @@ class ClockNet(nn.Module):
         self.fc = nn.Sequential(nn.Linear(8 * w, 256), nn.ReLU(inplace=True), nn.Linear(256, self.head.size))
 
     def locate(self, x: torch.Tensor) -> torch.Tensor | None:
-        """Returns the face (B, 3) [cx, cy, r] or (B, 5) [cx, cy, r, q1, q2] (FaceLocator units) that a trunk
-        with a locator unwraps around, else None."""
+        """Returns the face (B, 3), (B, 5) or (B, 6) (FaceLocator's outputs) that a trunk with a locator unwraps
+        around, else None."""
         if self.locator is None:
             return None
         with torch.no_grad():
@@ -293,12 +301,14 @@ class ClockNet(nn.Module):
     def forward(self, x: torch.Tensor, face: torch.Tensor | None = None) -> torch.Tensor:
         """Returns the head's raw outputs (B, head.size) for images x: (B, 1, S, S) in [0, 1].
 
-        face: (B, 3) or (B, 5) to unwrap around instead of the located one (FACE_TRUNKS; for test-time shifts).
+        face: (B, 3), (B, 5) or (B, 6) to unwrap around instead of the located one (FACE_TRUNKS; for test-time
+        shifts).
         """
         if self.locator is not None:
             face = self.locate(x) if face is None else face
-            shape = face[:, 3:5] if face.shape[1] == 5 else None
-            x = polar_unwrap(x - 0.5, 32, 96, face[:, :2], FACE_REACH * face[:, 2], shape)
+            shape = face[:, 3:5] if face.shape[1] >= 5 else None
+            turn = face[:, 5] if face.shape[1] >= 6 else None
+            x = polar_unwrap(x - 0.5, 32, 96, face[:, :2], FACE_REACH * face[:, 2], shape, turn)
         elif self.polar:
             x = polar_unwrap(x - 0.5, 32, 96)
         else:
@@ -329,19 +339,21 @@ class ClockNet(nn.Module):
 
 
 def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre=None, radius=None,
-                 shape=None) -> torch.Tensor:
+                 shape=None, turn=None) -> torch.Tensor:
     """Returns (B, C, n_radii, n_angles): x (B, C, S, S) resampled around its centre (or `centre`).
 
     Row i is radius (i + 0.5) / n_radii of the half side (or of `radius`); column j is the angle
     j * 360 / n_angles degrees clockwise from twelve o'clock. A hand becomes a streak down one column.
     centre: (B, 2) x, y in grid_sample's [-1, 1] coordinates; radius: (B,) in half sides; shape:
     (B, 2) an elliptic dial's shape (ellipse_matrix), whose rim then becomes one row, as a round
-    dial's does: a dial seen at a slant is read as if seen face-on.
+    dial's does: a dial seen at a slant is read as if seen face-on. turn: (B,) radians clockwise from the
+    photo's up to the dial's twelve o'clock, where column 0 then starts: a dial turned in its plane is read
+    upright.
     """
-    r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5) / n_radii
+    r = (torch.arange(n_radii, dtype=x.dtype, device=x.device) + 0.5).view(1, -1, 1) / n_radii
     a = torch.arange(n_angles, dtype=x.dtype, device=x.device) * (2 * math.pi / n_angles)
-    grid = torch.stack([r[:, None] * a.sin()[None, :], -r[:, None] * a.cos()[None, :]], dim=-1)
-    grid = grid.expand(x.shape[0], -1, -1, -1)
+    a = a.expand(x.shape[0], -1) if turn is None else a + turn.view(-1, 1)  # (B, n_angles)
+    grid = torch.stack([r * a.sin()[:, None], -r * a.cos()[:, None]], dim=-1)  # (B, n_radii, n_angles, 2)
     if shape is not None:
         grid = torch.einsum("bij,braj->brai", ellipse_matrix(shape), grid)
     if radius is not None:

@@ -66,6 +66,7 @@ class ClockReading:
     face: Face | None = None  # the crop that agrees most with the reading
     dial: tuple | None = None  # (cx, cy, r) of the dial in the photo's pixels, as a face reader located it
     shape: tuple | None = None  # (q1, q2): that dial's ellipse (models.ellipse_matrix), from an ellipse reader
+    turn: float = 0.0  # radians clockwise from the photo's up to that dial's twelve o'clock, from an aligned reader
 
     @property
     def text(self) -> str:
@@ -124,7 +125,7 @@ def _dial_in_photo(face: Face, located) -> tuple:
     """Returns (cx, cy, r) in original pixels for a dial located (FaceLocator units) in a Face's crop; an
     elliptic dial's r is its long half axis (models.ellipse_matrix), so the crops framed on it hold all of it."""
     cx, cy, r = (float(v) for v in located[:3])
-    if len(located) == 5:
+    if len(located) >= 5:
         r *= _long_axis(located[3:5])
     left, top, side = face.box
     return left + (cx + 1) / 2 * side, top + (cy + 1) / 2 * side, r / 2 * side
@@ -139,7 +140,7 @@ def _recentred_box(photo: Photo, dial: tuple) -> tuple:
 
 def _read_chains(reader, photo: Photo, starts: list) -> list:
     """Returns, per (box, source, view) start, (mean (720,) probabilities over its crops, last Face, dial or None,
-    the dial's ellipse shape or None).
+    the dial's ellipse shape or None, its turn in radians).
 
     Each start is read in its view of the photo (Photo.views), then re-centred RECENTRE_STEPS
     times on the dial the reader's face locator finds in it (readers without a locator read each
@@ -148,7 +149,7 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
     from genlab.clock.train import prepare
 
     boxes = [box for box, _, _ in starts]
-    totals, dials, shapes, faces = None, [None] * len(starts), [None] * len(starts), []
+    totals, dials, shapes, turns, faces = None, [None] * len(starts), [None] * len(starts), [0.0] * len(starts), []
     for step in range(RECENTRE_STEPS + 1):
         faces = [crop_face(photo, box, source + ("+recentred" if step else ""), view=view)
                  for box, (_, source, view) in zip(boxes, starts)]
@@ -161,10 +162,11 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
             break
         rows = located.numpy()
         dials = [_dial_in_photo(face, row) for face, row in zip(faces, rows)]
-        shapes = [tuple(float(v) for v in row[3:5]) if len(row) == 5 else None for row in rows]
+        shapes = [tuple(float(v) for v in row[3:5]) if len(row) >= 5 else None for row in rows]
+        turns = [float(row[5]) if len(row) >= 6 else 0.0 for row in rows]
         if step < RECENTRE_STEPS:
             boxes = [_recentred_box(photo, dial) for dial in dials]
-    return [(total / (step + 1), face, dial, shape) for total, face, dial, shape in zip(totals, faces, dials, shapes)]
+    return [(total / (step + 1), *rest) for total, *rest in zip(totals, faces, dials, shapes, turns)]
 
 
 @torch.no_grad()
@@ -187,8 +189,8 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     alternatives = top_times(calibrated(p, reader_temperature(reader)), top_k)
     first = alternatives[0]
     window = (60 * first.hour + first.minute + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
-    _, face, dial, shape = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most with the reading
-    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial, shape)
+    _, face, dial, shape, turn = max(chains, key=lambda c: c[0][window].sum())  # the crop that agrees most
+    return ClockReading(first.hour, first.minute, first.probability, alternatives, face, dial, shape, turn)
 
 
 @torch.no_grad()
@@ -264,12 +266,14 @@ def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray,
 
 
 def _face_on_matrix(reading: ClockReading) -> np.ndarray:
-    """Returns the 2x2 matrix taking a point of the dial seen face-on (unit radius, y down) to its offset from the
-    dial's centre in units of reading.dial's r: the identity for a round dial; for an elliptic one, its ellipse
-    (models.ellipse_matrix) over its long half axis, which is what r measures."""
+    """Returns the 2x2 matrix taking a point of the dial seen face-on and upright (unit radius, y down) to its offset
+    from the dial's centre in units of reading.dial's r: the identity for a round, upright dial; for an elliptic one,
+    its ellipse (models.ellipse_matrix) over its long half axis, which is what r measures, after its turn."""
+    cos, sin = math.cos(reading.turn), math.sin(reading.turn)
+    turned = np.array([[cos, -sin], [sin, cos]])  # clockwise on the screen (y down)
     if reading.shape is None:
-        return np.eye(2)
-    return ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() / _long_axis(reading.shape)
+        return turned
+    return ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() @ turned / _long_axis(reading.shape)
 
 
 def face_on(reading: ClockReading, size: int = 150) -> np.ndarray:

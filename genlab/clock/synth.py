@@ -10,7 +10,7 @@ GENERATOR_VERSION names the drawing recipe in cached file names.
 
     from genlab.clock.synth import make_clocks
     images, labels = make_clocks(10_000, seed=0)   # (10000, 150, 150) uint8, (10000, 2) [hour, minute]
-    images, labels, faces = make_clocks(100, seed=0, with_faces=True)   # faces: (100, 3) [cx, cy, r] px
+    images, labels, faces = make_clocks(100, seed=0, with_faces=True)   # faces: (100, 4) [cx, cy, r px, turn]
 """
 
 import io
@@ -314,12 +314,13 @@ def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = S
 
 def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE,
                           clean: bool = False, hard: dict | None = None) -> tuple:
-    """Returns (render_clock's image, face): face is (cx, cy, r) of the dial in the photo, in pixels.
+    """Returns (render_clock's image, face): face is (cx, cy, r, turn) of the dial in the photo (pixels, radians).
 
     Pixel (i, j) spans [j, j + 1) x [i, i + 1), so the image centre is (size / 2, size / 2). After
     perspective and tilt the face is an ellipse: (cx, cy) is where the dial's centre (the hands'
-    pivot) lands and r the mean distance from it to the dial's rim. Same pixels, same rng draws
-    as render_clock. hard: hard cases to add (hard_extras), drawn from their own generator so
+    pivot) lands, r the mean distance from it to the dial's rim, and turn the direction of its
+    twelve o'clock, clockwise from the photo's up (the tilt, and a little of the perspective). Same pixels,
+    same rng draws as render_clock. hard: hard cases to add (hard_extras), drawn from their own generator so
     the rest of the clock is the same pixels as without them.
     """
     hard = hard or {}
@@ -405,7 +406,7 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
     draw.ellipse([cx - cap, cy - cap, cx + cap, cy + cap], fill=hand_ink)
 
     if clean:
-        return np.asarray(canvas), (float(cx), float(cy), float(r))
+        return np.asarray(canvas), (float(cx), float(cy), float(r), 0.0)
     return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0))
 
 
@@ -428,14 +429,16 @@ def _noise(rng, shape) -> np.ndarray:
 
 
 def _mapped_face(straight, moved, cx, cy, r) -> tuple:
-    """Returns (cx, cy, r) of the face circle after the perspective that takes `straight` corners to `moved`."""
+    """Returns (cx, cy, r, turn) of the face circle after the perspective that takes `straight` corners to `moved`:
+    turn is where its twelve o'clock (the point r above the centre) went, in radians clockwise from up."""
     c = _perspective_coeffs(moved, straight)  # maps straight (input) points to moved (output) points
-    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    angles = np.linspace(0, 2 * np.pi, 16, endpoint=False)  # the 13th point (angle 3 pi / 2) is twelve o'clock
     x = np.concatenate([[cx], cx + r * np.cos(angles)])
     y = np.concatenate([[cy], cy + r * np.sin(angles)])
     w = c[6] * x + c[7] * y + 1
     u, v = (c[0] * x + c[1] * y + c[2]) / w, (c[3] * x + c[4] * y + c[5]) / w
-    return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean())
+    turn = np.arctan2(u[13] - u[0], v[0] - v[13])
+    return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean()), float(turn)
 
 
 def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0) -> tuple:
@@ -456,7 +459,7 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: floa
     moved = (corners * squash) @ rot.T + size / 2 + rng.normal(0, 0.02 * size, (4, 2))
     straight = corners + size / 2
     if foreshorten:  # keep the dial where it was: a photographer centres what they shoot from the side
-        mx, my, _ = _mapped_face(straight, moved, cx, cy, r)
+        mx, my, *_ = _mapped_face(straight, moved, cx, cy, r)
         moved = moved + np.array([cx - mx, cy - my])
     image = image.transform((size, size), Image.PERSPECTIVE, _perspective_coeffs(straight, moved),
                             Image.BILINEAR, fillcolor=int(rng.uniform(0, 255)))
@@ -496,7 +499,7 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
                 with_faces: bool = False, hard: float = 0.0):
     """Returns (images (n, size, size) uint8, labels (n, 2) int64 [hour, minute]) of clocks start..start+n-1.
 
-    with_faces=True adds a third array, faces (n, 3) float32 [cx, cy, r] in pixels (see
+    with_faces=True adds a third array, faces (n, 4) float32 [cx, cy, r, turn]: pixels and radians (see
     render_clock_and_face): where each dial is, for training a face locator.
     Clock i depends only on (seed, i), so the range can be split over `workers` processes with
     identical results. workers=None: for PARALLEL_MIN clocks or more, one per idle core (see
@@ -513,7 +516,7 @@ def make_clocks(n: int, seed: int = 0, size: int = SIZE, start: int = 0, progres
         return _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, hard)
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
-    faces = np.empty((n, 3), np.float32)
+    faces = np.empty((n, 4), np.float32)
     for j in range(n):
         rng = np.random.default_rng([seed, start + j])
         labels[j] = random_time(rng)
@@ -547,7 +550,7 @@ def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, h
     bounds = list(range(0, n, chunk)) + [n]
     images = np.empty((n, size, size), np.uint8)
     labels = np.empty((n, 2), np.int64)
-    faces = np.empty((n, 3), np.float32)
+    faces = np.empty((n, 4), np.float32)
     done = 0
     with ProcessPoolExecutor(workers) as pool:
         jobs = {pool.submit(make_clocks, hi - lo, seed, size, start + lo, None, 1, True, hard): lo
@@ -590,18 +593,19 @@ def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces
     folder.
 
     The file names carry GENERATOR_VERSION, so clocks drawn by an older generator are never reused.
-    Faces live in their own file: asking for them the first time redraws the clocks once.
+    Faces live in their own file ("dials": the "faces" files before them had no turn): asking for them the
+    first time redraws the clocks once.
     """
     from genlab.paths import cache_dir
 
     folder = cache_dir() / "clock"
     stem = folder / (f"synth_v{GENERATOR_VERSION}_seed{seed}_n{n}_size{size}" + (f"_hard{hard:g}" if hard else ""))
-    paths = [Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")[:3 if with_faces else 2]]
+    paths = [Path(f"{stem}_{part}.npy") for part in ("images", "labels", "dials")[:3 if with_faces else 2]]
     if all(path.exists() for path in paths):
         return tuple(np.load(path) for path in paths)
     arrays = make_clocks(n, seed, size, progress=progress, with_faces=True, hard=hard)
     folder.mkdir(parents=True, exist_ok=True)
-    for path, array in zip((Path(f"{stem}_{part}.npy") for part in ("images", "labels", "faces")), arrays):
+    for path, array in zip((Path(f"{stem}_{part}.npy") for part in ("images", "labels", "dials")), arrays):
         np.save(path, array)
     return arrays if with_faces else arrays[:2]
 

@@ -32,6 +32,7 @@ GAMMA = 0.6  # gamma enhancement (skimage.exposure.adjust_gamma): < 1 lifts dark
 LOCATOR_STEPS = 15_000  # face-locator training steps (batch 64): more than the earlier 4,000 locate faces better
 LOCATOR_LR = 3e-3  # the face locator's peak learning rate (one-cycle)
 SQUASH_ASPECTS = (0.45, 1.0)  # a squashed training clock's dial: short / long axis, uniform in this range
+TURN_DISC = 1.5  # a turned training clock turns within this many dial radii of its centre (squash_batch)
 
 
 @dataclass
@@ -86,7 +87,7 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
     in pixels (synth.make_clocks(..., with_faces=True)), unless init already has a trained one;
     trunk "ellipse" likewise, and a `squash` share of its training clocks is squashed to ellipses
     (squash_batch), which its locator learns to find; turn: every training clock is also turned in its
-    plane by N(0, turn) degrees.
+    plane by N(0, turn) degrees, which the locator of trunk "aligned" learns to find.
     """
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (and at least one), got {len(images)} and {len(labels)}")
@@ -106,12 +107,15 @@ def _rotations(angle: torch.Tensor) -> torch.Tensor:
 
 def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: torch.Generator,
                  aspects: tuple = SQUASH_ASPECTS, turn: float = 0.0) -> tuple:
-    """Returns (x, faces (B, 5) [cx, cy, r, q1, q2]): prepared clocks x (B, 1, S, S) with round dials faces
-    (B, 3) (faces_to_unit), a `share` of them squashed about the dial's centre along a random direction
-    to an ellipse of aspect uniform in `aspects`, as a dial seen at a slant; r becomes the geometric
+    """Returns (x, faces (B, 6) [cx, cy, r, q1, q2, turn]): prepared clocks x (B, 1, S, S) with round dials faces
+    (B, 3), or (B, 4) with their turn (faces_to_unit), a `share` of them squashed about the dial's centre along a
+    random direction to an ellipse of aspect uniform in `aspects`, as a dial seen at a slant; r becomes the geometric
     mean of the half axes and (q1, q2) the shape (models.ellipse_matrix). The others are kept, with q = 0.
     turn: then each clock is turned about its dial's centre by an angle drawn from N(0, turn) degrees,
-    as a watch held at an angle (the time stays; the reader must find twelve o'clock).
+    within TURN_DISC radii of it (beyond, the photo stays: its turned corners would give the turn away),
+    as a watch held at an angle (the time stays; the reader, or an "aligned" locator, must find twelve
+    o'clock); `turn` in the faces returned is the dial's turn (0 if not given) plus that angle, in radians
+    clockwise (models.polar_unwrap).
     """
     b = len(x)
     squashed = torch.rand(b, generator=generator) < share
@@ -121,12 +125,25 @@ def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: 
     turned = math.radians(turn) * torch.randn(b, generator=generator) if turn else torch.zeros(b)
     rotation = _rotations(angle)
     scale = torch.diag_embed(torch.stack([1 / aspect, torch.ones(b)], 1))
-    inverse = rotation @ scale @ rotation.transpose(1, 2) @ _rotations(-turned)  # output -> input
-    centre = faces[:, :2, None]
+    x = _warp_about(x, faces[:, :2], rotation @ scale @ rotation.transpose(1, 2), "border")
+    if turn:  # only a disc around the dial turns: turned corners would tell the turn without looking at the dial
+        line = torch.linspace(-1 + 1 / x.shape[-1], 1 - 1 / x.shape[-1], x.shape[-1])
+        ys, xs = torch.meshgrid(line, line, indexing="ij")
+        distance = ((xs - faces[:, 0, None, None]) ** 2 + (ys - faces[:, 1, None, None]) ** 2).sqrt()
+        inside = ((TURN_DISC * faces[:, 2, None, None] - distance) * x.shape[-1] / 4).clamp(0, 1)[:, None]
+        x = inside * _warp_about(x, faces[:, :2], _rotations(-turned), "reflection") + (1 - inside) * x
+    was_turned = faces[:, 3] if faces.shape[1] > 3 else torch.zeros(b)
+    return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle + turned),
+                         (was_turned + turned)[:, None]], 1)
+
+
+def _warp_about(x: torch.Tensor, centres: torch.Tensor, inverse: torch.Tensor, padding: str) -> torch.Tensor:
+    """Returns images x (B, 1, S, S) warped about centres (B, 2) (grid_sample units) by the linear map whose
+    inverse (B, 2, 2) takes output offsets to input ones."""
+    centre = centres[:, :, None]
     theta = torch.cat([inverse, centre - inverse @ centre], 2)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle + turned)], 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
 
 def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0, turn: float = 0.0) -> np.ndarray:
@@ -143,7 +160,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
                 lr: float = LOCATOR_LR, seed: int = 0, squash: float = 0.0, turn: float = 0.0) -> nn.Module:
     """Returns the FaceLocator trained (AdamW, one-cycle, Huber loss) on prepared images x_all (N, 1, S, S).
 
-    faces: (N, 3) targets as models.faces_to_unit gives them. A locator of ellipses learns from
+    faces: (N, 4) targets as models.faces_to_unit gives them. A locator of ellipses (and turns) learns from
     clocks a `squash` share of which is squashed (and all turned by `turn`, squash_batch). Leaves it in eval mode.
     """
     if len(faces) != len(x_all):
@@ -155,8 +172,10 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
     for _ in range(steps):
         idx = torch.randint(len(x_all), (batch_size,), generator=generator)
         x, target = x_all[idx], faces[idx]
-        if locator.fc[-1].out_features == 5:
+        outputs = locator.fc[-1].out_features
+        if outputs > 3:
             x, target = squash_batch(x, target, squash, generator, turn=turn)
+        target = target[:, :outputs]
         # Huber on errors scaled to ~pixels of a 150-px clock (1 unit = 1/75 of the half side)
         loss = F.smooth_l1_loss(75 * locator(x), 75 * target)
         optimizer.zero_grad(set_to_none=True)
@@ -172,7 +191,7 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
     """Returns a reader for config trained on prepared images x_all (N, 1, S, S) and labels y_all (N, 2).
 
     init: a reader whose weights to start from (same head and width; see train_reader for trunks).
-    faces: (N, 3) face-locator targets (models.faces_to_unit), needed for a trunk with a locator
+    faces: (N, 4) face-locator targets (models.faces_to_unit), needed for a trunk with a locator
     unless init brings a trained one (from trunk "face" to "ellipse" its locator learns ellipses on
     top of what it knows). A `config.squash` share of each batch is squashed, and all of it turned by
     `config.turn` (squash_batch).
@@ -181,19 +200,20 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
     model = build_reader(config.head, config.width, config.trunk)
     has_locator = False
     if init is not None:
-        upgrades = {("polar", "face"), ("polar", "ellipse"), ("face", "ellipse")}
+        order = ("polar", *FACE_TRUNKS)  # each grows into the ones after it
+        upgrades = {(a, b) for i, a in enumerate(order) for b in order[i + 1:]}
         if (init.config.head, init.config.width) != (config.head, config.width) or not (
                 init.config.trunk == config.trunk or (init.config.trunk, config.trunk) in upgrades):
             raise ValueError(f"cannot start a {config.head}/{config.trunk} reader from a "
                              f"{init.config.head}/{init.config.trunk} one (width {init.config.width}): "
-                             f"same head and width needed, and the same trunk or polar -> face -> ellipse")
+                             f"same head and width needed, and the same trunk or one of {' -> '.join(order)}")
         state = {k: v for k, v in init.state_dict().items() if not k.startswith("locator.")}
         model.load_state_dict(state, strict=False)  # a polar reader has no locator yet
         init_locator = getattr(init, "locator", None)
         has_locator = init_locator is not None and init.config.trunk == config.trunk
         if has_locator:
             model.locator.load_state_dict(init_locator.state_dict())
-        elif init_locator is not None:  # face -> ellipse
+        elif init_locator is not None:  # face -> ellipse -> aligned
             model.locator.widen(init_locator)
         config.locator_steps = init.config.locator_steps if init_locator is not None else 0
     if config.trunk in FACE_TRUNKS and not has_locator:
