@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_clock_real                                   # ../shared/data/clocks_real
     python -m benchmarks.bench_clock_real --folder DIR --sheet misreads.png --weights W.safetensors
+    python -m benchmarks.bench_clock_real --turn 20                         # every photo turned 20 degrees
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -21,6 +22,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sheet", default="clock_misreads.png", help="contact sheet of the misreads (PNG)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
+                        help="read every photo turned clockwise by DEGREES (a stress test: photos held at an angle)")
     args = parser.parse_args(argv)
     import torch
 
@@ -32,7 +35,9 @@ def main(argv=None) -> int:
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
     reader = load_default_reader(args.weights)
-    rows = read_folder(args.folder, reader, log=print if args.verbose else None)
+    rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn)
+    if args.turn:
+        print(f"every photo turned {args.turn:g} degrees clockwise")
     print(summarise(rows))
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")

@@ -73,3 +73,14 @@ def test_ece_is_zero_for_perfectly_calibrated_rows():
     f = realbench.figures(rows)
     assert f["ece"] == pytest.approx(0.05) and f["wrong_confident_share"] == 0.0
     assert np.isclose(f["sure_within_10_min"], 1.0)
+
+
+def test_the_folder_can_be_read_turned(folder, rows):
+    turned = realbench.read_folder(folder, turn=25)
+    assert [r["file"] for r in turned] == [r["file"] for r in rows]
+    sizes = [r["reading"].face.photo.size for r in turned]
+    assert all(w > 150 and h > 150 for w, h in sizes)  # the 150-px photos, turned and grown to hold their corners
+    # The shipped reader finds (some of) the turn, clockwise, and reads at least two of the three correctly labelled
+    # clocks right (a dial whose marks do not single out twelve o'clock cannot show how far it was turned)
+    assert np.median([r["reading"].turn for r in turned]) > np.radians(5)
+    assert sum(r["error"] <= 3 for r in turned[:3]) >= 2

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from genlab.clock.models import common_sense_error
+from genlab.clock.preprocess import open_image
 from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
@@ -35,13 +36,20 @@ def load_labels(folder) -> list:
     return labels
 
 
-def read_folder(folder, reader=None, log=None) -> list:
-    """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms."""
+def read_folder(folder, reader=None, log=None, turn: float = 0.0) -> list:
+    """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
+
+    turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
+    corners grey): a stress test, the photos held at an angle.
+    """
     folder = Path(folder)
     rows = []
     for entry in load_labels(folder):
+        photo = folder / entry["file"]
+        if turn:
+            photo = open_image(photo).convert("RGB").rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
         start = time.perf_counter()
-        reading = read_clock(folder / entry["file"], reader=reader)
+        reading = read_clock(photo, reader=reader)
         ms = 1000 * (time.perf_counter() - start)
         true = 60 * (entry["hour"] % 12) + entry["minute"]
         read = 60 * reading.hour + reading.minute
