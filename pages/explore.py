@@ -193,7 +193,9 @@ def sampling_controls(key: str) -> tuple[str, int | None, str]:
     if source in names.DIGIT_SOURCES:
         choice = b.selectbox("Digit", ["any", *range(10)], key=f"{key}_digit_{model_key}",
                              help=f"A chosen digit is drawn nearer the centres of its styles (spread {DIGIT_SPREAD} "
-                                  "of the fitted one), so that it reads clearly; *any* draws at the full spread.")
+                                  "of the fitted one) and, from the refined mixture, more from the styles the encoder "
+                                  "recognises as that digit again, so that it reads clearly; *any* draws at the full "
+                                  "spread.")
         digit = None if choice == "any" else int(choice)
     words = names.LATENT_SOURCES[source] + ("" if digit is None else f", digit {digit} at spread {DIGIT_SPREAD:g}")
     return source, digit, words

@@ -97,6 +97,7 @@ def test_results_hold_every_figure_in_range(results, checkpoints):
     for m in results["models"]:
         on_request = m["sampling"]["on_request"]
         assert len(on_request["per_digit"]) == 10 and all(v is None or 0 <= v <= 1 for v in on_request["per_digit"])
+        assert ("refine_power" in on_request) == (on_request["source"] == "refined")
         assert m["sampling"]["density_fitted_by_evaluation"]  # these checkpoints hold none
     assert results["reference"]["bce_floor"] < results["reference"]["mean_voxel_baseline"]["bce"]
     json.dumps(results)  # JSON-able throughout
@@ -326,3 +327,14 @@ def test_the_reconstruction_finding_names_the_kind_best_on_most_backbones():
     (line,) = [f for f in report.findings(changed) if f.startswith("Reconstruction:")]
     assert line.startswith("Reconstruction: the VAE has the lowest test BCE on 3 of 4 backbones, the AE on 1, "
                            "the GAN on 0 (mean BCE by kind: AE 0.2000")
+
+
+def test_report_says_how_the_digits_asked_for_were_drawn():
+    def asked(on_requests):
+        return {"models": [{"sampling": {"on_request": o}} for o in on_requests]}
+
+    assert report._spread_words(asked([{"spread": 0.5}])) == "0.5 of each digit's fitted spread"
+    assert report._spread_words(asked([{"spread": 0.5, "refine_power": 16}] * 2)) == (
+        "0.5 of each digit's fitted spread; the refined mixture's components weighted by fidelity^16")
+    assert report._spread_words(asked([{}])) == "each digit's fitted spread"  # evaluations from before the spread
+    assert "spreads differ" in report._spread_words(asked([{"spread": 0.5}, {"spread": 1.0}]))

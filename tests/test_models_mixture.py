@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from genlab.models import build_model, fit_samplers, load_model, save_model
-from genlab.models.density import MIXTURE_PREFIX, cycle_fidelity, fit_density_to_codes, fit_mixture_to_codes
+from genlab.models.density import (
+    DIGIT_REFINE_POWER,
+    DIGIT_SPREAD,
+    MIXTURE_PREFIX,
+    REFINE_POWER,
+    cycle_fidelity,
+    fit_density_to_codes,
+    fit_mixture_to_codes,
+)
 
 # Digit 0's codes: two styles far apart (70% / 30%); digit 1's: one Gaussian.
 STYLES = torch.tensor([[6.0, 0.0], [-6.0, 0.0]])
@@ -124,6 +132,10 @@ def test_the_refined_mixture_is_every_kinds_default_and_survives_a_checkpoint(tm
                                    expected)
     torch.testing.assert_close(model.latents(5, torch.Generator().manual_seed(2)),
                                model.code_mixture.refined().sample(5, None, torch.Generator().manual_seed(2)))
+    # A digit asked for: its components refined harder (DIGIT_REFINE_POWER), at DIGIT_SPREAD
+    asked = model.code_mixture.refined(DIGIT_REFINE_POWER).sample(5, 3, torch.Generator().manual_seed(2), DIGIT_SPREAD)
+    torch.testing.assert_close(model.latents(5, torch.Generator().manual_seed(2), digit=3), asked)
+    assert DIGIT_REFINE_POWER > REFINE_POWER
 
     model.code_mixture.fidelity = None  # a checkpoint from before the fidelity: the mixture as fitted
     assert model.default_source() == "mixture" and model.latent_sources()[0] == "mixture"

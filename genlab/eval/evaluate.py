@@ -35,7 +35,7 @@ import torch
 from genlab import __version__
 from genlab.eval import classifier as clf
 from genlab.eval import frechet, latent, metrics, paper, prdc, stats
-from genlab.models.density import DIGIT_SPREAD
+from genlab.models.density import DIGIT_REFINE_POWER, DIGIT_SPREAD
 from genlab.models.interpolation import latent_path
 from genlab.names import LATENT_SOURCES
 from genlab.timing import median_seconds
@@ -123,7 +123,8 @@ def sampling_metrics(model, classifier, real_features: np.ndarray, config: "Eval
         hits.append(float((clf.classify(classifier, grids)[0].argmax(axis=1) == digit).mean()))
     known = [h for h in hits if h is not None]
     result["on_request"] = {"source": source, "per_digit": hits, "mean": float(np.mean(known)) if known else None,
-                            "n_per_digit": config.n_per_digit, "spread": DIGIT_SPREAD}
+                            "n_per_digit": config.n_per_digit, "spread": DIGIT_SPREAD,
+                            **({"refine_power": DIGIT_REFINE_POWER} if source == "refined" else {})}
     return result
 
 

@@ -261,12 +261,16 @@ def _reference_words(reference: dict, config: dict) -> str:
 
 
 def _spread_words(results: dict) -> str:
-    """Returns how the evaluation drew the digits asked for, in words (evaluations before DIGIT_SPREAD: spread 1)."""
+    """Returns how the evaluation drew the digits asked for, in words (evaluations before DIGIT_SPREAD: spread 1;
+    before DIGIT_REFINE_POWER: the refined mixture's power, unnamed)."""
     spreads = {m["sampling"]["on_request"].get("spread", 1.0) for m in results["models"] if "sampling" in m}
     spread = spreads.pop() if len(spreads) == 1 else None
+    powers = {m["sampling"]["on_request"].get("refine_power") for m in results["models"] if "sampling" in m}
+    power = powers.pop() if len(powers) == 1 else None
+    refined = f"; the refined mixture's components weighted by fidelity^{power:g}" if power is not None else ""
     if spread == 1.0:
-        return "each digit's fitted spread"
-    return f"{spread:g} of each digit's fitted spread" if spread is not None else "spreads differ by model"
+        return "each digit's fitted spread" + refined
+    return (f"{spread:g} of each digit's fitted spread" if spread is not None else "spreads differ by model") + refined
 
 
 SOURCE_ORDER = ("refined", "mixture", "density", "two-stage", "prior")

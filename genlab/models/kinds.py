@@ -26,7 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
-from genlab.models.density import DIGIT_SPREAD, CodeDensity
+from genlab.models.density import DIGIT_REFINE_POWER, DIGIT_SPREAD, REFINE_POWER, CodeDensity
 from genlab.models.interpolation import latent_path
 from genlab.models.second_stage import SecondStage
 from genlab.names import DIGIT_SOURCES, LATENT_SOURCES
@@ -139,16 +139,16 @@ class GenerativeModel(nn.Module):
                 "prior": self.kind != "ae", "two-stage": self.second_stage is not None,
                 "density": self.code_density is not None}[source]
 
-    def per_digit(self, source: str) -> CodeDensity:
-        """Returns the per-digit density a DIGIT_SOURCES source draws from; ValueError naming how to fit it if the
-        model has none."""
+    def per_digit(self, source: str, power: float = REFINE_POWER) -> CodeDensity:
+        """Returns the per-digit density a DIGIT_SOURCES source draws from (source "refined": refined at `power`);
+        ValueError naming how to fit it if the model has none."""
         density = self.code_density if source == "density" else self.code_mixture
         if density is None or (source == "refined" and density.fidelity is None):
             what = {"refined": "code mixture with measured fidelity", "mixture": "code mixture",
                     "density": "code density"}[source]
             raise ValueError(f"this {self.kind}/{self.backbone} model has no fitted {what}; fit one with "
                              "genlab.models.fit_samplers (python -m genlab train --fit-samplers CHECKPOINT)")
-        return density.refined() if source == "refined" else density
+        return density.refined(power) if source == "refined" else density
 
     def latent_sources(self) -> list[str]:
         """Returns the sources sample() can draw from, its default first: "refined", "mixture", "two-stage" and
@@ -165,8 +165,9 @@ class GenerativeModel(nn.Module):
         "prior" (N(0, I)), "two-stage" (N(0, I) through the second-stage VAE fitted to those codes,
         see genlab.models.second_stage), "density" (one Gaussian per digit fitted to those codes; both
         per-digit sources: genlab.models.density) or None (default_source(); with a digit, digit_source()).
-        digit (0..9) draws that digit's part of the mixture or density. spread scales the mixture's or
-        density's noise (see CodeDensity.sample); None: DIGIT_SPREAD for a digit, else 1.
+        digit (0..9) draws that digit's part of the mixture or density ("refined": at DIGIT_REFINE_POWER, not
+        REFINE_POWER). spread scales the mixture's or density's noise (see CodeDensity.sample); None:
+        DIGIT_SPREAD for a digit, else 1.
         """
         source = source or ((self.digit_source() or "density") if digit is not None else self.default_source())
         if source not in LATENT_SOURCES:
@@ -184,7 +185,8 @@ class GenerativeModel(nn.Module):
             return self.second_stage.sample(n, generator).to(device)  # the second stage lives on the CPU
         if spread is None:
             spread = 1.0 if digit is None else DIGIT_SPREAD
-        return self.per_digit(source).sample(n, digit, generator, spread).to(device)  # the densities live on the CPU
+        density = self.per_digit(source, REFINE_POWER if digit is None else DIGIT_REFINE_POWER)
+        return density.sample(n, digit, generator, spread).to(device)  # the densities live on the CPU
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
