@@ -235,8 +235,8 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
         idx = order[cursor:cursor + batch_size]
         cursor += batch_size
         x = x_all[idx]
-        if config.squash or config.turn:  # about the dial's centre where it is known, else the image's
-            centres = faces[idx] if faces is not None else torch.zeros(len(idx), 3)
+        if config.squash or config.turn:  # about the dial's centre where it is known, else the image's (all of it)
+            centres = faces[idx] if faces is not None else torch.tensor([[0.0, 0.0, 1.0]]).expand(len(idx), 3)
             x = squash_batch(x, centres, config.squash, generator, turn=config.turn)[0]
         loss = model.head.loss(model(x), y_all[idx])
         optimizer.zero_grad(set_to_none=True)
