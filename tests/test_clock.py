@@ -395,6 +395,16 @@ def test_a_turned_dial_keeps_its_place_and_its_ellipse_turns_with_it():
     assert ((upright - face_on).abs().mean(dim=(1, 2, 3)) < 0.05).all()
     round_dial = train.squash_batch(x, faces, 0.0, torch.Generator().manual_seed(0), turn=40.0)[1]
     assert torch.equal(round_dial[:, 3:5], torch.zeros(4, 2))  # a turned round dial is still round
+    # Only a disc of TURN_DISC radii turns: beyond it the photo stays, so no turned corner gives the turn away;
+    # with the dial unknown (a centred dial of the whole image's size) all of it turns
+    image = torch.rand(2, 1, 72, 72, generator=torch.Generator().manual_seed(5))
+    small = torch.tensor([[0.0, 0.0, 0.3]] * 2)
+    kept = train.squash_batch(image, small, 0.0, torch.Generator().manual_seed(0), turn=40.0)[0]
+    corner = (slice(None), slice(None), slice(0, 10), slice(0, 10))
+    assert torch.allclose(kept[corner], image[corner], atol=1e-5) and not torch.allclose(kept, image, atol=0.05)
+    whole = train.squash_batch(image, torch.tensor([[0.0, 0.0, 1.0]] * 2), 0.0, torch.Generator().manual_seed(0),
+                               turn=40.0)[0]
+    assert not torch.allclose(whole[corner], image[corner], atol=0.05)
     # A dial drawn turned already (the generator's tilt, faces' 4th column) ends turned by both
     drawn_turned = torch.cat([faces, torch.full((4, 1), 0.2)], 1)
     both = train.squash_batch(x, drawn_turned, 1.0, torch.Generator().manual_seed(0), turn=40.0)[1]
