@@ -247,6 +247,13 @@ def ellipse_matrix(q: torch.Tensor) -> torch.Tensor:
     return torch.stack([torch.stack([c + s * q1, s * q2], -1), torch.stack([s * q2, c - s * q1], -1)], -2)
 
 
+def rotation_matrix(angle: torch.Tensor) -> torch.Tensor:
+    """Returns (B, 2, 2) rotation matrices for angles (B,) in radians: clockwise on an image (y down), as a dial's
+    turn is measured (polar_unwrap)."""
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+
+
 def squash_shape(aspect: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Returns the shape q (B, 2) of a round dial squashed to `aspect` (B,) (short / long axis) along the
     direction `angle` (B,) radians from the x axis (see ellipse_matrix)."""

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genlab.clock.models import MINUTES, common_sense_error, ellipse_matrix
+from genlab.clock.models import MINUTES, common_sense_error, ellipse_matrix, rotation_matrix
 from genlab.clock.preprocess import MARGIN, Face, Photo, crop_face, open_photo, square_around, start_boxes
 from genlab.clock.synth import hand_angles
 from genlab.paths import WEIGHTS_DIR
@@ -269,8 +269,7 @@ def _face_on_matrix(reading: ClockReading) -> np.ndarray:
     """Returns the 2x2 matrix taking a point of the dial seen face-on and upright (unit radius, y down) to its offset
     from the dial's centre in units of reading.dial's r: the identity for a round, upright dial; for an elliptic one,
     its ellipse (models.ellipse_matrix) over its long half axis, which is what r measures, after its turn."""
-    cos, sin = math.cos(reading.turn), math.sin(reading.turn)
-    turned = np.array([[cos, -sin], [sin, cos]])  # clockwise on the screen (y down)
+    turned = rotation_matrix(torch.tensor([reading.turn], dtype=torch.float64))[0].numpy()
     if reading.shape is None:
         return turned
     return ellipse_matrix(torch.tensor([reading.shape]))[0].numpy() @ turned / _long_axis(reading.shape)

@@ -47,7 +47,7 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0) -> list:
     for entry in load_labels(folder):
         photo = folder / entry["file"]
         if turn:
-            photo = open_image(photo).convert("RGB").rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
+            photo = open_image(photo).rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
         start = time.perf_counter()
         reading = read_clock(photo, reader=reader)
         ms = 1000 * (time.perf_counter() - start)

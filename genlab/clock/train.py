@@ -23,7 +23,15 @@ from skimage.exposure import adjust_gamma
 from torch import nn
 
 from genlab import checkpoint_file
-from genlab.clock.models import FACE_TRUNKS, build_reader, common_sense_error, faces_to_unit, squash_shape, to_minutes
+from genlab.clock.models import (
+    FACE_TRUNKS,
+    build_reader,
+    common_sense_error,
+    faces_to_unit,
+    rotation_matrix,
+    squash_shape,
+    to_minutes,
+)
 from genlab.train.callbacks import report_step, stop_requested
 
 FORMAT = checkpoint_file.CLOCK_READER
@@ -99,12 +107,6 @@ def train_reader(images, labels, head="multi", steps=1000, batch_size=64, lr=3e-
                steps, batch_size, lr, seed, on_progress, stop_event, init, faces, locator_steps, locator_lr)
 
 
-def _rotations(angle: torch.Tensor) -> torch.Tensor:
-    """Returns (B, 2, 2) rotation matrices for angles (B,) in radians."""
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    return torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
-
-
 def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: torch.Generator,
                  aspects: tuple = SQUASH_ASPECTS, turn: float = 0.0) -> tuple:
     """Returns (x, faces (B, 6) [cx, cy, r, q1, q2, turn]): prepared clocks x (B, 1, S, S) with round dials faces
@@ -123,7 +125,7 @@ def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: 
     aspect = torch.where(squashed, low + (high - low) * torch.rand(b, generator=generator), torch.ones(b))
     angle = math.pi * torch.rand(b, generator=generator)
     turned = math.radians(turn) * torch.randn(b, generator=generator) if turn else torch.zeros(b)
-    rotation = _rotations(angle)
+    rotation = rotation_matrix(angle)
     scale = torch.diag_embed(torch.stack([1 / aspect, torch.ones(b)], 1))
     x = _warp_about(x, faces[:, :2], rotation @ scale @ rotation.transpose(1, 2), "border")
     if turn:  # only a disc around the dial turns: turned corners would tell the turn without looking at the dial
@@ -131,7 +133,7 @@ def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: 
         ys, xs = torch.meshgrid(line, line, indexing="ij")
         distance = ((xs - faces[:, 0, None, None]) ** 2 + (ys - faces[:, 1, None, None]) ** 2).sqrt()
         inside = ((TURN_DISC * faces[:, 2, None, None] - distance) * x.shape[-1] / 4).clamp(0, 1)[:, None]
-        x = inside * _warp_about(x, faces[:, :2], _rotations(-turned), "reflection") + (1 - inside) * x
+        x = inside * _warp_about(x, faces[:, :2], rotation_matrix(-turned), "reflection") + (1 - inside) * x
     was_turned = faces[:, 3] if faces.shape[1] > 3 else torch.zeros(b)
     return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle + turned),
                          (was_turned + turned)[:, None]], 1)
