@@ -343,7 +343,12 @@ def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_re
     train.save_reader(tiny_reader, weights)
     assert main(["clock", "evaluate", "--scenes", "--n", "3", "--weights", str(weights)]) == 0
     out = capsys.readouterr().out
-    assert "3 held-out synthetic clocks in bigger scenes" in out and "hour accuracy" in out
+    assert "3 held-out synthetic clocks in bigger scenes (360x480 px" in out and "hour accuracy" in out
+    big = ["clock", "evaluate", "--scenes", "--n", "1", "--weights", str(weights), "--scene-size", "600", "800"]
+    assert main([*big, "--clock-size", "0.05", "0.1"]) == 0
+    assert "1 held-out synthetic clocks in bigger scenes (600x800 px" in capsys.readouterr().out
+    assert main([*big, "--clock-size", "0.02", "0.1"]) == 2  # a 12-px clock: a clear message, no traceback
+    assert "clocks 0.02 of a 600x800 scene's short side are 12 px: at least 16 px needed" in capsys.readouterr().err
     grid = tmp_path / "worst.png"
     assert main(["clock", "evaluate", "--n", "3", "--weights", str(weights), "--misreads", str(grid)]) == 0
     assert "3 held-out synthetic 150x150 clocks" in capsys.readouterr().out

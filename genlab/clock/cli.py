@@ -212,6 +212,9 @@ def _calibrate(args) -> int:
     return 0
 
 
+MIN_CLOCK_SIDE = 16  # clock evaluate --scenes: the smallest clock photo (pixels) worth drawing
+
+
 def _aspect(text: str) -> float:
     """Returns a dial's aspect (short / long axis) from the command line: a number in [0.3, 1]."""
     import argparse
@@ -234,7 +237,13 @@ def _evaluate(args) -> int:
 
     reader = load_default_reader(args.weights)
     if args.scenes:
-        images, labels = synth.make_scenes(args.n, seed=args.seed, sizes=tuple(args.clock_size))
+        height, width = args.scene_size
+        smallest = int(args.clock_size[0] * min(height, width))
+        if smallest < MIN_CLOCK_SIDE:
+            raise ValueError(f"clocks {args.clock_size[0]:g} of a {height}x{width} scene's short side are {smallest} px: "
+                             f"at least {MIN_CLOCK_SIDE} px needed (a bigger --scene-size or --clock-size)")
+        images, labels = synth.make_scenes(args.n, seed=args.seed, height=height, width=width,
+                                           sizes=tuple(args.clock_size))
     else:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
         if args.slant < 1 or args.turn:
@@ -242,8 +251,8 @@ def _evaluate(args) -> int:
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
                                                              for image in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
-    what = (f"clocks in bigger scenes (face detection + crop; clock photos {args.clock_size[0]:.0%}-"
-            f"{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks"
+    what = (f"clocks in bigger scenes ({args.scene_size[0]}x{args.scene_size[1]} px; face detection + crop; clock "
+            f"photos {args.clock_size[0]:.0%}-{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks"
             + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else "")
             + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
@@ -376,6 +385,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--clock-size", type=float, nargs=2, default=(0.3, 0.7), metavar=("LOW", "HIGH"),
                    help="--scenes: each clock photo's side, as shares of the scene's short side (default 0.3 0.7; "
                    "its dial's radius is 30-47%% of that side)")
+    p.add_argument("--scene-size", type=int, nargs=2, default=(360, 480), metavar=("HEIGHT", "WIDTH"),
+                   help="--scenes: the scene's pixels (default 360 480; a phone photo is 3024 4032, where a clock "
+                        "a few percent of the short side still has a hundred pixels)")
     p.add_argument("--slant", type=_aspect, default=1.0, metavar="ASPECT",
                    help="squash each clock's dial to this aspect (0.3-1, short / long axis) along a random "
                         "direction, as a dial seen at a slant (not with --scenes)")
