@@ -240,8 +240,9 @@ def _evaluate(args) -> int:
         height, width = args.scene_size
         smallest = int(args.clock_size[0] * min(height, width))
         if smallest < MIN_CLOCK_SIDE:
-            raise ValueError(f"clocks {args.clock_size[0]:g} of a {height}x{width} scene's short side are {smallest} px: "
-                             f"at least {MIN_CLOCK_SIDE} px needed (a bigger --scene-size or --clock-size)")
+            raise ValueError(f"clocks {args.clock_size[0]:g} of a {height}x{width} scene's short side are "
+                             f"{smallest} px: at least {MIN_CLOCK_SIDE} px needed "
+                             "(a bigger --scene-size or --clock-size)")
         images, labels = synth.make_scenes(args.n, seed=args.seed, height=height, width=width,
                                            sizes=tuple(args.clock_size))
     else:
@@ -251,8 +252,9 @@ def _evaluate(args) -> int:
     predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
                                                              for image in images)])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
-    what = (f"clocks in bigger scenes ({args.scene_size[0]}x{args.scene_size[1]} px; face detection + crop; clock "
-            f"photos {args.clock_size[0]:.0%}-{args.clock_size[1]:.0%} of the short side)" if args.scenes else "150x150 clocks"
+    scene = (f"clocks in bigger scenes ({args.scene_size[0]}x{args.scene_size[1]} px; face detection + crop; clock "
+             f"photos {args.clock_size[0]:.0%}-{args.clock_size[1]:.0%} of the short side)")
+    what = (scene if args.scenes else "150x150 clocks"
             + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else "")
             + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
