@@ -379,6 +379,46 @@ def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch
     assert read.detected_box(photo, None)[1] == 0.8
 
 
+def test_an_unsure_dial_is_looked_at_again_closer(monkeypatch):
+    from genlab.clock import detect
+
+    gray = np.zeros((800, 1000), np.uint8)
+    unsure = (500.0, 400.0, 80.0, 0.3)  # the square searched again: x 180..820, y 80..720
+    for relative, expected in [
+        ((320.0, 320.0, 30.0, 0.9), (500.0, 400.0, 30.0, 0.9)),  # the same dial, sure, its true size
+        ((420.0, 320.0, 30.0, 0.9), unsure),                      # another dial, beyond the first's radius
+        ((320.0, 320.0, 120.0, 0.9), unsure),                     # a bigger one around it
+        ((320.0, 320.0, 30.0, 0.4), unsure),                      # still unsure
+    ]:
+        monkeypatch.setattr(detect, "detect_dials", lambda square, detector=None, k=1, found=relative: [found])
+        assert read.zoomed_dial(gray, unsure) == expected
+    # Still unsure but the same dial, smaller: looked at again around it (x 420..580, y 320..480)
+    for answers, expected in [([(320.0, 320.0, 20.0, 0.4), (82.0, 80.0, 19.0, 0.8)], (502.0, 400.0, 19.0, 0.8)),
+                              ([(320.0, 320.0, 20.0, 0.4), (80.0, 80.0, 19.0, 0.45)], unsure)]:
+        answers = list(answers)
+        monkeypatch.setattr(detect, "detect_dials", lambda square, detector=None, k=1: [answers.pop(0)])
+        assert read.zoomed_dial(gray, unsure) == expected and not answers
+    monkeypatch.setattr(detect, "detect_dials", lambda *args, **kwargs: pytest.fail("searched a 9-px square"))
+    assert read.zoomed_dial(gray, (500.0, 400.0, 1.0, 0.3)) == (500.0, 400.0, 1.0, 0.3)
+
+
+def test_a_small_clock_in_a_big_photo_is_found_sure_once_looked_at_closer(monkeypatch, one_torch_thread):
+    # Clocks 3-6% of a 1512x2016 scene's short side: a few pixels in the detector's view of the whole photo
+    photos, _, places = synth.make_scenes(20, seed=1, height=1512, width=2016, sizes=(0.03, 0.06), with_places=True)
+
+    def found_sure():
+        hits = 0
+        for photo, (left, top, side) in zip(photos, places):
+            (x, y, size), score = read.detected_box(preprocess.open_photo(photo))
+            hits += score >= read.DETECT_TRUSTED and math.hypot(x + size / 2 - left - side / 2,
+                                                                 y + size / 2 - top - side / 2) < side / 4
+        return hits
+
+    closer = found_sure()
+    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    assert closer >= 5 and found_sure() <= 2
+
+
 @pytest.mark.parametrize("aspect, angle", [(1.0, 0.0), (0.55, 0.0), (0.55, 0.7)])
 def test_face_on_turns_a_located_elliptic_dial_round(aspect, angle):
     from genlab.clock.models import ellipse_matrix, squash_shape

@@ -233,7 +233,7 @@ def _evaluate(args) -> int:
 
     from genlab.clock import synth, train
     from genlab.clock.models import common_sense_error
-    from genlab.clock.read import format_time, load_default_reader, read_clock
+    from genlab.clock.read import SURE_CONFIDENCE, format_time, load_default_reader, read_clock
 
     reader = load_default_reader(args.weights)
     if args.scenes:
@@ -249,9 +249,11 @@ def _evaluate(args) -> int:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
         if args.slant < 1 or args.turn:
             images = train.slanted(images, faces, args.slant, args.seed, args.turn)
-    predicted = np.array([(r.hour * 60 + r.minute) for r in (read_clock(image, reader=reader, crop=args.scenes)
-                                                             for image in images)])
+    readings = [read_clock(image, reader=reader, crop=args.scenes) for image in images]
+    predicted = np.array([r.hour * 60 + r.minute for r in readings])
+    sure = np.array([r.sure for r in readings])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
+    off = errors > 10
     scene = (f"clocks in bigger scenes ({args.scene_size[0]}x{args.scene_size[1]} px; face detection + crop; clock "
              f"photos {args.clock_size[0]:.0%}-{args.clock_size[1]:.0%} of the short side)")
     what = (scene if args.scenes else "150x150 clocks"
@@ -259,7 +261,10 @@ def _evaluate(args) -> int:
             + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
-          f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}")
+          f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}; sure (confidence >= "
+          f"{SURE_CONFIDENCE}) {sure.mean():.1%}, "
+          + (f"and {sure[off].mean():.0%} of the {off.sum()} more than 10 min off" if off.any()
+             else "none more than 10 min off"))
     if args.misreads:
         worst = np.argsort(-errors, kind="stable")[:48]
         synth.save_grid(images[worst], args.misreads)

@@ -25,6 +25,8 @@ SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or mo
 RECENTRE_STEPS = 2  # each start crop is re-centred this many times on the dial the face locator finds
 DETECT_SIDE = 256  # the detector gets a copy of the photo this big (long side)
 DETECT_TRUSTED = 0.5  # a detection this sure is read alone; below, beside the centre square and whole photo
+DETECT_ZOOM = 4  # an unsure dial is looked at again in a square reaching this many of its radii from its centre
+ZOOM_STEPS = 2  # ... at most this many times, each time around the dial found closer
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
 # steps already average several readings, and FACE_SHIFTS' five shifts on top gained nothing.
@@ -219,7 +221,7 @@ def detected_box(photo: Photo, detector=None, view: int = 0) -> tuple:
     (Photo.views), in original pixels, its score). When no dial in the whole photo reaches
     DETECT_TRUSTED, the photo's corner tiles are searched too (detect_in_tiles: small dials), and
     their best dial is taken if it scores higher, unless it lies inside the whole photo's best dial
-    (a chronograph's sub-dial)."""
+    (a chronograph's sub-dial); a dial still unsure is looked at again, closer (zoomed_dial)."""
     from genlab.clock.detect import detect_dials, detect_in_tiles
 
     gray = photo.views[view]
@@ -232,9 +234,38 @@ def detected_box(photo: Photo, detector=None, view: int = 0) -> tuple:
         x, y, radius, _ = found[0]
         found += [dial for dial in detect_in_tiles(small, detector, k=1)
                   if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
-    cx, cy, r, score = max(found, key=lambda dial: dial[3])
-    to_original = 1 / (shrink * photo.scale)
-    return _recentred_box(photo, (cx * to_original, cy * to_original, r * to_original)), score
+    best = max(found, key=lambda dial: dial[3])
+    cx, cy, r, score = (*(v / shrink for v in best[:3]), best[3])  # the view's pixels
+    if score < DETECT_TRUSTED:
+        cx, cy, r, score = zoomed_dial(gray, (cx, cy, r, score), detector)
+    return _recentred_box(photo, (cx / photo.scale, cy / photo.scale, r / photo.scale)), score
+
+
+def zoomed_dial(gray: np.ndarray, dial: tuple, detector=None) -> tuple:
+    """Returns the (cx, cy, r, score) dial of a grayscale view found again in the square reaching DETECT_ZOOM
+    of its radii from its centre, if the detector is sure of it there (DETECT_TRUSTED) and it is the same
+    dial (its centre within the first one's radius, and not bigger); else `dial` as it was.
+
+    A clock across a room is a few pixels wide in the detector's 128-px view of the whole photo, where it
+    scores low and its size is guessed too big; looked at closer, it is seen as the training scenes show dials.
+    """
+    from genlab.clock.detect import detect_dials
+
+    cx, cy, r, _ = dial
+    h, w = gray.shape
+    for _ in range(ZOOM_STEPS):
+        left, top = int(max(0, cx - DETECT_ZOOM * r)), int(max(0, cy - DETECT_ZOOM * r))
+        square = gray[top:int(min(h, cy + DETECT_ZOOM * r + 1)), left:int(min(w, cx + DETECT_ZOOM * r + 1))]
+        if min(square.shape) < 16:
+            break
+        x, y, radius, score = detect_dials(square, detector, k=1)[0]
+        x, y = x + left, y + top
+        if not (np.hypot(x - cx, y - cy) < r and radius < 1.4 * r):
+            break
+        if score >= DETECT_TRUSTED:
+            return x, y, radius, score
+        cx, cy, r = x, y, radius
+    return dial
 
 
 def reader_temperature(reader) -> float:

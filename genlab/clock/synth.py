@@ -566,8 +566,10 @@ def _make_clocks_parallel(n, seed, size, start, progress, workers, with_faces, h
     return (images, labels, faces) if with_faces else (images, labels)
 
 
-def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, sizes: tuple = (0.3, 0.7)):
-    """Returns (photos (n, height, width) uint8, labels (n, 2)): a clock photo placed small in a bigger scene.
+def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, sizes: tuple = (0.3, 0.7),
+                with_places: bool = False):
+    """Returns (photos (n, height, width) uint8, labels (n, 2)): a clock photo placed small in a bigger scene;
+    with_places: also (n, 3) [left, top, side] of each clock photo, in pixels (its dial is centred in it).
 
     A stand-in for uploads, to test face detection and cropping end to end: each clock photo
     (its side `sizes` of the scene's short side, 30-70% by default; its dial's radius is 30-47%
@@ -575,6 +577,7 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, size
     """
     photos = np.empty((n, height, width), np.uint8)
     labels = np.empty((n, 2), np.int64)
+    places = np.empty((n, 3), np.int64)
     for j in range(n):
         rng = np.random.default_rng([seed, j, 1])
         labels[j] = random_time(rng)
@@ -584,8 +587,8 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, size
         _clutter(ImageDraw.Draw(scene), rng, max(height, width))
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
         scene.paste(Image.fromarray(clock), (left, top))
-        photos[j] = np.asarray(scene)
-    return photos, labels
+        photos[j], places[j] = np.asarray(scene), (left, top, side)
+    return (photos, labels, places) if with_places else (photos, labels)
 
 
 def cached_clocks(n: int, seed: int, size: int = SIZE, progress=None, with_faces: bool = False, hard: float = 0.0):
