@@ -138,6 +138,31 @@ def test_reconstructions_are_judged_on_the_reference_and_on_other_digits(checkpo
     assert row["fd_ratio_train"] == pytest.approx(row["fd"] / real_training)
 
 
+def test_a_fd_of_samples_is_the_mean_over_its_draws(checkpoints, data, judge):
+    """Draws 1.. add sets: the first set's figures stay as a single draw gives them; the FD is the mean of
+    every set's, each set's listed and their range given as the interval (real training digits alike)."""
+    from dataclasses import replace
+
+    from genlab.models import load_model
+
+    def run(draws):
+        config = replace(CONFIG, n_draws=draws, n_samples=20)  # 60 training digits: three sets of 20
+        return evaluate.evaluate([], data, judge, config, models=[(load_model(checkpoints[0]), checkpoints[0])])
+
+    one, three = run(1), run(3)
+    for get in (lambda r: r["models"][0]["generation"], lambda r: r["reference"]["real_train_digits"],
+                lambda r: r["models"][0]["training_reconstructions"]):
+        single, drawn = get(one), get(three)
+        assert "draws" not in single["fd"] and len(drawn["fd"]["draws"]) == 3
+        assert drawn["fd"]["draws"][0] == pytest.approx(single["fd"]["value"])
+        assert drawn["fd"]["value"] == pytest.approx(np.mean(drawn["fd"]["draws"]))
+        assert drawn["fd"]["ci"] == [min(drawn["fd"]["draws"]), max(drawn["fd"]["draws"])]
+        assert len(set(drawn["fd"]["draws"])) == 3  # different sets
+        assert drawn["precision"] == single["precision"] and drawn["labels"] == single["labels"]
+    assert "3 sets of 20 samples per model (seeds 0, 100, ..., 200)" in report.markdown_report(three)
+    assert "20 samples per model (seed 0)" in report.markdown_report(one)
+
+
 def test_a_checkpoints_own_density_is_used(checkpoints, data, judge, tmp_path):
     from genlab.models import load_model, save_model
     from genlab.models.density import fit_code_density

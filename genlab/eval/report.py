@@ -260,6 +260,35 @@ def _reference_words(reference: dict, config: dict) -> str:
     return words or f"the first {config['n_samples']} canonical test digits"
 
 
+def _sets_words(cfg: dict) -> str:
+    """Returns how many digits each generated or training set holds, in words ("5 sets of 1000" or "1000")."""
+    draws = cfg.get("n_draws", 1)
+    return f"{draws} sets of {cfg['n_samples']}" if draws > 1 else f"{cfg['n_samples']}"
+
+
+def _fd_interval(cfg: dict) -> str:
+    """Returns what the bracketed interval after a generated set's FD is."""
+    return "lowest, highest set" if cfg.get("n_draws", 1) > 1 else "95% CI"
+
+
+def _draw_words(cfg: dict) -> str:
+    """Returns how the samples were drawn, in words (evaluate.EvalConfig's n_samples, n_draws, sample_seed)."""
+    seed, draws = cfg["sample_seed"], cfg.get("n_draws", 1)
+    if draws == 1:
+        return f"{cfg['n_samples']} samples per model (seed {seed})"
+    last = seed + 100 * (draws - 1)
+    return f"{draws} sets of {cfg['n_samples']} samples per model (seeds {seed}, {seed + 100}, ..., {last})"
+
+
+def _draws_note(cfg: dict) -> str:
+    """Returns the sentence that says how the FD of several drawn sets is given ("" for one set)."""
+    if cfg.get("n_draws", 1) == 1:
+        return ""
+    return ("A set's FD moves a lot from seed to seed, so the FD of samples, of real training digits and of "
+            "reconstructions of training digits is the mean over the sets, the lowest and highest set's in "
+            "brackets; the other figures are the first set's. ")
+
+
 def _spread_words(results: dict) -> str:
     """Returns how the evaluation drew the digits asked for, in words (evaluations before DIGIT_SPREAD: spread 1;
     before DIGIT_REFINE_POWER: the refined mixture's power, unnamed)."""
@@ -300,7 +329,7 @@ def _density_section(results: dict) -> list[str]:
     return [
         "## Every latent source",
         "",
-        f"The same {cfg['n_samples']} samples per model drawn from each latent source it has "
+        f"The same {_sets_words(cfg)} samples per model drawn from each latent source it has "
         "(`model.sample(n, source=...)`): `refined`, the mixture below with each component weighted by its "
         "fidelity (how often its codes, decoded and encoded again, land among its digit's codes; each digit keeps "
         "its share); `mixture`, Gaussian mixtures per digit fitted by EM to the codes of the "
@@ -308,7 +337,7 @@ def _density_section(results: dict) -> list[str]:
         "`genlab.models.density`, stored in the checkpoint); `two-stage`, a VAE's second stage; `prior`, N(0, I). "
         "Ratio: FD / the model's recon FD.",
         "",
-        *_table(["model", "source", "FD [95% CI]", "ratio", "precision", "recall", "top digit (share)",
+        *_table(["model", "source", f"FD [{_fd_interval(cfg)}]", "ratio", "precision", "recall", "top digit (share)",
                  "mean confidence"], rows),
         "",
         f"Digit on request: {cfg['n_per_digit']} samples asked of each digit (`model.sample(n, digit=d)`), "
@@ -429,15 +458,15 @@ def markdown_report(results: dict) -> str:
         "",
         "## Generation quality",
         "",
-        f"{cfg['n_samples']} samples per model (seed {cfg['sample_seed']}), judged by the 3D digit classifier "
+        f"{_draw_words(cfg)}, judged by the 3D digit classifier "
         f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on the canonical test digits, "
         f"{_f(classifier.get('accuracy_reference'), 3)} on the reference digits). FD: Fréchet distance of its "
         f"{classifier.get('feature_dim')}-dimensional penultimate features against the real reference digits "
-        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. "
+        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. {_draws_note(cfg)}"
         "Recon FD: the same for the model's reconstructions of those reference digits, the bar its samples are "
         "held to (ratio: FD / recon FD). That bar is paired: the reconstructions are of the very digits they are "
         "judged against, which no other set of digits can match. Train recon FD: the model's reconstructions of "
-        f"{cfg['n_samples']} training digits (those of the *real training digits* row), the FD a sampler that "
+        f"{_sets_words(cfg)} training digits (those of the *real training digits* row), the FD a sampler that "
         "replayed the training digits' codes would score (ratio (train): FD / train recon FD). "
         "Labels: entropy of the predicted digits (3.32 bits when all ten are equally common) "
         "and the most common digit's share. On request: the share of samples asked of a digit "
@@ -449,8 +478,9 @@ def markdown_report(results: dict) -> str:
         "before: a GAN from its N(0, I) prior (through its mapper), a VAE through its second stage (`two-stage`), "
         "an AE from its per-digit density. The next section gives every model's figures with each source.",
         "",
-        *_table(["model", "sampling", "FD [95% CI]", "recon FD", "ratio", "train recon FD", "ratio (train)",
-                 "precision", "recall", "density", "coverage", "label entropy", "top digit (share)", "on request"],
+        *_table(["model", "sampling", f"FD [{_fd_interval(cfg)}]", "recon FD", "ratio", "train recon FD",
+                 "ratio (train)", "precision", "recall", "density", "coverage", "label entropy", "top digit (share)",
+                 "on request"],
                 [[r["name"], m["generation"]["source"],
                   f"{r['fd']:.2f} [{r['fd_low']:.2f}, {r['fd_high']:.2f}]", _f(r["recon_fd"], 2),
                   _f(r["fd_ratio"], 2), _f(r["train_recon_fd"], 2), _f(r["fd_ratio_train"], 2),
