@@ -3,6 +3,7 @@
     python -m benchmarks.bench_clock_real                                   # ../shared/data/clocks_real
     python -m benchmarks.bench_clock_real --folder DIR --sheet misreads.png --weights W.safetensors
     python -m benchmarks.bench_clock_real --turn 20                         # every photo turned 20 degrees
+    python -m benchmarks.bench_clock_real --small 0.1                       # each photo small in a 12-MP scene
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -24,7 +25,12 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
                         help="read every photo turned clockwise by DEGREES (a stress test: photos held at an angle)")
+    parser.add_argument("--small", type=float, default=0.0, metavar="SHARE",
+                        help="read every photo shrunk into a synthetic 4032x3024 scene, its long side SHARE of the "
+                             "scene's short side (a stress test: a clock across a room)")
     args = parser.parse_args(argv)
+    if not 0 <= args.small <= 1:
+        parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
     import torch
 
     from genlab.clock.read import load_default_reader
@@ -35,9 +41,11 @@ def main(argv=None) -> int:
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
     reader = load_default_reader(args.weights)
-    rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn)
+    rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small)
     if args.turn:
         print(f"every photo turned {args.turn:g} degrees clockwise")
+    if args.small:
+        print(f"every photo shrunk to {args.small:g} of a 4032x3024 scene's short side")
     print(summarise(rows))
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")

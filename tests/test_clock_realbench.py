@@ -84,3 +84,24 @@ def test_the_folder_can_be_read_turned(folder, rows):
     # clocks right (a dial whose marks do not single out twelve o'clock cannot show how far it was turned)
     assert np.median([r["reading"].turn for r in turned]) > np.radians(5)
     assert sum(r["error"] <= 3 for r in turned[:3]) >= 2
+
+
+def test_a_photo_is_placed_small_in_a_phone_sized_scene():
+    photo = Image.new("RGB", (300, 200), (200, 30, 30))  # red: the synthetic scene around it is gray
+    scene = realbench.in_scene(photo, 0.1, seed=3)
+    assert scene.mode == "RGB" and scene.size == (realbench.SCENE[1], realbench.SCENE[0])
+    assert np.array_equal(np.asarray(scene), np.asarray(realbench.in_scene(photo, 0.1, seed=3)))  # seeded
+    pixels = np.asarray(scene).astype(int)
+    ys, xs = np.nonzero(pixels[..., 0] - pixels[..., 1] > 100)
+    # its long side is 0.1 of the scene's short side (3024): 302 x 202 px, the rest is the scene
+    assert (xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) == (302, 202) and len(xs) == 302 * 202
+    assert not np.array_equal(np.asarray(realbench.in_scene(photo, 0.1, seed=4)), np.asarray(scene))
+    with pytest.raises(ValueError, match="share of the scene"):
+        realbench.in_scene(photo, 1.5)
+
+
+def test_the_folder_can_be_read_small_in_scenes(folder, rows):
+    small = realbench.read_folder(folder, small=0.1)
+    assert [r["file"] for r in small] == [r["file"] for r in rows]
+    assert all(r["reading"].face.photo.size[0] > 900 for r in small)  # read in the big scene, at working size
+    assert all(r["face_share"] < 0.15 for r in small if r["error"] <= 10)  # a dial found small, where read right

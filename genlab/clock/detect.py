@@ -256,9 +256,8 @@ def render_scene(rng, side: int = DETECT_SIDE) -> tuple:
     """Returns (photo (H, W) uint8 with long side `side`, dials (n, 3) float32 [cx, cy, r]) of one synthetic scene."""
     aw, ah = ASPECTS[rng.integers(len(ASPECTS))]
     w, h = (side, round(side * ah / aw)) if aw >= ah else (round(side * aw / ah), side)
-    scene = synth._background(rng, side).crop((0, 0, w, h))
+    scene = synth.background_scene(rng, h, w)
     draw = ImageDraw.Draw(scene)
-    synth._clutter(draw, rng, side)
     _distractors(draw, rng, w, h)
     n = rng.choice([0, 1, 2], p=[0.15, 0.7, 0.15])
     dials = []

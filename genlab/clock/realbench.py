@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from genlab.clock import synth
 from genlab.clock.models import common_sense_error
 from genlab.clock.preprocess import open_image
 from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
+SCENE = (3024, 4032)  # read_folder(small=...): the phone photo's (height, width) a shrunk photo is placed in
 FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),
                   (0.35, 10, "large (> 35%)"))
 
@@ -36,25 +38,28 @@ def load_labels(folder) -> list:
     return labels
 
 
-def read_folder(folder, reader=None, log=None, turn: float = 0.0) -> list:
+def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0) -> list:
     """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
-    corners grey): a stress test, the photos held at an angle.
+    corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
+    scene (in_scene): a stress test, a clock across a room.
     """
     folder = Path(folder)
     rows = []
-    for entry in load_labels(folder):
+    for index, entry in enumerate(load_labels(folder)):
         photo = folder / entry["file"]
         if turn:
             photo = open_image(photo).rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
+        if small:
+            photo = in_scene(open_image(photo) if isinstance(photo, Path) else photo, small, seed=index)
         start = time.perf_counter()
         reading = read_clock(photo, reader=reader)
         ms = 1000 * (time.perf_counter() - start)
         true = 60 * (entry["hour"] % 12) + entry["minute"]
         read = 60 * reading.hour + reading.minute
-        photo = reading.face.photo
-        face_share = 2 * reading.dial[2] / min(photo.size) if reading.dial else float("nan")
+        face = reading.face  # the dial is in original pixels, the photo at working size: face.scale apart
+        face_share = 2 * reading.dial[2] * face.scale / min(face.photo.size) if reading.dial else float("nan")
         row = {
             "file": entry["file"],
             "type": entry.get("type", "?"),
@@ -73,6 +78,21 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0) -> list:
             log(f"{row['file']:>9} {row['type'][:22]:<22} true {row['true']:>5} read {row['read']:>5} "
                 f"conf {row['confidence']:.2f} err {row['error']:3d} min  {ms:6.0f} ms")
     return rows
+
+
+def in_scene(photo: Image.Image, share: float, seed: int = 0) -> Image.Image:
+    """Returns an RGB phone-sized photo (SCENE) of a synthetic wall, wood or cluttered scene (synth.background_scene)
+    with `photo` shrunk into it, its long side `share` of the scene's short side, at a seeded place."""
+    if not 0 < share <= 1:
+        raise ValueError(f"a photo's share of the scene must be in (0, 1], got {share}")
+    rng = np.random.default_rng([seed, 7])
+    height, width = SCENE
+    scene = synth.background_scene(rng, height, width).convert("RGB")
+    zoom = share * min(height, width) / max(photo.size)
+    photo = photo.convert("RGB").resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))),
+                                        Image.LANCZOS)
+    scene.paste(photo, (int(rng.integers(0, width - photo.width + 1)), int(rng.integers(0, height - photo.height + 1))))
+    return scene
 
 
 def figures(rows: list) -> dict:

@@ -131,6 +131,14 @@ def _clutter(draw, rng, side: int) -> None:
             draw.line([x0, y0, x0 + w, y0 + h], fill=shade, width=int(rng.uniform(1, 0.05 * side)))
 
 
+def background_scene(rng, height: int, width: int) -> Image.Image:
+    """Returns a (height, width) "L" scene without a clock: a wall, wood grain or gradient with clutter."""
+    side = max(height, width)
+    scene = _background(rng, side).crop((0, 0, width, height))
+    _clutter(ImageDraw.Draw(scene), rng, side)
+    return scene
+
+
 def _face_polygon(shape: str, cx, cy, r, corner_rotation=0.0):
     """Returns the outline points of a non-round face (square, hexagon, octagon...)."""
     sides = {"square": 4, "hexagon": 6, "octagon": 8, "dodecagon": 12}[shape]
@@ -583,8 +591,7 @@ def make_scenes(n: int, seed: int = 0, height: int = 360, width: int = 480, size
         labels[j] = random_time(rng)
         side = int(rng.uniform(*sizes) * min(height, width))
         clock = render_clock(*labels[j], rng, size=side)
-        scene = _background(rng, max(height, width)).crop((0, 0, width, height))
-        _clutter(ImageDraw.Draw(scene), rng, max(height, width))
+        scene = background_scene(rng, height, width)
         top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
         scene.paste(Image.fromarray(clock), (left, top))
         photos[j], places[j] = np.asarray(scene), (left, top, side)
