@@ -238,6 +238,13 @@ def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
     assert not (tmp_path / "evaluation.json").exists()
 
 
+def test_cli_refuses_no_draws(capsys):
+    from genlab.cli import main
+
+    assert main(["evaluate", "--draws", "0"]) == 2
+    assert "--samples and --draws must be at least 1, got 1000 and 0" in capsys.readouterr().err
+
+
 def test_key_value_options_parse_json_values():
     from genlab.cli import key_values
 
