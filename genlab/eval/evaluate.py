@@ -55,6 +55,7 @@ class EvalConfig:
     # Sets drawn for each Fréchet distance of generated (and training) digits, its value their mean: one
     # draw's FD moves by up to 1.8x between seeds (gan_lstm's refined samples 7.8-14.2 over five seeds).
     n_draws: int = 5
+    draw_seed_step: int = 100  # the d-th set's seed is sample_seed + d * draw_seed_step (draw_seed)
     prdc_k: int = 5
     n_boot: int = 200  # bootstrap rounds for confidence intervals
     noise_variance: float = 0.1
@@ -97,7 +98,7 @@ def code_density(model, data, config: "EvalConfig"):
 
 def draw_seed(config: "EvalConfig", draw: int) -> int:
     """Returns the seed of the draw-th set of samples (draw 0: sample_seed, as with a single draw)."""
-    return config.sample_seed + 100 * draw
+    return config.sample_seed + config.draw_seed_step * draw
 
 
 @torch.no_grad()

@@ -273,11 +273,11 @@ def _fd_interval(cfg: dict) -> str:
 
 def _draw_words(cfg: dict) -> str:
     """Returns how the samples were drawn, in words (evaluate.EvalConfig's n_samples, n_draws, sample_seed)."""
-    seed, draws = cfg["sample_seed"], cfg.get("n_draws", 1)
+    seed, draws, step = cfg["sample_seed"], cfg.get("n_draws", 1), cfg.get("draw_seed_step")
     if draws == 1:
         return f"{cfg['n_samples']} samples per model (seed {seed})"
-    last = seed + 100 * (draws - 1)
-    return f"{draws} sets of {cfg['n_samples']} samples per model (seeds {seed}, {seed + 100}, ..., {last})"
+    return (f"{draws} sets of {cfg['n_samples']} samples per model (seeds {seed}, {seed + step}, ..., "
+            f"{seed + step * (draws - 1)})")
 
 
 def _draws_note(cfg: dict) -> str:
