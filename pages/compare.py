@@ -12,10 +12,9 @@ frame.require_frame()
 st.title("Compare")
 st.markdown("Test-set figures of every kind × backbone, with the paper's (Bonfim et al., 2022) "
             "beside ours. Lower BCE, MSE and FD are better; higher IoU, precision and recall are better. "
-            "FD, precision and recall judge samples drawn as `model.sample()` draws them (FD: the mean over five "
-            "sets of 1,000, since one set's FD moves a lot from seed to seed; precision and recall: the first set), "
-            "against real test digits with the training mix of canonical and rotated ones (*Samples from* names "
-            "the sampler: "
+            "FD, precision and recall judge samples drawn as `model.sample()` draws them (how many: below the "
+            "findings), against real test digits with the training mix of canonical and rotated ones "
+            "(*Samples from* names the sampler: "
             + "; ".join(f"`{key}`, {words}" for key, words in names.LATENT_SOURCES.items())
             + "). Every column: the FD of the model's reconstructions of those test digits (*Recon fd*) and the "
             "ratio of the two, and the same for its reconstructions of training digits (*Train recon fd*, *Fd ratio "
@@ -49,6 +48,9 @@ else:
     played = gan_games(results)
     if played:
         st.caption(played)
+    from genlab.eval.report import draw_words, draws_note
+
+    st.caption(f"Samples: {draw_words(results['config'])}. {draws_note(results['config'])}")
 
 a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off

@@ -49,10 +49,12 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
     rows = []
     for index, entry in enumerate(load_labels(folder)):
         photo = folder / entry["file"]
+        if turn or small:
+            photo = open_image(photo)
         if turn:
-            photo = open_image(photo).rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
+            photo = photo.rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
         if small:
-            photo = in_scene(open_image(photo) if isinstance(photo, Path) else photo, small, seed=index)
+            photo = in_scene(photo, small, seed=index)
         start = time.perf_counter()
         reading = read_clock(photo, reader=reader)
         ms = 1000 * (time.perf_counter() - start)

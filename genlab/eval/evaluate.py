@@ -121,7 +121,7 @@ def sampling_metrics(model, classifier, real_features: np.ndarray, config: "Eval
                                                        batch_size=config.batch_size))
                  for draw in range(config.n_draws)]
         result[source] = {"source": source, "sampling": LATENT_SOURCES[source],
-                          **generation_metrics(real_features, *draws[0], config, [f for _, f in draws[1:]])}
+                          **_sets_metrics(real_features, draws, config)}
     hits, source = [], model.digit_source()
     density = model.per_digit(source)
     for digit in range(N_DIGITS):
@@ -329,7 +329,13 @@ def training_picks(data, config: EvalConfig) -> list:
 def _training_metrics(data, classifier, real_features: np.ndarray, config: EvalConfig, transform) -> dict:
     """Returns generation_metrics of the training digits' sets (training_picks), each passed through transform."""
     draws = [clf.classify(classifier, transform(data.X_train[pick])) for pick in training_picks(data, config)]
-    return generation_metrics(real_features, *draws[0], config, [f for _, f in draws[1:]])
+    return _sets_metrics(real_features, draws, config)
+
+
+def _sets_metrics(real_features: np.ndarray, draws: list, config: EvalConfig) -> dict:
+    """Returns generation_metrics of sets drawn alike, draws: [(probs, features), ...] as classifier.classify gives
+    them: the first set's figures, and the FD over all of them."""
+    return generation_metrics(real_features, *draws[0], config, [features for _, features in draws[1:]])
 
 
 def reference_metrics(data, classifier, real_features: np.ndarray, config: EvalConfig) -> dict:

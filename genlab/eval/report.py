@@ -271,7 +271,7 @@ def _fd_interval(cfg: dict) -> str:
     return "lowest, highest set" if cfg.get("n_draws", 1) > 1 else "95% CI"
 
 
-def _draw_words(cfg: dict) -> str:
+def draw_words(cfg: dict) -> str:
     """Returns how the samples were drawn, in words (evaluate.EvalConfig's n_samples, n_draws, sample_seed)."""
     seed, draws, step = cfg["sample_seed"], cfg.get("n_draws", 1), cfg.get("draw_seed_step")
     if draws == 1:
@@ -280,13 +280,13 @@ def _draw_words(cfg: dict) -> str:
             f"{seed + step * (draws - 1)})")
 
 
-def _draws_note(cfg: dict) -> str:
+def draws_note(cfg: dict) -> str:
     """Returns the sentence that says how the FD of several drawn sets is given ("" for one set)."""
     if cfg.get("n_draws", 1) == 1:
         return ""
     return ("A set's FD moves a lot from seed to seed, so the FD of samples, of real training digits and of "
-            "reconstructions of training digits is the mean over the sets, the lowest and highest set's in "
-            "brackets; the other figures are the first set's. ")
+            "reconstructions of training digits is the mean over the sets, shown with the lowest and highest "
+            "set's; the other figures are the first set's. ")
 
 
 def _spread_words(results: dict) -> str:
@@ -458,11 +458,11 @@ def markdown_report(results: dict) -> str:
         "",
         "## Generation quality",
         "",
-        f"{_draw_words(cfg)}, judged by the 3D digit classifier "
+        f"{draw_words(cfg)}, judged by the 3D digit classifier "
         f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on the canonical test digits, "
         f"{_f(classifier.get('accuracy_reference'), 3)} on the reference digits). FD: Fréchet distance of its "
         f"{classifier.get('feature_dim')}-dimensional penultimate features against the real reference digits "
-        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. {_draws_note(cfg)}"
+        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. {draws_note(cfg)}"
         "Recon FD: the same for the model's reconstructions of those reference digits, the bar its samples are "
         "held to (ratio: FD / recon FD). That bar is paired: the reconstructions are of the very digits they are "
         "judged against, which no other set of digits can match. Train recon FD: the model's reconstructions of "
