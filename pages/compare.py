@@ -48,9 +48,9 @@ else:
     played = gan_games(results)
     if played:
         st.caption(played)
-    from genlab.eval.report import draw_words, draws_note
+    from genlab.eval.report import curve_note, draw_words, draws_note
 
-    st.caption(f"Samples: {draw_words(results['config'])}. {draws_note(results['config'])}")
+    st.caption(f"Samples: {draw_words(results['config'])}. {draws_note(results['config'])}{curve_note(results)}")
 
 a, c = st.columns(2)
 b = st.container()   # the backbones' filter on a row of its own: no chip is cut off

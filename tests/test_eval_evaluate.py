@@ -138,6 +138,27 @@ def test_reconstructions_are_judged_on_the_reference_and_on_other_digits(checkpo
     assert row["fd_ratio_train"] == pytest.approx(row["fd"] / real_training)
 
 
+def test_generated_grids_are_judged_through_the_output_curve_and_bce_through_the_probabilities(
+        checkpoints, data, judge):
+    """A curve that shows every voxel empty: samples, reconstructions of the reference and of training digits are
+    all judged as the same empty grids, while BCE, MSE and IoU still judge the decoded probabilities."""
+    from genlab.models import load_model
+    from genlab.models.output_curve import KNOTS
+
+    model = load_model(checkpoints[0])
+    plain = evaluate.evaluate([], data, judge, CONFIG, models=[(model, checkpoints[0])])
+    model.output_curve = torch.zeros(KNOTS)
+    empty = evaluate.evaluate([], data, judge, CONFIG, models=[(model, checkpoints[0])])
+    before, after = plain["models"][0], empty["models"][0]
+    assert after["reconstruction"] == before["reconstruction"]
+    assert after["generation"]["fd"]["value"] != pytest.approx(before["generation"]["fd"]["value"])
+    for judged in ("reconstructions", "training_reconstructions"):
+        assert after[judged]["fd"]["value"] == pytest.approx(after["generation"]["fd"]["value"])
+    assert after["output_curve"] and not before["output_curve"]
+    assert "through its output curve" in report.markdown_report(empty)
+    assert "output curve" not in report.markdown_report(plain)
+
+
 def test_a_fd_of_samples_is_the_mean_over_its_draws(checkpoints, data, judge):
     """Draws 1.. add sets: the first set's figures stay as a single draw gives them; the FD is the mean of
     every set's, each set's listed and their range given as the interval (real training digits alike)."""

@@ -16,6 +16,9 @@ For each checkpoint, on a dataset's test split (X (N, 16, 16, 16), y (N,)):
   reconstructions of `n_draws` sets of `n_samples` training digits (other digits than the reference: what a
   sampler that replayed the training digits' codes would score; a set judged against its own
   reconstructions is paired with it, so "reconstructions" scores lower than any other digits can);
+  Generated grids and the reconstructions judged beside them go through the model's output curve
+  (model.render, genlab.models.output_curve) where it has one; the BCE, MSE and IoU judge the
+  reconstructions' probabilities as decoded;
 - latent space: straight paths between pairs of test digits of different labels, classified;
 - cost: parameters, training time and throughput (from the checkpoint), latency per sample.
 
@@ -108,7 +111,7 @@ def draw_samples(model, n: int, seed: int, source: str | None, digit: int | None
     "two-stage", "density" or None for the default, see GenerativeModel.latents), optionally all of one
     digit; deterministic by seed."""
     z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
-    return _batched(model.decode, z.numpy(), batch_size)
+    return _batched(lambda c: model.render(model.decode(c)), z.numpy(), batch_size)
 
 
 def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
@@ -198,7 +201,8 @@ def latent_metrics(model, classifier, X: np.ndarray, y: np.ndarray, config: Eval
     z_a = torch.as_tensor(_batched(model.encode, X[a], config.batch_size))
     z_b = torch.as_tensor(_batched(model.encode, X[b], config.batch_size))
     path = latent_path(z_a.double(), z_b.double(), config.path_steps)  # (P, S, D)
-    grids = _batched(model.decode, path.reshape(-1, path.shape[-1]).numpy(), config.batch_size)
+    grids = _batched(lambda c: model.render(model.decode(c)), path.reshape(-1, path.shape[-1]).numpy(),
+                     config.batch_size)
     probs, _ = clf.classify(classifier, grids)
     n, s = config.n_paths, config.path_steps
     result = latent.path_quality(probs.reshape(n, s, -1), y[a], y[b])
@@ -283,6 +287,7 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         "trained_on": _trained_on(model, data),
         "reconstruction_method": (getattr(model, "metadata", None) or {}).get("reconstruction_method"),
         "gan_game": model.game() if model.kind == "gan" else None,
+        "output_curve": model.output_curve is not None,  # generated grids judged through it (model.render)
         "reconstruction": reconstruction_metrics(X, y, recon, config),
     }
     record["extra_tests"] = {
@@ -306,10 +311,13 @@ def evaluate_model(model, path, data, classifier, real_features: np.ndarray, con
         model.code_density = own_density
     record["sampling"]["density_fitted_by_evaluation"] = own_density is None
     reference = X[: len(real_features)] if reference is None else reference
-    probs, features = clf.classify(classifier, _batched(model.reconstruct, reference, config.batch_size))
+
+    def shown(grids):  # reconstructions, judged as generated grids are: through model.render
+        return _batched(lambda x: model.render(model.reconstruct(x)), grids, config.batch_size)
+
+    probs, features = clf.classify(classifier, shown(reference))
     record["reconstructions"] = generation_metrics(real_features, probs, features, config)
-    record["training_reconstructions"] = _training_metrics(
-        data, classifier, real_features, config, lambda X: _batched(model.reconstruct, X, config.batch_size))
+    record["training_reconstructions"] = _training_metrics(data, classifier, real_features, config, shown)
     record["latent"] = latent_metrics(model, classifier, X, y, config)
     record["cost"], record["timing"] = cost_metrics(model, path, config, X)
     record["timing"]["reconstruct_batch_ms_per_sample"] = reconstruct_seconds / len(X) * 1000

@@ -289,6 +289,19 @@ def draws_note(cfg: dict) -> str:
             "set's; the other figures are the first set's. ")
 
 
+def curve_note(results: dict) -> str:
+    """Returns the sentence that says which models' generated grids were judged through their output curve ("" if
+    none: evaluations before it, or checkpoints without one)."""
+    curved = [model_name(m) for m in results["models"] if m.get("output_curve")]
+    if not curved:
+        return ""
+    which = "every model" if len(curved) == len(results["models"]) else ", ".join(curved)
+    return (f"Generated grids, and the reconstructions judged beside them, are judged as {which} shows them: "
+            "through its output curve (`model.render`), which maps decoded voxel values, quantile for quantile, "
+            "onto the values of real training grids (`genlab.models.output_curve`); BCE, MSE and IoU judge the "
+            "decoded probabilities. ")
+
+
 def _spread_words(results: dict) -> str:
     """Returns how the evaluation drew the digits asked for, in words (evaluations before DIGIT_SPREAD: spread 1;
     before DIGIT_REFINE_POWER: the refined mixture's power, unnamed)."""
@@ -462,7 +475,7 @@ def markdown_report(results: dict) -> str:
         f"(accuracy {_f(classifier.get('accuracy_here'), 3)} on the canonical test digits, "
         f"{_f(classifier.get('accuracy_reference'), 3)} on the reference digits). FD: Fréchet distance of its "
         f"{classifier.get('feature_dim')}-dimensional penultimate features against the real reference digits "
-        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. {draws_note(cfg)}"
+        f"({_reference_words(ref, cfg)}); PRDC with k = {cfg['prdc_k']}. {draws_note(cfg)}{curve_note(results)}"
         "Recon FD: the same for the model's reconstructions of those reference digits, the bar its samples are "
         "held to (ratio: FD / recon FD). That bar is paired: the reconstructions are of the very digits they are "
         "judged against, which no other set of digits can match. Train recon FD: the model's reconstructions of "

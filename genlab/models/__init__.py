@@ -3,7 +3,8 @@
     from genlab.models import build_model, save_model, load_model
     model = build_model("vae", "gru", latent_dim=32)
     z = model.encode(x)            # x: (B, 16, 16, 16) in [0, 1] -> (B, 32)
-    grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities
+    grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities (what BCE judges)
+    shown = model.render(grids)    # -> the same through the output curve fitted with the samplers (as sample() gives)
     fit_samplers(model, X_train, y_train)   # after training: per-digit (refined) mixture, density, a VAE's 2nd stage
     model.sample(8); model.sample(8, digit=3)
 """
@@ -19,6 +20,7 @@ from genlab.models.density import (
     fit_mixture_to_codes,
 )
 from genlab.models.kinds import KIND_CLASSES, GenerativeModel, Losses
+from genlab.models.output_curve import fit_to_model
 from genlab.models.second_stage import STEPS as SECOND_STAGE_STEPS
 from genlab.models.second_stage import fit_second_stage
 
@@ -61,14 +63,15 @@ def build_model(kind: str, backbone: str, latent_dim: int = DEFAULT_LATENT_DIM, 
 def fit_samplers(model: GenerativeModel, X, y, second_stage_steps: int = SECOND_STAGE_STEPS, progress=None) -> None:
     """Fits the model's code samplers to training digits X (N, 16, 16, 16) with labels y (N,): the
     per-digit mixture and its components' fidelity (the "refined" mixture, sample()'s default), the
-    per-digit density, and for a VAE its second stage
-    (second_stage_steps=0 leaves that out). progress(step, steps), if given, hears how the second
-    stage advances."""
+    per-digit density, the output curve its samples are rendered with (genlab.models.output_curve),
+    and for a VAE its second stage (second_stage_steps=0 leaves that out). progress(step, steps), if
+    given, hears how the second stage advances."""
     y = checked_labels(X, y)
     codes = encode_all(model, X)  # once for both
     model.code_density = fit_density_to_codes(codes, y)
     model.code_mixture = fit_mixture_to_codes(codes, y)
     model.code_mixture.fidelity = cycle_fidelity(model, model.code_mixture)
+    model.output_curve = fit_to_model(model, X, codes)
     if model.kind == "vae" and second_stage_steps:
         model.second_stage = fit_second_stage(model, X, steps=second_stage_steps, progress=progress)
 

@@ -13,13 +13,15 @@ import torch
 from genlab import checkpoint_file, paths
 from genlab.models.density import MIXTURE_PREFIX, CodeDensity
 from genlab.models.density import PREFIX as DENSITY_PREFIX
+from genlab.models.output_curve import PREFIX as CURVE_PREFIX
+from genlab.models.output_curve import curve_from_tensors
 from genlab.models.second_stage import PREFIX as SECOND_STAGE_PREFIX
 from genlab.models.second_stage import SecondStage
 
 FORMAT = checkpoint_file.MODEL
 RESUME_PREFIX = "resume/"  # training state (current weights, optimisers, RNG): only resuming reads it
 LEGACY_OPTIMIZER_PREFIX = "optimizer/"  # where training checkpoints before RESUME_PREFIX kept optimiser state
-SAMPLER_PREFIXES = (DENSITY_PREFIX, MIXTURE_PREFIX, SECOND_STAGE_PREFIX)
+SAMPLER_PREFIXES = (DENSITY_PREFIX, MIXTURE_PREFIX, SECOND_STAGE_PREFIX, CURVE_PREFIX)  # fitted after training
 
 
 def save_model(model, path, metadata: dict | None = None, extra_tensors: dict | None = None,
@@ -49,16 +51,18 @@ def read_checkpoint_info(path) -> dict:
 
 
 def sampler_tensors(model) -> dict[str, torch.Tensor]:
-    """Returns the tensors of the model's fitted code samplers (density, mixture, second stage), named by their
-    prefixes."""
+    """Returns the tensors of what was fitted after training (code density, mixture, second stage, output curve),
+    named by their prefixes."""
     density, mixture, second = (getattr(model, name, None) for name in ("code_density", "code_mixture", "second_stage"))
     tensors = {} if density is None else density.tensors(DENSITY_PREFIX)
     tensors |= {} if mixture is None else mixture.tensors(MIXTURE_PREFIX)
-    return tensors | ({} if second is None else second.tensors())
+    tensors |= {} if second is None else second.tensors()
+    return tensors | ({} if model.output_curve is None else {CURVE_PREFIX: model.output_curve})
 
 
 def write_samplers(path, model) -> None:
-    """Stores the model's fitted code samplers in its existing checkpoint (replacing any there), keeping all else."""
+    """Stores what was fitted after training (sampler_tensors) in the model's existing checkpoint (replacing any
+    there), keeping all else."""
     tensors, meta = read_checkpoint(path)
     tensors = {k: v for k, v in tensors.items() if not k.startswith(SAMPLER_PREFIXES)} | sampler_tensors(model)
     checkpoint_file.save(path, tensors, FORMAT, meta)
@@ -119,6 +123,7 @@ def load_model(path):
     model.code_density = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path))
     model.code_mixture = CodeDensity.from_tensors(tensors, model.latent_dim, where=str(path), prefix=MIXTURE_PREFIX)
     model.second_stage = SecondStage.from_tensors(tensors, model.latent_dim, where=str(path))
+    model.output_curve = curve_from_tensors(tensors, where=str(path))
     model.metadata = meta
     return model.eval()
 

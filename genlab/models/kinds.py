@@ -28,6 +28,7 @@ from genlab import names
 from genlab.models.backbones import BACKBONES, GRID, mlp
 from genlab.models.density import DIGIT_REFINE_POWER, DIGIT_SPREAD, REFINE_POWER, CodeDensity
 from genlab.models.interpolation import latent_path
+from genlab.models.output_curve import apply_curve
 from genlab.models.second_stage import SecondStage
 from genlab.names import DIGIT_SOURCES, LATENT_SOURCES
 
@@ -98,6 +99,7 @@ class GenerativeModel(nn.Module):
         self.code_density: CodeDensity | None = None
         self.code_mixture: CodeDensity | None = None
         self.second_stage: SecondStage | None = None
+        self.output_curve: torch.Tensor | None = None  # see render() and genlab.models.output_curve
 
     # -- contract ---------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,6 +113,12 @@ class GenerativeModel(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Returns voxel probabilities (B, 16, 16, 16) in [0, 1] for latents z (B, latent_dim)."""
         return torch.sigmoid(self.decode_logits(z))
+
+    def render(self, grids: torch.Tensor) -> torch.Tensor:
+        """Returns decoded grids (B, 16, 16, 16) as generated grids are shown and judged: through the model's
+        output curve, which gives them the voxel values of real training digits (genlab.models.output_curve),
+        or as they are where none is fitted. decode() and reconstruct() give the probabilities BCE judges."""
+        return grids if self.output_curve is None else apply_curve(self.output_curve, grids)
 
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) drawn from N(0, I)."""
@@ -191,8 +199,9 @@ class GenerativeModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, source: str | None = None,
                digit: int | None = None, spread: float | None = None) -> torch.Tensor:
-        """Returns n new grids (n, 16, 16, 16) decoded from latents(n, generator, source, digit, spread)."""
-        return self.decode(self.latents(n, generator, source, digit, spread))
+        """Returns n new grids (n, 16, 16, 16) decoded from latents(n, generator, source, digit, spread), rendered
+        (see render)."""
+        return self.render(self.decode(self.latents(n, generator, source, digit, spread)))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
@@ -201,12 +210,12 @@ class GenerativeModel(nn.Module):
 
     @torch.no_grad()
     def interpolate(self, x_a: torch.Tensor, x_b: torch.Tensor, steps: int, mode: str = "linear") -> torch.Tensor:
-        """Returns `steps` grids (steps, 16, 16, 16) decoded along the latent path from x_a to x_b.
+        """Returns `steps` grids (steps, 16, 16, 16) decoded along the latent path from x_a to x_b, rendered.
 
         x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (see latent_path).
         """
         z = self.encode(torch.stack([x_a.reshape(GRID, GRID, GRID), x_b.reshape(GRID, GRID, GRID)]))
-        return self.decode(latent_path(z[0], z[1], steps, mode))
+        return self.render(self.decode(latent_path(z[0], z[1], steps, mode)))
 
     def forward(self, x: torch.Tensor) -> Losses:
         """Returns the training losses for a batch x (B, 16, 16, 16)."""

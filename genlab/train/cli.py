@@ -192,7 +192,7 @@ def refit_samplers(checkpoints: list[Path], args) -> int:
             write_samplers(path, model)
         second = "" if model.second_stage is None else (
             " (second stage kept)" if args.second_stage_steps == 0 else " and second stage")
-        fitted = "code mixture (and its fidelity) and density" + second
+        fitted = "code mixture (and its fidelity), density, output curve" + second
         print(f"{path}: {fitted} fitted on {len(dataset.X_train)} {source} training digits "
               f"in {time.perf_counter() - started:.0f} s")
     return 0
