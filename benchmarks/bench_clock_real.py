@@ -4,6 +4,7 @@
     python -m benchmarks.bench_clock_real --folder DIR --sheet misreads.png --weights W.safetensors
     python -m benchmarks.bench_clock_real --turn 20                         # every photo turned 20 degrees
     python -m benchmarks.bench_clock_real --small 0.1                       # each photo small in a 12-MP scene
+    python -m benchmarks.bench_clock_real --degrade dark                    # every photo dim (see --help)
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -28,6 +29,11 @@ def main(argv=None) -> int:
     parser.add_argument("--small", type=float, default=0.0, metavar="SHARE",
                         help="read every photo shrunk into a synthetic 4032x3024 scene, its long side SHARE of the "
                              "scene's short side (a stress test: a clock across a room)")
+    from genlab.clock.realbench import DEGRADATIONS
+
+    parser.add_argument("--degrade", choices=list(DEGRADATIONS),
+                        help="read every photo degraded, a stress test: "
+                             + "; ".join(f"{name}: {words}" for name, (words, _) in DEGRADATIONS.items()))
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
@@ -41,7 +47,10 @@ def main(argv=None) -> int:
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
     reader = load_default_reader(args.weights)
-    rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small)
+    rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small,
+                       degrade=args.degrade)
+    if args.degrade:
+        print(f"every photo {DEGRADATIONS[args.degrade][0]}")
     if args.turn:
         print(f"every photo turned {args.turn:g} degrees clockwise")
     if args.small:

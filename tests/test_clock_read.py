@@ -68,7 +68,8 @@ def test_start_boxes_are_the_centre_square_and_for_wide_photos_the_whole_photo()
     assert preprocess.square_around(10, 20, 100, 50) == (10, -5.0, 100)
 
 
-def test_big_jpegs_are_read_at_working_size_in_original_pixels():
+def test_big_jpegs_are_read_at_working_size_in_original_pixels(monkeypatch):
+    monkeypatch.setattr(preprocess, "FLAT_RANGE", 0)  # the noise, averaged down, is flat: compare it unstretched
     rng = np.random.default_rng(0)
     big = Image.fromarray(rng.integers(0, 255, (3000, 4000), dtype=np.uint8)).convert("RGB")
     buffer = io.BytesIO()
@@ -84,6 +85,21 @@ def test_big_jpegs_are_read_at_working_size_in_original_pixels():
     assert np.abs(face.image - expected).mean() < 12  # the same region (noise differs by resampling only)
     with pytest.raises(ValueError, match="positive side"):
         preprocess.crop_face(photo, (0, 0, 0))
+
+
+def test_a_dim_or_flat_crop_is_stretched_to_the_full_grey_range_and_others_are_left_as_they_are():
+    clock = synth.make_clocks(1, seed=4)[0][0]  # a synthetic dial: dark hands on a light face
+    dim = (clock * 0.3).astype(np.uint8)        # the same dial in a dim photo: levels 0..76
+    face = preprocess.crop_face(preprocess.open_photo(dim), (0, 0, 150))
+    low, high = np.percentile(face.image, [1, 99])
+    assert low <= 2 and high >= 250  # the reader sees the dim dial at full contrast
+    stretched = preprocess.stretch_flat(dim)
+    assert np.corrcoef(stretched.ravel(), dim.ravel())[0, 1] > 0.99  # the same picture, brighter
+    full = np.tile(np.linspace(0, 255, 150).astype(np.uint8), (150, 1))
+    assert preprocess.stretch_flat(full) is full  # a crop spanning FLAT_RANGE levels or more: as it is
+    blank = np.full((150, 150), 120, np.uint8)
+    blank[0, 0] = 125
+    assert preprocess.stretch_flat(blank) is blank  # nothing to stretch: noise is not made into a picture
 
 
 def _red_hand_clock() -> np.ndarray:

@@ -105,3 +105,19 @@ def test_the_folder_can_be_read_small_in_scenes(folder, rows):
     assert [r["file"] for r in small] == [r["file"] for r in rows]
     assert all(r["reading"].face.photo.size[0] > 900 for r in small)  # read in the big scene, at working size
     assert all(r["face_share"] < 0.15 for r in small if r["error"] <= 10)  # a dial found small, where read right
+
+
+def test_the_folder_can_be_read_degraded(folder, rows):
+    dark = realbench.read_folder(folder, degrade="dark")
+    assert [r["file"] for r in dark] == [r["file"] for r in rows]
+    for r, plain in zip(dark, rows):
+        assert np.asarray(r["reading"].face.photo).mean() < 0.4 * np.asarray(plain["reading"].face.photo).mean()
+    assert sum(r["error"] <= 3 for r in dark[:3]) >= 2  # the three correctly labelled dials, dim, still read
+    small = realbench.read_folder(folder, degrade="thumbnail")
+    assert all(max(r["reading"].face.photo.size) <= 160 for r in small)
+    flat, jpeg = realbench.DEGRADATIONS["flat"][1], realbench.DEGRADATIONS["jpeg"][1]
+    photo = Image.open(folder / "1.png")
+    assert np.ptp(np.asarray(flat(photo).convert("L"))) < 0.5 * np.ptp(np.asarray(photo.convert("L")))
+    assert jpeg(photo).format == "JPEG" and jpeg(photo).size == photo.size
+    with pytest.raises(ValueError, match="unknown degradation 'blurry'; choose from dark, flat, jpeg, thumbnail"):
+        realbench.read_folder(folder, degrade="blurry")

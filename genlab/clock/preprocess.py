@@ -22,6 +22,7 @@ MIN_SIDE = 32  # smaller images hold too few pixels to see hands
 # (a grey photo saved as a colour JPEG stays grey); only then is it read in three views (Photo.views).
 COLOURED = (24, 0.001)
 MARGIN = 1.12  # crop side = MARGIN * face diameter: synthetic training clocks keep a little background
+FLAT_RANGE = 128  # a crop whose grey levels (1st to 99th percentile) span fewer is stretched (stretch_flat)
 
 
 @dataclass
@@ -121,15 +122,25 @@ def _crop(gray: np.ndarray, box: tuple, size: int, fill: int | None = None) -> n
     return np.asarray(face, np.uint8)
 
 
+def stretch_flat(image: np.ndarray) -> np.ndarray:
+    """Returns a (H, W) uint8 crop stretched so that its 1st to 99th percentile grey levels span 0..255 when they
+    span fewer than FLAT_RANGE (a dim, hazy or flat photo), else the crop as it is."""
+    low, high = np.percentile(image, [1, 99])
+    if not 8 < high - low < FLAT_RANGE:  # a near-uniform crop holds nothing to stretch
+        return image
+    return np.clip((image.astype(np.float32) - low) * (255 / (high - low)), 0, 255).astype(np.uint8)
+
+
 def crop_face(photo: Photo, box: tuple, source: str = "user", size: int = 150, view: int = 0) -> Face:
     """Returns the Face of the square box (left, top, side), in original pixels, of a Photo's
-    `view` (an index into Photo.views; 0 is the luminance)."""
+    `view` (an index into Photo.views; 0 is the luminance), stretched if flat (stretch_flat)."""
     left, top, side = box
     if not side > 0:
         raise ValueError(f"a crop needs a positive side, got {side}")
     working = (left * photo.scale, top * photo.scale, side * photo.scale)
     return Face(
-        _crop(photo.views[view], working, size, photo.fill), photo.image, tuple(float(v) for v in box), source,
+        stretch_flat(_crop(photo.views[view], working, size, photo.fill)), photo.image, tuple(float(v) for v in box),
+        source,
         photo.scale,
     )
 

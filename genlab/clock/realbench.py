@@ -8,12 +8,13 @@ The folder holds images and a `labels.json` list of {"file", "hour" 0..11, "minu
 (the layout of ../shared/data/clocks_real). A development set: measure on it, never train on it.
 """
 
+import io
 import json
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageEnhance
 
 from genlab.clock import synth
 from genlab.clock.models import common_sense_error
@@ -22,6 +23,30 @@ from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
 SCENE = (3024, 4032)  # read_folder(small=...): the phone photo's (height, width) a shrunk photo is placed in
+
+
+def _jpeg(photo: Image.Image, quality: int) -> Image.Image:
+    """Returns the photo saved and opened again as a JPEG of this quality."""
+    buffer = io.BytesIO()
+    photo.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def _thumbnail(photo: Image.Image, side: int = 160) -> Image.Image:
+    """Returns the photo shrunk so that its long side is at most `side` pixels."""
+    photo = photo.copy()
+    photo.thumbnail((side, side), Image.BICUBIC)
+    return photo
+
+
+# read_folder(degrade=...): everyday faults of a user's photo, as stress tests; name -> (words, function)
+DEGRADATIONS = {
+    "dark": ("brightness x0.3 (a dim room)", lambda photo: ImageEnhance.Brightness(photo.convert("RGB")).enhance(0.3)),
+    "flat": ("contrast x0.4 (haze, glare on the glass)",
+             lambda photo: ImageEnhance.Contrast(photo.convert("RGB")).enhance(0.4)),
+    "jpeg": ("saved as a JPEG of quality 10 (a copy passed around)", lambda photo: _jpeg(photo, 10)),
+    "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
+}
 FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),
                   (0.35, 10, "large (> 35%)"))
 
@@ -38,19 +63,24 @@ def load_labels(folder) -> list:
     return labels
 
 
-def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0) -> list:
+def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0,
+                degrade: str | None = None) -> list:
     """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
     corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
-    scene (in_scene): a stress test, a clock across a room.
+    scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied first.
     """
+    if degrade is not None and degrade not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
     folder = Path(folder)
     rows = []
     for index, entry in enumerate(load_labels(folder)):
         photo = folder / entry["file"]
-        if turn or small:
+        if turn or small or degrade:
             photo = open_image(photo)
+        if degrade:
+            photo = DEGRADATIONS[degrade][1](photo)
         if turn:
             photo = photo.rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
         if small:
