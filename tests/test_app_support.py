@@ -24,8 +24,8 @@ class ToyDecoder:
         level = torch.sigmoid((z * weights).sum(dim=1))
         return level[:, None, None, None].expand(-1, 16, 16, 16)
 
-    def render(self, grids):  # no output curve: grids shown as decoded
-        return grids
+    def generate(self, z):  # no output curve: grids shown as decoded
+        return self.decode(z)
 
     def prior(self, n, generator=None):
         return torch.randn(n, self.latent_dim, generator=generator)

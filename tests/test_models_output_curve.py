@@ -57,6 +57,7 @@ def test_samples_and_interpolations_are_rendered_and_bce_keeps_the_probabilities
     probabilities = model.decode(z)
     shown = model.sample(6, seed(1))
     torch.testing.assert_close(shown, apply_curve(model.output_curve, probabilities))
+    torch.testing.assert_close(model.generate(z), shown)
     assert not torch.allclose(shown, probabilities)  # the curve of a real fit is not the identity
     x = torch.from_numpy((np.random.default_rng(2).uniform(size=(2, 16, 16, 16)) ** 3).astype(np.float32))
     torch.testing.assert_close(model.reconstruct(x), model.decode(model.encode(x)))  # what BCE judges

@@ -25,8 +25,8 @@ def _batch_or_one(network, values, one_ndim: int) -> np.ndarray:
 
 def decode(model, z) -> np.ndarray:
     """Returns the grids (B, 16, 16, 16) decoded from latents z (B, latent_dim), or (16, 16, 16) from (latent_dim,),
-    rendered as samples are (model.render: through the model's output curve, where it has one)."""
-    return _batch_or_one(lambda c: model.render(model.decode(c)), z, 1)
+    as samples are shown (model.generate: through the model's output curve, where it has one)."""
+    return _batch_or_one(model.generate, z, 1)
 
 
 def encode(model, grids) -> np.ndarray:

@@ -111,7 +111,7 @@ def draw_samples(model, n: int, seed: int, source: str | None, digit: int | None
     "two-stage", "density" or None for the default, see GenerativeModel.latents), optionally all of one
     digit; deterministic by seed."""
     z = model.latents(n, torch.Generator().manual_seed(seed), source, digit)
-    return _batched(lambda c: model.render(model.decode(c)), z.numpy(), batch_size)
+    return _batched(model.generate, z.numpy(), batch_size)
 
 
 def sampling_metrics(model, classifier, real_features: np.ndarray, config: "EvalConfig") -> dict:
@@ -201,8 +201,7 @@ def latent_metrics(model, classifier, X: np.ndarray, y: np.ndarray, config: Eval
     z_a = torch.as_tensor(_batched(model.encode, X[a], config.batch_size))
     z_b = torch.as_tensor(_batched(model.encode, X[b], config.batch_size))
     path = latent_path(z_a.double(), z_b.double(), config.path_steps)  # (P, S, D)
-    grids = _batched(lambda c: model.render(model.decode(c)), path.reshape(-1, path.shape[-1]).numpy(),
-                     config.batch_size)
+    grids = _batched(model.generate, path.reshape(-1, path.shape[-1]).numpy(), config.batch_size)
     probs, _ = clf.classify(classifier, grids)
     n, s = config.n_paths, config.path_steps
     result = latent.path_quality(probs.reshape(n, s, -1), y[a], y[b])

@@ -4,7 +4,7 @@
     model = build_model("vae", "gru", latent_dim=32)
     z = model.encode(x)            # x: (B, 16, 16, 16) in [0, 1] -> (B, 32)
     grids = model.decode(z)        # -> (B, 16, 16, 16) probabilities (what BCE judges)
-    shown = model.render(grids)    # -> the same through the output curve fitted with the samplers (as sample() gives)
+    shown = model.generate(z)      # -> the same through the output curve fitted with the samplers (as sample() gives)
     fit_samplers(model, X_train, y_train)   # after training: per-digit (refined) mixture, density, a VAE's 2nd stage
     model.sample(8); model.sample(8, digit=3)
 """

@@ -120,6 +120,10 @@ class GenerativeModel(nn.Module):
         or as they are where none is fitted. decode() and reconstruct() give the probabilities BCE judges."""
         return grids if self.output_curve is None else apply_curve(self.output_curve, grids)
 
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Returns the grids (B, 16, 16, 16) shown for latents z (B, latent_dim): decode(z) through render()."""
+        return self.render(self.decode(z))
+
     def prior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Returns n latents (n, latent_dim) drawn from N(0, I)."""
         device = next(self.parameters()).device
@@ -201,7 +205,7 @@ class GenerativeModel(nn.Module):
                digit: int | None = None, spread: float | None = None) -> torch.Tensor:
         """Returns n new grids (n, 16, 16, 16) decoded from latents(n, generator, source, digit, spread), rendered
         (see render)."""
-        return self.render(self.decode(self.latents(n, generator, source, digit, spread)))
+        return self.generate(self.latents(n, generator, source, digit, spread))
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
@@ -215,7 +219,7 @@ class GenerativeModel(nn.Module):
         x_a, x_b: (16, 16, 16) or (1, 16, 16, 16); mode: "linear" or "spherical" (see latent_path).
         """
         z = self.encode(torch.stack([x_a.reshape(GRID, GRID, GRID), x_b.reshape(GRID, GRID, GRID)]))
-        return self.render(self.decode(latent_path(z[0], z[1], steps, mode)))
+        return self.generate(latent_path(z[0], z[1], steps, mode))
 
     def forward(self, x: torch.Tensor) -> Losses:
         """Returns the training losses for a batch x (B, 16, 16, 16)."""
