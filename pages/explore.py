@@ -258,6 +258,13 @@ order = st.session_state[f"order_{model_key}"]
 threshold, surface = state.view_controls("explore")
 one_colour = st.toggle("One colour", key="explore_one_colour",
                        help="Paint every voxel alike (the shape alone) instead of colouring by value")
+# Shown where the model has an output curve; elsewhere (and for side-by-side models without one) grids are as decoded.
+curve = st.toggle(
+    "Output curve", value=True, key="explore_curve",
+    help="On: grids as the model shows its samples, its decoded voxel values mapped onto the values real "
+         "digits have (fitted on training digits). Off: the decoder's own voxel probabilities, with their haze.",
+) if model.output_curve is not None else True
+shown_key = f"{model_key}:{'curve' if curve else 'decoded'}"  # what the grids computed below depend on
 
 
 # -- sliders and the 3D view --------------------------------------------------------------------
@@ -302,13 +309,13 @@ def decode_with_sweep(mode: str, coordinates, steps, moved: list[int]) -> tuple[
         batch = np.repeat(values[None], len(positions), axis=0)
         batch[:, swept] = positions
         if directions_mode:
-            return explore.decode(model, explore.move_along(coordinates, directions, scales, batch))
-        return explore.decode(model, explore.move_along(batch, directions, scales, steps))
+            return explore.decode(model, explore.move_along(coordinates, directions, scales, batch), curve)
+        return explore.decode(model, explore.move_along(batch, directions, scales, steps), curve)
 
     others = {label: float(value) for n, (label, value) in enumerate(zip(labels, values)) if n != swept}
     # Grids decoded for earlier steps of this slider stay valid while nothing else changed, for every session.
     fixed = np.concatenate([np.delete(values, swept), coordinates if directions_mode else steps]).astype(np.float32)
-    context = f"{model_key}:{mode}:{swept}:{hashlib.sha1(fixed.tobytes()).hexdigest()}"
+    context = f"{shown_key}:{mode}:{swept}:{hashlib.sha1(fixed.tobytes()).hexdigest()}"
     return slider_sweep(labels[swept], float(values[swept]), *bounds, step, others, decode_at,
                         state.sweep_cache(context))
 
@@ -327,7 +334,7 @@ def latent_view():
     steps, moved_steps = slider_values(direction_keys[:len(directions)], saved_steps)
     z = explore.move_along(coordinates, directions, scales, steps)
     if surface:                      # a smooth surface is built on the server: no sweep to send
-        grid, sweep = explore.decode(model, z), None
+        grid, sweep = explore.decode(model, z, curve), None
     else:
         moved = moved_steps if mode == "principal directions" else moved_coordinates
         grid, sweep = decode_with_sweep(mode, coordinates, steps, moved)
@@ -409,8 +416,8 @@ def interpolation_view():
     steps = e.slider("Frames", 3, 16, 8, key="interp_steps")
     (_, index_a), (_, index_b) = test_digit(digit_a, int(example)), test_digit(digit_b, int(example))
     walk = explore.interpolate_latents(encoded_test_digit(index_a), encoded_test_digit(index_b), steps, mode)
-    frames = state.computed(f"{model_key}:path:{index_a}:{index_b}:{steps}:{mode}",
-                            lambda: explore.decode(model, walk))      # one batch
+    frames = state.computed(f"{shown_key}:path:{index_a}:{index_b}:{steps}:{mode}",
+                            lambda: explore.decode(model, walk, curve))      # one batch
     st.image(projection_grid(frames, columns=min(steps, 8), scale=7),
              caption=f"{mode} path from a {digit_a} to a {digit_b}, {steps} frames (front view)")
     # Opt-in: a second 3D scene (and Streamlit's own plotly.js) would double what a first visit or a
@@ -440,8 +447,8 @@ def samples_view():
     source, digit, where = sampling_controls("samples")
     if model.kind == "ae" and model.code_density is None:
         where = "a Gaussian fitted to encoded test digits (this AE has no fitted code density)"
-    grids = state.computed(f"{model_key}:samples:{int(seed)}:{source}:{digit}", lambda: explore.decode(
-        model, explore.sample_latents(model, 16, int(seed), reference, source, digit)))
+    grids = state.computed(f"{shown_key}:samples:{int(seed)}:{source}:{digit}", lambda: explore.decode(
+        model, explore.sample_latents(model, 16, int(seed), reference, source, digit), curve))
     st.image(projection_grid(grids, columns=8, scale=8), caption=f"16 samples from {where}, seed {seed}")
 
 
@@ -496,7 +503,7 @@ def side_by_side_view():
             k = min(len(steps), len(other_directions))
             z = explore.move_along(explore.encode(other, start_grid), other_directions[:k], other_scales[:k],
                                    steps[:k])
-            grid = explore.decode(other, z)
+            grid = explore.decode(other, z, curve)
             (index,), (distance,) = explore.nearest_training(grid, dataset)
             row.image(thumbnails(start_grid, grid, dataset.X_train[index]),
                       caption=f"start · decoded · nearest training digit (a {dataset.y_train[index]}, "
@@ -504,10 +511,11 @@ def side_by_side_view():
         elif walk == WALKS[1]:
             (grid_a, _), (grid_b, _) = test_digit(digit_a, 0), test_digit(digit_b, 0)
             z_a, z_b = explore.encode(other, np.stack([grid_a, grid_b]))
-            path_grids = explore.decode(other, explore.interpolate_latents(z_a, z_b, frames, mode))
+            path_grids = explore.decode(other, explore.interpolate_latents(z_a, z_b, frames, mode), curve)
             row.image(projection_grid(path_grids, columns=frames, scale=6))
         elif digit_sources := [s for s in names.DIGIT_SOURCES if s in other.latent_sources()]:
-            grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, digit_sources[0], digit))
+            grids = explore.decode(other, explore.sample_latents(other, 8, int(seed), codes, digit_sources[0], digit),
+                                   curve)
             row.image(projection_grid(grids, columns=8, scale=6))
         else:
             row.info(f"This {names.kind_title(other.kind)} has no per-digit code density, "

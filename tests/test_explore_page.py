@@ -170,6 +170,31 @@ def test_one_colour_and_threshold_reach_the_live_view_and_the_animation(checkpoi
     assert count(frames_high) < count(frames_low)
 
 
+def test_the_output_curve_can_be_switched_off_to_see_the_decoders_probabilities(checkpoints):
+    """A model whose curve shows every voxel empty: on (the default), the live view, the samples and the
+    interpolation are empty; off, they are the decoded probabilities. A model without a curve has no switch."""
+    import torch
+
+    from genlab.models import load_model
+    from genlab.models.output_curve import KNOTS
+
+    at = open_explorer()
+    assert "explore_curve" not in [toggle.key for toggle in at.toggle]
+    path = files.runs_dir() / "tiny_vae.safetensors"
+    model = load_model(path)
+    model.output_curve = torch.zeros(KNOTS)
+    save_model(model, path, model.metadata)
+    at = open_explorer()
+    assert at.toggle(key="explore_curve").value is True
+    assert not shown(live_data(at)["view"]).any()
+    pictures = lambda: [image.url for element in at.get("image") for image in element.proto.imgs]  # noqa: E731
+    empty = pictures()
+    at.toggle(key="explore_curve").set_value(False).run()
+    assert_clean(at)
+    assert shown(live_data(at)["view"]).any()
+    assert all(a != b for a, b in zip(pictures(), empty))  # the thumbnails, path and samples drawn again
+
+
 def test_side_by_side_walks_one_row_per_model(checkpoints):
     at = open_explorer()
     at.multiselect(key="side_models").set_value(

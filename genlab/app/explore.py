@@ -23,10 +23,11 @@ def _batch_or_one(network, values, one_ndim: int) -> np.ndarray:
     return out[0] if one else out
 
 
-def decode(model, z) -> np.ndarray:
+def decode(model, z, curve: bool = True) -> np.ndarray:
     """Returns the grids (B, 16, 16, 16) decoded from latents z (B, latent_dim), or (16, 16, 16) from (latent_dim,),
-    as samples are shown (model.generate: through the model's output curve, where it has one)."""
-    return _batch_or_one(model.generate, z, 1)
+    as samples are shown (model.generate: through the model's output curve, where it has one); curve=False: the
+    decoder's voxel probabilities (model.decode)."""
+    return _batch_or_one(model.generate if curve else model.decode, z, 1)
 
 
 def encode(model, grids) -> np.ndarray:
