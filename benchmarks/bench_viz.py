@@ -4,7 +4,8 @@
 
 For each backbone, builds an untrained AE (genlab.models.build_model), and loads the shipped
 checkpoints when weights/ has them, and times, per step at the app's view threshold: decode
-one latent vector, build the culled voxel mesh, build the Plotly figure; and the same plus
+one latent vector as the explorer does (model.generate: the decoder, then the output curve where
+the model has one), build the culled voxel mesh, build the Plotly figure; and the same plus
 the JSON encoding Streamlit sends to the browser; and the explorer's sweep (the grids the
 browser draws slider moves from, genlab.viz.live.slider_sweep): decoded and packed from
 scratch, and for one slider step with the earlier grids kept (what a step costs the server),
@@ -64,7 +65,7 @@ def main() -> None:
 
         def decode():
             with torch.no_grad():
-                return model.decode(z)[0].numpy()
+                return model.generate(z)[0].numpy()
 
         grid = decode()
         faces = len(voxel_mesh(grid, VIEW_THRESHOLD).triangles) // 2
@@ -77,7 +78,7 @@ def main() -> None:
             batch = z.repeat(len(positions), 1)
             batch[:, 0] = torch.from_numpy(positions)
             with torch.no_grad():
-                return model.decode(batch).numpy()
+                return model.generate(batch).numpy()
 
         def first_sweep():
             return sweep_payload(slider_sweep("z[0]", 0.0, -3.0, 3.0, 0.05, {}, decode_at)[1])
