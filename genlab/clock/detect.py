@@ -17,7 +17,6 @@ backgrounds of aspect 4:3, 3:4, 1:1 or 16:9, with plates, rings, wheels and fram
     python -m genlab clock train-detector --steps 2000   # -> weights/clock_detector.safetensors
 """
 
-import io
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -280,9 +279,7 @@ def render_scene(rng, side: int = DETECT_SIDE) -> tuple:
     x = x + rng.uniform(0, 12) * rng.standard_normal(x.shape, np.float32)
     photo = Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
     if rng.random() < 0.5:
-        buffer = io.BytesIO()
-        photo.save(buffer, "JPEG", quality=int(rng.uniform(20, 90)))
-        photo = Image.open(buffer)
+        photo = synth.jpeg_copy(photo, int(rng.uniform(20, 90)))
     return np.asarray(photo, np.uint8), np.array(dials, np.float32).reshape(-1, 3)
 
 

@@ -8,7 +8,6 @@ The folder holds images and a `labels.json` list of {"file", "hour" 0..11, "minu
 (the layout of ../shared/data/clocks_real). A development set: measure on it, never train on it.
 """
 
-import io
 import json
 import time
 from pathlib import Path
@@ -25,13 +24,6 @@ CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
 SCENE = (3024, 4032)  # read_folder(small=...): the phone photo's (height, width) a shrunk photo is placed in
 
 
-def _jpeg(photo: Image.Image, quality: int) -> Image.Image:
-    """Returns the photo saved and opened again as a JPEG of this quality."""
-    buffer = io.BytesIO()
-    photo.convert("RGB").save(buffer, "JPEG", quality=quality)
-    return Image.open(io.BytesIO(buffer.getvalue()))
-
-
 def _thumbnail(photo: Image.Image, side: int = 160) -> Image.Image:
     """Returns the photo shrunk so that its long side is at most `side` pixels."""
     photo = photo.copy()
@@ -44,7 +36,8 @@ DEGRADATIONS = {
     "dark": ("brightness x0.3 (a dim room)", lambda photo: ImageEnhance.Brightness(photo.convert("RGB")).enhance(0.3)),
     "flat": ("contrast x0.4 (haze, glare on the glass)",
              lambda photo: ImageEnhance.Contrast(photo.convert("RGB")).enhance(0.4)),
-    "jpeg": ("saved as a JPEG of quality 10 (a copy passed around)", lambda photo: _jpeg(photo, 10)),
+    "jpeg": ("saved as a JPEG of quality 10 (a copy passed around)",
+             lambda photo: synth.jpeg_copy(photo.convert("RGB"), 10)),
     "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
 }
 FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),

@@ -131,6 +131,13 @@ def _clutter(draw, rng, side: int) -> None:
             draw.line([x0, y0, x0 + w, y0 + h], fill=shade, width=int(rng.uniform(1, 0.05 * side)))
 
 
+def jpeg_copy(image: Image.Image, quality: int) -> Image.Image:
+    """Returns the image saved as a JPEG of this quality (1..95) and opened again: its compression artefacts."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer)
+
+
 def background_scene(rng, height: int, width: int) -> Image.Image:
     """Returns a (height, width) "L" scene without a clock: a wall, wood grain or gradient with clutter."""
     side = max(height, width)
@@ -491,9 +498,7 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: floa
     x = x + rng.uniform(0, 10) * _noise(rng, x.shape)
     image = Image.fromarray(np.clip(x, 0, 255).astype(np.uint8))
     if rng.random() < 0.5:
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=int(rng.uniform(15, 90)))
-        image = Image.open(buffer)
+        image = jpeg_copy(image, int(rng.uniform(15, 90)))
     return np.asarray(image, np.uint8), face
 
 
