@@ -5,9 +5,10 @@ round trip and refusal of damaged tensors."""
 import numpy as np
 import pytest
 import torch
+from test_models_mixture import tiny_model_with_samplers
 
 from genlab.app import explore
-from genlab.models import build_model, fit_samplers, load_model, save_model
+from genlab.models import load_model, save_model
 from genlab.models.checkpoint import write_samplers
 from genlab.models.output_curve import KNOTS, PREFIX, apply_curve, fit_output_curve
 
@@ -41,16 +42,9 @@ def test_a_haze_of_small_values_goes_to_zero_as_real_grids_are_mostly_exact_zero
         fit_output_curve(np.array([]), real)
 
 
-def tiny_model(kind="ae"):
-    model = build_model(kind, "fcn", latent_dim=3, width=4).eval()
-    grids = (np.random.default_rng(0).uniform(size=(80, 16, 16, 16)) ** 3).astype(np.float32)
-    fit_samplers(model, grids, np.arange(80) % 10, second_stage_steps=0)
-    return model
-
-
 @pytest.mark.parametrize("kind", ["ae", "vae", "gan"])
 def test_samples_and_interpolations_are_rendered_and_bce_keeps_the_probabilities(tmp_path, kind):
-    model = tiny_model(kind)
+    model = tiny_model_with_samplers(kind)
     assert model.output_curve is not None and model.output_curve.shape == (KNOTS,)
     seed = torch.Generator().manual_seed
     z = model.latents(6, seed(1))
@@ -82,7 +76,7 @@ def test_samples_and_interpolations_are_rendered_and_bce_keeps_the_probabilities
     (lambda t: t[PREFIX].add_(0.5), "values in 0..1"),
 ])
 def test_a_damaged_output_curve_in_a_checkpoint_is_refused_by_name(tmp_path, damage_checkpoint, damage, message):
-    path = save_model(tiny_model(), tmp_path / "ae.safetensors")
+    path = save_model(tiny_model_with_samplers(), tmp_path / "ae.safetensors")
     damage_checkpoint(path, damage)
     with pytest.raises(ValueError, match=message) as error:
         load_model(path)
