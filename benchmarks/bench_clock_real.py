@@ -5,6 +5,7 @@
     python -m benchmarks.bench_clock_real --turn 20                         # every photo turned 20 degrees
     python -m benchmarks.bench_clock_real --small 0.1                       # each photo small in a 12-MP scene
     python -m benchmarks.bench_clock_real --degrade dark                    # every photo dim (see --help)
+    python -m benchmarks.bench_clock_real --jitter 8                        # each photo re-taken 8 times
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -34,6 +35,10 @@ def main(argv=None) -> int:
     parser.add_argument("--degrade", choices=list(DEGRADATIONS),
                         help="read every photo degraded, a stress test: "
                              + "; ".join(f"{name}: {words}" for name, (words, _) in DEGRADATIONS.items()))
+    parser.add_argument("--jitter", type=int, default=0, metavar="N",
+                        help="also read every photo re-taken N times (each a seeded, slightly turned, re-framed, "
+                             "brighter or darker JPEG copy) and print the figures' mean and range over the N rounds: "
+                             "how much of a difference between two readers is luck")
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
@@ -58,10 +63,41 @@ def main(argv=None) -> int:
     print(summarise(rows))
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
+    if args.jitter > 0:
+        print("\n" + jitter_rounds(args.folder, reader, args.jitter, turn=args.turn, small=args.small,
+                                    degrade=args.degrade))
     wall, cpu = phone_photo_ms(reader)
     print(f"read_clock on a 12-megapixel colour JPEG (4032x3024), decoding included: median {wall:.0f} ms wall, "
           f"{cpu:.0f} ms CPU, of 20 ({args.threads} thread(s); CPU time is what a quiet core would take)")
     return 0
+
+
+def jitter_rounds(folder, reader, rounds: int, **options) -> str:
+    """Returns, as Markdown text, the figures of `rounds` readings of the folder with every photo re-taken
+    (realbench.jitter, seeds 1..rounds): each round's, their mean and range, and how many photos are read
+    within 10 minutes in every round, in some, in none."""
+    import numpy as np
+
+    from genlab.clock.realbench import figures, read_folder
+
+    keys = (("hour_accuracy", "hour right"), ("within_1_min", "within 1 min"), ("within_10_min", "within 10 min"),
+            ("wrong_confident_share", "misreads claiming >= 0.8"), ("ece", "ECE"), ("sure_share", "sure"))
+    table, right = [], []
+    for seed in range(1, rounds + 1):
+        rows = read_folder(folder, reader, jitter_seed=seed, **options)
+        table.append(figures(rows))
+        right.append([r["error"] <= 10 for r in rows])
+    lines = ["| round | " + " | ".join(words for _, words in keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    cell = lambda key, v: f"{v:.3f}" if key == "ece" else f"{100 * v:.1f}%"  # noqa: E731
+    for seed, f in enumerate(table, 1):
+        lines.append(f"| {seed} | " + " | ".join(cell(k, f[k]) for k, _ in keys) + " |")
+    summary = {k: [f[k] for f in table] for k, _ in keys}
+    lines.append("| mean (range) | " + " | ".join(f"{cell(k, np.mean(v))} ({cell(k, min(v))}-{cell(k, max(v))})"
+                                                  for k, v in summary.items()) + " |")
+    times = np.array(right).sum(0)
+    lines.append(f"\nre-taken {rounds} times: {int((times == rounds).sum())} photos read within 10 min every time, "
+                 f"{int(((times > 0) & (times < rounds)).sum())} sometimes, {int((times == 0).sum())} never")
+    return "\n".join(lines)
 
 
 def phone_photo_ms(reader, repeats: int = 20) -> tuple:

@@ -216,6 +216,42 @@ def test_a_face_reader_reports_the_dial_it_located(tiny_reader, trunk):
     assert read.read_clock(scene, reader=tiny_reader).dial is None  # no locator, no dial
 
 
+def test_an_aligned_reader_reads_each_crop_at_its_located_turn_and_either_side():
+    images, labels, faces = synth.make_clocks(4, seed=0, size=48, with_faces=True)
+    aligned = train.train_reader(images, labels, head="hands", trunk="aligned", steps=1, batch_size=4, width=4,
+                                 faces=faces, locator_steps=1, squash=0.5, turn=10.0)
+    x = train.prepare(images, aligned.config.input_size)
+    with torch.no_grad():
+        face = aligned.locate(x)
+        at = [aligned.head.probabilities(aligned(x, face + torch.tensor([0, 0, 0, 0, 0, turn])))
+              for turn in (0.0, -0.1, 0.2)]
+        both = aligned.probabilities(x, shifts=((0.0, 0.0),), face=face, turns=(0.0, -0.1, 0.2))
+        assert torch.allclose(both, sum(at) / 3, atol=1e-6)  # the mean of the three, read in one batch
+        assert (both - at[0]).abs().max() > 0
+    # a reader that finds no turn ignores them
+    ellipse = train.train_reader(images, labels, head="hands", trunk="ellipse", steps=1, batch_size=4, width=4,
+                                 faces=faces, locator_steps=1, squash=0.5)
+    with torch.no_grad():
+        plain = ellipse.probabilities(x, shifts=((0.0, 0.0),))
+        assert torch.equal(ellipse.probabilities(x, shifts=((0.0, 0.0),), turns=(0.0, -0.1, 0.2)), plain)
+    assert len(read.READ_TURNS) == 3 and read.READ_TURNS[0] == 0.0  # read_clock's turns: the located one first
+
+
+def test_a_turn_moves_the_reading_as_the_dial_would():
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    reader = read.load_default_reader()
+    x = train.prepare(synth.render_clock(3, 0, np.random.default_rng(2), size=150, clean=True)[None],
+                      reader.config.input_size)
+    with torch.no_grad():
+        face = reader.locate(x)
+        minute = [int(reader.probabilities(x, shifts=((0.0, 0.0),), face=face, turns=turns).argmax())
+                  for turns in ((0.0,), (math.pi / 6,), (-math.pi / 6,))]
+    # 3:00 read upright; with twelve o'clock taken 30 degrees further round, the hands sit 30 degrees back: 1:55;
+    # 30 degrees the other way, 4:05
+    assert [common_sense_error(m, t) <= 1 for m, t in zip(minute, (180, 115, 245))] == [True] * 3, minute
+
+
 def test_percentages_round_down_so_an_unsure_reading_never_shows_the_sure_threshold():
     assert [read.percent(p) for p in (0.796, 0.8, 0.999, 1.0, 0.0)] == ["79%", "80%", "99%", "100%", "0%"]
     assert read.percent(read.SURE_CONFIDENCE) == "80%"

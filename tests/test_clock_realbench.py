@@ -1,6 +1,7 @@
 """Reading a folder of labelled clock photos (genlab.clock.realbench, benchmarks/bench_clock_real.py)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -84,6 +85,26 @@ def test_the_folder_can_be_read_turned(folder, rows):
     # clocks right (a dial whose marks do not single out twelve o'clock cannot show how far it was turned)
     assert np.median([r["reading"].turn for r in turned]) > np.radians(5)
     assert sum(r["error"] <= 3 for r in turned[:3]) >= 2
+
+
+def test_a_photo_re_taken_is_seeded_and_keeps_most_of_the_frame():
+    photo = Image.fromarray(synth.make_clocks(1, seed=5)[0][0]).resize((400, 300))
+    again = realbench.jitter(photo, 3)
+    assert again.mode == "RGB" and np.array_equal(np.asarray(again), np.asarray(realbench.jitter(photo, 3)))
+    assert not np.array_equal(np.asarray(again), np.asarray(realbench.jitter(photo, 4)))
+    sizes = np.array([realbench.jitter(photo, seed).size for seed in range(20)])
+    assert (sizes >= [360, 270]).all() and (sizes <= [400, 300]).all() and len(set(map(tuple, sizes))) > 10
+
+
+def test_the_benchmark_reads_the_folder_re_taken(folder, rows):
+    text = bench_clock_real.jitter_rounds(folder, None, 2)
+    lines = text.splitlines()
+    assert lines[0].startswith("| round | hour right |")
+    assert [line[:5] for line in lines[2:5]] == ["| 1 |", "| 2 |", "| mea"]
+    # photos read right every time, sometimes, never: the four photos, the one labelled six hours off never
+    counts = re.fullmatch(r"re-taken 2 times: (\d+) photos read within 10 min every time, (\d+) sometimes, "
+                          r"(\d+) never", lines[-1]).groups()
+    assert sum(map(int, counts)) == 4 and int(counts[2]) >= 1
 
 
 def test_a_photo_is_placed_small_in_a_phone_sized_scene():

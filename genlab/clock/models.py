@@ -331,18 +331,25 @@ class ClockNet(nn.Module):
             self.locator.eval()
         return self
 
-    def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS, face: torch.Tensor | None = None) -> torch.Tensor:
+    def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS, face: torch.Tensor | None = None,
+                      turns=(0.0,)) -> torch.Tensor:
         """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S).
 
-        Trunk "face": the mean over the face (default: the located one, see locate) moved by each
-        of `shifts` (see FACE_SHIFTS).
+        Trunks with a locator: the mean over the face (default: the located one, see locate) moved by each
+        of `shifts` (see FACE_SHIFTS) and, for trunk "aligned", turned by each of `turns` (radians) more,
+        all in one batch.
         """
         face = self.locate(x) if face is None else face
         if face is None:
             return self.head.probabilities(self(x))
-        moved = [face + F.pad(torch.tensor([dx, dy], dtype=face.dtype, device=face.device), (0, face.shape[1] - 2))
-                 for dx, dy in shifts]
-        return torch.stack([self.head.probabilities(self(x, f)) for f in moved]).mean(0)
+        turns = turns if face.shape[1] >= 6 else (0.0,)
+        moved = torch.cat([face + F.pad(torch.tensor([dx, dy], dtype=face.dtype, device=face.device),
+                                        (0, face.shape[1] - 2)) for dx, dy in shifts])
+        moved = torch.cat([moved + F.pad(torch.tensor([turn], dtype=face.dtype, device=face.device), (5, 0))
+                           if turn else moved for turn in turns])
+        copies = len(moved) // len(face)
+        p = self.head.probabilities(self(x.repeat(copies, 1, 1, 1), moved))
+        return p.view(copies, len(face), -1).mean(0)
 
 
 def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre=None, radius=None,

@@ -31,6 +31,9 @@ MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
 # steps already average several readings, and FACE_SHIFTS' five shifts on top gained nothing.
 READ_SHIFTS = ((0.0, 0.0),)
+# ... and, by an aligned reader, at its located turn and 3 degrees either side: the locator's turn is a few
+# degrees off on real photos, and a hand near a numeral then reads an hour or a minute off.
+READ_TURNS = (0.0, math.radians(-3), math.radians(3))
 
 
 def percent(probability: float) -> str:
@@ -158,7 +161,8 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
         x = prepare(np.stack([f.image for f in faces]), reader.config.input_size, reader.config.gamma)
         located = reader.locate(x) if hasattr(reader, "locate") else None
         probs = (reader.probabilities(x) if located is None else
-                 reader.probabilities(x, shifts=READ_SHIFTS, face=located)).numpy().astype(np.float64)
+                 reader.probabilities(x, shifts=READ_SHIFTS, face=located, turns=READ_TURNS))
+        probs = probs.numpy().astype(np.float64)
         totals = probs if totals is None else totals + probs
         if located is None:
             break

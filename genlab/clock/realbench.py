@@ -40,6 +40,26 @@ DEGRADATIONS = {
              lambda photo: synth.jpeg_copy(photo.convert("RGB"), 10)),
     "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
 }
+JITTER_TURN = 5.0  # jitter(): degrees either way
+JITTER_KEEP = 0.9  # jitter(): the least share of each side a re-framed photo keeps
+
+
+def jitter(photo: Image.Image, seed: int) -> Image.Image:
+    """Returns the photo as if taken again a moment later: seeded, turned by up to JITTER_TURN degrees either way,
+    re-framed (keeping JITTER_KEEP to all of each side, anywhere), its brightness x0.85-1.15, saved as a JPEG of
+    quality 70-95. Reading many such copies measures a reader on the photos with less luck in it than one
+    reading each."""
+    rng = np.random.default_rng([seed, 11])
+    photo = photo.convert("RGB").rotate(float(rng.uniform(-JITTER_TURN, JITTER_TURN)), Image.BICUBIC,
+                                        fillcolor=(128,) * 3)
+    width, height = photo.size
+    keep = rng.uniform(JITTER_KEEP, 1.0, size=2)
+    w, h = round(width * keep[0]), round(height * keep[1])
+    left, top = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+    photo = ImageEnhance.Brightness(photo.crop((left, top, left + w, top + h))).enhance(float(rng.uniform(0.85, 1.15)))
+    return synth.jpeg_copy(photo, int(rng.integers(70, 96)))
+
+
 FACE_SIZE_BINS = ((0, 0.15, "small (< 15% of the short side)"), (0.15, 0.35, "medium (15-35%)"),
                   (0.35, 10, "large (> 35%)"))
 
@@ -57,12 +77,13 @@ def load_labels(folder) -> list:
 
 
 def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0,
-                degrade: str | None = None) -> list:
+                degrade: str | None = None, jitter_seed: int | None = None) -> list:
     """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
     corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
     scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied first.
+    jitter_seed: read each photo re-taken (jitter, seeded by jitter_seed and the photo's place), before the rest.
     """
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
@@ -70,8 +91,10 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
     rows = []
     for index, entry in enumerate(load_labels(folder)):
         photo = folder / entry["file"]
-        if turn or small or degrade:
+        if turn or small or degrade or jitter_seed is not None:
             photo = open_image(photo)
+        if jitter_seed is not None:
+            photo = jitter(photo, 1000 * jitter_seed + index)
         if degrade:
             photo = DEGRADATIONS[degrade][1](photo)
         if turn:
