@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from genlab import paths
-from genlab.app import files, frame, jobs, state
+from genlab.app import clock_mark, files, frame, jobs, state
 from genlab.clock import read as clock_read
 from genlab.clock import synth, train
 from genlab.clock.preprocess import open_photo
@@ -50,18 +50,6 @@ def set_source(source) -> None:
     st.session_state.clock_source = source
 
 
-def outline(photo, box):
-    """Returns a copy of a PIL photo (at most 720 px) with the square box (its pixels) drawn on it."""
-    from PIL import ImageDraw
-
-    zoom = min(1.0, 720 / max(photo.size))
-    shown = photo.resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))))
-    left, top, side = (v * zoom for v in box)
-    ImageDraw.Draw(shown).rectangle([left, top, left + side, top + side], outline=(255, 200, 0),
-                                    width=max(2, round(0.01 * max(shown.size))))
-    return shown
-
-
 # -- input ------------------------------------------------------------------------------------
 readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
@@ -85,6 +73,7 @@ if source == "upload" and upload is None:
 if source != st.session_state.get("clock_marked_for"):  # a new photo: forget the old mark
     st.session_state.clock_mark = False
     st.session_state.clock_marked_for = source
+    st.session_state.pop("clock_box_applied", None)
 image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
@@ -101,26 +90,37 @@ elif source and source.startswith("example:"):
     name = f"example clock {index + 1} (shows {clock_read.format_time(*labels[index])})"
 
 
-def marked_box(size: tuple) -> tuple | None:
-    """Draws the "mark the clock" controls; returns the marked square (left, top, side) in the pixels of a
-    photo of size (width, height), or None."""
+def marked_box(photo) -> tuple | None:
+    """Draws the "mark the clock" controls (the photo to drag a box on, and three sliders that refine the box);
+    returns the marked square (left, top, side) in the photo's original pixels, or None."""
     marking = st.toggle("Mark the clock myself", key="clock_mark",
                         help="Read only the square you mark: for photos where the clock is small, "
                              "off-centre, or where the reader found the wrong thing.")
     if not marking:
         return None
-    width, height = size
+    zoom = clock_mark.shown_zoom(photo.image, photo.scale)
+    chart_key = f"clock_mark_box:{st.session_state.get('clock_marked_for')}"  # a new photo, a fresh box
+    drawn = (st.session_state.get(chart_key) or {}).get("selection", {}).get("box") or []
+    if drawn and drawn[-1] != st.session_state.get("clock_box_applied"):  # a box just drawn moves the sliders
+        st.session_state.clock_box_applied = drawn[-1]
+        mark = clock_mark.mark_from_box(drawn[-1], zoom, photo.size)
+        for key, value in zip(("clock_mark_x", "clock_mark_y", "clock_mark_size"), mark):
+            st.session_state[key] = value
+    st.caption("Drag a box around the clock on the photo; the sliders below refine it.")
+    chart = st.container()
     a, b, c = st.columns(3)
     x = a.slider("Clock centre, across (%)", 0, 100, 50, key="clock_mark_x")
     y = b.slider("Clock centre, down (%)", 0, 100, 50, key="clock_mark_y")
-    size = c.slider("Clock size (% of the short side)", 5, 100, 60, key="clock_mark_size")
-    side = size / 100 * min(width, height)
-    return x / 100 * width - side / 2, y / 100 * height - side / 2, side
+    size = c.slider("Clock size (% of the short side)", *clock_mark.SIZE_RANGE, 60, key="clock_mark_size")
+    square = clock_mark.square_from_mark(x, y, size, photo.size)
+    chart.plotly_chart(clock_mark.photo_figure(photo.image, photo.scale, square), key=chart_key,
+                       on_select="rerun", selection_mode="box", config={"displayModeBar": False})
+    st.caption("genlab reads only the square marked in yellow.")
+    return square
 
 
-def show_reading(reading, reader, name: str, box, marked=None) -> None:
-    """Draws a reading: the time (or, when unsure, the candidates), the dial found, what the reader saw,
-    and `marked` (the photo with the user's square drawn on it), if given."""
+def show_reading(reading, reader, name: str, box) -> None:
+    """Draws a reading: the time (or, when unsure, the candidates), the dial found and what the reader saw."""
     time_column, a, b = st.columns([1.5, 1.2, 1])
     if reading.sure:
         time_column.markdown(f"<div class='clock-time' style='font-size:5.5rem;font-weight:700;line-height:1.1;"
@@ -141,9 +141,6 @@ def show_reading(reading, reader, name: str, box, marked=None) -> None:
     if reading.sure and len(reading.alternatives) > 1:
         others = ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})" for alt in reading.alternatives[1:])
         time_column.caption(f"alternatives: {others}")
-    if marked is not None:
-        time_column.image(marked, width=240)
-        time_column.caption("genlab reads only the square marked in yellow.")
     found = ("the dial the reader located (yellow ring)" if reading.dial is not None
              else "no dial located: hands drawn from the crop's centre")
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
@@ -174,7 +171,7 @@ with st.container(border=True):
         try:
             reader = load_reader(str(path), Path(path).stat().st_mtime)
             photo = open_photo(image)
-            box = marked_box(photo.size)
+            box = marked_box(photo)
             result = st.empty()
             result.caption(f"Reading {name}…")  # the previous reading goes at once, not when this one is done
             reading = clock_read.read_clock(photo, reader=reader, top_k=TOP_K, box=box)
@@ -182,8 +179,7 @@ with st.container(border=True):
             st.error(f"Could not read {name}: {error}")
         else:
             with result.container():
-                marked = None if box is None else outline(photo.image, [v * photo.scale for v in box])
-                show_reading(reading, reader, name, box, marked)
+                show_reading(reading, reader, name, box)
 
 # -- training ----------------------------------------------------------------------------------
 st.divider()

@@ -1,6 +1,7 @@
 """The clock page (pages/clock.py) driven by Streamlit's AppTest, with a tiny reader."""
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -77,6 +78,9 @@ def test_marking_the_clock_reads_only_the_marked_square(page):
     assert not page.exception and not page.error
     assert any("reads only the square marked" in c.value for c in page.caption)
     assert len(_big_times(page)) == 1
+    (chart,) = page.get("plotly_chart")  # the photo to drag a box on, the square drawn on it
+    (square,) = json.loads(chart.proto.spec)["layout"]["shapes"]
+    assert square["type"] == "rect" and square["x1"] - square["x0"] == pytest.approx(0.5 * 150)  # 50% of 150 px
     page.button(key="clock_example_3").click().run()  # another photo: the mark is forgotten
     assert page.toggle(key="clock_mark").value is False
 

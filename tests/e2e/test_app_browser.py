@@ -191,3 +191,43 @@ def test_a_run_finished_on_the_train_page_shows_its_test_metrics_there_and_on_ho
     home_row.wait_for(timeout=30_000)
     row = home_row.locator("td").all_inner_texts()
     assert canonical[1] in row and "ready" in row, row
+
+
+def test_a_box_dragged_on_the_photo_marks_the_clock(page, app_url, screenshot, tmp_path):
+    """A clock in the top-right corner of a bigger photo: a box dragged around it moves the three sliders to it,
+    is drawn on the photo, and only it is read."""
+    import numpy as np
+
+    from genlab.clock import synth
+
+    photo = Image.new("RGB", (900, 600), (120, 118, 110))
+    clock = synth.render_clock(3, 40, np.random.default_rng(4), size=150, clean=True)
+    photo.paste(Image.fromarray(clock).convert("RGB"), (650, 80))
+    path = tmp_path / "corner.png"
+    photo.save(path)
+    open_page(page, app_url, "clock", "Clock reader")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    page.locator(".clock-time").first.wait_for()
+    settle(page)
+    page.get_by_text("Mark the clock myself", exact=True).first.click()
+    settle(page)
+    chart = page.locator(f"{PLOT} .nsewdrag").first
+    chart.wait_for()
+    area = chart.bounding_box()
+    to_page = lambda x, y: (area["x"] + area["width"] * x / 900, area["y"] + area["height"] * y / 600)  # noqa: E731
+    page.mouse.move(*to_page(640, 70))
+    page.mouse.down()
+    page.mouse.move(*to_page(810, 240), steps=10)
+    page.mouse.up()
+    across = page.get_by_role("slider", name="Clock centre, across (%)")
+    page.wait_for_function("e => e.value !== '50'", arg=across.element_handle(), timeout=30_000)
+    settle(page)
+    values = [int(page.get_by_role("slider", name=name).get_attribute("value"))
+              for name in ("Clock centre, across (%)", "Clock centre, down (%)", "Clock size (% of the short side)")]
+    # the box's centre (725, 155) and its side (170 px of the 600-px short side)
+    assert abs(values[0] - 81) <= 1 and abs(values[1] - 26) <= 1 and abs(values[2] - 28) <= 1, values
+    assert page.get_by_text("genlab reads only the square marked in yellow.").count() == 1
+    assert page.locator(PLOT).first.evaluate("e => e.layout.shapes.length") == 1  # the square, on the photo
+    assert page.locator(".clock-time").first.inner_text().rstrip("?") == "3:40"
+    assert_no_exception(page)
+    screenshot("clock-marked-box")
