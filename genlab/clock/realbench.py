@@ -82,8 +82,8 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
     corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
-    scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied first.
-    jitter_seed: read each photo re-taken (jitter, seeded by jitter_seed and the photo's place), before the rest.
+    scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied before those.
+    jitter_seed: read each photo re-taken (jitter, seeded by jitter_seed and the photo's place), before all else.
     """
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
