@@ -228,13 +228,22 @@ def test_an_aligned_reader_reads_each_crop_at_its_located_turn_and_either_side()
         both = aligned.probabilities(x, shifts=((0.0, 0.0),), face=face, turns=(0.0, -0.1, 0.2))
         assert torch.allclose(both, sum(at) / 3, atol=1e-6)  # the mean of the three, read in one batch
         assert (both - at[0]).abs().max() > 0
+        # each turn also read at twice the located turn: the mean of the six
+        doubled = face.clone()
+        doubled[:, 5] *= 2
+        at += [aligned.head.probabilities(aligned(x, doubled + torch.tensor([0, 0, 0, 0, 0, turn])))
+               for turn in (0.0, -0.1, 0.2)]
+        six = aligned.probabilities(x, shifts=((0.0, 0.0),), face=face, turns=(0.0, -0.1, 0.2), turn_gains=(1.0, 2.0))
+        assert torch.allclose(six, sum(at) / 6, atol=1e-6)
     # a reader that finds no turn ignores them
     ellipse = train.train_reader(images, labels, head="hands", trunk="ellipse", steps=1, batch_size=4, width=4,
                                  faces=faces, locator_steps=1, squash=0.5)
     with torch.no_grad():
         plain = ellipse.probabilities(x, shifts=((0.0, 0.0),))
-        assert torch.equal(ellipse.probabilities(x, shifts=((0.0, 0.0),), turns=(0.0, -0.1, 0.2)), plain)
-    assert len(read.READ_TURNS) == 3 and read.READ_TURNS[0] == 0.0  # read_clock's turns: the located one first
+        assert torch.equal(ellipse.probabilities(x, shifts=((0.0, 0.0),), turns=(0.0, -0.1, 0.2),
+                                                 turn_gains=(1.0, 2.0)), plain)
+    # read_clock's: the located turn first
+    assert read.READ_TURNS[0] == 0.0 and len(read.READ_TURNS) == 3 and read.READ_TURN_GAINS[0] == 1.0
 
 
 def test_a_turn_moves_the_reading_as_the_dial_would():

@@ -332,19 +332,21 @@ class ClockNet(nn.Module):
         return self
 
     def probabilities(self, x: torch.Tensor, shifts=FACE_SHIFTS, face: torch.Tensor | None = None,
-                      turns=(0.0,)) -> torch.Tensor:
+                      turns=(0.0,), turn_gains=(1.0,)) -> torch.Tensor:
         """Returns (B, 720) probabilities over minutes since twelve for images x: (B, 1, S, S).
 
         Trunks with a locator: the mean over the face (default: the located one, see locate) moved by each
-        of `shifts` (see FACE_SHIFTS) and, for trunk "aligned", turned by each of `turns` (radians) more,
-        all in one batch.
+        of `shifts` (see FACE_SHIFTS) and, for trunk "aligned", with its turn multiplied by each of
+        `turn_gains` and then turned by each of `turns` (radians) more, all in one batch.
         """
         face = self.locate(x) if face is None else face
         if face is None:
             return self.head.probabilities(self(x))
-        turns = turns if face.shape[1] >= 6 else (0.0,)
+        turns, turn_gains = (turns, turn_gains) if face.shape[1] >= 6 else ((0.0,), (1.0,))
         moved = torch.cat([face + F.pad(torch.tensor([dx, dy], dtype=face.dtype, device=face.device),
                                         (0, face.shape[1] - 2)) for dx, dy in shifts])
+        moved = torch.cat([torch.cat([moved[:, :5], gain * moved[:, 5:]], 1) if gain != 1 else moved
+                           for gain in turn_gains])
         moved = torch.cat([moved + F.pad(torch.tensor([turn], dtype=face.dtype, device=face.device), (5, 0))
                            if turn else moved for turn in turns])
         copies = len(moved) // len(face)
