@@ -138,9 +138,10 @@ def show_reading(reading, reader, name: str, box) -> None:
                             + ("Check the ring on the photo: if it is not on the clock's dial, turn on "
                                "**Mark the clock myself** above and genlab reads only that part."
                                if box is None else "Try marking the clock more tightly, or a sharper photo."))
-    if reading.sure and len(reading.alternatives) > 1:
-        others = ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})" for alt in reading.alternatives[1:])
-        time_column.caption(f"alternatives: {others}")
+    others = [alt for alt in reading.alternatives[1:] if alt.probability >= 0.01]  # "0%" says nothing
+    if reading.sure and others:
+        time_column.caption("alternatives: " + ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})"
+                                                         for alt in others))
     found = ("the dial the reader located (yellow ring)" if reading.dial is not None
              else "no dial located: hands drawn from the crop's centre")
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",

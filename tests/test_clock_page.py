@@ -1,5 +1,6 @@
 """The clock page (pages/clock.py) driven by Streamlit's AppTest, with a tiny reader."""
 
+import dataclasses
 import io
 import json
 
@@ -69,6 +70,21 @@ def test_a_sure_reading_is_stated(page, monkeypatch):
     (time,) = _big_times(page)
     assert "unsure" not in time and not page.warning
     assert any("confidence" in m.value for m in page.markdown)
+
+
+@pytest.mark.parametrize("runner_up,shown", [(0.004, False), (0.05, True)])
+def test_a_sure_reading_lists_only_alternatives_worth_a_percent(page, monkeypatch, runner_up, shown):
+    real = read.read_clock
+
+    def sure_reading(*args, **kwargs):
+        reading = real(*args, **kwargs)
+        others = [read.Alternative(3, 10, runner_up), read.Alternative(9, 0, 0.001)]
+        return dataclasses.replace(reading, confidence=0.9, alternatives=[reading.alternatives[0], *others])
+
+    monkeypatch.setattr(read, "read_clock", sure_reading)
+    page.button(key="clock_example_1").click().run()
+    captions = [c.value for c in page.caption if c.value.startswith("alternatives")]
+    assert captions == (["alternatives: 3:10 (5%)"] if shown else [])  # 9:00 at 0.1% is never listed
 
 
 def test_marking_the_clock_reads_only_the_marked_square(page):
