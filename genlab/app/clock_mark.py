@@ -15,9 +15,10 @@ import io
 
 import numpy as np
 
+from genlab.clock.read import YELLOW
+
 SHOWN_SIDE = 720  # the photo is drawn at most this big (long side): a light page, a box placed to a few pixels
 SELECTABLE = 24  # an invisible grid of this many points a side lets plotly.js report a box drawn anywhere
-MARK_COLOUR = "rgb(255, 200, 0)"
 SIZE_RANGE = (5, 100)  # the size slider's range: % of the short side
 
 
@@ -72,7 +73,7 @@ def photo_figure(image, scale: float, square: tuple | None = None):
     if square is not None:
         left, top, side = (v * zoom for v in square)
         figure.add_shape(type="rect", x0=left, y0=top, x1=left + side, y1=top + side,
-                         line={"color": MARK_COLOUR, "width": 3})
+                         line={"color": f"rgb{YELLOW}", "width": 3})
     figure.update_layout(dragmode="select", margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=min(480, height + 10),
                          xaxis={"visible": False, "range": [0, width]},
                          yaxis={"visible": False, "range": [height, 0], "scaleanchor": "x"})

@@ -37,6 +37,7 @@ READ_TURNS = (0.0, math.radians(-3), math.radians(3))
 # ... each also at 1.6 times the located turn: on real photos the locator finds about 60% of a dial's turn
 # (README, "Photos turned in their plane"), so a dial held at an angle is read at its whole turn too.
 READ_TURN_GAINS = (1.0, 1.6)
+YELLOW = (255, 200, 0)  # the located dial on a drawn reading, and the user's mark on the Clock page
 
 
 def percent(probability: float) -> str:
@@ -368,8 +369,8 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
         a = np.deg2rad(angle)
         draw.line([(cx, cy), at(length * np.sin(a), -length * np.cos(a))], fill=colour, width=max(2, int(width * r)))
     dot = max(3, 0.05 * r)
-    draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=(255, 200, 0))
+    draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=YELLOW)
     if reading.dial is not None:
         rim = [at(np.cos(t), np.sin(t)) for t in np.linspace(0, 2 * np.pi, 73)]
-        draw.line(rim, fill=(255, 200, 0), width=max(1, int(0.015 * r)))
+        draw.line(rim, fill=YELLOW, width=max(1, int(0.015 * r)))
     return photo
