@@ -135,6 +135,20 @@ def test_gan_with_a_voxel_critic_fine_tunes_its_decoder_against_real_grids():
     assert {"decoder", "critic", "voxel_critic", "mapper"} <= changed and "encoder" not in changed
 
 
+def test_a_gan_on_a_fixed_autoencoder_freezes_only_its_batch_norm_statistics():
+    """cuDNN's recurrent layers refuse a backward pass in eval mode, and the voxel game backpropagates
+    through the decoder: only batch-norm layers may be held in eval mode."""
+    for backbone in ("fcn", "lstm"):
+        model = tiny("gan", backbone, latent_dim=4, ae_weight=0.0, voxel_weight=0.1, voxel_width=4).train()
+        frozen = {type(m).__name__ for m in model.modules() if not m.training}
+        assert frozen <= {"BatchNorm3d", "BatchNorm1d"}
+        assert model.decoder.training and model.encoder.training
+        assert ("BatchNorm3d" in frozen) == (backbone == "fcn")
+        before = {name: value.clone() for name, value in model.state_dict().items() if "running" in name}
+        model.training_step(model, voxels(4), model.make_optimisers(1e-3), StepSettings())
+        assert all(torch.equal(model.state_dict()[name], value) for name, value in before.items())
+
+
 def test_build_model_rejects_unknown_names_and_options():
     with pytest.raises(ValueError, match="unknown model kind 'flow'"):
         build_model("flow", "fcn")
@@ -201,19 +215,35 @@ def test_a_checkpoint_stored_in_float16_loads_as_float32_with_its_samplers_untou
                                model.latents(5, generator=torch.Generator().manual_seed(0)), atol=0, rtol=0)
 
 
-def test_float16_storage_refuses_training_state_and_weights_out_of_its_range(tmp_path):
+def test_float16_storage_refuses_training_state_and_non_finite_weights(tmp_path):
     from genlab.models.checkpoint import store_half
 
     model = tiny("ae", "fcn", latent_dim=4)
     path = save_model(model, tmp_path / "run.safetensors", {}, extra_tensors={"resume/model/x": torch.zeros(1)})
     with pytest.raises(ValueError, match="run.safetensors: holds training state to resume from"):
         store_half(path)
+    first = next(iter(model.state_dict()))
     with torch.no_grad():
-        next(model.parameters()).fill_(1e6)  # beyond float16's largest, 65504
-    path = save_model(model, tmp_path / "big.safetensors", {})
-    with pytest.raises(ValueError, match="big.safetensors: weights contain NaN or infinite values"):
+        model.state_dict()[first][0] = float("nan")
+    path = save_model(model, tmp_path / "bad.safetensors", {})
+    with pytest.raises(ValueError, match="bad.safetensors: weights contain NaN or infinite values"):
         store_half(path)
-    assert load_model(path).state_dict()[next(iter(model.state_dict()))].max() == 1e6  # the file is left as it was
+
+
+def test_float16_storage_keeps_a_tensor_beyond_its_range_in_float32(tmp_path):
+    from genlab.models.checkpoint import read_checkpoint, store_half
+
+    model = tiny("ae", "cnn_mlp", latent_dim=4).eval()
+    variances = [name for name in model.state_dict() if name.endswith("running_var")]
+    with torch.no_grad():
+        model.state_dict()[variances[0]].fill_(5e6)  # beyond float16's largest, 65504, as a trained decoder's can be
+    path = save_model(model, tmp_path / "big.safetensors", {})
+    store_half(path)
+    tensors, _ = read_checkpoint(path)
+    assert tensors[variances[0]].dtype == torch.float32 and tensors[variances[0]].max() == 5e6
+    assert tensors[variances[1]].dtype == torch.float16
+    z = torch.randn(3, 4)
+    torch.testing.assert_close(load_model(path).decode(z), model.decode(z), atol=2e-3, rtol=0)
 
 
 def test_genlab_load_model_is_the_same_function():

@@ -70,14 +70,16 @@ def write_samplers(path, model) -> None:
 
 def store_half(path) -> None:
     """Rewrites a finished checkpoint with its network weights in float16 (half the bytes; load_model reads them
-    back into float32 networks), keeping its code samplers and metadata as they are. ValueError naming the file
-    for a checkpoint that holds resume state or weights outside float16's range."""
+    back into float32 networks), keeping its code samplers and metadata as they are. A tensor beyond float16's
+    range (a batch-norm running variance of millions, say) stays in float32. ValueError naming the file for a
+    checkpoint that holds resume state or NaN or infinite weights."""
     tensors, meta = read_checkpoint(path)
     weights, resume = split_tensors(tensors)
     if resume:
         raise ValueError(f"{path}: holds training state to resume from; store only finished checkpoints in float16")
+    check_finite(weights, path)
     halved = {name: value.half() for name, value in weights.items() if value.dtype == torch.float32}
-    check_finite(halved, path)
+    halved = {name: value for name, value in halved.items() if torch.isfinite(value).all()}
     checkpoint_file.save(path, tensors | halved, FORMAT, meta)
 
 

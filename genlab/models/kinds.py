@@ -393,11 +393,16 @@ class GAN(GenerativeModel):
         self.code_std.copy_(raw_codes.std(0).clamp_min(1e-2))
 
     def train(self, mode: bool = True):
-        """Sets training mode; a fixed autoencoder (ae_weight=0) stays in eval mode (batch-norm statistics frozen)."""
+        """Sets training mode; a fixed autoencoder (ae_weight=0) keeps its batch-norm statistics frozen.
+
+        Only the batch-norm layers are put in eval mode: the voxel game backpropagates through the
+        decoder, and cuDNN's recurrent layers refuse a backward pass in eval mode.
+        """
         super().train(mode)
         if not self.config["ae_weight"]:
-            self.encoder.eval()
-            self.decoder.eval()
+            for layer in (*self.encoder.modules(), *self.decoder.modules()):
+                if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                    layer.eval()
         return self
 
     def game(self) -> str:
