@@ -3,8 +3,8 @@
 # (benchmarks/bench_gpu.py, ae_fcn also compiled), a `torchrun --nproc_per_node=1` run (the DDP path on
 # NCCL), a `--compile` run of the trainer, and then all twelve retrained with `train_all.sh --gpu`.
 #
-#     bash benchmarks/gpu_check.sh OUT      # logs and checkpoints in OUT; planned for about 8 minutes on one
-#                                           # GPU (not yet run on one: see the README)
+#     bash benchmarks/gpu_check.sh OUT      # logs and checkpoints in OUT; its steps took about 7 minutes
+#                                           # on one H200 (README, Benchmarks), with 2.5 more for the voxel GANs now
 #
 # Needs the MNIST folder that `--dataset mnist` reads (../shared/data/mnist, or GENLAB_SHARED_DATA /
 # GENLAB_MNIST_DIR). PYTHON names the interpreter (default python3); DEVICE=cpu SCALE=0.01 is a smoke test

@@ -58,3 +58,13 @@ def test_the_gpu_recipe_leaves_precision_to_the_trainer_on_cuda(tmp_path):
     for name, words in steps.items():
         assert option(words, "--device") == ["cuda"] and "--precision" not in words, name
     assert option(steps["ae_cnn_mlp"], "--set") == ["width=32"]
+
+
+def test_the_gans_step_retrains_only_the_four_gans_from_the_aes_already_there(tmp_path):
+    steps = dry_run(tmp_path, "--gans")
+    assert set(steps) == {f"gan_{b}" for b in BACKBONES} | {f"latent/gan_{b}" for b in BACKBONES}
+    for backbone in BACKBONES:
+        assert option(steps[f"latent/gan_{backbone}"], "--init-from") == [str(tmp_path / f"ae_{backbone}.safetensors")]
+        assert option(steps[f"gan_{backbone}"], "--max-minutes") == ["8"]
+    for name, words in steps.items():
+        assert option(words, "--precision") == ["bf16"] and option(words, "--threads") == ["1"], name
