@@ -185,9 +185,15 @@ def findings(results: dict) -> list[str]:
         out.append(f"Reconstruction: the {names.KINDS[leader]} has the lowest test BCE on {best.count(leader)} of "
                    f"{len(backbones)} backbones{others} (mean BCE by kind: "
                    f"{', '.join(f'{names.KINDS[k]} {v:.4f}' for k, v in bce.items())}).")
+    devices = {kind: sorted({r["train_device"] for r in rows if r["kind"] == kind and r["train_device"]})
+               for kind in secs}
+    mixed = len({d for ds in devices.values() for d in ds}) > 1
     if secs:
         out.append("Cost: mean training time (including any warm start's donor) by kind "
                    + ", ".join(f"{names.KINDS[k]} {v:.0f} s" for k, v in secs.items())
+                   + (" (trained on different devices: " + ", ".join(f"{names.KINDS[k]} on {' and '.join(d)}"
+                                                                 for k, d in devices.items())
+                      + "; seconds compare only within one device)" if mixed else "")
                    + "; mean parameters "
                    + ", ".join(f"{names.KINDS[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
     if fd:
@@ -226,7 +232,7 @@ def findings(results: dict) -> list[str]:
                    f"the noise-trained twin reconstructs noisy inputs better in {helped} of {len(pairs)} pairs, "
                    f"and clean inputs worse in {hurt} of {len(pairs)}.")
     if bce and fd and "ae" in bce:
-        best_recon, cheapest = min(bce, key=bce.get), (min(secs, key=secs.get) if secs else None)
+        best_recon, cheapest = min(bce, key=bce.get), (min(secs, key=secs.get) if secs and not mixed else None)
         if best_recon != "ae":
             recon = f"we disagree: the {names.KINDS[best_recon]} has the lowest mean reconstruction BCE"
         elif cheapest in (None, "ae"):
