@@ -352,7 +352,8 @@ def test_findings_say_where_we_agree_with_the_paper(results):
     assert "we agree: AEs have the lowest mean reconstruction BCE" in text and "training cost" not in text
     changed = changed_results({"ae": 0.1, "vae": 0.2, "gan": 0.3}, {"ae": 9.0, "vae": 5.0, "gan": 20.0}, same, gpu_aes)
     cost = next(f for f in report.findings(changed) if f.startswith("Cost:"))
-    assert "(trained on different devices: AE on cuda, VAE on cpu, GAN on cpu; seconds compare only within one device)" in cost
+    assert ("(trained on different devices: AE on cuda, VAE on cpu, GAN on cpu; seconds compare only within one "
+            "device)") in cost
     text = verdict({"ae": 0.1, "vae": 0.05, "gan": 0.3}, {"ae": 1.0, "vae": 5.0, "gan": 20.0}, same)
     assert "we disagree: the VAE has the lowest mean reconstruction BCE" in text
     assert "the AE (sampled from its per-digit code density" in text
