@@ -189,11 +189,11 @@ def findings(results: dict) -> list[str]:
                for kind in secs}
     mixed = len({d for ds in devices.values() for d in ds}) > 1
     if secs:
+        where = ", ".join(f"{names.KINDS[k]} on {' and '.join(d)}" for k, d in devices.items())
         out.append("Cost: mean training time (including any warm start's donor) by kind "
                    + ", ".join(f"{names.KINDS[k]} {v:.0f} s" for k, v in secs.items())
-                   + (" (trained on different devices: " + ", ".join(f"{names.KINDS[k]} on {' and '.join(d)}"
-                                                                 for k, d in devices.items())
-                      + "; seconds compare only within one device)" if mixed else "")
+                   + (f" (trained on different devices: {where}; seconds compare only within one device)"
+                      if mixed else "")
                    + "; mean parameters "
                    + ", ".join(f"{names.KINDS[k]} {v / 1e3:.0f}k" for k, v in params.items()) + ".")
     if fd:
