@@ -6,6 +6,7 @@
     python -m benchmarks.bench_clock_real --small 0.1                       # each photo small in a 12-MP scene
     python -m benchmarks.bench_clock_real --degrade dark                    # every photo dim (see --help)
     python -m benchmarks.bench_clock_real --jitter 8                        # each photo re-taken 8 times
+    python -m benchmarks.bench_clock_real --turn 180 --twelve off           # ... without the twelve finder
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -39,6 +40,9 @@ def main(argv=None) -> int:
                         help="also read every photo re-taken N times (each a seeded, slightly turned, re-framed, "
                              "brighter or darker JPEG copy) and print the figures' mean and range over the N rounds: "
                              "how much of a difference between two readers is luck")
+    parser.add_argument("--twelve", default=None, metavar="PATH|off",
+                        help="the twelve finder (default weights/clock_twelve.safetensors); off: read every dial "
+                             "near the turn the reader's locator finds")
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
@@ -51,9 +55,12 @@ def main(argv=None) -> int:
     if not (Path(args.folder) / "labels.json").is_file():
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
+    from genlab.clock.twelve import load_twelve
+
     reader = load_default_reader(args.weights)
+    finder = False if args.twelve == "off" else load_twelve(args.twelve) if args.twelve else None
     rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small,
-                       degrade=args.degrade)
+                       degrade=args.degrade, finder=finder)
     if args.degrade:
         print(f"every photo {DEGRADATIONS[args.degrade][0]}")
     if args.turn:
@@ -65,8 +72,8 @@ def main(argv=None) -> int:
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
     if args.jitter > 0:
         print("\n" + jitter_rounds(args.folder, reader, args.jitter, turn=args.turn, small=args.small,
-                                    degrade=args.degrade))
-    wall, cpu = phone_photo_ms(reader)
+                                    degrade=args.degrade, finder=finder))
+    wall, cpu = phone_photo_ms(reader, finder)
     print(f"read_clock on a 12-megapixel colour JPEG (4032x3024), decoding included: median {wall:.0f} ms wall, "
           f"{cpu:.0f} ms CPU, of 20 ({args.threads} thread(s); CPU time is what a quiet core would take)")
     return 0
@@ -100,7 +107,7 @@ def jitter_rounds(folder, reader, rounds: int, **options) -> str:
     return "\n".join(lines)
 
 
-def phone_photo_ms(reader, repeats: int = 20) -> tuple:
+def phone_photo_ms(reader, finder=None, repeats: int = 20) -> tuple:
     """Returns the median (wall, CPU) ms read_clock takes on an in-memory 4032x3024 colour JPEG of a
     synthetic scene (tinted warm, so it is read in all three views, as a phone photo is)."""
     import io
@@ -118,11 +125,11 @@ def phone_photo_ms(reader, repeats: int = 20) -> tuple:
     buffer = io.BytesIO()
     scene.save(buffer, "JPEG", quality=90)
     data = buffer.getvalue()
-    read_clock(data, reader=reader)  # warm-up
+    read_clock(data, reader=reader, finder=finder)  # warm-up
     wall, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        read_clock(data, reader=reader)
+        read_clock(data, reader=reader, finder=finder)
         wall.append(1000 * (time.perf_counter() - start))
         cpu.append(1000 * (time.process_time() - start_cpu))
     return float(np.median(wall)), float(np.median(cpu))

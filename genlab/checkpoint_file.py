@@ -34,11 +34,12 @@ class FileFormat:
 
 
 # genlab's weight files (the code that builds each network from its header: genlab.models.checkpoint,
-# genlab.eval.classifier, genlab.clock.train, genlab.clock.detect).
+# genlab.eval.classifier, genlab.clock.train, genlab.clock.detect, genlab.clock.twelve).
 MODEL = FileFormat("genlab-checkpoint", 1, "genlab checkpoint", "checkpoint")
 CLASSIFIER = FileFormat("genlab-classifier", 1, "genlab digit classifier", "classifier")
 CLOCK_READER = FileFormat("genlab.clock", 1, "genlab clock reader")
 CLOCK_DETECTOR = FileFormat("genlab.clock.detector", 1, "genlab clock detector")
+CLOCK_TWELVE = FileFormat("genlab.clock.twelve", 1, "genlab clock twelve finder")
 
 
 def save(path, tensors: dict, file_format: FileFormat, info: dict) -> Path:

@@ -1,4 +1,4 @@
-"""genlab.checkpoint_file: the one reader and writer of weight files (models, classifier, clock reader and detector)."""
+"""genlab.checkpoint_file: the one reader and writer of weight files (models, classifier, the clock files)."""
 
 import json
 import subprocess
@@ -9,10 +9,11 @@ import torch
 from safetensors.torch import save_file
 
 from genlab import checkpoint_file, paths
-from genlab.checkpoint_file import CLASSIFIER, CLOCK_DETECTOR, CLOCK_READER, MODEL
+from genlab.checkpoint_file import CLASSIFIER, CLOCK_DETECTOR, CLOCK_READER, CLOCK_TWELVE, MODEL
 
 SHIPPED = {"ae_fcn.safetensors": MODEL, "classifier.safetensors": CLASSIFIER,
-           "clock_reader.safetensors": CLOCK_READER, "clock_detector.safetensors": CLOCK_DETECTOR}
+           "clock_reader.safetensors": CLOCK_READER, "clock_detector.safetensors": CLOCK_DETECTOR,
+           "clock_twelve.safetensors": CLOCK_TWELVE}
 
 
 def test_round_trip_keeps_tensors_and_header(tmp_path):

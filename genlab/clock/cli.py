@@ -4,13 +4,16 @@
     python -m genlab clock compare --steps 400                     # all heads, gamma off/on -> results/
     python -m genlab clock train --steps 3000                      # -> weights/clock_reader.safetensors
     python -m genlab clock train-detector --steps 2000             # -> weights/clock_detector.safetensors
+    python -m genlab clock train-twelve --steps 6000               # -> weights/clock_twelve.safetensors
     python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
     python -m genlab clock calibrate                                # fit the confidence temperature
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock evaluate --slant 0.6 --turn 15           # ... each seen at a slant, turned
+    python -m genlab clock evaluate --any-turn [--twelve off]        # ... turned anywhere on the circle
     python -m genlab clock bench
 """
 
+import math
 import sys
 import time
 
@@ -131,6 +134,39 @@ def _train_detector(args) -> int:
     return 0
 
 
+def _train_twelve(args) -> int:
+    import torch
+
+    from genlab.clock import synth, twelve
+    from genlab.clock.models import faces_to_unit
+    from genlab.clock.read import load_default_reader
+    from genlab.clock.train import prepare
+
+    torch.set_num_threads(args.threads)
+    if args.n_test < 1:
+        raise ValueError(f"--n-test must be at least 1 (held-out clocks to score), got {args.n_test}")
+    reader = load_default_reader(args.weights)
+    if getattr(reader, "locator", None) is None or reader.locator.fc[-1].out_features < 6:
+        raise ValueError("the twelve finder works beside a reader of trunk 'aligned' (its locator finds the dial)")
+
+    def clocks(n, seed, hard):
+        bar = progress_bar("generating clocks")
+        images, _, faces = synth.cached_clocks(n, seed=seed, progress=lambda d, t: bar(d, t), with_faces=True,
+                                               hard=hard)
+        return (prepare(images, reader.config.input_size, reader.config.gamma),
+                faces_to_unit(torch.as_tensor(faces, dtype=torch.float32), images.shape[-1]))
+
+    finder = twelve.train_twelve(reader, *clocks(args.n_train, args.seed, args.hard), args.steps,
+                                 args.batch_size, on_progress=step_bar("training twelve finder"))
+    metrics = twelve.evaluate_twelve(reader, finder, *clocks(args.n_test, args.test_seed, 0.0))
+    trained_on = {"source": "synthetic", "n": args.n_train, "seed": args.seed, "hard": args.hard,
+                  "steps": args.steps, "generator_version": synth.GENERATOR_VERSION}
+    out = args.out or twelve.TWELVE_PATH
+    twelve.save_twelve(finder, out, trained_on, metrics)
+    print(f"saved {out}; held-out synthetic clocks turned anywhere: {metrics}")
+    return 0
+
+
 def _compare(args) -> int:
     import torch
 
@@ -179,7 +215,8 @@ def _read(args) -> int:
     for alt in reading.alternatives[1:]:
         print(f"  or {alt.text}  ({percent(alt.probability)})")
     if reading.dial is not None:
-        print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial))
+        turned = f", turned {math.degrees(reading.turn):+.0f} degrees" if abs(reading.turn) >= math.radians(2) else ""
+        print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial) + turned)
     return 0
 
 
@@ -234,6 +271,7 @@ def _evaluate(args) -> int:
     from genlab.clock import synth, train
     from genlab.clock.models import common_sense_error
     from genlab.clock.read import SURE_CONFIDENCE, format_time, load_default_reader, read_clock
+    from genlab.clock.twelve import load_twelve
 
     reader = load_default_reader(args.weights)
     if args.scenes:
@@ -247,9 +285,10 @@ def _evaluate(args) -> int:
                                            sizes=tuple(args.clock_size))
     else:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
-        if args.slant < 1 or args.turn:
-            images = train.slanted(images, faces, args.slant, args.seed, args.turn)
-    readings = [read_clock(image, reader=reader, crop=args.scenes) for image in images]
+        if args.slant < 1 or args.turn or args.any_turn:
+            images = train.slanted(images, faces, args.slant, args.seed, args.turn, args.any_turn)
+    finder = False if args.twelve == "off" else load_twelve(args.twelve) if args.twelve else None
+    readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder) for image in images]
     predicted = np.array([r.hour * 60 + r.minute for r in readings])
     sure = np.array([r.sure for r in readings])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
@@ -258,7 +297,9 @@ def _evaluate(args) -> int:
              f"photos {args.clock_size[0]:.0%}-{args.clock_size[1]:.0%} of the short side)")
     what = (scene if args.scenes else "150x150 clocks"
             + (f", each dial squashed to aspect {args.slant:g} (seen at a slant)" if args.slant < 1 else "")
-            + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else ""))
+            + (f", turned by N(0, {args.turn:g}) degrees" if args.turn else "")
+            + (", turned anywhere on the circle" if args.any_turn else "")
+            + (", without the twelve finder" if finder is False else ""))
     print(f"{args.n} held-out synthetic {what}, seed {args.seed}: hour accuracy "
           f"{np.mean(predicted // 60 == labels[:, 0]):.1%}, median error {np.median(errors):.1f} min, "
           f"mean {errors.mean():.1f} min, within 10 min {np.mean(errors <= 10):.1%}; sure (confidence >= "
@@ -367,6 +408,19 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default=None, help="default weights/clock_detector.safetensors")
     p.set_defaults(func=_train_detector)
 
+    p = sub.add_parser("train-twelve", help="train the network that finds twelve o'clock on a dial turned anywhere")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--n-train", type=int, default=48000, help="synthetic training clocks (cached)")
+    p.add_argument("--seed", type=int, default=11, help="synthetic training seed")
+    p.add_argument("--hard", type=float, default=0.4, help="share of training clocks with hard cases")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--n-test", type=int, default=1000, help="held-out synthetic clocks to score")
+    p.add_argument("--test-seed", type=int, default=1000)
+    p.add_argument("--weights", default=None, help="the reader whose locator finds the dials (default: shipped)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the CPU is shared)")
+    p.add_argument("--out", default=None, help="default weights/clock_twelve.safetensors")
+    p.set_defaults(func=_train_twelve)
+
     p = sub.add_parser("read", help="tell the time on a photo")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
@@ -400,6 +454,11 @@ def add_parser(subparsers) -> None:
                         "direction, as a dial seen at a slant (not with --scenes)")
     p.add_argument("--turn", type=float, default=0.0, metavar="DEGREES",
                    help="turn each clock in its plane by N(0, DEGREES) (not with --scenes)")
+    p.add_argument("--any-turn", action="store_true",
+                   help="turn each clock in its plane by an angle drawn evenly from the whole circle "
+                        "(not with --scenes)")
+    p.add_argument("--twelve", default=None, metavar="PATH|off",
+                   help="the twelve finder (default weights/clock_twelve.safetensors); off: none")
     p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)

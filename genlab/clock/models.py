@@ -379,7 +379,7 @@ def polar_unwrap(x: torch.Tensor, n_radii: int = 32, n_angles: int = 120, centre
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class _PolarConv(nn.Module):
+class PolarConv(nn.Module):
     """3x3 conv-BN-ReLU on a polar image: wraps around in angle, strides only in radius."""
 
     def __init__(self, c_in, c_out, stride):
@@ -408,8 +408,8 @@ class PolarClockNet(nn.Module):
         self.head_name, self.width = "polar", width
         w = width
         self.trunk = nn.Sequential(
-            _PolarConv(1, w, 1), _PolarConv(w, w, 2), _PolarConv(w, 2 * w, 1), _PolarConv(2 * w, 2 * w, 2),
-            _PolarConv(2 * w, 4 * w, 1), _PolarConv(4 * w, 4 * w, 2))
+            PolarConv(1, w, 1), PolarConv(w, w, 2), PolarConv(w, 2 * w, 1), PolarConv(2 * w, 2 * w, 2),
+            PolarConv(2 * w, 4 * w, 1), PolarConv(4 * w, 4 * w, 2))
         self.scores = nn.Sequential(nn.Conv1d(4 * w, 4 * w, 3, padding=1, padding_mode="circular"),
                                     nn.ReLU(inplace=True), nn.Conv1d(4 * w, 2, 1))
         self.head = Classes720Head()

@@ -147,14 +147,17 @@ def _recentred_box(photo: Photo, dial: tuple) -> tuple:
     return cx - r * MARGIN, cy - r * MARGIN, 2 * r * MARGIN
 
 
-def _read_chains(reader, photo: Photo, starts: list) -> list:
+def _read_chains(reader, photo: Photo, starts: list, finder=None) -> list:
     """Returns, per (box, source, view) start, (mean (720,) probabilities over its crops, last Face, dial or None,
     the dial's ellipse shape or None, its turn in radians).
 
     Each start is read in its view of the photo (Photo.views), then re-centred RECENTRE_STEPS
     times on the dial the reader's face locator finds in it (readers without a locator read each
-    start once). All starts are read together, one batch per step.
+    start once). All starts are read together, one batch per step. An aligned reader's crops are also read
+    where the `finder` (twelve.TwelveFinder; default the shipped one, False for none) says twelve o'clock may
+    be, when that is a quarter turn or more from the located turn (twelve.turned_reading).
     """
+    from genlab.clock import twelve
     from genlab.clock.train import prepare
 
     boxes = [box for box, _, _ in starts]
@@ -167,6 +170,10 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
         probs = (reader.probabilities(x) if located is None else
                  reader.probabilities(x, shifts=READ_SHIFTS, face=located, turns=READ_TURNS,
                                       turn_gains=READ_TURN_GAINS))
+        turned = None
+        if located is not None and located.shape[1] >= 6 and finder is not False:
+            probs, turned = twelve.turned_reading(reader, finder or twelve.default_finder(), x, located, probs,
+                                                  READ_TURNS)
         probs = probs.numpy().astype(np.float64)
         totals = probs if totals is None else totals + probs
         if located is None:
@@ -174,14 +181,15 @@ def _read_chains(reader, photo: Photo, starts: list) -> list:
         rows = located.numpy()
         dials = [_dial_in_photo(face, row) for face, row in zip(faces, rows)]
         shapes = [tuple(float(v) for v in row[3:5]) if len(row) >= 5 else None for row in rows]
-        turns = [float(row[5]) if len(row) >= 6 else 0.0 for row in rows]
+        turns = [float(row[5]) if len(row) >= 6 else 0.0 for row in rows] if turned is None else turned.tolist()
         if step < RECENTRE_STEPS:
             boxes = [_recentred_box(photo, dial) for dial in dials]
     return [(total / (step + 1), *rest) for total, *rest in zip(totals, faces, dials, shapes, turns)]
 
 
 @torch.no_grad()
-def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, detector=None) -> ClockReading:
+def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, detector=None,
+               finder=None) -> ClockReading:
     """Returns the ClockReading of a clock photo: a path, bytes, file object, PIL image, uint8 array
     or an opened preprocess.Photo.
 
@@ -191,12 +199,14 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     when it is sure of it (DETECT_TRUSTED), and otherwise beside the centre square and, for a
     photo far from square, the whole photo (crop=False: the centre square only). Each is
     re-centred on the dial the reader's face locator finds; the reading is their mean
-    distribution, calibrated with the reader's temperature. Uses `reader` and `detector`
+    distribution, calibrated with the reader's temperature. An aligned reader also reads a dial where
+    the `finder` finds twelve o'clock when that is a quarter turn or more away from where the reader's
+    locator finds it (twelve.turned_reading; False: never). Uses `reader`, `detector` and `finder`
     (default: the shipped weights). Raises ValueError for images that cannot be read (see
     preprocess.open_image) and for an empty box.
     """
     reader = reader or load_default_reader()
-    p, chains = time_distribution(image, reader, crop, box, detector)
+    p, chains = time_distribution(image, reader, crop, box, detector, finder)
     alternatives = top_times(calibrated(p, reader_temperature(reader)), top_k)
     first = alternatives[0]
     window = (60 * first.hour + first.minute + np.arange(-WINDOW, WINDOW + 1)) % MINUTES
@@ -205,7 +215,7 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
 
 
 @torch.no_grad()
-def time_distribution(image, reader, crop: bool = True, box=None, detector=None) -> tuple:
+def time_distribution(image, reader, crop: bool = True, box=None, detector=None, finder=None) -> tuple:
     """Returns (uncalibrated (720,) probabilities over minutes since twelve, the chains read) for a photo;
     see read_clock for the arguments and _read_chains for the chains."""
     photo = open_photo(image)
@@ -221,7 +231,7 @@ def time_distribution(image, reader, crop: bool = True, box=None, detector=None)
             starts += [(b, source, view) for b, source in [*guesses, (found, "detected")]]
     else:
         starts = [(b, source, view) for b, source in start_boxes(photo, crop=False) for view in views]
-    chains = _read_chains(reader, photo, starts)
+    chains = _read_chains(reader, photo, starts, finder)
     return np.mean([c[0] for c in chains], axis=0), chains
 
 

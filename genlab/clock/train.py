@@ -128,15 +128,22 @@ def squash_batch(x: torch.Tensor, faces: torch.Tensor, share: float, generator: 
     rotation = rotation_matrix(angle)
     scale = torch.diag_embed(torch.stack([1 / aspect, torch.ones(b)], 1))
     x = _warp_about(x, faces[:, :2], rotation @ scale @ rotation.transpose(1, 2), "border")
-    if turn:  # only a disc around the dial turns: turned corners would tell the turn without looking at the dial
-        line = torch.linspace(-1 + 1 / x.shape[-1], 1 - 1 / x.shape[-1], x.shape[-1])
-        ys, xs = torch.meshgrid(line, line, indexing="ij")
-        distance = ((xs - faces[:, 0, None, None]) ** 2 + (ys - faces[:, 1, None, None]) ** 2).sqrt()
-        inside = ((TURN_DISC * faces[:, 2, None, None] - distance) * x.shape[-1] / 4).clamp(0, 1)[:, None]
-        x = inside * _warp_about(x, faces[:, :2], rotation_matrix(-turned), "reflection") + (1 - inside) * x
+    if turn:
+        x = turn_dials(x, faces, turned)
     was_turned = faces[:, 3] if faces.shape[1] > 3 else torch.zeros(b)
     return x, torch.cat([faces[:, :2], faces[:, 2:3] * aspect.sqrt()[:, None], squash_shape(aspect, angle + turned),
                          (was_turned + turned)[:, None]], 1)
+
+
+def turn_dials(x: torch.Tensor, faces: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
+    """Returns prepared clocks x (B, 1, S, S) with the disc of TURN_DISC radii around each dial faces (B, >=3)
+    (FaceLocator units) turned clockwise by angles (B,) radians. Beyond the disc the photo stays: turned corners
+    would tell the turn without looking at the dial."""
+    line = torch.linspace(-1 + 1 / x.shape[-1], 1 - 1 / x.shape[-1], x.shape[-1])
+    ys, xs = torch.meshgrid(line, line, indexing="ij")
+    distance = ((xs - faces[:, 0, None, None]) ** 2 + (ys - faces[:, 1, None, None]) ** 2).sqrt()
+    inside = ((TURN_DISC * faces[:, 2, None, None] - distance) * x.shape[-1] / 4).clamp(0, 1)[:, None]
+    return inside * _warp_about(x, faces[:, :2], rotation_matrix(-angles), "reflection") + (1 - inside) * x
 
 
 def _warp_about(x: torch.Tensor, centres: torch.Tensor, inverse: torch.Tensor, padding: str) -> torch.Tensor:
@@ -148,13 +155,18 @@ def _warp_about(x: torch.Tensor, centres: torch.Tensor, inverse: torch.Tensor, p
     return F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
 
-def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0, turn: float = 0.0) -> np.ndarray:
+def slanted(images: np.ndarray, faces: np.ndarray, aspect: float, seed: int = 0, turn: float = 0.0,
+            anywhere: bool = False) -> np.ndarray:
     """Returns (N, S, S) uint8 clocks `images` with their dials `faces` (N, 3) (pixels) each squashed to
     `aspect` along a random direction (seeded), as seen at a slant, and turned by N(0, turn) degrees
-    (squash_batch): a test of rectification."""
+    (squash_batch): a test of rectification. anywhere: then each dial is also turned by an angle drawn evenly
+    from the whole circle (turn_dials)."""
     x = torch.from_numpy(images.astype(np.float32) / 255)[:, None]
     unit = faces_to_unit(torch.as_tensor(np.asarray(faces), dtype=torch.float32), images.shape[-1])
-    x = squash_batch(x, unit, 1.0, torch.Generator().manual_seed(seed), (aspect, aspect), turn)[0]
+    generator = torch.Generator().manual_seed(seed)
+    x, unit = squash_batch(x, unit, 1.0, generator, (aspect, aspect), turn)
+    if anywhere:
+        x = turn_dials(x, unit, (torch.rand(len(x), generator=generator) * 2 - 1) * math.pi)
     return (x[:, 0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 

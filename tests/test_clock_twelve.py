@@ -1,0 +1,158 @@
+"""The twelve finder: equivariance, the upright prior, dials read upside down, saving, bad files, the CLI."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from genlab.clock import read, synth, train, twelve
+from genlab.clock.models import common_sense_error
+from genlab.clock.twelve import N_ANGLES
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return twelve.load_twelve()
+
+
+def _clocks(n: int, seed: int) -> tuple:
+    """Returns (uint8 clocks (n, 150, 150), labels (n, 2)) with the dial's centre at the image's centre (so that a
+    quarter turn of the whole image turns the dial about its own centre)."""
+    images, labels, faces = synth.make_clocks(n, seed=seed, with_faces=True)
+    shifts = [(round(75 - f[1]), round(75 - f[0])) for f in faces]
+    return np.stack([np.roll(image, shift, (0, 1)) for image, shift in zip(images, shifts)]), labels
+
+
+def test_a_quarter_turn_moves_the_scores_a_quarter_of_the_way_round(one_torch_thread):
+    torch.manual_seed(0)
+    finder = twelve.TwelveFinder(width=4).eval()
+    x = torch.rand(2, 1, 72, 72)
+    face = torch.tensor([[0.0, 0.0, 0.8, 0.0, 0.0, 0.1]]).repeat(2, 1)
+    with torch.no_grad():
+        upright = finder(x, face)
+        clockwise = finder(torch.rot90(x, k=-1, dims=(2, 3)), face)  # twelve o'clock moves to three o'clock
+    assert upright.shape == (2, N_ANGLES)
+    spread = (upright - upright.mean(1, keepdim=True)).abs().max()  # an untrained net's scores differ a little
+    assert torch.allclose(clockwise, upright.roll(N_ANGLES // 4, dims=1), atol=1e-3 * spread)
+    assert not torch.allclose(clockwise, upright, atol=0.3 * spread)
+
+
+def test_the_prior_keeps_an_undecided_dial_upright_and_gives_way_to_clear_evidence():
+    flat = twelve.turn_posterior(torch.zeros(1, N_ANGLES))[0]
+    assert torch.allclose(flat, twelve.turn_prior()) and flat.sum().item() == pytest.approx(1)
+    near_up = (twelve.turn_distance(twelve.column_turns(), torch.tensor(0.0)) <= math.pi / 4)
+    assert flat[near_up].sum() > 0.9 and flat.argmax().item() == 0
+    evidence = torch.zeros(1, N_ANGLES)
+    evidence[0, N_ANGLES // 2] = 8.0  # upside down, clearly
+    assert twelve.peak_turns(twelve.turn_posterior(evidence)).item() == pytest.approx(math.pi, abs=0.02)
+
+
+def test_peak_turns_finds_a_turn_between_columns():
+    q = torch.zeros(2, N_ANGLES)
+    q[0, 10] = q[0, 11] = 0.5
+    q[1, 0] = q[1, 1] = 0.5  # next to up: the peak's neighbours wrap round
+    step = 2 * math.pi / N_ANGLES
+    assert twelve.peak_turns(q).tolist() == pytest.approx([10.5 * step, 0.5 * step], abs=1e-5)
+    assert twelve.target(torch.tensor([0.0]))[0].argmax().item() == 0
+
+
+def test_dials_upside_down_are_read_right_only_with_the_finder(shipped, one_torch_thread):
+    images, labels = _clocks(12, seed=7001)
+    truth = labels[:, 0] * 60 + labels[:, 1]
+    upside_down = np.ascontiguousarray(images[:, ::-1, ::-1])
+    reader = read.load_default_reader()
+
+    def errors(pictures, finder):
+        readings = [read.read_clock(p, reader=reader, crop=False, finder=finder) for p in pictures]
+        return common_sense_error(truth, np.array([r.hour * 60 + r.minute for r in readings])), readings
+
+    with_finder, readings = errors(upside_down, shipped)
+    without, _ = errors(upside_down, False)
+    assert (with_finder <= 10).sum() >= 8 and (without <= 10).sum() <= 2  # 9 and 0 of 12 when written
+    right = with_finder <= 10
+    assert all(abs(abs(r.turn) - math.pi) < math.radians(20) for r, ok in zip(readings, right) if ok)
+    upright, _ = errors(images, shipped)
+    assert (upright <= 10).sum() >= 11  # upright dials stay read upright
+
+
+def test_save_load_round_trip_reproduces_outputs(tmp_path, shipped, one_torch_thread):
+    path = tmp_path / "twelve.safetensors"
+    twelve.save_twelve(shipped, path, {"n": 3}, {"median": 1.0})
+    again = twelve.load_twelve(path)
+    assert again.trained_on == {"n": 3} and again.metrics == {"median": 1.0}
+    x, face = torch.rand(3, 1, 72, 72), torch.tensor([[0.0, 0.0, 0.8]]).repeat(3, 1)
+    with torch.no_grad():
+        assert torch.equal(again(x, face), shipped(x, face))  # float16 weights both times
+
+
+def test_foreign_and_broken_files_are_refused_by_name(tmp_path):
+    foreign = tmp_path / "detector.safetensors"
+    save_file({"w": torch.zeros(2)}, str(foreign), metadata={"format": "genlab.clock.detector"})
+    with pytest.raises(ValueError, match="detector.safetensors is not a genlab clock twelve finder"):
+        twelve.load_twelve(foreign)
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        twelve.load_twelve(tmp_path / "missing.safetensors")
+    cut = tmp_path / "cut.safetensors"
+    twelve.save_twelve(twelve.TwelveFinder(width=4), cut)
+    with safe_open(str(cut), "pt") as f:
+        metadata = f.metadata()
+    state = {k: v for k, v in load_file(str(cut)).items() if not k.startswith("scores")}
+    save_file(state, str(cut), metadata=metadata)
+    with pytest.raises(ValueError, match="cut.safetensors: weights do not fit"):
+        twelve.load_twelve(cut)
+    other = tmp_path / "other.safetensors"
+    twelve.save_twelve(twelve.TwelveFinder(width=4), other)
+    with safe_open(str(other), "pt") as f:
+        metadata = dict(f.metadata())
+    metadata["genlab"] = metadata["genlab"].replace(f'"n_angles": {N_ANGLES}', '"n_angles": 60')
+    save_file(load_file(str(other)), str(other), metadata=metadata)
+    with pytest.raises(ValueError, match="other.safetensors looks at 60 x"):
+        twelve.load_twelve(other)
+
+
+def test_cli_trains_saves_and_scores_a_finder(tmp_path, capsys, one_torch_thread, monkeypatch):
+    from genlab.cli import main
+
+    calls = []
+    monkeypatch.setattr(synth, "cached_clocks", lambda n, seed, **kw: calls.append(n) or synth.make_clocks(
+        n, seed, with_faces=True, hard=kw.get("hard", 0.0)))
+    out = tmp_path / "twelve.safetensors"
+    args = ["clock", "train-twelve", "--steps", "2", "--n-train", "8", "--batch-size", "4", "--n-test", "4"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "within_15" in capsys.readouterr().out and calls == [8, 4]
+    finder = twelve.load_twelve(out)
+    assert finder.metrics["n"] == 4 and finder.trained_on["steps"] == 2
+    assert main([*args[:-2], "--n-test", "0", "--out", str(out)]) == 2
+    assert "--n-test must be at least 1" in capsys.readouterr().err
+
+
+def test_evaluate_turns_clocks_anywhere_and_reads_them_with_or_without_the_finder(capsys, one_torch_thread):
+    from genlab.cli import main
+
+    images, _, faces = synth.make_clocks(4, seed=5, with_faces=True)
+    turned = train.slanted(images, faces, 1.0, seed=1, anywhere=True)
+    assert turned.shape == images.shape and turned.dtype == np.uint8
+    assert np.abs(turned.astype(int) - images).mean() > 5  # the dials moved
+    assert main(["clock", "evaluate", "--n", "2", "--any-turn"]) == 0
+    assert "turned anywhere on the circle, seed" in capsys.readouterr().out
+    assert main(["clock", "evaluate", "--n", "2", "--any-turn", "--twelve", "off"]) == 0
+    assert "without the twelve finder" in capsys.readouterr().out
+
+
+def test_read_says_how_far_the_dial_was_turned(tmp_path, capsys, one_torch_thread):
+    from PIL import Image
+
+    from genlab.cli import main
+
+    images, labels = _clocks(1, seed=7001)
+    path = tmp_path / "upside_down.png"
+    Image.fromarray(np.ascontiguousarray(images[0, ::-1, ::-1])).save(path)
+    assert main(["clock", "read", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(read.format_time(*labels[0]))
+    turn = float(re.search(r"turned ([+-]\d+) degrees", out).group(1))
+    assert abs(abs(turn) - 180) < 30
