@@ -30,7 +30,7 @@ from torch import nn
 from genlab import checkpoint_file
 from genlab.clock import synth
 from genlab.paths import WEIGHTS_DIR
-from genlab.train.callbacks import report_step, stop_requested
+from genlab.train.callbacks import optimise_step
 
 DETECT_SIDE = 128  # the network's square input side (photo's long side resized to it)
 STRIDE = 4  # input pixels per output cell
@@ -379,12 +379,7 @@ def train_detector(steps: int = 3000, n_scenes: int = 20000, seed: int = 0, batc
         x[flip] = x[flip].flip(-1)
         y[flip, :, 0] = DETECT_SIDE - y[flip, :, 0]
         loss = detection_loss(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        report_step(on_progress, step + 1, steps, loss.item())
-        if stop_requested(stop_event):
+        if optimise_step(loss, optimizer, schedule, step + 1, steps, on_progress, stop_event):
             break
     model.trained_on = {"source": "synthetic scenes", "n": n_scenes, "seed": seed, "steps": steps,
                         "scene_version": SCENE_VERSION, "generator_version": synth.GENERATOR_VERSION}

@@ -32,7 +32,7 @@ from genlab.clock.models import (
     squash_shape,
     to_minutes,
 )
-from genlab.train.callbacks import report_step, stop_requested
+from genlab.train.callbacks import optimise_step
 
 FORMAT = checkpoint_file.CLOCK_READER
 INPUT_SIZE = 72  # the network's input side: fine enough for 1-minute hand angles, cheap on CPU
@@ -253,12 +253,7 @@ def fit(config: ReaderConfig, x_all: torch.Tensor, y_all: torch.Tensor, steps: i
             centres = faces[idx] if faces is not None else torch.tensor([[0.0, 0.0, 1.0]]).expand(len(idx), 3)
             x = squash_batch(x, centres, config.squash, generator, turn=config.turn)[0]
         loss = model.head.loss(model(x), y_all[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        report_step(on_progress, step + 1, steps, loss.item())
-        if stop_requested(stop_event):
+        if optimise_step(loss, optimizer, schedule, step + 1, steps, on_progress, stop_event):
             break
     return model.eval()
 

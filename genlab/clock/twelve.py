@@ -26,7 +26,7 @@ from torch import nn
 from genlab import checkpoint_file
 from genlab.clock.models import FACE_REACH, PolarConv, polar_unwrap
 from genlab.paths import WEIGHTS_DIR
-from genlab.train.callbacks import report_step, stop_requested
+from genlab.train.callbacks import optimise_step
 
 N_ANGLES = 96  # columns of the polar view: 3.75 degrees each
 N_RADII = 32
@@ -134,12 +134,7 @@ def train_twelve(reader, x_all: torch.Tensor, faces: torch.Tensor, steps: int = 
         idx = torch.randint(len(x_all), (batch_size,), generator=generator)
         x, located, turns = turned_batch(reader, x_all[idx], faces[idx], generator)
         loss = -(target(turns) * F.log_softmax(finder(x, located), 1)).sum(1).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        report_step(on_progress, step + 1, steps, loss.item())
-        if stop_requested(stop_event):
+        if optimise_step(loss, optimizer, schedule, step + 1, steps, on_progress, stop_event):
             break
     return finder.eval()
 

@@ -52,3 +52,14 @@ def report_step(on_progress, step: int, steps: int, loss: float) -> None:
     """Reports step `step` of `steps` with its loss to on_progress (if given), for a trainer counted in steps."""
     if on_progress is not None:
         on_progress(Progress(1, 1, step, steps, {"loss": loss}))
+
+
+def optimise_step(loss, optimizer, schedule, step: int, steps: int, on_progress=None, stop_event=None) -> bool:
+    """Returns whether to stop after one step of a trainer counted in steps: backpropagates `loss`, steps the
+    optimizer and its schedule, and reports step `step` (1-based) of `steps` (report_step)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    report_step(on_progress, step, steps, loss.item())
+    return stop_requested(stop_event)
