@@ -55,10 +55,10 @@ def main(argv=None) -> int:
     if not (Path(args.folder) / "labels.json").is_file():
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
-    from genlab.clock.twelve import load_twelve
+    from genlab.clock.twelve import finder_option
 
     reader = load_default_reader(args.weights)
-    finder = False if args.twelve == "off" else load_twelve(args.twelve) if args.twelve else None
+    finder = finder_option(args.twelve)
     rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small,
                        degrade=args.degrade, finder=finder)
     if args.degrade:

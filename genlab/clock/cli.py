@@ -146,7 +146,7 @@ def _train_twelve(args) -> int:
     if args.n_test < 1:
         raise ValueError(f"--n-test must be at least 1 (held-out clocks to score), got {args.n_test}")
     reader = load_default_reader(args.weights)
-    if getattr(reader, "locator", None) is None or reader.locator.fc[-1].out_features < 6:
+    if reader.config.trunk != "aligned":
         raise ValueError("the twelve finder works beside a reader of trunk 'aligned' (its locator finds the dial)")
 
     def clocks(n, seed, hard):
@@ -271,7 +271,7 @@ def _evaluate(args) -> int:
     from genlab.clock import synth, train
     from genlab.clock.models import common_sense_error
     from genlab.clock.read import SURE_CONFIDENCE, format_time, load_default_reader, read_clock
-    from genlab.clock.twelve import load_twelve
+    from genlab.clock.twelve import finder_option
 
     reader = load_default_reader(args.weights)
     if args.scenes:
@@ -287,7 +287,7 @@ def _evaluate(args) -> int:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
         if args.slant < 1 or args.turn or args.any_turn:
             images = train.slanted(images, faces, args.slant, args.seed, args.turn, args.any_turn)
-    finder = False if args.twelve == "off" else load_twelve(args.twelve) if args.twelve else None
+    finder = finder_option(args.twelve)
     readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder) for image in images]
     predicted = np.array([r.hour * 60 + r.minute for r in readings])
     sure = np.array([r.sure for r in readings])

@@ -172,8 +172,8 @@ def _read_chains(reader, photo: Photo, starts: list, finder=None) -> list:
                                       turn_gains=READ_TURN_GAINS))
         turned = None
         if located is not None and located.shape[1] >= 6 and finder is not False:
-            probs, turned = twelve.turned_reading(reader, finder or twelve.default_finder(), x, located, probs,
-                                                  READ_TURNS)
+            chosen = twelve.default_finder() if finder is None else finder
+            probs, turned = twelve.turned_reading(reader, chosen, x, located, probs, READ_TURNS)
         probs = probs.numpy().astype(np.float64)
         totals = probs if totals is None else totals + probs
         if located is None:

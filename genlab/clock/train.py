@@ -183,7 +183,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 2), pct_start=0.15)
     generator = torch.Generator().manual_seed(seed + 1)
     locator.train()
-    for _ in range(steps):
+    for step in range(steps):
         idx = torch.randint(len(x_all), (batch_size,), generator=generator)
         x, target = x_all[idx], faces[idx]
         outputs = locator.fc[-1].out_features
@@ -192,10 +192,7 @@ def fit_locator(locator: nn.Module, x_all: torch.Tensor, faces: torch.Tensor, st
         target = target[:, :outputs]
         # Huber on errors scaled to ~pixels of a 150-px clock (1 unit = 1/75 of the half side)
         loss = F.smooth_l1_loss(75 * locator(x), 75 * target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        optimise_step(loss, optimizer, schedule, step + 1, steps)
     return locator.eval()
 
 

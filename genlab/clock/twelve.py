@@ -183,6 +183,14 @@ def load_twelve(path=TWELVE_PATH) -> nn.Module:
     return finder.eval()
 
 
+def finder_option(option: str | None):
+    """Returns read_clock's `finder` for a command-line option: None (the shipped finder) for no option, False
+    for "off", else the finder saved at that path."""
+    if option is None:
+        return None
+    return False if option == "off" else load_twelve(option)
+
+
 @lru_cache(maxsize=1)
 def default_finder() -> nn.Module:
     """Returns the shipped TwelveFinder (weights/clock_twelve.safetensors), loaded once."""
