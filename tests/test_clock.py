@@ -86,6 +86,44 @@ def test_drawn_hands_match_the_label(hour, minute):
             assert _darkness_along(image, empty, 0.6 * r, 0.8 * r) < 40
 
 
+class _RomanDial:
+    """Stands in for a random generator: draws a dial of Roman numerals at mid-range size and ring."""
+
+    def choice(self, options, p=None):
+        return "roman"
+
+    def uniform(self, low, high):
+        return (low + high) / 2
+
+    def integers(self, n):
+        return 0
+
+
+def _ink_box(canvas, cx, cy, half):
+    """Returns (width, height) of the ink's bounding box in the square of side 2 * half about (cx, cy)."""
+    ys, xs = np.nonzero(canvas[cy - half:cy + half, cx - half:cx + half] < 128)
+    return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def _roman_numerals(monkeypatch, radial_share):
+    from PIL import Image, ImageDraw
+
+    monkeypatch.setattr(synth, "RADIAL_SHARE", {"roman": radial_share})
+    canvas = Image.new("L", (300, 300), 255)
+    synth._draw_numerals(canvas, ImageDraw.Draw(canvas), _RomanDial(), 150, 150, 140, 0)
+    return np.asarray(canvas)
+
+
+def test_radial_numerals_stand_along_the_radius(monkeypatch):
+    upright, radial = _roman_numerals(monkeypatch, 0.0), _roman_numerals(monkeypatch, 1.0)
+    ring, half = round(140 * 0.7), 20
+    # "XII" is drawn the same either way; "III" at three o'clock stands as the twelve does: a quarter turn.
+    assert _ink_box(radial, 150, 150 - ring, half) == _ink_box(upright, 150, 150 - ring, half)
+    width, height = _ink_box(upright, 150 + ring, 150, half)
+    assert width > height + 3
+    assert _ink_box(radial, 150 + ring, 150, half) == (height, width)
+
+
 def test_cached_clocks_reuse_files(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CACHE_DIR", str(tmp_path))
     images, labels = synth.cached_clocks(3, seed=5, size=32)

@@ -23,11 +23,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 4  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 6  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
+RADIAL_SHARE = {"roman": 0.6, "arabic": 0.2}  # dials of each numeral style whose numerals stand along the radius
 # Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
 SEGMENTS = {
     "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
@@ -215,11 +216,20 @@ def _draw_numerals(canvas, draw, rng, cx, cy, r, ink):
     fonts = font_paths()
     font_path = fonts[rng.integers(len(fonts))] if fonts else ""
     stroke = max(1, size // 8)
+    # Radial numerals stand along the radius, each as the twelve does (common on Roman dials). The choice has its
+    # own random numbers, drawn from the dial's, so every other pixel is as version 4 drew it (version 5, textured
+    # dials, was never shipped).
+    radial = np.random.default_rng([size, int(ring * 1000), int(cx * 100), int(cy * 100)]).random()
+    radial = radial < RADIAL_SHARE.get(style, 0.0)
     for h in hours:
         x, y = _polar(cx, cy, h * 30, ring)
         text = labels[h - 1]
         if style == "drawn":
             _draw_segment_digits(draw, text, x, y, size, ink, stroke)
+        elif radial:
+            mask, _, _ = _glyph(font_path, max(6, size // 2 * 2), text)
+            turned = mask.rotate(-h * 30, resample=Image.BILINEAR, expand=True)
+            canvas.paste(ink, (round(x - turned.width / 2), round(y - turned.height / 2)), turned)
         else:
             mask, left, top = _glyph(font_path, max(6, size // 2 * 2), text)
             canvas.paste(ink, (round(x) + left, round(y) + top), mask)
