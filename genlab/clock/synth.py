@@ -226,12 +226,12 @@ def _draw_numerals(canvas, draw, rng, cx, cy, r, ink):
         text = labels[h - 1]
         if style == "drawn":
             _draw_segment_digits(draw, text, x, y, size, ink, stroke)
-        elif radial:
-            mask, _, _ = _glyph(font_path, max(6, size // 2 * 2), text)
+            continue
+        mask, left, top = _glyph(font_path, max(6, size // 2 * 2), text)
+        if radial:
             turned = mask.rotate(-h * 30, resample=Image.BILINEAR, expand=True)
             canvas.paste(ink, (round(x - turned.width / 2), round(y - turned.height / 2)), turned)
         else:
-            mask, left, top = _glyph(font_path, max(6, size // 2 * 2), text)
             canvas.paste(ink, (round(x) + left, round(y) + top), mask)
 
 
