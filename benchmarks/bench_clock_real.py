@@ -7,6 +7,7 @@
     python -m benchmarks.bench_clock_real --degrade dark                    # every photo dim (see --help)
     python -m benchmarks.bench_clock_real --jitter 8                        # each photo re-taken 8 times
     python -m benchmarks.bench_clock_real --turn 180 --twelve off           # ... without the twelve finder
+    python -m benchmarks.bench_clock_real --detector D.safetensors          # ... with another dial detector
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
@@ -43,6 +44,8 @@ def main(argv=None) -> int:
     parser.add_argument("--twelve", default=None, metavar="PATH|off",
                         help="the twelve finder (default weights/clock_twelve.safetensors); off: read every dial "
                              "near the turn the reader's locator finds")
+    parser.add_argument("--detector", default=None, metavar="PATH",
+                        help="the dial detector (default weights/clock_detector.safetensors)")
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
@@ -55,12 +58,18 @@ def main(argv=None) -> int:
     if not (Path(args.folder) / "labels.json").is_file():
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
+    from genlab.clock.detect import load_detector
     from genlab.clock.twelve import finder_option
 
-    reader = load_default_reader(args.weights)
-    finder = finder_option(args.twelve)
+    try:
+        reader = load_default_reader(args.weights)
+        finder = finder_option(args.twelve)
+        detector = load_detector(args.detector) if args.detector else None
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small,
-                       degrade=args.degrade, finder=finder)
+                       degrade=args.degrade, finder=finder, detector=detector)
     if args.degrade:
         print(f"every photo {DEGRADATIONS[args.degrade][0]}")
     if args.turn:
@@ -72,8 +81,8 @@ def main(argv=None) -> int:
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
     if args.jitter > 0:
         print("\n" + jitter_rounds(args.folder, reader, args.jitter, turn=args.turn, small=args.small,
-                                    degrade=args.degrade, finder=finder))
-    wall, cpu = phone_photo_ms(reader, finder)
+                                    degrade=args.degrade, finder=finder, detector=detector))
+    wall, cpu = phone_photo_ms(reader, finder, detector)
     print(f"read_clock on a 12-megapixel colour JPEG (4032x3024), decoding included: median {wall:.0f} ms wall, "
           f"{cpu:.0f} ms CPU, of 20 ({args.threads} thread(s); CPU time is what a quiet core would take)")
     return 0
@@ -107,7 +116,7 @@ def jitter_rounds(folder, reader, rounds: int, **options) -> str:
     return "\n".join(lines)
 
 
-def phone_photo_ms(reader, finder=None, repeats: int = 20) -> tuple:
+def phone_photo_ms(reader, finder=None, detector=None, repeats: int = 20) -> tuple:
     """Returns the median (wall, CPU) ms read_clock takes on an in-memory 4032x3024 colour JPEG of a
     synthetic scene (tinted warm, so it is read in all three views, as a phone photo is)."""
     import io
@@ -125,11 +134,11 @@ def phone_photo_ms(reader, finder=None, repeats: int = 20) -> tuple:
     buffer = io.BytesIO()
     scene.save(buffer, "JPEG", quality=90)
     data = buffer.getvalue()
-    read_clock(data, reader=reader, finder=finder)  # warm-up
+    read_clock(data, reader=reader, finder=finder, detector=detector)  # warm-up
     wall, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        read_clock(data, reader=reader, finder=finder)
+        read_clock(data, reader=reader, finder=finder, detector=detector)
         wall.append(1000 * (time.perf_counter() - start))
         cpu.append(1000 * (time.process_time() - start_cpu))
     return float(np.median(wall)), float(np.median(cpu))

@@ -436,6 +436,16 @@ def test_scenes_are_deterministic_and_cli_evaluate_scores_them(tmp_path, tiny_re
     with pytest.raises(SystemExit):
         main(["clock", "evaluate", "--slant", "0.1"])
     assert "'0.1' is not an aspect between 0.3 and 1" in capsys.readouterr().err
+    # another dial detector (here an untrained one), and a broken file in its place
+    from genlab.clock import detect
+
+    detector = tmp_path / "detector.safetensors"
+    detect.save_detector(detect.DialDetector(4), detector)
+    assert main([*big, "--clock-size", "0.2", "0.3", "--detector", str(detector)]) == 0
+    assert "1 held-out synthetic clocks in bigger scenes (600x800 px" in capsys.readouterr().out
+    detector.write_bytes(b"not a detector")
+    assert main(["clock", "evaluate", "--n", "1", "--weights", str(weights), "--detector", str(detector)]) == 2
+    assert "detector.safetensors is not a readable safetensors file" in capsys.readouterr().err
 
 
 def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch):

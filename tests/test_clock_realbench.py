@@ -68,6 +68,27 @@ def test_the_benchmark_says_when_the_folder_has_no_labels(tmp_path, capsys):
     assert "labels.json missing" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--weights", "--twelve", "--detector"])
+def test_the_benchmark_refuses_a_broken_network_file(folder, tmp_path, capsys, option):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    assert bench_clock_real.main(["--folder", str(folder), option, str(broken)]) == 2
+    assert "error: " in (err := capsys.readouterr().err) and "broken.safetensors" in err and "Traceback" not in err
+
+
+def test_the_folder_is_read_with_the_detector_given(folder, monkeypatch):
+    seen = []
+
+    def reading(photo, **options):
+        seen.append(options["detector"])
+        return read.ClockReading(1, 2, 0.5)
+
+    monkeypatch.setattr(realbench, "read_clock", reading)
+    marker = object()
+    realbench.read_folder(folder, detector=marker)
+    assert seen == [marker] * 4
+
+
 def test_ece_is_zero_for_perfectly_calibrated_rows():
     rows = [{"error": 0, "confidence": 1.0, "sure": True, "hour_right": True, "ms": 1.0},
             {"error": 100, "confidence": 0.1, "sure": False, "hour_right": False, "ms": 1.0}]

@@ -269,6 +269,7 @@ def _evaluate(args) -> int:
     import numpy as np
 
     from genlab.clock import synth, train
+    from genlab.clock.detect import load_detector
     from genlab.clock.models import common_sense_error
     from genlab.clock.read import SURE_CONFIDENCE, format_time, load_default_reader, read_clock
     from genlab.clock.twelve import finder_option
@@ -288,7 +289,9 @@ def _evaluate(args) -> int:
         if args.slant < 1 or args.turn or args.any_turn:
             images = train.slanted(images, faces, args.slant, args.seed, args.turn, args.any_turn)
     finder = finder_option(args.twelve)
-    readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder) for image in images]
+    detector = load_detector(args.detector) if args.detector else None
+    readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder, detector=detector)
+                for image in images]
     predicted = np.array([r.hour * 60 + r.minute for r in readings])
     sure = np.array([r.sure for r in readings])
     errors = common_sense_error(labels[:, 0] * 60 + labels[:, 1], predicted)
@@ -459,6 +462,8 @@ def add_parser(subparsers) -> None:
                         "(not with --scenes)")
     p.add_argument("--twelve", default=None, metavar="PATH|off",
                    help="the twelve finder (default weights/clock_twelve.safetensors); off: none")
+    p.add_argument("--detector", default=None, metavar="PATH",
+                   help="the dial detector (default weights/clock_detector.safetensors)")
     p.add_argument("--misreads", help="save a PNG grid of the 48 worst misreads here")
     p.add_argument("--weights", default=None)
     p.set_defaults(func=_evaluate)

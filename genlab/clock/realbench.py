@@ -77,14 +77,15 @@ def load_labels(folder) -> list:
 
 
 def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0,
-                degrade: str | None = None, jitter_seed: int | None = None, finder=None) -> list:
+                degrade: str | None = None, jitter_seed: int | None = None, finder=None, detector=None) -> list:
     """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
     corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
     scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied before those.
     jitter_seed: read each photo re-taken (jitter, seeded by jitter_seed and the photo's place), before all else.
-    finder: read_clock's twelve finder (default the shipped one; False: none).
+    finder: read_clock's twelve finder (default the shipped one; False: none); detector: its dial detector (default
+    the shipped one).
     """
     if degrade is not None and degrade not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {degrade!r}; choose from {', '.join(DEGRADATIONS)}")
@@ -103,7 +104,7 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
         if small:
             photo = in_scene(photo, small, seed=index)
         start = time.perf_counter()
-        reading = read_clock(photo, reader=reader, finder=finder)
+        reading = read_clock(photo, reader=reader, finder=finder, detector=detector)
         ms = 1000 * (time.perf_counter() - start)
         true = 60 * (entry["hour"] % 12) + entry["minute"]
         read = 60 * reading.hour + reading.minute
