@@ -275,6 +275,7 @@ def _evaluate(args) -> int:
     from genlab.clock.twelve import finder_option
 
     reader = load_default_reader(args.weights)
+    detector = load_detector(args.detector) if args.detector else None  # before the clocks: a bad file fails at once
     if args.scenes:
         height, width = args.scene_size
         smallest = int(args.clock_size[0] * min(height, width))
@@ -289,7 +290,6 @@ def _evaluate(args) -> int:
         if args.slant < 1 or args.turn or args.any_turn:
             images = train.slanted(images, faces, args.slant, args.seed, args.turn, args.any_turn)
     finder = finder_option(args.twelve)
-    detector = load_detector(args.detector) if args.detector else None
     readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder, detector=detector)
                 for image in images]
     predicted = np.array([r.hour * 60 + r.minute for r in readings])
