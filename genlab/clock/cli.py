@@ -7,6 +7,7 @@
     python -m genlab clock train-twelve --steps 6000               # -> weights/clock_twelve.safetensors
     python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
     python -m genlab clock calibrate                                # fit the confidence temperature
+    python -m genlab clock average A B --weight 0.3 --out C        # C = 0.7 A + 0.3 B, weight by weight
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock evaluate --slant 0.6 --turn 15           # ... each seen at a slant, turned
     python -m genlab clock evaluate --any-turn [--twelve off]        # ... turned anywhere on the circle
@@ -217,6 +218,16 @@ def _read(args) -> int:
     if reading.dial is not None:
         turned = f", turned {math.degrees(reading.turn):+.0f} degrees" if abs(reading.turn) >= math.radians(2) else ""
         print("dial located at x {:.0f}, y {:.0f}, radius {:.0f} px".format(*reading.dial) + turned)
+    return 0
+
+
+def _average(args) -> int:
+    from genlab.clock import train
+
+    first, second = train.load_reader(args.first), train.load_reader(args.second)
+    model = train.average_readers(first, second, args.weight)
+    train.save_reader(model, args.out)
+    print(f"saved {args.out}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}")
     return 0
 
 
@@ -441,6 +452,13 @@ def add_parser(subparsers) -> None:
                    help="share of the clocks with hard cases (plain synthetic clocks are easier than photos)")
     p.add_argument("--threads", type=int, default=1)
     p.set_defaults(func=_calibrate)
+
+    p = sub.add_parser("average", help="average two readers' weights (a reader and its fine-tune: WiSE-FT)")
+    p.add_argument("first", help="a reader (.safetensors): its config is kept")
+    p.add_argument("second", help="a reader of the same architecture, e.g. first fine-tuned")
+    p.add_argument("--weight", type=float, default=0.3, help="the second's share (0-1)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_average)
 
     p = sub.add_parser("evaluate", help="read held-out synthetic clocks through read_clock and score them")
     p.add_argument("--n", type=int, default=500)

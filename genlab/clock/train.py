@@ -13,7 +13,7 @@ Images are (N, H, W) uint8 grayscale clocks and labels (N, 2) [hour 0..11, minut
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -295,6 +295,28 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> dict:
         "within_10_min": (errors <= 10).float().mean().item(),
         "n": len(labels),
     }
+
+
+def average_readers(first: nn.Module, second: nn.Module, weight: float) -> nn.Module:
+    """Returns a reader whose weights are (1 - weight) * first's + weight * second's (WiSE-FT, Wortsman et al.
+    2022): taken between a reader and its own fine-tune, it keeps most of what the fine-tune loses on real photos
+    (README, *What was tried*). Both must be of one architecture (head, width, trunk, input size); the result
+    has first's config, its temperature included, and records both readers in trained_on."""
+    if not 0 <= weight <= 1:
+        raise ValueError(f"the weight must be between 0 and 1, got {weight:g}")
+    shape = ("head", "width", "trunk", "input_size", "gamma")
+    if any(getattr(first.config, key) != getattr(second.config, key) for key in shape):
+        raise ValueError("cannot average readers of different architectures: "
+                         + " vs ".join(", ".join(f"{key} {getattr(r.config, key)}" for key in shape)
+                                       for r in (first, second)))
+    model = build_reader(first.config.head, first.config.width, first.config.trunk)
+    theirs = second.state_dict()
+    model.load_state_dict({key: torch.lerp(value.float(), theirs[key].float(), weight).to(value.dtype)
+                           if value.is_floating_point() else value for key, value in first.state_dict().items()})
+    model.config = replace(first.config, metrics={}, trained_on={
+        "source": "weight average", "weight": weight, "first": first.config.trained_on,
+        "second": second.config.trained_on})
+    return model.eval()
 
 
 def save_reader(model: nn.Module, path) -> None:
