@@ -286,7 +286,8 @@ def _evaluate(args) -> int:
     from genlab.clock.twelve import finder_option
 
     reader = load_default_reader(args.weights)
-    detector = load_detector(args.detector) if args.detector else None  # before the clocks: a bad file fails at once
+    finder = finder_option(args.twelve)  # the networks before the clocks: a bad file fails at once
+    detector = load_detector(args.detector) if args.detector else None
     if args.scenes:
         height, width = args.scene_size
         smallest = int(args.clock_size[0] * min(height, width))
@@ -300,7 +301,6 @@ def _evaluate(args) -> int:
         images, labels, faces = synth.make_clocks(args.n, seed=args.seed, with_faces=True)
         if args.slant < 1 or args.turn or args.any_turn:
             images = train.slanted(images, faces, args.slant, args.seed, args.turn, args.any_turn)
-    finder = finder_option(args.twelve)
     readings = [read_clock(image, reader=reader, crop=args.scenes, finder=finder, detector=detector)
                 for image in images]
     predicted = np.array([r.hour * 60 + r.minute for r in readings])
