@@ -481,19 +481,70 @@ def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch
     from genlab.clock import detect
 
     photo = preprocess.open_photo(np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (192, 1)))
-    whole = [(128.0, 96.0, 60.0, 0.3)]                       # unsure: a big dial in the middle
-    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: list(whole))
+    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    whole = [(128.0, 96.0, 60.0, 0.3), (200.0, 150.0, 20.0, 0.2)]  # unsure: a big dial in the middle, and another
+    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: whole[:k])
     sub_dial = (140.0, 100.0, 15.0, 0.9)                     # inside the big dial, smaller: ignored
-    small_clock = (20.0, 20.0, 10.0, 0.7)                    # elsewhere: read instead
-    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial, small_clock])
-    (left, top, side), score = read.detected_box(photo, None)
-    assert score == 0.7
-    assert math.isclose(left + side / 2, 20 / photo.scale) and math.isclose(top + side / 2, 20 / photo.scale)
+    small_clock = (20.0, 20.0, 10.0, 0.7)                    # elsewhere: the best dial
+    twice = (22.0, 21.0, 9.0, 0.6)                           # the small clock found again (another tile): once
+    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial, small_clock, twice])
+    dials, sure = read.detected_dials(photo, None)
+    assert not sure and len(dials) == 1 and dials[0][3] == 0.7
+    assert all(math.isclose(v, 20 / photo.scale) for v in dials[0][:2])
+    dials, sure = read.detected_dials(photo, None, k=3)       # best first, each dial once
+    assert [d[3] for d in dials] == [0.7, 0.3, 0.2]
+    assert math.isclose(dials[2][0], 200 / photo.scale) and math.isclose(dials[2][2], 20 / photo.scale)
     monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial])
-    assert read.detected_box(photo, None)[1] == 0.3         # only a sub-dial in the tiles: the whole photo's dial
-    whole[0] = (128.0, 96.0, 60.0, 0.8)                      # a sure detection: the tiles are not searched
+    assert read.detected_dials(photo, None)[0][0][3] == 0.3  # only a sub-dial in the tiles: the whole photo's dial
+    whole[0] = (128.0, 96.0, 60.0, 0.8)                      # a sure detection: alone, and the tiles are not searched
     monkeypatch.setattr(detect, "detect_in_tiles", lambda *args, **kwargs: pytest.fail("searched the tiles"))
-    assert read.detected_box(photo, None)[1] == 0.8
+    dials, sure = read.detected_dials(photo, None, k=3)
+    assert sure and [d[3] for d in dials] == [0.8]
+
+
+def _peaked(minute: int, spread: float) -> np.ndarray:
+    """(720,) probabilities peaked at a minute, wider for a larger spread."""
+    distance = np.minimum(np.abs(np.arange(720) - minute), 720 - np.abs(np.arange(720) - minute))
+    p = np.exp(-0.5 * (distance / spread) ** 2) + 1e-6
+    return p / p.sum()
+
+
+def test_a_dial_read_surer_than_the_mean_reading_wins_weighed_by_its_detector_score(tiny_reader):
+    mean = _peaked(100, 30.0)  # the usual reading: unsure (about 7% within two minutes)
+    chains = [(mean, "usual")]
+    sure_dial, blurred_dial = (_peaked(400, 1.0), "sure"), (_peaked(200, 20.0), "blurred")
+    confidence = read.top_times(read.calibrated(sure_dial[0], read.reader_temperature(tiny_reader)), 1)[0].probability
+    assert confidence > 0.9
+    p, kept = read._best_candidate(tiny_reader, mean, chains, [blurred_dial, sure_dial],
+                                   [(0, 0, 1, 0.4), (5, 5, 1, 0.3)])
+    assert p is sure_dial[0] and kept == [sure_dial]  # read alone, its chain the reading's
+    # A dial the detector hardly believes in does not win, however sure the reader is of it
+    p, kept = read._best_candidate(tiny_reader, mean, chains, [sure_dial], [(0, 0, 1, 0.05)])
+    assert p is mean and kept == chains
+
+
+def test_the_reader_picks_the_clock_among_the_detectors_unsure_dials(monkeypatch):
+    from genlab.clock import detect
+
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    images, labels, faces = synth.make_clocks(3, seed=77, with_faces=True)
+    scene = np.full((360, 480), 128, np.uint8)
+    scene[200:350, 320:470] = images[0]  # the clock, bottom right; a blank wall elsewhere
+    fx, fy, fr = faces[0, :3]
+    clock = (320 + fx, 200 + fy, fr)
+    shrink = read.DETECT_SIDE / 480  # the detector sees the photo this much smaller
+    decoy = (50.0, 50.0, 25.0, 0.45)  # the detector's best guess: the blank wall
+    found = [decoy, (*(shrink * v for v in clock), 0.3)]
+    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: found[:k])
+    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [])
+    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    reading = read.read_clock(scene)
+    assert (reading.hour, reading.minute) == tuple(labels[0])
+    assert math.hypot(reading.dial[0] - clock[0], reading.dial[1] - clock[1]) < 0.2 * fr
+    monkeypatch.setattr(read, "CANDIDATES", 1)  # only the decoy: the blank wall and the centre square are read
+    reading = read.read_clock(scene)
+    assert (reading.hour, reading.minute) != tuple(labels[0]) and not reading.sure
 
 
 def test_an_unsure_dial_is_looked_at_again_closer(monkeypatch):
@@ -526,9 +577,8 @@ def test_a_small_clock_in_a_big_photo_is_found_sure_once_looked_at_closer(monkey
     def found_sure():
         hits = 0
         for photo, (left, top, side) in zip(photos, places):
-            (x, y, size), score = read.detected_box(preprocess.open_photo(photo))
-            hits += score >= read.DETECT_TRUSTED and math.hypot(x + size / 2 - left - side / 2,
-                                                                 y + size / 2 - top - side / 2) < side / 4
+            (x, y, _, score), *_ = read.detected_dials(preprocess.open_photo(photo))[0]
+            hits += score >= read.DETECT_TRUSTED and math.hypot(x - left - side / 2, y - top - side / 2) < side / 4
         return hits
 
     closer = found_sure()

@@ -28,6 +28,10 @@ DETECT_TRUSTED = 0.5  # a detection this sure is read alone; below, beside the c
 DETECT_ZOOM = 4  # an unsure dial is looked at again in a square reaching this many of its radii from its centre
 ZOOM_STEPS = 2  # ... at most this many times, each time around the dial found closer
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
+# When the detector is unsure of the whole photo's best dial in the luminance view, its best CANDIDATES distinct
+# dials there are each read alone, and one wins if its confidence times its detector score beats the usual
+# reading's confidence: the reader checks the detector (README, "The reader checks the detector's dials").
+CANDIDATES = 3
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
 # steps already average several readings, and FACE_SHIFTS' five shifts on top gained nothing.
 READ_SHIFTS = ((0.0, 0.0),)
@@ -199,7 +203,8 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     when it is sure of it (DETECT_TRUSTED), and otherwise beside the centre square and, for a
     photo far from square, the whole photo (crop=False: the centre square only). Each is
     re-centred on the dial the reader's face locator finds; the reading is their mean
-    distribution, calibrated with the reader's temperature. An aligned reader also reads a dial where
+    distribution, unless the detector was unsure and another of its dials, read alone, is read surer
+    (time_distribution), calibrated with the reader's temperature. An aligned reader also reads a dial where
     the `finder` finds twelve o'clock when that is a quarter turn or more away from where the reader's
     locator finds it (twelve.turned_reading; False: never). Uses `reader`, `detector` and `finder`
     (default: the shipped weights). Raises ValueError for images that cannot be read (see
@@ -216,31 +221,74 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
 
 @torch.no_grad()
 def time_distribution(image, reader, crop: bool = True, box=None, detector=None, finder=None) -> tuple:
-    """Returns (uncalibrated (720,) probabilities over minutes since twelve, the chains read) for a photo;
-    see read_clock for the arguments and _read_chains for the chains."""
+    """Returns (uncalibrated (720,) probabilities over minutes since twelve, the chains it comes from) for a
+    photo; see read_clock for the arguments and _read_chains for the chains.
+
+    With crop and no box, each view's best detected dial is read (with the centre square and whole photo
+    where the detector is unsure of it), and their mean is the reading unless one of the luminance view's
+    CANDIDATES dials, read alone there, beats it (_best_candidate)."""
     photo = open_photo(image)
     views = range(len(photo.views))
     if box is not None:
         box = square_around(*box) if len(box) == 4 else tuple(box)
         starts = [(box, "user", view) for view in views]
     elif crop:
-        starts = []
+        starts, candidates = [], []
         for view in views:
-            found, score = detected_box(photo, detector, view)
-            guesses = [] if score >= DETECT_TRUSTED else start_boxes(photo)
-            starts += [(b, source, view) for b, source in [*guesses, (found, "detected")]]
+            dials, sure = detected_dials(photo, detector, view, k=1 if view else CANDIDATES)
+            best = dials[0]
+            guesses = [] if best[3] >= DETECT_TRUSTED else start_boxes(photo)
+            starts += [(b, source, view) for b, source in [*guesses, (_recentred_box(photo, best[:3]), "detected")]]
+            if not (view or sure):
+                candidates, first = dials, len(starts) - 1  # the luminance view's dials; the best one's read
+        rivals = [(_recentred_box(photo, dial[:3]), "detected", 0) for dial in candidates[1:]]
+        chains = _read_chains(reader, photo, starts + rivals, finder)
+        mean = np.mean([c[0] for c in chains[:len(starts)]], axis=0)
+        if not candidates:
+            return mean, chains
+        return _best_candidate(reader, mean, chains[:len(starts)], [chains[first], *chains[len(starts):]], candidates)
     else:
         starts = [(b, source, view) for b, source in start_boxes(photo, crop=False) for view in views]
     chains = _read_chains(reader, photo, starts, finder)
     return np.mean([c[0] for c in chains], axis=0), chains
 
 
-def detected_box(photo: Photo, detector=None, view: int = 0) -> tuple:
-    """Returns (the square crop around the dial the detector is surest of in a view of the photo
-    (Photo.views), in original pixels, its score). When no dial in the whole photo reaches
-    DETECT_TRUSTED, the photo's corner tiles are searched too (detect_in_tiles: small dials), and
-    their best dial is taken if it scores higher, unless it lies inside the whole photo's best dial
-    (a chronograph's sub-dial); a dial still unsure is looked at again, closer (zoomed_dial)."""
+def _best_candidate(reader, mean: np.ndarray, chains: list, rival_chains: list, candidates: list) -> tuple:
+    """Returns (probabilities, chains): a candidate (cx, cy, r, score) dial's, read alone (rival_chains: one per
+    candidate), if its confidence times its detector score beats the confidence of `mean` (the usual reading,
+    from `chains`); else (mean, chains). A wrong dial reads unsure, so the dial the reader is surest of wins."""
+    temperature = reader_temperature(reader)
+
+    def confidence(p):
+        return top_times(calibrated(p, temperature), 1)[0].probability
+
+    best, best_score = (mean, chains), confidence(mean)
+    for (*_, score), chain in zip(candidates, rival_chains):
+        if confidence(chain[0]) * score > best_score:
+            best, best_score = (chain[0], [chain]), confidence(chain[0]) * score
+    return best
+
+
+def _distinct(dials: list, k: int) -> list:
+    """Returns up to k of (cx, cy, r, score) dials, best first, without any whose centre is within SUPPRESS of
+    the larger radius from a better one's (the same dial found twice)."""
+    from genlab.clock.detect import SUPPRESS
+
+    kept = []
+    for dial in sorted(dials, key=lambda d: -d[3]):
+        if not any(math.hypot(dial[0] - x, dial[1] - y) < SUPPRESS * max(dial[2], r) for x, y, r, _ in kept):
+            kept.append(dial)
+    return kept[:k]
+
+
+def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tuple:
+    """Returns (up to k distinct (cx, cy, r, score) dials in a view of the photo (Photo.views), in original
+    pixels, best first; whether the detector is sure of the whole photo's best dial (DETECT_TRUSTED), and then
+    that dial alone).
+
+    When it is not sure, the photo's corner tiles are searched too (detect_in_tiles: small dials), and their
+    dials join the whole photo's unless they lie inside its best dial (a chronograph's sub-dial); each dial
+    still unsure is looked at again, closer (zoomed_dial)."""
     from genlab.clock.detect import detect_dials, detect_in_tiles
 
     gray = photo.views[view]
@@ -248,16 +296,21 @@ def detected_box(photo: Photo, detector=None, view: int = 0) -> tuple:
     shrink = min(1.0, DETECT_SIDE / max(h, w))
     small = np.asarray(Image.fromarray(gray).resize((max(1, round(w * shrink)), max(1, round(h * shrink))),
                                                     Image.BILINEAR))
-    found = detect_dials(small, detector, k=1)
-    if found[0][3] < DETECT_TRUSTED:
+    found = detect_dials(small, detector, k=k)
+    sure = found[0][3] >= DETECT_TRUSTED
+    if sure:
+        found = found[:1]
+    else:
         x, y, radius, _ = found[0]
         found += [dial for dial in detect_in_tiles(small, detector, k=1)
                   if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
-    best = max(found, key=lambda dial: dial[3])
-    cx, cy, r, score = (*(v / shrink for v in best[:3]), best[3])  # the view's pixels
-    if score < DETECT_TRUSTED:
-        cx, cy, r, score = zoomed_dial(gray, (cx, cy, r, score), detector)
-    return _recentred_box(photo, (cx / photo.scale, cy / photo.scale, r / photo.scale)), score
+    dials = []
+    for dial in _distinct(found, k):
+        cx, cy, r, score = (*(v / shrink for v in dial[:3]), dial[3])  # the view's pixels
+        if score < DETECT_TRUSTED:
+            cx, cy, r, score = zoomed_dial(gray, (cx, cy, r, score), detector)
+        dials.append((cx / photo.scale, cy / photo.scale, r / photo.scale, score))
+    return dials, sure
 
 
 def zoomed_dial(gray: np.ndarray, dial: tuple, detector=None) -> tuple:
