@@ -286,9 +286,9 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
     pixels, best first; whether the detector is sure of the whole photo's best dial (DETECT_TRUSTED), and then
     that dial alone).
 
-    When it is not sure, the photo's corner tiles are searched too (detect_in_tiles: small dials), and their
-    dials join the whole photo's unless they lie inside its best dial (a chronograph's sub-dial); each dial
-    still unsure is looked at again, closer (zoomed_dial)."""
+    When it is not sure, the photo's corner tiles are searched too (detect_in_tiles: small dials; each tile's k
+    best), and their dials join the whole photo's unless they lie inside its best dial (a chronograph's
+    sub-dial); each dial still unsure is looked at again, closer (zoomed_dial)."""
     from genlab.clock.detect import detect_dials, detect_in_tiles
 
     gray = photo.views[view]
@@ -302,7 +302,7 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
         found = found[:1]
     else:
         x, y, radius, _ = found[0]
-        found += [dial for dial in detect_in_tiles(small, detector, k=1)
+        found += [dial for dial in detect_in_tiles(small, detector, k=k)
                   if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
     dials = []
     for dial in _distinct(found, k):
