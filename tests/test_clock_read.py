@@ -519,7 +519,12 @@ def test_a_dial_read_surer_than_the_mean_reading_wins_weighed_by_its_detector_sc
                                    [(0, 0, 1, 0.4), (5, 5, 1, 0.3)])
     assert p is sure_dial[0] and kept == [sure_dial]  # read alone, its chain the reading's
     # A dial the detector hardly believes in does not win, however sure the reader is of it
-    p, kept = read._best_candidate(tiny_reader, mean, chains, [sure_dial], [(0, 0, 1, 0.05)])
+    assert read.CANDIDATE_LEAST_SCORE * confidence > read.top_times(mean, 1)[0].probability
+    hardly = (0, 0, 1, 0.9 * read.CANDIDATE_LEAST_SCORE)
+    p, kept = read._best_candidate(tiny_reader, mean, chains, [sure_dial], [hardly])
+    assert p is mean and kept == chains
+    # ... nor one whose confidence times its score is below the usual reading's confidence
+    p, kept = read._best_candidate(tiny_reader, mean, chains, [blurred_dial], [(0, 0, 1, 0.4)])
     assert p is mean and kept == chains
 
 

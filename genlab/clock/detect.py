@@ -129,7 +129,7 @@ def decode(output: torch.Tensor, k: int) -> list:
     peaks = heat * (F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0] == heat)
     grid = heat.shape[-1]
     scores, flat = peaks.flatten().topk(min(grid * grid, 8 * k + 8))
-    dials = []
+    peaks = []
     for score, index in zip(scores.tolist(), flat.tolist()):
         if score <= 0:
             break  # no more peaks (cells that are not a local maximum score 0 here)
@@ -137,12 +137,20 @@ def decode(output: torch.Tensor, k: int) -> list:
         cx = (j + output[2, i, j].clamp(0, 1).item()) * STRIDE
         cy = (i + output[3, i, j].clamp(0, 1).item()) * STRIDE
         r = math.exp(output[1, i, j].clamp(-3, 6).item()) * STRIDE
-        if any(math.hypot(cx - x, cy - y) < SUPPRESS * max(r, q) for x, y, q, _ in dials):
-            continue
-        dials.append((cx, cy, r, score))
-        if len(dials) == k:
-            break
-    return dials
+        peaks.append((cx, cy, r, score))
+    return distinct_dials(peaks, k)
+
+
+def distinct_dials(dials: list, k: int) -> list:
+    """Returns up to k of (cx, cy, r, score) dials, best first, leaving out any whose centre lies within
+    SUPPRESS of the larger radius from a better one's (the same dial found twice)."""
+    kept = []
+    for dial in sorted(dials, key=lambda d: -d[3]):
+        if not any(math.hypot(dial[0] - x, dial[1] - y) < SUPPRESS * max(dial[2], r) for x, y, r, _ in kept):
+            kept.append(dial)
+            if len(kept) == k:
+                break
+    return kept
 
 
 def detect_dials(gray: np.ndarray, detector: nn.Module | None = None, k: int = 3) -> list:

@@ -32,6 +32,7 @@ MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read
 # dials there are each read alone, and one wins if its confidence times its detector score beats the usual
 # reading's confidence: the reader checks the detector (README, "The reader checks the detector's dials").
 CANDIDATES = 3
+CANDIDATE_LEAST_SCORE = 0.2  # ... of those, only dials the detector scores this much or more (clutter scores less)
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
 # steps already average several readings, and FACE_SHIFTS' five shifts on top gained nothing.
 READ_SHIFTS = ((0.0, 0.0),)
@@ -255,8 +256,9 @@ def time_distribution(image, reader, crop: bool = True, box=None, detector=None,
 
 def _best_candidate(reader, mean: np.ndarray, chains: list, rival_chains: list, candidates: list) -> tuple:
     """Returns (probabilities, chains): a candidate (cx, cy, r, score) dial's, read alone (rival_chains: one per
-    candidate), if its confidence times its detector score beats the confidence of `mean` (the usual reading,
-    from `chains`); else (mean, chains). A wrong dial reads unsure, so the dial the reader is surest of wins."""
+    candidate), if its score is CANDIDATE_LEAST_SCORE or more and its confidence times its score beats the
+    confidence of `mean` (the usual reading, from `chains`); else (mean, chains). A wrong dial reads unsure, so
+    the dial the reader is surest of wins."""
     temperature = reader_temperature(reader)
 
     def confidence(p):
@@ -264,21 +266,9 @@ def _best_candidate(reader, mean: np.ndarray, chains: list, rival_chains: list, 
 
     best, best_score = (mean, chains), confidence(mean)
     for (*_, score), chain in zip(candidates, rival_chains):
-        if confidence(chain[0]) * score > best_score:
+        if score >= CANDIDATE_LEAST_SCORE and confidence(chain[0]) * score > best_score:
             best, best_score = (chain[0], [chain]), confidence(chain[0]) * score
     return best
-
-
-def _distinct(dials: list, k: int) -> list:
-    """Returns up to k of (cx, cy, r, score) dials, best first, without any whose centre is within SUPPRESS of
-    the larger radius from a better one's (the same dial found twice)."""
-    from genlab.clock.detect import SUPPRESS
-
-    kept = []
-    for dial in sorted(dials, key=lambda d: -d[3]):
-        if not any(math.hypot(dial[0] - x, dial[1] - y) < SUPPRESS * max(dial[2], r) for x, y, r, _ in kept):
-            kept.append(dial)
-    return kept[:k]
 
 
 def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tuple:
@@ -289,7 +279,7 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
     When it is not sure, the photo's corner tiles are searched too (detect_in_tiles: small dials; each tile's k
     best), and their dials join the whole photo's unless they lie inside its best dial (a chronograph's
     sub-dial); each dial still unsure is looked at again, closer (zoomed_dial)."""
-    from genlab.clock.detect import detect_dials, detect_in_tiles
+    from genlab.clock.detect import detect_dials, detect_in_tiles, distinct_dials
 
     gray = photo.views[view]
     h, w = gray.shape
@@ -305,7 +295,7 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
         found += [dial for dial in detect_in_tiles(small, detector, k=k)
                   if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
     dials = []
-    for dial in _distinct(found, k):
+    for dial in distinct_dials(found, k):
         cx, cy, r, score = (*(v / shrink for v in dial[:3]), dial[3])  # the view's pixels
         if score < DETECT_TRUSTED:
             cx, cy, r, score = zoomed_dial(gray, (cx, cy, r, score), detector)
