@@ -509,6 +509,18 @@ def _peaked(minute: int, spread: float) -> np.ndarray:
     return p / p.sum()
 
 
+@pytest.mark.parametrize("shape", [(32, 4000), (4000, 32), (40, 3000, 3)])
+def test_a_thin_strip_is_read_unsure_without_a_detected_dial(shape, tiny_reader):
+    strip = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    photo = preprocess.open_photo(strip)
+    dials, sure = read.detected_dials(photo, None, k=3)
+    (x, y, r, score), = dials  # the strip's centre, in its own pixels
+    assert np.allclose([x, y, r], [shape[1] / 2, shape[0] / 2, min(shape[:2]) / 2], rtol=0.1)
+    assert score == 0.0 and not sure
+    reading = read.read_clock(strip, reader=tiny_reader)
+    assert 0 <= reading.hour < 12 and 0 <= reading.minute < 60
+
+
 def test_a_dial_read_surer_than_the_mean_reading_wins_weighed_by_its_detector_score(tiny_reader):
     mean = _peaked(100, 30.0)  # the usual reading: unsure (about 7% within two minutes)
     chains = [(mean, "usual")]

@@ -25,6 +25,7 @@ SURE_CONFIDENCE = 0.8  # a reading is "sure" at this calibrated confidence or mo
 RECENTRE_STEPS = 2  # each start crop is re-centred this many times on the dial the face locator finds
 DETECT_SIDE = 256  # the detector gets a copy of the photo this big (long side)
 DETECT_TRUSTED = 0.5  # a detection this sure is read alone; below, beside the centre square and whole photo
+MIN_DETECT_SIDE = 16  # the detector's copy of a photo must be this wide both ways (its corner tiles 60% of it)
 DETECT_ZOOM = 4  # an unsure dial is looked at again in a square reaching this many of its radii from its centre
 ZOOM_STEPS = 2  # ... at most this many times, each time around the dial found closer
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
@@ -276,7 +277,9 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
     pixels, best first; whether the detector is sure of the whole photo's best dial (DETECT_TRUSTED), and then
     that dial alone).
 
-    When it is not sure, the photo's corner tiles are searched too (detect_in_tiles: small dials; each tile's k
+    A photo whose detector copy is under MIN_DETECT_SIDE pixels either way (a thin strip) has no dial found:
+    one at its centre with score 0, so the centre square and whole photo are read. When the detector is not
+    sure, the photo's corner tiles are searched too (detect_in_tiles: small dials; each tile's k
     best), and their dials join the whole photo's unless they lie inside its best dial (a chronograph's
     sub-dial); each dial still unsure is looked at again, closer (zoomed_dial)."""
     from genlab.clock.detect import detect_dials, detect_in_tiles, distinct_dials
@@ -286,6 +289,8 @@ def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tu
     shrink = min(1.0, DETECT_SIDE / max(h, w))
     small = np.asarray(Image.fromarray(gray).resize((max(1, round(w * shrink)), max(1, round(h * shrink))),
                                                     Image.BILINEAR))
+    if min(small.shape) < MIN_DETECT_SIDE:  # a strip too thin for the detector: no dial found
+        return [(w / 2 / photo.scale, h / 2 / photo.scale, min(w, h) / 2 / photo.scale, 0.0)], False
     found = detect_dials(small, detector, k=k)
     sure = found[0][3] >= DETECT_TRUSTED
     if sure:
