@@ -243,6 +243,8 @@ def time_distribution(image, reader, crop: bool = True, box=None, detector=None,
             starts += [(b, source, view) for b, source in [*guesses, (_recentred_box(photo, best[:3]), "detected")]]
             if not (view or sure):
                 candidates, first = dials, len(starts) - 1  # the luminance view's dials; the best one's read
+        # The other dials are read in the same batch: in batches of their own they cost 45 ms more on a 12-MP
+        # photo, and the twelve finder's pooling over all crops moved no reading of the dev photos.
         rivals = [(_recentred_box(photo, dial[:3]), "detected", 0) for dial in candidates[1:]]
         chains = _read_chains(reader, photo, starts + rivals, finder)
         mean = np.mean([c[0] for c in chains[:len(starts)]], axis=0)
