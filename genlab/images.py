@@ -30,8 +30,8 @@ def source_name(source) -> str:
 def read_image(source, name: str | None = None) -> Image.Image:
     """Returns an upright 8-bit PIL image (mode "L" or "RGB") from a path, bytes, file object or PIL image.
 
-    Raises ValueError naming the file (`name`, else source_name) for non-images, corrupt or
-    truncated files and images over MAX_PIXELS.
+    Raises ValueError naming the file (`name`, else source_name) for missing files, folders, non-images,
+    corrupt or truncated files and images over MAX_PIXELS.
     """
     return read_photo(source, name)[0]
 
@@ -66,6 +66,10 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
             raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from None
         except UnidentifiedImageError:
             raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
+        except FileNotFoundError:
+            raise ValueError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise ValueError(f"{name} is a folder, not an image") from None
         except (OSError, SyntaxError, EOFError, ValueError) as error:
             raise ValueError(f"{name} is a corrupt or truncated image: {error}") from None
     if full[0] * full[1] > MAX_PIXELS:

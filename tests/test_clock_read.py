@@ -149,6 +149,21 @@ def test_bad_uploads_give_clear_errors(data, match):
         preprocess.open_image(data)
 
 
+@pytest.mark.parametrize("box", [(10_000, 10_000, 5), (-500, 0, 400), (0, 300, 50, 50)])
+def test_a_box_outside_the_photo_is_refused(box, tiny_reader):
+    photo = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (120, 1))  # 200 wide, 120 high
+    with pytest.raises(ValueError, match="lies outside the 200x120 photo"):
+        read.read_clock(photo, reader=tiny_reader, box=box)
+    read.read_clock(photo, reader=tiny_reader, box=(150, 80, 100))  # partly inside: read, the rest filled
+
+
+def test_a_missing_file_or_a_folder_is_named_as_such(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        read.read_clock(tmp_path / "nowhere.jpg")
+    with pytest.raises(ValueError, match="is a folder, not an image"):
+        read.read_clock(tmp_path)
+
+
 def test_decompression_bombs_are_refused(monkeypatch):
     noisy = Image.fromarray(np.random.default_rng(0).integers(0, 255, (100, 100), dtype=np.uint8))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 100x100 is then over twice the limit

@@ -210,7 +210,7 @@ def read_clock(image, reader=None, top_k: int = 3, crop: bool = True, box=None, 
     the `finder` finds twelve o'clock when that is a quarter turn or more away from where the reader's
     locator finds it (twelve.turned_reading; False: never). Uses `reader`, `detector` and `finder`
     (default: the shipped weights). Raises ValueError for images that cannot be read (see
-    preprocess.open_image) and for an empty box.
+    preprocess.open_image), for an empty box and for a box outside the photo.
     """
     reader = reader or load_default_reader()
     p, chains = time_distribution(image, reader, crop, box, detector, finder)
@@ -233,6 +233,10 @@ def time_distribution(image, reader, crop: bool = True, box=None, detector=None,
     views = range(len(photo.views))
     if box is not None:
         box = square_around(*box) if len(box) == 4 else tuple(box)
+        (width, height), (left, top, side) = photo.size, box
+        if side > 0 and not (left < width and top < height and left + side > 0 and top + side > 0):
+            raise ValueError(f"the box (left {left:g}, top {top:g}, side {side:g}) lies outside the "
+                             f"{width}x{height} photo")
         starts = [(box, "user", view) for view in views]
     elif crop:
         starts, candidates = [], []
