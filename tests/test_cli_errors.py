@@ -120,6 +120,11 @@ def test_bad_hdf5_files_are_refused(env, tmp_path):
             "No such file or directory: '/nonexistent/x.h5'",
         ),
         (["train", "--kind", "ufo"], "invalid choice: 'ufo'"),
+        (["clock", "evaluate", "--n", "0"], "argument --n: '0' is not a whole number of at least 1"),
+        (["clock", "train", "--steps", "-1"], "argument --steps: '-1' is not a whole number of at least 1"),
+        (["clock", "train-detector", "--n-test", "0"], "argument --n-test: '0' is not a whole number"),
+        (["clock", "read", "x.jpg", "--top-k", "two"], "argument --top-k: 'two' is not a whole number"),
+        (["clock", "read", "/nonexistent/x.jpg"], "/nonexistent/x.jpg: no such file"),
     ],
 )
 def test_bad_arguments(env, args, phrase):

@@ -151,8 +151,9 @@ def test_cli_trains_saves_and_scores_a_detector(tmp_path, capsys, one_torch_thre
     assert "top1_hit" in capsys.readouterr().out
     model = load_detector(out)
     assert model.metrics["scenes"] == 4 and model.trained_on["steps"] == 2
-    assert main([*args[:-2], "--n-test", "0", "--out", str(out)]) == 2
-    assert "--n-test must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse: before any training data is drawn
+        main([*args[:-2], "--n-test", "0", "--out", str(out)])
+    assert refused.value.code == 2 and "--n-test: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_corner_tiles_find_small_dials_the_whole_photo_misses(shipped, one_torch_thread):

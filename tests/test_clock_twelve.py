@@ -126,8 +126,9 @@ def test_cli_trains_saves_and_scores_a_finder(tmp_path, capsys, one_torch_thread
     assert "within_15" in capsys.readouterr().out and calls == [8, 4]
     finder = twelve.load_twelve(out)
     assert finder.metrics["n"] == 4 and finder.trained_on["steps"] == 2
-    assert main([*args[:-2], "--n-test", "0", "--out", str(out)]) == 2
-    assert "--n-test must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse: before any training data is drawn
+        main([*args[:-2], "--n-test", "0", "--out", str(out)])
+    assert refused.value.code == 2 and "--n-test: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_evaluate_turns_clocks_anywhere_and_reads_them_with_or_without_the_finder(capsys, one_torch_thread):
