@@ -18,6 +18,8 @@ import math
 import sys
 import time
 
+from genlab.arguments import count
+
 HEAD_NAMES = ("regression", "classes24", "classes720", "multi", "sincos", "hands", "polar")  # models.READER_HEADS
 TRUNK_NAMES = ("cartesian", "polar", "face", "ellipse", "aligned")  # models.TRUNKS
 FACE_TRUNK_NAMES = ("face", "ellipse", "aligned")  # models.FACE_TRUNKS: trunks with a face locator
@@ -259,19 +261,6 @@ def _calibrate(args) -> int:
 MIN_CLOCK_SIDE = 16  # clock evaluate --scenes: the smallest clock photo (pixels) worth drawing
 
 
-def _count(text: str) -> int:
-    """Returns a count from the command line (clocks, scenes, steps, threads...): a whole number, at least 1."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
-
-
 def _aspect(text: str) -> float:
     """Returns a dial's aspect (short / long axis) from the command line: a number in [0.3, 1]."""
     import argparse
@@ -377,34 +366,34 @@ def add_parser(subparsers) -> None:
     sub = parser.add_subparsers(dest="clock_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("generate", help="write synthetic clocks as a Leiden-format folder")
-    p.add_argument("--n", type=_count, default=1000)
+    p.add_argument("--n", type=count, default=1000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=_count, default=150)
+    p.add_argument("--size", type=count, default=150)
     p.add_argument("--out", required=True, help="folder for images.npy, labels.npy, grid.png")
     p.set_defaults(func=_generate)
 
     for name, func, help_text in (("train", _train, "train a reader and save it"),
                                   ("compare", _compare, "train every head briefly; write results/clock_heads.md")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--steps", type=_count, default=3000 if name == "train" else 400)
-        p.add_argument("--n-train", type=_count, default=40000, help="synthetic training clocks")
+        p.add_argument("--steps", type=count, default=3000 if name == "train" else 400)
+        p.add_argument("--n-train", type=count, default=40000, help="synthetic training clocks")
         p.add_argument("--seed", type=int, default=1, help="synthetic training seed")
         p.add_argument("--leiden", help="train on a Leiden-format folder instead of synthetic clocks")
         p.add_argument("--hard", type=float, default=0.0,
                        help="share of synthetic training clocks with hard cases (subdials, text, skeleton hands...)")
-        p.add_argument("--n-test", type=_count, default=2000)
+        p.add_argument("--n-test", type=count, default=2000)
         p.add_argument("--test-seed", type=int, default=1000)
-        p.add_argument("--threads", type=_count, default=1, help="torch threads (the CPU is shared)")
+        p.add_argument("--threads", type=count, default=1, help="torch threads (the CPU is shared)")
         if name == "train":
             p.add_argument("--head", choices=HEAD_NAMES, default="polar")
             p.add_argument("--trunk", choices=TRUNK_NAMES, default="polar",
                            help="unwrap the face to polar coordinates first (ignored by --head polar)")
             p.add_argument("--gamma", type=float, default=None, help="gamma enhancement (default off)")
-            p.add_argument("--width", type=_count, default=16)
+            p.add_argument("--width", type=count, default=16)
             p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
             p.add_argument("--init", help="start from this reader's weights (fine-tune; same head/width; "
                                           "trunk polar -> face -> ellipse -> aligned keeps the polar convolutions)")
-            p.add_argument("--locator-steps", type=_count, default=15000,  # train.LOCATOR_STEPS
+            p.add_argument("--locator-steps", type=count, default=15000,  # train.LOCATOR_STEPS
                            help="trunk face, ellipse or aligned: steps to train the face locator (skipped if "
                                 "--init has one of the same trunk)")
             p.add_argument("--locator-lr", type=float, default=3e-3,  # train.LOCATOR_LR
@@ -421,33 +410,33 @@ def add_parser(subparsers) -> None:
         p.set_defaults(func=func)
 
     p = sub.add_parser("train-detector", help="train the dial detector on synthetic scenes and save it")
-    p.add_argument("--steps", type=_count, default=2000)
-    p.add_argument("--n-scenes", type=_count, default=20000, help="synthetic training scenes (cached)")
-    p.add_argument("--batch-size", type=_count, default=32)
+    p.add_argument("--steps", type=count, default=2000)
+    p.add_argument("--n-scenes", type=count, default=20000, help="synthetic training scenes (cached)")
+    p.add_argument("--batch-size", type=count, default=32)
     p.add_argument("--seed", type=int, default=0, help="synthetic training seed")
-    p.add_argument("--n-test", type=_count, default=1000, help="held-out synthetic scenes to score")
+    p.add_argument("--n-test", type=count, default=1000, help="held-out synthetic scenes to score")
     p.add_argument("--test-seed", type=int, default=1000)
-    p.add_argument("--threads", type=_count, default=1, help="torch threads (the CPU is shared)")
+    p.add_argument("--threads", type=count, default=1, help="torch threads (the CPU is shared)")
     p.add_argument("--out", default=None, help="default weights/clock_detector.safetensors")
     p.set_defaults(func=_train_detector)
 
     p = sub.add_parser("train-twelve", help="train the network that finds twelve o'clock on a dial turned anywhere")
-    p.add_argument("--steps", type=_count, default=6000)
-    p.add_argument("--n-train", type=_count, default=48000, help="synthetic training clocks (cached)")
+    p.add_argument("--steps", type=count, default=6000)
+    p.add_argument("--n-train", type=count, default=48000, help="synthetic training clocks (cached)")
     p.add_argument("--seed", type=int, default=11, help="synthetic training seed")
     p.add_argument("--hard", type=float, default=0.4, help="share of training clocks with hard cases")
-    p.add_argument("--batch-size", type=_count, default=64)
-    p.add_argument("--n-test", type=_count, default=1000, help="held-out synthetic clocks to score")
+    p.add_argument("--batch-size", type=count, default=64)
+    p.add_argument("--n-test", type=count, default=1000, help="held-out synthetic clocks to score")
     p.add_argument("--test-seed", type=int, default=1000)
     p.add_argument("--weights", default=None, help="the reader whose locator finds the dials (default: shipped)")
-    p.add_argument("--threads", type=_count, default=1, help="torch threads (the CPU is shared)")
+    p.add_argument("--threads", type=count, default=1, help="torch threads (the CPU is shared)")
     p.add_argument("--out", default=None, help="default weights/clock_twelve.safetensors")
     p.set_defaults(func=_train_twelve)
 
     p = sub.add_parser("read", help="tell the time on a photo")
     p.add_argument("image", help="PNG, JPEG or WebP file")
     p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
-    p.add_argument("--top-k", type=_count, default=3)
+    p.add_argument("--top-k", type=count, default=3)
     p.add_argument("--box", type=float, nargs=3, metavar=("LEFT", "TOP", "SIDE"),
                    help="read only this square of the photo (pixels): where the clock is")
     p.set_defaults(func=_read)
@@ -455,11 +444,11 @@ def add_parser(subparsers) -> None:
     p = sub.add_parser("calibrate", help="fit a reader's confidence temperature on synthetic photos")
     p.add_argument("--weights", default=None, help="default weights/clock_reader.safetensors")
     p.add_argument("--out", default=None, help="default: overwrite --weights")
-    p.add_argument("--n", type=_count, default=300, help="synthetic scenes, and as many clocks")
+    p.add_argument("--n", type=count, default=300, help="synthetic scenes, and as many clocks")
     p.add_argument("--seed", type=int, default=7000, help="a seed never used for training or testing")
     p.add_argument("--hard", type=float, default=1.0,
                    help="share of the clocks with hard cases (plain synthetic clocks are easier than photos)")
-    p.add_argument("--threads", type=_count, default=1)
+    p.add_argument("--threads", type=count, default=1)
     p.set_defaults(func=_calibrate)
 
     p = sub.add_parser("average", help="average two readers' weights (a reader and its fine-tune: WiSE-FT)")
@@ -470,13 +459,13 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=_average)
 
     p = sub.add_parser("evaluate", help="read held-out synthetic clocks through read_clock and score them")
-    p.add_argument("--n", type=_count, default=500)
+    p.add_argument("--n", type=count, default=500)
     p.add_argument("--seed", type=int, default=5000, help="a seed never used for training")
     p.add_argument("--scenes", action="store_true", help="place each clock small in a bigger scene (tests cropping)")
     p.add_argument("--clock-size", type=float, nargs=2, default=(0.3, 0.7), metavar=("LOW", "HIGH"),
                    help="--scenes: each clock photo's side, as shares of the scene's short side (default 0.3 0.7; "
                    "its dial's radius is 30-47%% of that side)")
-    p.add_argument("--scene-size", type=_count, nargs=2, default=(360, 480), metavar=("HEIGHT", "WIDTH"),
+    p.add_argument("--scene-size", type=count, nargs=2, default=(360, 480), metavar=("HEIGHT", "WIDTH"),
                    help="--scenes: the scene's pixels (default 360 480; a phone photo is 3024 4032, where a clock "
                         "a few percent of the short side still has a hundred pixels)")
     p.add_argument("--slant", type=_aspect, default=1.0, metavar="ASPECT",
@@ -496,10 +485,10 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("bench", help="time clock generation and reading")
-    p.add_argument("--n-clocks", type=_count, default=10000)
-    p.add_argument("--repeats", type=_count, default=3)
-    p.add_argument("--workers", type=_count, default=2, help="also time generation split over this many processes")
-    p.add_argument("--n-reads", type=_count, default=100)
+    p.add_argument("--n-clocks", type=count, default=10000)
+    p.add_argument("--repeats", type=count, default=3)
+    p.add_argument("--workers", type=count, default=2, help="also time generation split over this many processes")
+    p.add_argument("--n-reads", type=count, default=100)
     p.add_argument("--weights", default=None)
-    p.add_argument("--threads", type=_count, default=1)
+    p.add_argument("--threads", type=count, default=1)
     p.set_defaults(func=_bench)

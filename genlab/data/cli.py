@@ -15,6 +15,7 @@ import json
 import time
 
 from genlab import names
+from genlab.arguments import count
 
 
 def add_parser(subparsers) -> None:
@@ -30,8 +31,8 @@ def add_parser(subparsers) -> None:
     build.add_argument("--download", action="store_true", help="mnist: download the official files "
                                                                 "into --mnist-dir when they are missing")
     build.add_argument("--path", help="kaggle: full_dataset_vectors.h5 or *_point_clouds.h5")
-    build.add_argument("--n-train", type=int, help="training digits (synthetic default 6000, mnist 22000)")
-    build.add_argument("--n-test", type=int, help="test digits (default 1000)")
+    build.add_argument("--n-train", type=count, help="training digits (synthetic default 6000, mnist 22000)")
+    build.add_argument("--n-test", type=count, help="test digits (default 1000)")
     build.add_argument("--rotated-copies", type=int, help="mnist: randomly rotated copies of the "
                                                           "training digits (default 1)")
     build.add_argument("--rotate-deg", type=float, help="mnist: rotation range, +- degrees per axis (default 30)")

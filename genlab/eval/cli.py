@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from genlab import names, paths
+from genlab.arguments import count
 from genlab.eval.paper import in_paper_order
 
 
@@ -29,17 +30,17 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise-study", type=Path, nargs="+", default=[],
                    help="include noise-study JSON files (from `genlab noise-study`) in the report")
     p.add_argument(
-        "--threads", type=int, help="torch CPU threads (default: torch's; results depend on it in the last digits)"
+        "--threads", type=count, help="torch CPU threads (default: torch's; results depend on it in the last digits)"
     )
     p.set_defaults(func=run_evaluate)
 
     p = subparsers.add_parser("train-classifier", help="train the 3D digit classifier used by `evaluate`",
                               description="Trains the small 3D CNN that judges generated digits and saves it.")
     p.add_argument("--dataset", default="mnist", help="dataset source (default: mnist)")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=count, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=paths.WEIGHTS_DIR / "classifier.safetensors")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    p.add_argument("--threads", type=count, default=1, help="torch CPU threads (default: 1)")
     p.set_defaults(func=run_train_classifier)
 
     p = subparsers.add_parser(
@@ -51,12 +52,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--kinds", nargs="+", default=list(names.KINDS), choices=names.KINDS)
     p.add_argument("--backbones", nargs="+", default=in_paper_order(names.BACKBONES), choices=names.BACKBONES)
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--n-train", type=int, default=None, help="train on the first N training digits only")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--epochs", type=count, default=1)
+    p.add_argument("--n-train", type=count, default=None, help="train on the first N training digits only")
+    p.add_argument("--batch-size", type=count, default=64)
     p.add_argument("--variance", type=float, default=0.1)
     p.add_argument("--out", type=Path, default=paths.RESULTS_DIR / "noise_study.json")
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=count, default=1)
     p.set_defaults(func=run_noise_study)
 
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from genlab import names, paths
+from genlab.arguments import count, positive
 from genlab.train.config import PRECISIONS, TrainConfig
 
 DEFAULT_OUT = paths.REPO_ROOT / "runs"
@@ -43,16 +44,16 @@ def add_parser(subparsers) -> None:
         help="training data (default: synthetic)"
     )
     defaults = TrainConfig()
-    p.add_argument("--epochs", type=int, default=defaults.epochs, help="default %(default)s")
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size,
+    p.add_argument("--epochs", type=count, default=defaults.epochs, help="default %(default)s")
+    p.add_argument("--batch-size", type=count, default=defaults.batch_size,
                    help="the global batch, split over torchrun's processes (default %(default)s)")
-    p.add_argument("--lr", type=float, default=defaults.lr, help="Adam's learning rate (default %(default)g)")
-    p.add_argument("--latent-dim", type=int, default=None, help="latent dimensions (default: build_model's)")
-    p.add_argument("--max-minutes", type=float, default=None, help="time budget per model")
-    p.add_argument("--patience", type=int, default=defaults.patience,
+    p.add_argument("--lr", type=positive, default=defaults.lr, help="Adam's learning rate (default %(default)g)")
+    p.add_argument("--latent-dim", type=count, default=None, help="latent dimensions (default: build_model's)")
+    p.add_argument("--max-minutes", type=positive, default=None, help="time budget per model")
+    p.add_argument("--patience", type=count, default=defaults.patience,
                    help="early stopping: epochs without validation gain (default %(default)s)")
     p.add_argument("--device", default=defaults.device, help="auto | cpu | cuda | cuda:N | mps (default %(default)s)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=count, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--precision", default=defaults.precision, choices=PRECISIONS,
                    help="auto: bf16 autocast on CUDA, fp32 elsewhere; bf16 also pays on a CPU with native bf16 "
