@@ -160,14 +160,7 @@ def detect_dials(gray: np.ndarray, detector: nn.Module | None = None, k: int = 3
     speed: it is resized to DETECT_SIDE anyway). r is the dial radius in photo pixels, score
     in [0, 1] how likely that is a clock dial. detector=None uses the shipped weights.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    square, scale, left, top = letterbox(gray)
-    model = detector if detector is not None else default_detector()
-    with torch.no_grad():
-        output = model(to_input(square[None]))[0]
-    return [((cx - left) / scale, (cy - top) / scale, r / scale, score)
-            for cx, cy, r, score in decode(output, k)]
+    return _detect_each([gray], detector, k)[0]
 
 
 def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int = 1) -> list:
@@ -177,12 +170,24 @@ def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int 
     A dial with radius up to (2 * TILE - 1) / 2 of the short side lies whole in one tile."""
     h, w = gray.shape
     tile_h, tile_w = round(TILE * h), round(TILE * w)
-    found = []
-    for top in (0, h - tile_h):
-        for left in (0, w - tile_w):
-            found += [(cx + left, cy + top, r, score) for cx, cy, r, score in
-                      detect_dials(gray[top:top + tile_h, left:left + tile_w], detector, k)]
+    corners = [(left, top) for top in (0, h - tile_h) for left in (0, w - tile_w)]
+    tiles = [gray[top:top + tile_h, left:left + tile_w] for left, top in corners]
+    found = [(cx + left, cy + top, r, score)
+             for (left, top), dials in zip(corners, _detect_each(tiles, detector, k)) for cx, cy, r, score in dials]
     return sorted(found, key=lambda dial: -dial[3])
+
+
+def _detect_each(grays: list, detector: nn.Module | None, k: int) -> list:
+    """Returns, for each (H, W) uint8 photo, up to k (cx, cy, r, score) dials in its pixels, best first
+    (detect_dials); the photos go through the network in one batch."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    boxes = [letterbox(gray) for gray in grays]
+    model = detector if detector is not None else default_detector()
+    with torch.no_grad():
+        outputs = model(to_input(np.stack([square for square, *_ in boxes])))
+    return [[((cx - left) / scale, (cy - top) / scale, r / scale, score) for cx, cy, r, score in decode(output, k)]
+            for (_, scale, left, top), output in zip(boxes, outputs)]
 
 
 # ---------------------------------------------------------------- synthetic scenes

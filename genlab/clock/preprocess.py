@@ -102,10 +102,6 @@ def open_photo(source) -> Photo:
     if gray.std() < 2:
         raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")
     return Photo(image, gray, image.width / full[0], tuple(full))
-    gray = np.asarray(image.convert("L"))
-    if gray.std() < 2:
-        raise ValueError(f"{name} is blank (a single flat colour); upload a photo of a clock")
-    return Photo(image, gray, image.width / full[0], tuple(full))
 
 
 def _crop(gray: np.ndarray, box: tuple, size: int, fill: int | None = None) -> np.ndarray:
