@@ -368,11 +368,12 @@ def test_two_readers_are_averaged_weight_by_weight(tmp_path, tiny_reader, capsys
     torch.manual_seed(1)
     images, labels = synth.make_clocks(4, seed=1, size=48)
     other = train.train_reader(images, labels, head="polar", steps=3, batch_size=4, width=4)  # other weights
+    third = train.train_reader(images, labels, head="polar", steps=2, batch_size=4, width=4)
     x = train.prepare(images)
     with torch.no_grad():
-        assert torch.equal(train.average_readers(tiny_reader, other, 0.0)(x), tiny_reader(x))
-        assert torch.equal(train.average_readers(tiny_reader, other, 1.0)(x), other(x))
-        half = train.average_readers(tiny_reader, other, 0.5)
+        assert torch.equal(train.average_readers(tiny_reader, [other], 0.0)(x), tiny_reader(x))
+        assert torch.equal(train.average_readers(tiny_reader, [other], 1.0)(x), other(x))
+        half = train.average_readers(tiny_reader, [other], 0.5)
         key = next(k for k, v in half.state_dict().items() if v.is_floating_point())
         mean = (tiny_reader.state_dict()[key] + other.state_dict()[key]) / 2
         assert torch.allclose(half.state_dict()[key], mean) and not torch.equal(half(x), tiny_reader(x))
@@ -380,14 +381,27 @@ def test_two_readers_are_averaged_weight_by_weight(tmp_path, tiny_reader, capsys
         first, second, out = tmp_path / "a.safetensors", tmp_path / "b.safetensors", tmp_path / "c.safetensors"
         train.save_reader(tiny_reader, first)
         train.save_reader(other, second)
-        assert main(["clock", "average", str(first), str(second), "--weight", "0.5", "--out", str(out)]) == 0
+        assert main(["clock", "average", str(first), str(second), "--weight", "0.5", "--n-test", "8",
+                     "--out", str(out)]) == 0
         saved = train.load_reader(out)
         assert torch.equal(saved(x), half(x)) and saved.config.trained_on["weight"] == 0.5
+        # several fine-tunes (a model soup): their mean takes the weight, each is recorded
+        soup = train.average_readers(tiny_reader, [other, third], 0.6)
+        expected = 0.4 * tiny_reader.state_dict()[key] + 0.6 * (other.state_dict()[key] + third.state_dict()[key]) / 2
+        assert torch.allclose(soup.state_dict()[key], expected, atol=1e-6)
+        assert len(soup.config.trained_on["tuned"]) == 2
+        train.save_reader(third, tmp_path / "d.safetensors")
+        assert main(["clock", "average", str(first), str(second), str(tmp_path / "d.safetensors"),
+                     "--weight", "0.6", "--n-test", "8", "--out", str(out)]) == 0
+        assert "the mean of" in capsys.readouterr().out
+        assert torch.allclose(train.load_reader(out)(x), soup(x), atol=1e-5)
+    with pytest.raises(ValueError, match="at least one"):
+        train.average_readers(tiny_reader, [], 0.5)
     wider = train.train_reader(images, labels, head="polar", steps=1, batch_size=4, width=8)
     with pytest.raises(ValueError, match="different architectures"):
-        train.average_readers(tiny_reader, wider, 0.5)
+        train.average_readers(tiny_reader, [other, wider], 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
-        train.average_readers(tiny_reader, other, 1.5)
+        train.average_readers(tiny_reader, [other], 1.5)
     train.save_reader(wider, second)
     assert main(["clock", "average", str(first), str(second), "--out", str(out)]) == 2
     assert "cannot average readers of different architectures" in capsys.readouterr().err

@@ -7,7 +7,7 @@
     python -m genlab clock train-twelve --steps 6000               # -> weights/clock_twelve.safetensors
     python -m genlab clock read photo.jpg [--box LEFT TOP SIDE]
     python -m genlab clock calibrate                                # fit the confidence temperature
-    python -m genlab clock average A B --weight 0.3 --out C        # C = 0.7 A + 0.3 B, weight by weight
+    python -m genlab clock average A B [B2 ...] --weight 0.5 --out C  # C = 0.5 A + 0.5 mean(B, B2, ...)
     python -m genlab clock evaluate --scenes                        # read_clock on held-out clocks
     python -m genlab clock evaluate --slant 0.6 --turn 15           # ... each seen at a slant, turned
     python -m genlab clock evaluate --any-turn [--twelve off]        # ... turned anywhere on the circle
@@ -88,7 +88,7 @@ def _generate(args) -> int:
 def _train(args) -> int:
     import torch
 
-    from genlab.clock import synth, train
+    from genlab.clock import train
     from genlab.clock.read import WEIGHTS_PATH
 
     torch.set_num_threads(args.threads)
@@ -103,10 +103,7 @@ def _train(args) -> int:
                                trained_on={**trained_on, "steps": args.steps, "history": history}, init=init,
                                faces=faces, locator_steps=args.locator_steps, squash=args.squash, turn=args.turn,
                                locator_lr=args.locator_lr)
-    test_images, test_labels, test_faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
-    model.config.metrics = {**train.evaluate(model, test_images, test_labels), "test_seed": args.test_seed}
-    if face:
-        model.config.metrics["face"] = train.face_errors(model, test_images, test_faces)
+    _score_on_held_out(model, args)
     out = args.out or WEIGHTS_PATH
     train.save_reader(model, out)
     print(f"saved {out}; held-out synthetic: {model.config.metrics}")
@@ -219,13 +216,26 @@ def _read(args) -> int:
     return 0
 
 
+def _score_on_held_out(model, args) -> None:
+    """Sets a reader's config.metrics to its figures on args.n_test held-out synthetic clocks (args.test_seed)."""
+    from genlab.clock import synth, train
+
+    images, labels, faces = synth.cached_clocks(args.n_test, seed=args.test_seed, with_faces=True)
+    model.config.metrics = {**train.evaluate(model, images, labels), "test_seed": args.test_seed}
+    if model.config.trunk in FACE_TRUNK_NAMES:
+        model.config.metrics["face"] = train.face_errors(model, images, faces)
+
+
 def _average(args) -> int:
     from genlab.clock import train
 
-    first, second = train.load_reader(args.first), train.load_reader(args.second)
-    model = train.average_readers(first, second, args.weight)
+    first, tuned = train.load_reader(args.first), [train.load_reader(path) for path in args.tuned]
+    model = train.average_readers(first, tuned, args.weight)
+    _score_on_held_out(model, args)
     train.save_reader(model, args.out)
-    print(f"saved {args.out}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}")
+    mean = args.tuned[0] if len(args.tuned) == 1 else f"the mean of {', '.join(args.tuned)}"
+    print(f"saved {args.out}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {mean}; held-out synthetic: "
+          f"{model.config.metrics}")
     return 0
 
 
@@ -451,10 +461,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=count, default=1)
     p.set_defaults(func=_calibrate)
 
-    p = sub.add_parser("average", help="average two readers' weights (a reader and its fine-tune: WiSE-FT)")
+    p = sub.add_parser("average", help="average readers' weights (a reader and its fine-tunes: WiSE-FT, a model soup)")
     p.add_argument("first", help="a reader (.safetensors): its config is kept")
-    p.add_argument("second", help="a reader of the same architecture, e.g. first fine-tuned")
-    p.add_argument("--weight", type=float, default=0.3, help="the second's share (0-1)")
+    p.add_argument("tuned", nargs="+", help="readers of the same architecture, e.g. first fine-tuned with other seeds")
+    p.add_argument("--weight", type=float, default=0.3, help="the tuned readers' share (0-1), split evenly among them")
+    p.add_argument("--n-test", type=count, default=2000, help="held-out synthetic clocks to score the result on")
+    p.add_argument("--test-seed", type=int, default=1000)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_average)
 

@@ -297,25 +297,30 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
-def average_readers(first: nn.Module, second: nn.Module, weight: float) -> nn.Module:
-    """Returns a reader whose weights are (1 - weight) * first's + weight * second's (WiSE-FT, Wortsman et al.
-    2022): taken between a reader and its own fine-tune, it keeps most of what the fine-tune loses on real photos
-    (README, *What was tried*). Both must be of one architecture (head, width, trunk, input size); the result
-    has first's config, its temperature included, and records both readers in trained_on."""
+def average_readers(first: nn.Module, tuned: list, weight: float) -> nn.Module:
+    """Returns a reader whose weights are (1 - weight) * first's + weight * the mean of the `tuned` readers' (a
+    reader and its fine-tunes: WiSE-FT, Wortsman et al. 2022; with several fine-tunes, a model soup of them).
+    Taken between a reader and its own fine-tunes, it keeps most of what a fine-tune loses on real photos
+    (README, *What was tried*). All must be of one architecture (head, width, trunk, input size); the result has
+    first's config, its temperature included, and records every reader in trained_on."""
     if not 0 <= weight <= 1:
         raise ValueError(f"the weight must be between 0 and 1, got {weight:g}")
+    if not tuned:
+        raise ValueError("give at least one reader to average with the first")
     shape = ("head", "width", "trunk", "input_size", "gamma")
-    if any(getattr(first.config, key) != getattr(second.config, key) for key in shape):
-        raise ValueError("cannot average readers of different architectures: "
-                         + " vs ".join(", ".join(f"{key} {getattr(r.config, key)}" for key in shape)
-                                       for r in (first, second)))
+    for other in tuned:
+        if any(getattr(first.config, key) != getattr(other.config, key) for key in shape):
+            raise ValueError("cannot average readers of different architectures: "
+                             + " vs ".join(", ".join(f"{key} {getattr(r.config, key)}" for key in shape)
+                                           for r in (first, other)))
     model = build_reader(first.config.head, first.config.width, first.config.trunk)
-    theirs = second.state_dict()
-    model.load_state_dict({key: torch.lerp(value.float(), theirs[key].float(), weight).to(value.dtype)
+    theirs = [other.state_dict() for other in tuned]
+    model.load_state_dict({key: torch.lerp(value.float(), sum(t[key].float() for t in theirs) / len(theirs),
+                                           weight).to(value.dtype)
                            if value.is_floating_point() else value for key, value in first.state_dict().items()})
     model.config = replace(first.config, metrics={}, trained_on={
         "source": "weight average", "weight": weight, "first": first.config.trained_on,
-        "second": second.config.trained_on})
+        "tuned": [other.config.trained_on for other in tuned]})
     return model.eval()
 
 
