@@ -262,8 +262,11 @@ def test_cli_names_a_missing_checkpoint(tmp_path, capsys):
 def test_cli_refuses_no_draws(capsys):
     from genlab.cli import main
 
-    assert main(["evaluate", "--draws", "0"]) == 2
-    assert "--samples and --draws must be at least 1, got 1000 and 0" in capsys.readouterr().err
+    for option in ("--draws", "--samples"):
+        with pytest.raises(SystemExit) as stop:
+            main(["evaluate", option, "0"])
+        assert stop.value.code == 2
+        assert f"argument {option}: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
 def test_key_value_options_parse_json_values():

@@ -23,8 +23,8 @@ def add_parser(subparsers) -> None:
                    help="extra load_dataset parameter, VALUE read as JSON where it parses (e.g. test_rotated=true)")
     p.add_argument("--out", type=Path, default=paths.RESULTS_DIR, help="output folder (default: results/)")
     p.add_argument("--classifier", type=Path, help="digit classifier file (default: weights/classifier.safetensors)")
-    p.add_argument("--samples", type=int, default=1000, help="generated samples per set (default: 1000)")
-    p.add_argument("--draws", type=int, default=None,
+    p.add_argument("--samples", type=count, default=1000, help="generated samples per set (default: 1000)")
+    p.add_argument("--draws", type=count, default=None,
                    help="sets of samples drawn per Fréchet distance, which is their mean (default: as results/ "
                         "is made, EvalConfig.n_draws; 1 is quicker, but one set's FD moves a lot from seed to seed)")
     p.add_argument("--noise-study", type=Path, nargs="+", default=[],
@@ -77,8 +77,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from genlab.eval import classifier, evaluate, report
 
     draws = evaluate.EvalConfig.n_draws if args.draws is None else args.draws
-    if args.samples < 1 or draws < 1:
-        raise ValueError(f"--samples and --draws must be at least 1, got {args.samples} and {draws}")
     checkpoints = _checkpoints(args)
     if not checkpoints:
         raise FileNotFoundError("no checkpoints given and weights/manifest.json lists none")
