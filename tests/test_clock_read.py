@@ -385,6 +385,7 @@ def test_two_readers_are_averaged_weight_by_weight(tmp_path, tiny_reader, capsys
                      "--out", str(out)]) == 0
         saved = train.load_reader(out)
         assert torch.equal(saved(x), half(x)) and saved.config.trained_on["weight"] == 0.5
+        assert saved.config.metrics["n"] == 8 and 0 <= saved.config.metrics["hour_accuracy"] <= 1  # scored, as trained
         # several fine-tunes (a model soup): their mean takes the weight, each is recorded
         soup = train.average_readers(tiny_reader, [other, third], 0.6)
         expected = 0.4 * tiny_reader.state_dict()[key] + 0.6 * (other.state_dict()[key] + third.state_dict()[key]) / 2
