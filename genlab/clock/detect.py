@@ -129,16 +129,14 @@ def decode(output: torch.Tensor, k: int) -> list:
     peaks = heat * (F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0] == heat)
     grid = heat.shape[-1]
     scores, flat = peaks.flatten().topk(min(grid * grid, 8 * k + 8))
-    peaks = []
-    for score, index in zip(scores.tolist(), flat.tolist()):
-        if score <= 0:
-            break  # no more peaks (cells that are not a local maximum score 0 here)
-        i, j = divmod(index, grid)
-        cx = (j + output[2, i, j].clamp(0, 1).item()) * STRIDE
-        cy = (i + output[3, i, j].clamp(0, 1).item()) * STRIDE
-        r = math.exp(output[1, i, j].clamp(-3, 6).item()) * STRIDE
-        peaks.append((cx, cy, r, score))
-    return distinct_dials(peaks, k)
+    is_peak = scores > 0  # cells that are not a local maximum score 0 here
+    scores, flat = scores[is_peak], flat[is_peak]
+    i, j = flat // grid, flat % grid
+    cells = output[:, i, j].double()  # (4, peaks), in double precision as Python floats would be
+    cx = (j + cells[2].clamp(0, 1)) * STRIDE
+    cy = (i + cells[3].clamp(0, 1)) * STRIDE
+    r = cells[1].clamp(-3, 6).exp() * STRIDE
+    return distinct_dials(list(zip(cx.tolist(), cy.tolist(), r.tolist(), scores.tolist())), k)
 
 
 def distinct_dials(dials: list, k: int) -> list:
