@@ -58,13 +58,13 @@ def main(argv=None) -> int:
     if not (Path(args.folder) / "labels.json").is_file():
         print(f"no labelled photos at {args.folder} (labels.json missing)", file=sys.stderr)
         return 2
-    from genlab.clock.detect import load_detector
+    from genlab.clock.detect import detector_option
     from genlab.clock.twelve import finder_option
 
     try:
         reader = load_default_reader(args.weights)
         finder = finder_option(args.twelve)
-        detector = load_detector(args.detector) if args.detector else None
+        detector = detector_option(args.detector)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from genlab import paths
 from genlab.app import clock_mark, files, frame, jobs, state
 from genlab.clock import read as clock_read
 from genlab.clock import synth, train
+from genlab.clock.models import for_reading
 from genlab.clock.preprocess import open_photo
 
 frame.require_frame()
@@ -32,8 +33,8 @@ def example_clocks() -> tuple:
 
 @st.cache_resource
 def load_reader(path: str, modified: float):
-    """Returns the reader at path (cached per file version; modified is its mtime)."""
-    return train.load_reader(path)
+    """Returns the reader at path, for reading (models.for_reading; cached per file version: modified is its mtime)."""
+    return for_reading(train.load_reader(path))
 
 
 def reader_files() -> dict:

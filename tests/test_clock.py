@@ -587,3 +587,36 @@ def test_cli_trains_an_aligned_reader_from_an_ellipse_one_and_keeps_a_flat_histo
     history = reader.config.trained_on["history"]
     assert [run["seed"] for run in history] == [1, 3] and all("history" not in run for run in history)
     assert "held-out synthetic" in capsys.readouterr().out
+
+
+def _trained_a_little(model: torch.nn.Module, x: torch.Tensor, *args) -> torch.nn.Module:
+    """Returns model after a few training steps on x, so its BatchNorms hold statistics and scales of their own."""
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.01)
+    model.train()
+    for _ in range(3):
+        optimiser.zero_grad()
+        model(x, *args).square().mean().backward()
+        optimiser.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("make", ["aligned", "polar", "detector", "twelve"])
+def test_a_model_for_reading_gives_the_same_outputs_without_its_batchnorms(make):
+    from genlab.clock import detect, twelve
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 72, 72)
+    face = torch.tensor([[0.05, -0.05, 0.8, 0.1, 0.0, 0.2]]).repeat(4, 1)
+    model, args = {"aligned": (models.build_reader("hands", 8, "aligned"), ()),
+                   "polar": (models.build_reader("polar", 8), ()),
+                   "detector": (detect.DialDetector(8), ()),
+                   "twelve": (twelve.TwelveFinder(8), (face,))}[make]
+    model = _trained_a_little(model, x, *args)
+    with torch.no_grad():
+        before = model(x, *args)
+        fast = models.for_reading(model)
+        after = fast(x, *args)
+    assert fast is model and not model.training
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert not any("running_mean" in name for name in model.state_dict())
+    assert after.shape == before.shape and torch.allclose(after, before, atol=1e-4, rtol=1e-4)

@@ -288,14 +288,14 @@ def _evaluate(args) -> int:
     import numpy as np
 
     from genlab.clock import synth, train
-    from genlab.clock.detect import load_detector
+    from genlab.clock.detect import detector_option
     from genlab.clock.models import common_sense_error
     from genlab.clock.read import SURE_CONFIDENCE, format_time, load_default_reader, read_clock
     from genlab.clock.twelve import finder_option
 
     reader = load_default_reader(args.weights)
     finder = finder_option(args.twelve)  # the networks before the clocks: a bad file fails at once
-    detector = load_detector(args.detector) if args.detector else None
+    detector = detector_option(args.detector)
     if args.scenes:
         height, width = args.scene_size
         smallest = int(args.clock_size[0] * min(height, width))

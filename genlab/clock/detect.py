@@ -29,6 +29,7 @@ from torch import nn
 
 from genlab import checkpoint_file
 from genlab.clock import synth
+from genlab.clock.models import for_reading
 from genlab.paths import WEIGHTS_DIR
 from genlab.train.callbacks import optimise_step
 
@@ -465,7 +466,14 @@ def load_detector(path=DETECTOR_PATH) -> nn.Module:
     return model.eval()
 
 
+def detector_option(option: str | None):
+    """Returns read_clock's `detector` for a command-line option: None (the shipped detector) for no option, else
+    the detector saved at that path (for reading, models.for_reading)."""
+    return None if option is None else for_reading(load_detector(option))
+
+
 @lru_cache(maxsize=1)
 def default_detector() -> nn.Module:
-    """Returns the shipped detector (weights/clock_detector.safetensors), loaded once."""
-    return load_detector(DETECTOR_PATH)
+    """Returns the shipped detector (weights/clock_detector.safetensors), loaded once, for reading
+    (models.for_reading)."""
+    return for_reading(load_detector(DETECTOR_PATH))

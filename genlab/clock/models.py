@@ -445,5 +445,23 @@ def build_reader(head: str = "multi", width: int = 16, trunk: str = "cartesian")
     return ClockNet(head, width, trunk)
 
 
+def for_reading(model: nn.Module) -> nn.Module:
+    """Returns model, in eval mode, made quicker to run on a CPU, in place: each BatchNorm folded into the
+    convolution before it (a Sequential's Conv2d then BatchNorm2d, or a module's `conv` and `bn`, as PolarConv's)
+    and the weights stored channels-last. The outputs are the same to float rounding (about 1e-6); a 12-MP photo
+    reads about 5-15% faster (benchmarks/bench_clock_real.py). Its state dict then lacks the BatchNorms: a model
+    for reading, not for training or saving."""
+    model.eval()
+    for module in list(model.modules()):
+        pairs = ([(module, a, b) for a, b in zip(list(module._modules), list(module._modules)[1:])]
+                 if isinstance(module, nn.Sequential) else [(module, "conv", "bn")])
+        for parent, conv, bn in pairs:
+            if (isinstance(getattr(parent, conv, None), nn.Conv2d)
+                    and isinstance(getattr(parent, bn, None), nn.BatchNorm2d)):
+                setattr(parent, conv, nn.utils.fusion.fuse_conv_bn_eval(getattr(parent, conv), getattr(parent, bn)))
+                setattr(parent, bn, nn.Identity())
+    return model.to(memory_format=torch.channels_last)
+
+
 TRUNKS = ("cartesian", "polar", *FACE_TRUNKS)
 READER_HEADS = (*HEADS, "polar")

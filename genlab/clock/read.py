@@ -95,10 +95,12 @@ class ClockReading:
 
 @lru_cache(maxsize=4)
 def load_default_reader(path=None):
-    """Returns the shipped reader (weights/clock_reader.safetensors) or the one at path, cached."""
+    """Returns the shipped reader (weights/clock_reader.safetensors) or the one at path, cached, for reading
+    (models.for_reading)."""
+    from genlab.clock.models import for_reading
     from genlab.clock.train import load_reader
 
-    return load_reader(path or WEIGHTS_PATH)
+    return for_reading(load_reader(path or WEIGHTS_PATH))
 
 
 def top_times(probabilities: np.ndarray, k: int = 3) -> list:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab import checkpoint_file
-from genlab.clock.models import FACE_REACH, PolarConv, polar_unwrap
+from genlab.clock.models import FACE_REACH, PolarConv, for_reading, polar_unwrap
 from genlab.paths import WEIGHTS_DIR
 from genlab.train.callbacks import optimise_step
 
@@ -185,16 +185,17 @@ def load_twelve(path=TWELVE_PATH) -> nn.Module:
 
 def finder_option(option: str | None):
     """Returns read_clock's `finder` for a command-line option: None (the shipped finder) for no option, False
-    for "off", else the finder saved at that path."""
+    for "off", else the finder saved at that path (for reading, models.for_reading)."""
     if option is None:
         return None
-    return False if option == "off" else load_twelve(option)
+    return False if option == "off" else for_reading(load_twelve(option))
 
 
 @lru_cache(maxsize=1)
 def default_finder() -> nn.Module:
-    """Returns the shipped TwelveFinder (weights/clock_twelve.safetensors), loaded once."""
-    return load_twelve(TWELVE_PATH)
+    """Returns the shipped TwelveFinder (weights/clock_twelve.safetensors), loaded once, for reading
+    (models.for_reading)."""
+    return for_reading(load_twelve(TWELVE_PATH))
 
 
 def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, upright: torch.Tensor,
