@@ -31,7 +31,7 @@ ZOOM_STEPS = 2  # ... at most this many times, each time around the dial found c
 MIN_RECENTRE_RADIUS = 12  # working-photo pixels: a smaller located dial is read at this radius
 # When the detector is unsure of the whole photo's best dial in the luminance view, its best CANDIDATES distinct
 # dials there are each read alone, and one wins if its confidence times its detector score beats the usual
-# reading's confidence: the reader checks the detector (README, "The reader checks the detector's dials").
+# reading's confidence: the reader checks the detector (docs/clock_reader.md, "The reader checks the detector's dials").
 CANDIDATES = 3
 CANDIDATE_LEAST_SCORE = 0.2  # ... of those, only dials the detector scores this much or more (clutter scores less)
 # Each crop is read at its located centre only: the three views (Photo.views) and the re-centring
@@ -41,7 +41,7 @@ READ_SHIFTS = ((0.0, 0.0),)
 # degrees off on real photos, and a hand near a numeral then reads an hour or a minute off.
 READ_TURNS = (0.0, math.radians(-3), math.radians(3))
 # ... each also at 1.6 times the located turn: on real photos the locator finds about 60% of a dial's turn
-# (README, "Photos turned in their plane"), so a dial held at an angle is read at its whole turn too.
+# (docs/clock_reader.md, "Photos turned in their plane"), so a dial held at an angle is read at its whole turn too.
 READ_TURN_GAINS = (1.0, 1.6)
 YELLOW = (255, 200, 0)  # the located dial on a drawn reading, and the user's mark on the Clock page
 
@@ -358,7 +358,7 @@ def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray,
     the confidence users see is what is calibrated (a likelihood over 720 minutes would be ruled by
     the far-off misreads). The grid only softens: synthetic clocks are easier than photos, and a
     temperature of 0.5 fitted on them made 54% of the misreads of real photos claim 0.8 or more
-    (see the README for why the shipped reader keeps 1.0).
+    (see docs/clock_reader.md for why the shipped reader keeps 1.0).
     """
     p = np.asarray(probabilities, np.float64)
     true = np.asarray(true_minutes)
