@@ -301,8 +301,8 @@ def average_readers(first: nn.Module, tuned: list, weight: float) -> nn.Module:
     """Returns a reader whose weights are (1 - weight) * first's + weight * the mean of the `tuned` readers' (a
     reader and its fine-tunes: WiSE-FT, Wortsman et al. 2022; with several fine-tunes, a model soup of them).
     Taken between a reader and its own fine-tunes, it keeps most of what a fine-tune loses on real photos
-    (docs/clock_reader.md, *What was tried*). All must be of one architecture (head, width, trunk, input size); the result has
-    first's config, its temperature included, and records every reader in trained_on."""
+    (docs/clock_reader.md, *What was tried*). All must be of one architecture (head, width, trunk, input size);
+    the result has first's config, its temperature included, and records every reader in trained_on."""
     if not 0 <= weight <= 1:
         raise ValueError(f"the weight must be between 0 and 1, got {weight:g}")
     if not tuned:
