@@ -21,6 +21,12 @@ Starts `streamlit run app.py` on a free port and drives Debian's Chromium throug
   answer") is printed beside it.
 Prints each model's median and p95 in milliseconds, then the totals. This is the latency a
 user feels; benchmarks/bench_viz.py times only the server's share of a slider step.
+
+    python -m benchmarks.bench_browser --clock PHOTO [PHOTO ...] [--visits 5]
+
+times the Clock page instead: each photo uploaded `--visits` times in turn, each on a fresh Clock page after one
+untimed upload that warms the server, timed in the page from the file chosen to the reading drawn with both of its
+pictures (the read hands on the photo, what the reader saw) loaded.
 """
 
 import argparse
@@ -68,6 +74,26 @@ WATCH = """([signature, event]) => {
     window.__received = [];
     const poll = () => {
       if (sig() !== before) { window.__elapsed = performance.now() - start; return; }
+      requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);
+  }, {capture: true, once: true});
+}"""
+
+# Starts timing when a file is chosen in the page's uploader and stops on the first animation frame that shows a
+# reading (the Clock page's .clock-time) with the pictures in its row loaded.
+READING = """() => {
+  window.__elapsed = undefined;
+  document.addEventListener('change', () => {
+    const start = performance.now();
+    const poll = () => {
+      const time = document.querySelector('.clock-time');
+      const row = time && time.closest('[data-testid="stHorizontalBlock"]');
+      const pictures = row ? [...row.querySelectorAll('img')] : [];
+      if (pictures.length >= 2 && pictures.every(p => p.complete && p.naturalWidth > 0)) {
+        window.__elapsed = performance.now() - start;
+        return;
+      }
       requestAnimationFrame(poll);
     };
     requestAnimationFrame(poll);
@@ -168,12 +194,28 @@ def slider_moves(page, label: str, moves: int) -> tuple[list[float], list[float]
     return times, answers
 
 
+def clock_read(page, url: str, photo: str) -> float:
+    """Uploads a photo on a fresh Clock page; returns ms from the file chosen to the reading drawn (READING).
+
+    The upload waits until the browser has readied the 3D view in the background (genlab.app.live_view.prepare,
+    after every page load here, once per visit in the app), as a user choosing a file gives it time to: uploaded
+    at once, the reading waited up to 0.5 s more for the browser's busy main thread."""
+    page.goto(url + "/clock")
+    settle(page)
+    page.wait_for_function("() => window.__genlabSpare", timeout=60_000)
+    page.evaluate(READING)
+    page.set_input_files("input[type=file]", photo)
+    return 1000 * waited(page)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=20)
     parser.add_argument("--models", nargs="*", help="shipped model names (default: all)")
     parser.add_argument("--slider", default="z[", help="the label the timed slider starts with")
-    parser.add_argument("--visits", type=int, default=3, help="page switches timed per kind of visitor")
+    parser.add_argument("--visits", type=int, default=3, help="page switches timed per kind of visitor "
+                                                              "(--clock: uploads timed per photo)")
+    parser.add_argument("--clock", nargs="+", metavar="PHOTO", help="time the Clock page reading these photos instead")
     args = parser.parse_args()
     names = args.models or [entry["name"] for entry in shipped_models()
                             if entry.get("kind") in ("ae", "vae", "gan")]
@@ -193,6 +235,17 @@ def main() -> None:
                 page.set_default_timeout(120_000)
                 return page
 
+            if args.clock:
+                page = new_page()
+                clock_read(page, url, args.clock[0])  # warms the server: torch, the reader, detector and finder
+                times = {photo: [] for photo in args.clock}
+                for _ in range(args.visits):
+                    for photo in args.clock:
+                        times[photo].append(clock_read(page, url, photo))
+                for photo, values in times.items():
+                    print(f"{Path(photo).name}: upload -> reading drawn, median {statistics.median(values):.0f} ms "
+                          f"({' '.join(f'{v:.0f}' for v in values)})")
+                return
             # Warm the server (dataset, torch, first model) so the timed pages are a second visitor's.
             page = new_page()
             visit_explorer(page, url, read=False)

@@ -207,13 +207,8 @@ if submitted:
         st.error(str(error))
 
 
-@st.fragment(run_every=1.0)
-def show_training() -> None:
-    """Draws this user's latest clock-training job (polled every second while it runs)."""
-    mine = [job for job in jobs.jobs_for(owner) if job.label.startswith("clock reader")]
-    if not mine:
-        return
-    job = mine[0]
+def show_training(job) -> None:
+    """Draws a clock-training job: its progress, Cancel while it runs, and how it ended."""
     state = job.snapshot()
     last = state["log"][-1] if state["log"] else {}
     text = f"{state['label']}: {last.get('phase', 'starting')} · {state['fraction']:.0%}"
@@ -230,4 +225,15 @@ def show_training() -> None:
         st.warning(f"Training {state['status']}: {state['error'] or 'stopped'}")
 
 
-show_training()
+latest = next((job for job in jobs.jobs_for(owner) if job.label.startswith("clock reader")), None)
+if latest is not None and latest.running:
+    # Polled every second only while it runs: a page that polls always makes an upload's reading wait for the poll
+    @st.fragment(run_every=1.0)
+    def live_training() -> None:
+        show_training(latest)
+        if not latest.running:
+            st.rerun()  # redraw the whole page once: the new reader joins the list, polling stops
+
+    live_training()
+elif latest is not None:
+    show_training(latest)

@@ -127,3 +127,40 @@ def test_bad_upload_shows_an_error(page, name, data, message):
     assert not page.exception
     assert page.error and name in page.error[0].value and message in page.error[0].value
     assert not _big_times(page)
+
+
+class _TrainingJob:
+    """A clock-training job as the page draws it (genlab.app.jobs.Job's label, running and snapshot)."""
+
+    def __init__(self, status: str, result=None, error=None):
+        self.label, self.running = "clock reader (polar)", status == "running"
+        self.state = {"label": self.label, "status": status, "fraction": 1.0 if status == "done" else 0.5,
+                      "log": [{"phase": "training", "loss": 1.2345, "done": 1, "total": 2}], "result": result,
+                      "error": error}
+
+    def snapshot(self) -> dict:
+        return dict(self.state)
+
+
+@pytest.mark.parametrize("status, result, error", [
+    ("running", None, None),
+    ("done", {"path": "runs/reader_1.safetensors", "metrics": {"hour_accuracy": 0.97, "median_error": 1.0}}, None),
+    ("failed", None, "out of memory"),
+])
+def test_the_latest_training_job_shows_how_it_stands(page, monkeypatch, status, result, error):
+    from genlab.app import jobs
+
+    monkeypatch.setattr(jobs, "jobs_for", lambda owner: [_TrainingJob(status, result, error)])
+    page.run()
+    assert not page.exception
+    cancel = [b for b in page.button if b.label == "Cancel training"]
+    assert bool(cancel) == (status == "running")  # Cancel only while it runs
+    if status == "done":
+        assert "Saved reader_1.safetensors: hour right 97%" in page.success[0].value
+    if status == "failed":
+        assert "Training failed: out of memory" in page.warning[-1].value
+
+
+def test_no_training_job_draws_nothing_of_one(page):
+    assert not [b for b in page.button if b.label == "Cancel training"]
+    assert not page.success and not page.warning
