@@ -227,7 +227,7 @@ def show_training(job) -> None:
 
 latest = next((job for job in jobs.jobs_for(owner) if job.label.startswith("clock reader")), None)
 if latest is not None and latest.running:
-    # Polled every second only while it runs: a page that polls always makes an upload's reading wait for the poll
+    # Polled every second only while it runs: an idle page has nothing to redraw every second
     @st.fragment(run_every=1.0)
     def live_training() -> None:
         show_training(latest)
