@@ -453,13 +453,12 @@ def for_reading(model: nn.Module) -> nn.Module:
     for reading, not for training or saving."""
     model.eval()
     for module in list(model.modules()):
-        pairs = ([(module, a, b) for a, b in zip(list(module._modules), list(module._modules)[1:])]
-                 if isinstance(module, nn.Sequential) else [(module, "conv", "bn")])
-        for parent, conv, bn in pairs:
-            if (isinstance(getattr(parent, conv, None), nn.Conv2d)
-                    and isinstance(getattr(parent, bn, None), nn.BatchNorm2d)):
-                setattr(parent, conv, nn.utils.fusion.fuse_conv_bn_eval(getattr(parent, conv), getattr(parent, bn)))
-                setattr(parent, bn, nn.Identity())
+        names = list(module._modules)
+        for conv, bn in zip(names, names[1:]) if isinstance(module, nn.Sequential) else [("conv", "bn")]:
+            layer, norm = getattr(module, conv, None), getattr(module, bn, None)
+            if isinstance(layer, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d):
+                setattr(module, conv, nn.utils.fusion.fuse_conv_bn_eval(layer, norm))
+                setattr(module, bn, nn.Identity())
     return model.to(memory_format=torch.channels_last)
 
 
