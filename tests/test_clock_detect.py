@@ -156,6 +156,20 @@ def test_cli_trains_saves_and_scores_a_detector(tmp_path, capsys, one_torch_thre
     assert refused.value.code == 2 and "--n-test: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
+def test_photos_detected_in_one_batch_find_what_each_finds_alone(shipped):
+    photos = [detect.render_scene(np.random.default_rng([seed, 0, 5]), 256)[0] for seed in range(3)]
+    photos[1] = photos[1][:150, :200]  # another size and aspect in the same batch
+    together = detect.detect_each(photos, shipped, [3, 1, 2])
+    tiled = detect.detect_in_tiles_each(photos, shipped, [1, 2, 1])
+    assert [len(dials) for dials in together] == [3, 1, 2] and [len(dials) for dials in tiled] == [4, 8, 4]
+    for photo, dials, tile_dials, k, tile_k in zip(photos, together, tiled, [3, 1, 2], [1, 2, 1]):
+        assert np.allclose(dials, detect_dials(photo, shipped, k=k), atol=1e-3)
+        assert np.allclose(tile_dials, detect.detect_in_tiles(photo, shipped, k=tile_k), atol=1e-3)
+    assert detect.detect_each([], shipped, 1) == [] and detect.detect_in_tiles_each([], shipped) == []
+    with pytest.raises(ValueError, match="k must be at least 1 for each of the 3 photos"):
+        detect.detect_each(photos, shipped, [1, 2])
+
+
 def test_corner_tiles_find_small_dials_the_whole_photo_misses(shipped, one_torch_thread):
     whole = tiles = scenes = 0
     for seed in range(120):

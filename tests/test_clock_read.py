@@ -511,24 +511,26 @@ def test_an_unsure_detection_looks_in_the_tiles_but_not_at_sub_dials(monkeypatch
     from genlab.clock import detect
 
     photo = preprocess.open_photo(np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (192, 1)))
-    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    monkeypatch.setattr(read, "zoomed_dials", lambda grays, dials, detector=None: dials)
     whole = [(128.0, 96.0, 60.0, 0.3), (200.0, 150.0, 20.0, 0.2)]  # unsure: a big dial in the middle, and another
-    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: whole[:k])
+    monkeypatch.setattr(detect, "detect_each", lambda grays, detector=None, k=(1,): [whole[:n] for n in k])
     sub_dial = (140.0, 100.0, 15.0, 0.9)                     # inside the big dial, smaller: ignored
     small_clock = (20.0, 20.0, 10.0, 0.7)                    # elsewhere: the best dial
     twice = (22.0, 21.0, 9.0, 0.6)                           # the small clock found again (another tile): once
-    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial, small_clock, twice])
-    dials, sure = read.detected_dials(photo, None)
+    monkeypatch.setattr(detect, "detect_in_tiles_each",
+                        lambda grays, detector=None, k=1: [[sub_dial, small_clock, twice] for _ in grays])
+    (dials, sure), = read.detected_dials(photo, None)  # a grey photo: one view
     assert not sure and len(dials) == 1 and dials[0][3] == 0.7
     assert all(math.isclose(v, 20 / photo.scale) for v in dials[0][:2])
-    dials, sure = read.detected_dials(photo, None, k=3)       # best first, each dial once
+    (dials, sure), = read.detected_dials(photo, None, k=3)    # best first, each dial once
     assert [d[3] for d in dials] == [0.7, 0.3, 0.2]
     assert math.isclose(dials[2][0], 200 / photo.scale) and math.isclose(dials[2][2], 20 / photo.scale)
-    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [sub_dial])
-    assert read.detected_dials(photo, None)[0][0][3] == 0.3  # only a sub-dial in the tiles: the whole photo's dial
+    monkeypatch.setattr(detect, "detect_in_tiles_each", lambda grays, detector=None, k=1: [[sub_dial] for _ in grays])
+    assert read.detected_dials(photo, None)[0][0][0][3] == 0.3  # only a sub-dial in the tiles: the whole photo's dial
     whole[0] = (128.0, 96.0, 60.0, 0.8)                      # a sure detection: alone, and the tiles are not searched
-    monkeypatch.setattr(detect, "detect_in_tiles", lambda *args, **kwargs: pytest.fail("searched the tiles"))
-    dials, sure = read.detected_dials(photo, None, k=3)
+    monkeypatch.setattr(detect, "detect_in_tiles_each", lambda grays, detector=None, k=1: [
+        pytest.fail("searched the tiles") for _ in grays])
+    (dials, sure), = read.detected_dials(photo, None, k=3)
     assert sure and [d[3] for d in dials] == [0.8]
 
 
@@ -543,10 +545,12 @@ def _peaked(minute: int, spread: float) -> np.ndarray:
 def test_a_thin_strip_is_read_unsure_without_a_detected_dial(shape, tiny_reader):
     strip = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
     photo = preprocess.open_photo(strip)
-    dials, sure = read.detected_dials(photo, None, k=3)
-    (x, y, r, score), = dials  # the strip's centre, in its own pixels
-    assert np.allclose([x, y, r], [shape[1] / 2, shape[0] / 2, min(shape[:2]) / 2], rtol=0.1)
-    assert score == 0.0 and not sure
+    found = read.detected_dials(photo, None, k=3)
+    assert len(found) == len(photo.views)
+    for dials, sure in found:
+        (x, y, r, score), = dials  # the strip's centre, in its own pixels
+        assert np.allclose([x, y, r], [shape[1] / 2, shape[0] / 2, min(shape[:2]) / 2], rtol=0.1)
+        assert score == 0.0 and not sure
     reading = read.read_clock(strip, reader=tiny_reader)
     assert 0 <= reading.hour < 12 and 0 <= reading.minute < 60
 
@@ -583,15 +587,28 @@ def test_the_reader_picks_the_clock_among_the_detectors_unsure_dials(monkeypatch
     shrink = read.DETECT_SIDE / 480  # the detector sees the photo this much smaller
     decoy = (50.0, 50.0, 25.0, 0.45)  # the detector's best guess: the blank wall
     found = [decoy, (*(shrink * v for v in clock), 0.3)]
-    monkeypatch.setattr(detect, "detect_dials", lambda gray, detector=None, k=1: found[:k])
-    monkeypatch.setattr(detect, "detect_in_tiles", lambda gray, detector=None, k=1: [])
-    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    monkeypatch.setattr(detect, "detect_each", lambda grays, detector=None, k=(1,): [found[:n] for n in k])
+    monkeypatch.setattr(detect, "detect_in_tiles_each", lambda grays, detector=None, k=1: [[] for _ in grays])
+    monkeypatch.setattr(read, "zoomed_dials", lambda grays, dials, detector=None: dials)
     reading = read.read_clock(scene)
     assert (reading.hour, reading.minute) == tuple(labels[0])
     assert math.hypot(reading.dial[0] - clock[0], reading.dial[1] - clock[1]) < 0.2 * fr
     monkeypatch.setattr(read, "CANDIDATES", 1)  # only the decoy: the blank wall and the centre square are read
     reading = read.read_clock(scene)
     assert (reading.hour, reading.minute) != tuple(labels[0]) and not reading.sure
+
+
+def test_each_view_of_a_colour_photo_has_its_dials(one_torch_thread):
+    photos, _, places = synth.make_scenes(2, seed=3, height=756, width=1008, sizes=(0.04, 0.08), with_places=True)
+    for gray, (left, top, side) in zip(photos, places):
+        tinted = np.clip(gray[..., None] * np.array([1.0, 0.8, 0.6]) + np.array([0, 20, 40]), 0, 255).astype(np.uint8)
+        photo = preprocess.open_photo(tinted)
+        found = read.detected_dials(photo, k=3)
+        assert len(photo.views) == 3 and len(found) == 3
+        assert 1 <= len(found[0][0]) <= 3 and [len(dials) for dials, _ in found[1:]] == [1, 1]
+        assert all(len(dials) == 1 for dials, sure in found if sure)
+        assert any(score >= read.DETECT_TRUSTED and math.hypot(x - left - side / 2, y - top - side / 2) < side / 4
+                   for x, y, _, score in found[0][0])  # the small clock, found in the luminance view
 
 
 def test_an_unsure_dial_is_looked_at_again_closer(monkeypatch):
@@ -605,16 +622,27 @@ def test_an_unsure_dial_is_looked_at_again_closer(monkeypatch):
         ((320.0, 320.0, 120.0, 0.9), unsure),                     # a bigger one around it
         ((320.0, 320.0, 30.0, 0.4), unsure),                      # still unsure
     ]:
-        monkeypatch.setattr(detect, "detect_dials", lambda square, detector=None, k=1, found=relative: [found])
-        assert read.zoomed_dial(gray, unsure) == expected
+        monkeypatch.setattr(detect, "detect_each", lambda squares, detector=None, k=1, found=relative: [[found]])
+        assert read.zoomed_dials([gray], [unsure]) == [expected]
     # Still unsure but the same dial, smaller: looked at again around it (x 420..580, y 320..480)
     for answers, expected in [([(320.0, 320.0, 20.0, 0.4), (82.0, 80.0, 19.0, 0.8)], (502.0, 400.0, 19.0, 0.8)),
                               ([(320.0, 320.0, 20.0, 0.4), (80.0, 80.0, 19.0, 0.45)], unsure)]:
         answers = list(answers)
-        monkeypatch.setattr(detect, "detect_dials", lambda square, detector=None, k=1: [answers.pop(0)])
-        assert read.zoomed_dial(gray, unsure) == expected and not answers
-    monkeypatch.setattr(detect, "detect_dials", lambda *args, **kwargs: pytest.fail("searched a 9-px square"))
-    assert read.zoomed_dial(gray, (500.0, 400.0, 1.0, 0.3)) == (500.0, 400.0, 1.0, 0.3)
+        monkeypatch.setattr(detect, "detect_each", lambda squares, detector=None, k=1: [[answers.pop(0)]])
+        assert read.zoomed_dials([gray], [unsure]) == [expected] and not answers
+    monkeypatch.setattr(detect, "detect_each", lambda *args, **kwargs: pytest.fail("searched a 9-px square"))
+    assert read.zoomed_dials([gray], [(500.0, 400.0, 1.0, 0.3)]) == [(500.0, 400.0, 1.0, 0.3)]
+    # Several dials are looked at together, one batch per step, each as it would be alone
+    batches = []
+
+    def seen(squares, detector=None, k=1):
+        batches.append(len(squares))
+        return [[(320.0, 320.0, 30.0, 0.9)], [(320.0, 320.0, 20.0, 0.4)]][:len(squares)] if len(batches) == 1 else [
+            [(82.0, 80.0, 19.0, 0.8)]]
+
+    monkeypatch.setattr(detect, "detect_each", seen)
+    assert read.zoomed_dials([gray, gray], [unsure, unsure]) == [(500.0, 400.0, 30.0, 0.9), (502.0, 400.0, 19.0, 0.8)]
+    assert batches == [2, 1]
 
 
 def test_a_small_clock_in_a_big_photo_is_found_sure_once_looked_at_closer(monkeypatch, one_torch_thread):
@@ -624,12 +652,12 @@ def test_a_small_clock_in_a_big_photo_is_found_sure_once_looked_at_closer(monkey
     def found_sure():
         hits = 0
         for photo, (left, top, side) in zip(photos, places):
-            (x, y, _, score), *_ = read.detected_dials(preprocess.open_photo(photo))[0]
+            (x, y, _, score), *_ = read.detected_dials(preprocess.open_photo(photo))[0][0]
             hits += score >= read.DETECT_TRUSTED and math.hypot(x - left - side / 2, y - top - side / 2) < side / 4
         return hits
 
     closer = found_sure()
-    monkeypatch.setattr(read, "zoomed_dial", lambda gray, dial, detector=None: dial)
+    monkeypatch.setattr(read, "zoomed_dials", lambda grays, dials, detector=None: dials)
     assert closer >= 5 and found_sure() <= 2
 
 

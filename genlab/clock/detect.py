@@ -159,7 +159,7 @@ def detect_dials(gray: np.ndarray, detector: nn.Module | None = None, k: int = 3
     speed: it is resized to DETECT_SIDE anyway). r is the dial radius in photo pixels, score
     in [0, 1] how likely that is a clock dial. detector=None uses the shipped weights.
     """
-    return _detect_each([gray], detector, k)[0]
+    return detect_each([gray], detector, k)[0]
 
 
 def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int = 1) -> list:
@@ -167,26 +167,38 @@ def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int 
     is searched in four overlapping corner tiles, each TILE of its width and height, so a small dial
     (a clock across a room, a watch on a wrist) is seen 1/TILE times bigger than in the whole photo.
     A dial with radius up to (2 * TILE - 1) / 2 of the short side lies whole in one tile."""
-    h, w = gray.shape
-    tile_h, tile_w = round(TILE * h), round(TILE * w)
-    corners = [(left, top) for top in (0, h - tile_h) for left in (0, w - tile_w)]
-    tiles = [gray[top:top + tile_h, left:left + tile_w] for left, top in corners]
-    found = [(cx + left, cy + top, r, score)
-             for (left, top), dials in zip(corners, _detect_each(tiles, detector, k)) for cx, cy, r, score in dials]
-    return sorted(found, key=lambda dial: -dial[3])
+    return detect_in_tiles_each([gray], detector, k)[0]
 
 
-def _detect_each(grays: list, detector: nn.Module | None, k: int) -> list:
+def detect_in_tiles_each(grays: list, detector: nn.Module | None = None, k=1) -> list:
+    """Returns detect_in_tiles of each (H, W) uint8 photo, all their tiles in one batch; k: an int, or one per photo."""
+    ks = [k] * len(grays) if isinstance(k, int) else list(k)
+    tiles, corners = [], []
+    for gray in grays:
+        h, w = gray.shape
+        tile_h, tile_w = round(TILE * h), round(TILE * w)
+        corners.append([(left, top) for top in (0, h - tile_h) for left in (0, w - tile_w)])
+        tiles += [gray[top:top + tile_h, left:left + tile_w] for left, top in corners[-1]]
+    found = iter(detect_each(tiles, detector, [n for n in ks for _ in range(4)]))
+    return [sorted(((cx + left, cy + top, r, score) for left, top in photo_corners
+                    for cx, cy, r, score in next(found)), key=lambda dial: -dial[3])
+            for photo_corners in corners]
+
+
+def detect_each(grays: list, detector: nn.Module | None, k=1) -> list:
     """Returns, for each (H, W) uint8 photo, up to k (cx, cy, r, score) dials in its pixels, best first
-    (detect_dials); the photos go through the network in one batch."""
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+    (detect_dials); k: an int, or one per photo. The photos go through the network in one batch."""
+    ks = [k] * len(grays) if isinstance(k, int) else list(k)
+    if len(ks) != len(grays) or min(ks, default=1) < 1:
+        raise ValueError(f"k must be at least 1 for each of the {len(grays)} photos, got {k}")
+    if not grays:
+        return []
     boxes = [letterbox(gray) for gray in grays]
     model = detector if detector is not None else default_detector()
     with torch.no_grad():
         outputs = model(to_input(np.stack([square for square, *_ in boxes])))
-    return [[((cx - left) / scale, (cy - top) / scale, r / scale, score) for cx, cy, r, score in decode(output, k)]
-            for (_, scale, left, top), output in zip(boxes, outputs)]
+    return [[((cx - left) / scale, (cy - top) / scale, r / scale, score) for cx, cy, r, score in decode(output, n)]
+            for (_, scale, left, top), output, n in zip(boxes, outputs, ks)]
 
 
 # ---------------------------------------------------------------- synthetic scenes

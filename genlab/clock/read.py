@@ -242,13 +242,13 @@ def time_distribution(image, reader, crop: bool = True, box=None, detector=None,
         starts = [(box, "user", view) for view in views]
     elif crop:
         starts, candidates = [], []
-        for view in views:
-            dials, sure = detected_dials(photo, detector, view, k=1 if view else CANDIDATES)
+        for view, (dials, sure) in enumerate(detected_dials(photo, detector, k=CANDIDATES)):
             best = dials[0]
             guesses = [] if best[3] >= DETECT_TRUSTED else start_boxes(photo)
             starts += [(b, source, view) for b, source in [*guesses, (_recentred_box(photo, best[:3]), "detected")]]
-            if not (view or sure):
-                candidates, first = dials, len(starts) - 1  # the luminance view's dials; the best one's read
+            if not (view or sure):  # the luminance view's dials: the best one's read; rivals only if they can win
+                candidates = [best, *(dial for dial in dials[1:] if dial[3] >= CANDIDATE_LEAST_SCORE)]
+                first = len(starts) - 1
         # The other dials are read in the same batch: in batches of their own they cost 45 ms more on a 12-MP
         # photo, and the twelve finder's pooling over all crops moved no reading of the dev photos.
         rivals = [(_recentred_box(photo, dial[:3]), "detected", 0) for dial in candidates[1:]]
@@ -280,67 +280,83 @@ def _best_candidate(reader, mean: np.ndarray, chains: list, rival_chains: list, 
     return best
 
 
-def detected_dials(photo: Photo, detector=None, view: int = 0, k: int = 1) -> tuple:
-    """Returns (up to k distinct (cx, cy, r, score) dials in a view of the photo (Photo.views), in original
-    pixels, best first; whether the detector is sure of the whole photo's best dial (DETECT_TRUSTED), and then
-    that dial alone).
+def detected_dials(photo: Photo, detector=None, k: int = 1) -> list:
+    """Returns, for each view of the photo (Photo.views), (its distinct (cx, cy, r, score) dials in original pixels,
+    best first as found before the closer look: up to k in the luminance view, the best one in each colour view;
+    whether the detector is sure of that view's whole-photo best dial (DETECT_TRUSTED), and then that dial alone).
 
     A photo whose detector copy is under MIN_DETECT_SIDE pixels either way (a thin strip) has no dial found:
-    one at its centre with score 0, so the centre square and whole photo are read. When the detector is not
-    sure, the photo's corner tiles are searched too (detect_in_tiles: small dials; each tile's k
-    best), and their dials join the whole photo's unless they lie inside its best dial (a chronograph's
-    sub-dial); each dial still unsure is looked at again, closer (zoomed_dial)."""
-    from genlab.clock.detect import detect_dials, detect_in_tiles, distinct_dials
+    one at its centre with score 0, so the centre square and whole photo are read. Where the detector is not
+    sure, the view's corner tiles are searched too (detect.detect_in_tiles: small dials; each tile's best as many),
+    and their dials join the whole view's unless they lie inside its best dial (a chronograph's sub-dial); each
+    dial still unsure is looked at again, closer (zoomed_dials). The views go through the detector together,
+    one batch per stage."""
+    from genlab.clock.detect import detect_each, detect_in_tiles_each, distinct_dials
 
-    gray = photo.views[view]
-    h, w = gray.shape
+    counts = [k] + [1] * (len(photo.views) - 1)
+    h, w = photo.gray.shape
     shrink = min(1.0, DETECT_SIDE / max(h, w))
-    small = np.asarray(Image.fromarray(gray).resize((max(1, round(w * shrink)), max(1, round(h * shrink))),
-                                                    Image.BILINEAR))
-    if min(small.shape) < MIN_DETECT_SIDE:  # a strip too thin for the detector: no dial found
-        return [(w / 2 / photo.scale, h / 2 / photo.scale, min(w, h) / 2 / photo.scale, 0.0)], False
-    found = detect_dials(small, detector, k=k)
-    sure = found[0][3] >= DETECT_TRUSTED
-    if sure:
-        found = found[:1]
-    else:
-        x, y, radius, _ = found[0]
-        found += [dial for dial in detect_in_tiles(small, detector, k=k)
-                  if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
-    dials = []
-    for dial in distinct_dials(found, k):
-        cx, cy, r, score = (*(v / shrink for v in dial[:3]), dial[3])  # the view's pixels
-        if score < DETECT_TRUSTED:
-            cx, cy, r, score = zoomed_dial(gray, (cx, cy, r, score), detector)
-        dials.append((cx / photo.scale, cy / photo.scale, r / photo.scale, score))
-    return dials, sure
+    size = (max(1, round(w * shrink)), max(1, round(h * shrink)))
+    if min(size) < MIN_DETECT_SIDE:  # a strip too thin for the detector: no dial found
+        return [([(w / 2 / photo.scale, h / 2 / photo.scale, min(w, h) / 2 / photo.scale, 0.0)], False)] * len(counts)
+    smalls = [np.asarray(Image.fromarray(gray).resize(size, Image.BILINEAR)) for gray in photo.views]
+    found = detect_each(smalls, detector, counts)
+    sure = [dials[0][3] >= DETECT_TRUSTED for dials in found]
+    unsure = [view for view, is_sure in enumerate(sure) if not is_sure]
+    tiled = detect_in_tiles_each([smalls[view] for view in unsure], detector, [counts[view] for view in unsure])
+    for view, tile_dials in zip(unsure, tiled):
+        x, y, radius, _ = found[view][0]
+        found[view] += [dial for dial in tile_dials
+                        if not (np.hypot(dial[0] - x, dial[1] - y) < radius and dial[2] < radius)]
+    per_view = [[(*(v / shrink for v in dial[:3]), dial[3])  # in the views' pixels
+                 for dial in distinct_dials(dials[:1] if is_sure else dials, n)]
+                for dials, is_sure, n in zip(found, sure, counts)]
+    unsure_dials = [(view, i) for view, dials in enumerate(per_view) for i, dial in enumerate(dials)
+                    if dial[3] < DETECT_TRUSTED]
+    closer = zoomed_dials([photo.views[view] for view, _ in unsure_dials],
+                          [per_view[view][i] for view, i in unsure_dials], detector)
+    for (view, i), dial in zip(unsure_dials, closer):
+        per_view[view][i] = dial
+    return [([(cx / photo.scale, cy / photo.scale, r / photo.scale, score) for cx, cy, r, score in dials], is_sure)
+            for dials, is_sure in zip(per_view, sure)]
 
 
-def zoomed_dial(gray: np.ndarray, dial: tuple, detector=None) -> tuple:
-    """Returns the (cx, cy, r, score) dial of a grayscale view found again in the square reaching DETECT_ZOOM
-    of its radii from its centre, if the detector is sure of it there (DETECT_TRUSTED) and it is the same
-    dial (its centre within the first one's radius, and not bigger); else `dial` as it was.
+def zoomed_dials(grays: list, dials: list, detector=None) -> list:
+    """Returns each (cx, cy, r, score) dial of a grayscale view (grays: one per dial) found again in the square
+    reaching DETECT_ZOOM of its radii from its centre, if the detector is sure of it there (DETECT_TRUSTED) and it is
+    the same dial (its centre within the first one's radius, and not bigger); else the dial as it was. All dials'
+    squares go through the detector in one batch per step.
 
     A clock across a room is a few pixels wide in the detector's 128-px view of the whole photo, where it
     scores low and its size is guessed too big; looked at closer, it is seen as the training scenes show dials.
     """
-    from genlab.clock.detect import detect_dials
+    from genlab.clock.detect import detect_each
 
-    cx, cy, r, _ = dial
-    h, w = gray.shape
+    found = list(dials)
+    looking = {i: dial[:3] for i, dial in enumerate(dials)}  # where each dial not yet found sure is looked at
     for _ in range(ZOOM_STEPS):
-        left, top = int(max(0, cx - DETECT_ZOOM * r)), int(max(0, cy - DETECT_ZOOM * r))
-        square = gray[top:int(min(h, cy + DETECT_ZOOM * r + 1)), left:int(min(w, cx + DETECT_ZOOM * r + 1))]
-        if min(square.shape) < 16:
+        squares, corners = [], {}
+        for i, (cx, cy, r) in looking.items():
+            h, w = grays[i].shape
+            left, top = int(max(0, cx - DETECT_ZOOM * r)), int(max(0, cy - DETECT_ZOOM * r))
+            square = grays[i][top:int(min(h, cy + DETECT_ZOOM * r + 1)), left:int(min(w, cx + DETECT_ZOOM * r + 1))]
+            if min(square.shape) >= 16:
+                squares.append(square)
+                corners[i] = left, top
+        if not squares:
             break
-        x, y, radius, score = detect_dials(square, detector, k=1)[0]
-        x, y = x + left, y + top
-        if not (np.hypot(x - cx, y - cy) < r and radius < 1.4 * r):
-            break
-        if score >= DETECT_TRUSTED:
-            return x, y, radius, score
-        cx, cy, r = x, y, radius
-    return dial
+        seen = detect_each(squares, detector, 1)
+        last, looking = looking, {}
+        for (i, (left, top)), ((x, y, radius, score), *_) in zip(corners.items(), seen):
+            cx, cy, r = last[i]
+            x, y = x + left, y + top
+            if not (np.hypot(x - cx, y - cy) < r and radius < 1.4 * r):
+                continue
+            if score >= DETECT_TRUSTED:
+                found[i] = (x, y, radius, score)
+            else:
+                looking[i] = (x, y, radius)
+    return found
 
 
 def reader_temperature(reader) -> float:
