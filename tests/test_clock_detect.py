@@ -156,6 +156,23 @@ def test_cli_trains_saves_and_scores_a_detector(tmp_path, capsys, one_torch_thre
     assert refused.value.code == 2 and "--n-test: '0' is not a whole number of at least 1" in capsys.readouterr().err
 
 
+def test_decode_reads_dials_from_the_heatmap_peaks():
+    output = torch.full((4, 32, 32), -8.0)  # next to no dial anywhere
+    output[1:] = 0.0
+    for (i, j), logit, radius_cells, (dx, dy) in [((5, 7), 3.0, 2.0, (0.25, 0.5)), ((20, 9), 1.0, 4.0, (0.5, 0.5)),
+                                                  ((5, 9), 2.0, 6.0, (0.0, 0.0))]:  # the last: the first seen bigger
+        output[:, i, j] = torch.tensor([logit, math.log(radius_cells), dx, dy])
+    stride = detect.STRIDE
+    found = detect.decode(output, 3)
+    assert np.allclose(found[0], [(7 + 0.25) * stride, (5 + 0.5) * stride, 2.0 * stride, 1 / (1 + math.exp(-3))])
+    assert np.allclose(found[1], [(9 + 0.5) * stride, (20 + 0.5) * stride, 4.0 * stride, 1 / (1 + math.exp(-1))])
+    assert found[2][3] < 0.01  # the bigger dial around the first is left out; the rest is background
+    assert detect.decode(output, 1) == found[:1]
+    nothing = torch.full((4, 32, 32), -30.0)
+    each = detect.decode_each(torch.stack([output, nothing, output]), [3, 2, 1])
+    assert each[0] == found and each[2] == found[:1] and all(score < 1e-6 for *_, score in each[1])
+
+
 def test_photos_detected_in_one_batch_find_what_each_finds_alone(shipped):
     photos = [detect.render_scene(np.random.default_rng([seed, 0, 5]), 256)[0] for seed in range(3)]
     photos[1] = photos[1][:150, :200]  # another size and aspect in the same batch

@@ -123,21 +123,28 @@ def to_input(squares: np.ndarray) -> torch.Tensor:
 # ---------------------------------------------------------------- decoding
 
 
-@torch.no_grad()
 def decode(output: torch.Tensor, k: int) -> list:
     """Returns up to k distinct (cx, cy, r, score) in input pixels from one (4, G, G) network output, best first."""
-    heat = torch.sigmoid(output[0])
-    peaks = heat * (F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0] == heat)
+    return decode_each(output[None], k)[0]
+
+
+@torch.no_grad()
+def decode_each(outputs: torch.Tensor, k=1) -> list:
+    """Returns decode of each of (B, 4, G, G) network outputs, at once; k: an int, or one per output."""
+    ks = [k] * len(outputs) if isinstance(k, int) else list(k)
+    heat = torch.sigmoid(outputs[:, 0])
+    peaks = heat * (F.max_pool2d(heat[:, None], 3, 1, 1)[:, 0] == heat)
     grid = heat.shape[-1]
-    scores, flat = peaks.flatten().topk(min(grid * grid, 8 * k + 8))
-    is_peak = scores > 0  # cells that are not a local maximum score 0 here
-    scores, flat = scores[is_peak], flat[is_peak]
-    i, j = flat // grid, flat % grid
-    cells = output[:, i, j].double()  # (4, peaks), in double precision as Python floats would be
-    cx = (j + cells[2].clamp(0, 1)) * STRIDE
-    cy = (i + cells[3].clamp(0, 1)) * STRIDE
-    r = cells[1].clamp(-3, 6).exp() * STRIDE
-    return distinct_dials(list(zip(cx.tolist(), cy.tolist(), r.tolist(), scores.tolist())), k)
+    scores, flat = peaks.flatten(1).topk(min(grid * grid, 8 * max(ks, default=1) + 8), dim=1)
+    cells = outputs.flatten(2).gather(2, flat[:, None].expand(-1, 4, -1)).double()  # (B, 4, peaks), as Python floats
+    cx = (flat % grid + cells[:, 2].clamp(0, 1)) * STRIDE
+    cy = (flat // grid + cells[:, 3].clamp(0, 1)) * STRIDE
+    r = cells[:, 1].clamp(-3, 6).exp() * STRIDE
+    found = []
+    for n, *rows in zip(ks, cx.tolist(), cy.tolist(), r.tolist(), scores.tolist()):
+        dials = list(zip(*(row[:8 * n + 8] for row in rows)))
+        found.append(distinct_dials([dial for dial in dials if dial[3] > 0], n))  # not a local maximum: score 0
+    return found
 
 
 def distinct_dials(dials: list, k: int) -> list:
@@ -197,8 +204,8 @@ def detect_each(grays: list, detector: nn.Module | None, k=1) -> list:
     model = detector if detector is not None else default_detector()
     with torch.no_grad():
         outputs = model(to_input(np.stack([square for square, *_ in boxes])))
-    return [[((cx - left) / scale, (cy - top) / scale, r / scale, score) for cx, cy, r, score in decode(output, n)]
-            for (_, scale, left, top), output, n in zip(boxes, outputs, ks)]
+    return [[((cx - left) / scale, (cy - top) / scale, r / scale, score) for cx, cy, r, score in dials]
+            for (_, scale, left, top), dials in zip(boxes, decode_each(outputs, ks))]
 
 
 # ---------------------------------------------------------------- synthetic scenes
@@ -434,8 +441,7 @@ def evaluate_detector(model: nn.Module, n: int = 1000, seed: int = 1000) -> dict
     model.eval()
     outputs = torch.cat([model(to_input(squares[i:i + 100])) for i in range(0, n, 100)])
     with_clock, top_hits, any_hits, empty_scores = 0, 0, 0, []
-    for output, truth in zip(outputs, dials):
-        found = decode(output, 3)
+    for found, truth in zip(decode_each(outputs, 3), dials):
         if truth[:, 3].any():
             with_clock += 1
             top_hits += hits(found, truth)
