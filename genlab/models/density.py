@@ -52,13 +52,13 @@ DIGIT_SPREAD = 0.5
 CYCLE_SAMPLES = 32  # codes drawn from each mixture component to measure its fidelity
 # A refined component's weight is its fitted weight times fidelity ** REFINE_POWER (each digit's total kept).
 # On four of the weights shipped on 2026-11-30 (5,000 samples, two seeds) 4 lowered FD by 7-16% against
-# the fitted weights and 2 by 5-10%, recall unchanged (README, "The refined mixture").
+# the fitted weights and 2 by 5-10%, recall unchanged (docs/models.md, "The refined mixture").
 REFINE_POWER = 4
 # ... and of a digit asked for (GenerativeModel.latents with a digit). On the shipped weights (2026-11-30,
 # 100 samples per digit, the evaluation's seeds) powers 4 / 8 / 16 gave a mean of 0.929-0.981 / 0.941-0.984 /
 # 0.953-0.983 classified as the digit asked for, a second classifier 0.943-0.978 / 0.948-0.979 / 0.961-0.983;
 # each digit's samples still come from 16-18 components in effect (of 32; 20 at power 4), and their recall
-# of that digit's real test digits fell by 0.01-0.05 (README, "A digit asked for").
+# of that digit's real test digits fell by 0.01-0.05 (docs/models.md, "A digit asked for").
 DIGIT_REFINE_POWER = 16
 
 

@@ -307,8 +307,8 @@ class VAE(GenerativeModel):
 
     Both terms are per voxel (the KL is divided by the 4096 voxels), so beta=1 is the usual ELBO.
     The default beta=0.1 (a beta-VAE) keeps the codes more informative: warm-started from the shipped
-    AEs, it beat beta=1 on every VAE's test BCE, sample FD, recall and digit on request (README,
-    Shipped weights); beta=1 drew blurred "8"s for 16-19% of samples.
+    AEs, it beat beta=1 on every VAE's test BCE, sample FD, recall and digit on request (docs/models.md,
+    "The VAEs are beta-VAEs"); beta=1 drew blurred "8"s for 16-19% of samples.
     """
 
     kind = "vae"
