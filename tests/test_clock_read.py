@@ -309,16 +309,42 @@ def test_the_shipped_detector_and_reader_find_and_read_a_small_clock_far_off_cen
     assert found >= 5 and right >= 5
 
 
-def test_fit_temperature_softens_overconfident_readings_and_leaves_timid_ones():
-    rng = np.random.default_rng(0)
-    true = rng.integers(0, 720, 40)
-    peaked = np.full((40, 720), 0.05 / 719)
-    read_as = np.where(np.arange(40) % 2 == 0, true, (true + 300) % 720)  # half the readings are wrong
-    peaked[np.arange(40), read_as] = 0.95
-    assert read.fit_temperature(peaked, true) > 1.2  # 95% sure but right half the time
-    timid = np.full((40, 720), 0.6 / 719)
-    timid[np.arange(40), true] = 0.4  # always right, 40% sure
-    assert read.fit_temperature(timid, true) == 1.0  # never sharpened: photos are harder than the fitting set
+def _readings(true: np.ndarray, right: np.ndarray, top: float) -> np.ndarray:
+    """(N, 720) readings with `top` of their mass on the true minute where `right`, else 5 hours off."""
+    read_as = np.where(right, true, (true + 300) % 720)
+    p = np.full((len(true), 720), (1 - top) / 719)
+    p[np.arange(len(true)), read_as] = top
+    return p
+
+
+def test_fit_temperature_softens_overconfident_readings_and_sharpens_timid_ones():
+    true = np.random.default_rng(0).integers(0, 720, 40)
+    halves = np.arange(40) % 2 == 0
+    assert read.fit_temperature(_readings(true, halves, 0.95), true) > 1.2  # 95% sure but right half the time
+    timid = read.fit_temperature(_readings(true, np.ones(40, bool), 0.4), true)  # always right, 40% sure
+    assert timid == min(read.TEMPERATURES)
+
+
+def test_fit_temperature_leaves_few_misreads_sure():
+    # 36 right readings at 0.4 and 4 misreads at 0.3: sharpening helps the right ones, until the misreads turn sure
+    true = np.random.default_rng(1).integers(0, 720, 40)
+    right = np.arange(40) >= 4
+    p = np.where(right[:, None], _readings(true, right, 0.4), _readings(true, right, 0.3))
+    share_sure = {}
+    for t in read.TEMPERATURES:
+        confidence = np.array([read.top_times(q, 1)[0].probability for q in read.calibrated(p[~right], t)])
+        share_sure[t] = np.mean(confidence >= read.SURE_CONFIDENCE)
+    chosen = read.fit_temperature(p, true)
+    assert share_sure[chosen] <= read.MOST_SURE_MISREADS
+    sharper = [t for t in read.TEMPERATURES if t < chosen]
+    assert sharper and all(share_sure[t] > read.MOST_SURE_MISREADS for t in sharper)  # the cap, not the score, chose
+    assert read.fit_temperature(p, true, most_sure_misreads=1.0) < chosen  # without the cap: sharper
+    # Misreads sure at every temperature (their mass on five neighbouring minutes): the best score, as without a cap
+    stubborn = p.copy()
+    stubborn[~right] = 1e-15
+    for offset in range(-2, 3):
+        stubborn[np.flatnonzero(~right), (true[~right] + 300 + offset) % 720] = 0.2
+    assert read.fit_temperature(stubborn, true) == read.fit_temperature(stubborn, true, most_sure_misreads=1.0)
 
 
 def test_cli_calibrate_stores_the_temperature(tmp_path, tiny_reader):
@@ -326,9 +352,18 @@ def test_cli_calibrate_stores_the_temperature(tmp_path, tiny_reader):
     train.save_reader(tiny_reader, weights)
     assert main(["clock", "calibrate", "--n", "2", "--weights", str(weights), "--out", str(out)]) == 0
     calibrated = train.load_reader(out)
-    assert calibrated.config.temperature > 0 and calibrated.config.calibration["scenes"] == 2
-    assert calibrated.config.calibration["hard"] == 1.0  # calibrated on hard clocks by default
+    assert calibrated.config.temperature in read.TEMPERATURES
+    scenes = calibrated.config.calibration["scenes"]
+    assert [(s["n"], s["seed"]) for s in scenes] == [(2, 7000), (2, 7001)] and scenes[1]["size"] == [1512, 2016]
     assert read.reader_temperature(train.load_reader(weights)) == 1.0  # the input file is left alone
+    torch.testing.assert_close(train.load_reader(out).state_dict(), tiny_reader.state_dict())  # only the config
+
+
+def test_the_shipped_reader_is_calibrated_by_the_command():
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    config = train.load_reader(read.WEIGHTS_PATH).config
+    assert config.temperature == 0.9 and config.calibration["scenes"][0]["seed"] == 7000
 
 
 def test_the_shipped_reader_recentres_on_a_shifted_clock_and_reads_a_marked_box():
