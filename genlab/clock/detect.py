@@ -131,7 +131,7 @@ def decode(output: torch.Tensor, k: int) -> list:
 @torch.no_grad()
 def decode_each(outputs: torch.Tensor, k=1) -> list:
     """Returns decode of each of (B, 4, G, G) network outputs, at once; k: an int, or one per output."""
-    ks = [k] * len(outputs) if isinstance(k, int) else list(k)
+    ks = _per_photo(k, len(outputs))
     heat = torch.sigmoid(outputs[:, 0])
     peaks = heat * (F.max_pool2d(heat[:, None], 3, 1, 1)[:, 0] == heat)
     grid = heat.shape[-1]
@@ -145,6 +145,14 @@ def decode_each(outputs: torch.Tensor, k=1) -> list:
         dials = list(zip(*(row[:8 * n + 8] for row in rows)))
         found.append(distinct_dials([dial for dial in dials if dial[3] > 0], n))  # not a local maximum: score 0
     return found
+
+
+def _per_photo(k, n: int) -> list:
+    """Returns how many dials to find in each of n photos, from an int (the same for all) or one int per photo."""
+    ks = [k] * n if isinstance(k, int) else list(k)
+    if len(ks) != n or min(ks, default=1) < 1:
+        raise ValueError(f"k must be at least 1 for each of the {n} photos, got {k}")
+    return ks
 
 
 def distinct_dials(dials: list, k: int) -> list:
@@ -179,7 +187,7 @@ def detect_in_tiles(gray: np.ndarray, detector: nn.Module | None = None, k: int 
 
 def detect_in_tiles_each(grays: list, detector: nn.Module | None = None, k=1) -> list:
     """Returns detect_in_tiles of each (H, W) uint8 photo, all their tiles in one batch; k: an int, or one per photo."""
-    ks = [k] * len(grays) if isinstance(k, int) else list(k)
+    ks = _per_photo(k, len(grays))
     tiles, corners = [], []
     for gray in grays:
         h, w = gray.shape
@@ -195,9 +203,7 @@ def detect_in_tiles_each(grays: list, detector: nn.Module | None = None, k=1) ->
 def detect_each(grays: list, detector: nn.Module | None, k=1) -> list:
     """Returns, for each (H, W) uint8 photo, up to k (cx, cy, r, score) dials in its pixels, best first
     (detect_dials); k: an int, or one per photo. The photos go through the network in one batch."""
-    ks = [k] * len(grays) if isinstance(k, int) else list(k)
-    if len(ks) != len(grays) or min(ks, default=1) < 1:
-        raise ValueError(f"k must be at least 1 for each of the {len(grays)} photos, got {k}")
+    ks = _per_photo(k, len(grays))
     if not grays:
         return []
     boxes = [letterbox(gray) for gray in grays]

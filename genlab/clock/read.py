@@ -386,17 +386,17 @@ def fit_temperature(probabilities: np.ndarray, true_minutes: np.ndarray, tempera
     """
     p = np.asarray(probabilities, np.float64)
     true = np.asarray(true_minutes)
-    fits = []
+    scores, sure_misreads = [], []
     for t in temperatures:
         tops = [top_times(q, 1)[0] for q in calibrated(p, t)]
         confidence = np.array([a.probability for a in tops])
         right = common_sense_error(true, np.array([60 * a.hour + a.minute for a in tops])) <= 10
-        sure_misreads = np.mean(confidence[~right] >= SURE_CONFIDENCE) if (~right).any() else 0.0
-        fits.append((sure_misreads > most_sure_misreads, np.mean((confidence - right) ** 2), sure_misreads, t))
-    allowed = [fit for fit in fits if not fit[0]]
-    if allowed:
-        return float(min(allowed, key=lambda fit: fit[1])[3])
-    return float(min(fits, key=lambda fit: (fit[2], fit[1]))[3])
+        scores.append(np.mean((confidence - right) ** 2))
+        sure_misreads.append(np.mean(confidence[~right] >= SURE_CONFIDENCE) if (~right).any() else 0.0)
+    allowed = [i for i, share in enumerate(sure_misreads) if share <= most_sure_misreads]
+    best = (min(allowed, key=lambda i: scores[i]) if allowed else
+            min(range(len(scores)), key=lambda i: (sure_misreads[i], scores[i])))
+    return float(temperatures[best])
 
 
 def _face_on_matrix(reading: ClockReading) -> np.ndarray:
