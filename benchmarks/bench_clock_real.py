@@ -8,11 +8,14 @@
     python -m benchmarks.bench_clock_real --jitter 8                        # each photo re-taken 8 times
     python -m benchmarks.bench_clock_real --turn 180 --twelve off           # ... without the twelve finder
     python -m benchmarks.bench_clock_real --detector D.safetensors          # ... with another dial detector
+    python -m benchmarks.bench_clock_real --jitter 6 --readings before.json # save every reading, then after a change:
+    python -m benchmarks.bench_clock_real --jitter 6 --against before.json  # ... which readings it changed
 
 Prints figures (one line per photo with --verbose); asserts nothing. The folder is a development set.
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,13 +49,17 @@ def main(argv=None) -> int:
                              "near the turn the reader's locator finds")
     parser.add_argument("--detector", default=None, metavar="PATH",
                         help="the dial detector (default weights/clock_detector.safetensors)")
+    parser.add_argument("--readings", metavar="FILE.json",
+                        help="save every reading (file, true and read time, confidence; each re-taken round too)")
+    parser.add_argument("--against", metavar="FILE.json",
+                        help="print which readings differ from those a run with --readings saved in FILE.json")
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
     import torch
 
     from genlab.clock.read import load_default_reader
-    from genlab.clock.realbench import contact_sheet, read_folder, summarise
+    from genlab.clock.realbench import changed_readings, contact_sheet, read_folder, reading_record, summarise
 
     torch.set_num_threads(args.threads)
     if not (Path(args.folder) / "labels.json").is_file():
@@ -65,6 +72,7 @@ def main(argv=None) -> int:
         reader = load_default_reader(args.weights)
         finder = finder_option(args.twelve)
         detector = detector_option(args.detector)
+        before = saved_readings(args.against) if args.against else None
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -79,9 +87,23 @@ def main(argv=None) -> int:
     print(summarise(rows))
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
+    # Each set is named by how its photos were shown, so that only readings of the same photos are compared
+    shown = [f"turned {args.turn:g}"] if args.turn else []
+    shown += [f"small {args.small:g}"] if args.small else []
+    shown += [args.degrade] if args.degrade else []
+    shown_as = ", ".join(shown) or "as they are"
+    readings = {shown_as: reading_record(rows)}
     if args.jitter > 0:
+        rounds = {}
         print("\n" + jitter_rounds(args.folder, reader, args.jitter, turn=args.turn, small=args.small,
-                                    degrade=args.degrade, finder=finder, detector=detector))
+                                    degrade=args.degrade, finder=finder, detector=detector, record=rounds))
+        readings.update({f"{shown_as}, {name}": rows for name, rows in rounds.items()})
+    if args.readings:
+        networks = {key: getattr(args, key) for key in ("weights", "twelve", "detector")}
+        Path(args.readings).write_text(json.dumps({"networks": networks, "readings": readings}))
+        print(f"\nevery reading saved: {args.readings}")
+    if before is not None:
+        print(f"\nagainst {args.against}:\n" + changed_readings(before, readings))
     for words, options in (("", {}), (", a small clock in it (the detector unsure)",
                                       {"sizes": (0.03, 0.06), "drawn": (3024, 4032)})):
         wall, cpu = phone_photo_ms(reader, finder, detector, **options)
@@ -90,13 +112,27 @@ def main(argv=None) -> int:
     return 0
 
 
-def jitter_rounds(folder, reader, rounds: int, **options) -> str:
+def saved_readings(path) -> dict:
+    """Returns the {set name: realbench.reading_record} a run with --readings saved at path; ValueError naming the
+    file if it is not one."""
+    try:
+        readings = json.loads(Path(path).read_text())["readings"]
+        if not all(isinstance(rows, list) and all(len(row) == 4 for row in rows) for rows in readings.values()):
+            raise ValueError("a set is not a list of [file, true, read, confidence]")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
+            ValueError) as error:
+        raise ValueError(f"{path} is not a file of readings saved by --readings ({error})") from error
+    return readings
+
+
+def jitter_rounds(folder, reader, rounds: int, record: dict | None = None, **options) -> str:
     """Returns, as Markdown text, the figures of `rounds` readings of the folder with every photo re-taken
     (realbench.jitter, seeds 1..rounds): each round's, their mean and range, and how many photos are read
-    within 10 minutes in every round, in some, in none."""
+    within 10 minutes in every round, in some, in none. record: a dict that gets each round's readings
+    (realbench.reading_record) as "re-taken N"."""
     import numpy as np
 
-    from genlab.clock.realbench import figures, read_folder
+    from genlab.clock.realbench import figures, read_folder, reading_record
 
     keys = (("hour_accuracy", "hour right"), ("within_1_min", "within 1 min"), ("within_10_min", "within 10 min"),
             ("wrong_confident_share", "misreads claiming >= 0.8"), ("ece", "ECE"), ("sure_share", "sure"))
@@ -104,6 +140,8 @@ def jitter_rounds(folder, reader, rounds: int, **options) -> str:
     for seed in range(1, rounds + 1):
         rows = read_folder(folder, reader, jitter_seed=seed, **options)
         table.append(figures(rows))
+        if record is not None:
+            record[f"re-taken {seed}"] = reading_record(rows)
         right.append([r["error"] <= 10 for r in rows])
     lines = ["| round | " + " | ".join(words for _, words in keys) + " |", "|---" * (len(keys) + 1) + "|"]
     cell = lambda key, v: f"{v:.3f}" if key == "ece" else f"{100 * v:.1f}%"  # noqa: E731

@@ -163,3 +163,37 @@ def test_the_folder_can_be_read_degraded(folder, rows):
     assert jpeg(photo).format == "JPEG" and jpeg(photo).size == photo.size
     with pytest.raises(ValueError, match="unknown degradation 'blurry'; choose from dark, flat, jpeg, thumbnail"):
         realbench.read_folder(folder, degrade="blurry")
+
+
+def test_the_benchmark_saves_readings_and_says_which_changed(folder, tmp_path, capsys, monkeypatch):
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    monkeypatch.setattr(bench_clock_real, "phone_photo_ms", lambda *args, **kwargs: (1.0, 1.0))
+    saved = tmp_path / "readings.json"
+    options = ["--folder", str(folder), "--sheet", str(tmp_path / "sheet.png"), "--jitter", "1"]
+    assert bench_clock_real.main([*options, "--readings", str(saved)]) == 0
+    readings = json.loads(saved.read_text())["readings"]
+    assert sorted(readings) == ["as they are", "as they are, re-taken 1"]
+    labels = json.loads((folder / "labels.json").read_text())
+    for row, label in zip(readings["as they are"], labels):  # [file, true time, read time, confidence]
+        assert row[:2] == [label["file"], f"{label['hour'] or 12}:{label['minute']:02d}"] and 0 <= row[3] <= 1
+        assert re.fullmatch(r"\d{1,2}:\d\d", row[2])
+    # The same reader again: nothing changed. A file saved with another reading: that one is named
+    capsys.readouterr()
+    assert bench_clock_real.main([*options, "--against", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "as they are: 0 of 4 readings changed, confidence by up to 0.000" in out
+    assert "as they are, re-taken 1: 0 of 4 readings changed" in out
+    file, true, was, confidence = readings["as they are"][2]
+    readings["as they are"][2] = [file, true, "6:66", 0.5]
+    saved.write_text(json.dumps({"readings": readings}))
+    assert bench_clock_real.main([*options, "--against", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "as they are: 1 of 4 readings changed" in out and f"2.png (true {true}): 6:66 (0.50) -> {was}" in out
+    # Readings of photos shown otherwise are not compared; a file that is not one of readings is refused
+    assert bench_clock_real.main([*options[:4], "--turn", "20", "--against", str(saved)]) == 0
+    assert "only in one of the two: as they are, as they are, re-taken 1, turned 20" in capsys.readouterr().out
+    saved.write_text("{not json")
+    assert bench_clock_real.main([*options, "--against", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert "readings.json is not a file of readings saved by --readings" in err and "Traceback" not in err

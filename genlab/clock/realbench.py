@@ -166,6 +166,31 @@ def figures(rows: list) -> dict:
     }
 
 
+def reading_record(rows: list) -> list:
+    """Returns [file, true time, read time, confidence] for each read_folder row: what two versions of the reader
+    are compared on (changed_readings)."""
+    return [[r["file"], r["true"], r["read"], round(float(r["confidence"]), 4)] for r in rows]
+
+
+def changed_readings(before: dict, after: dict) -> str:
+    """Returns, as text, which readings differ between two {set name: reading_record} dicts (bench_clock_real
+    --readings / --against): per set in both, how many changed, each change, and the largest change in confidence."""
+    lines = []
+    for name in [name for name in after if name in before]:
+        old = {row[0]: row for row in before[name]}
+        new = [row for row in after[name] if row[0] in old]
+        changed = [(old[file], (file, true, read, confidence)) for file, true, read, confidence in new
+                   if old[file][2] != read]
+        shift = max((abs(old[row[0]][3] - row[3]) for row in new), default=0.0)
+        lines.append(f"{name}: {len(changed)} of {len(new)} readings changed, confidence by up to {shift:.3f}")
+        lines += [f"  {file} (true {true}): {was[2]} ({was[3]:.2f}) -> {read} ({confidence:.2f})"
+                  for was, (file, true, read, confidence) in changed]
+    unmatched = sorted(set(before) ^ set(after))
+    if unmatched:
+        lines.append("only in one of the two: " + ", ".join(unmatched))
+    return "\n".join(lines)
+
+
 def _bins(conf: np.ndarray) -> list:
     """Returns one boolean mask per non-empty CONFIDENCE_BINS bin."""
     masks = [(conf >= lo) & (conf < hi) for lo, hi in zip(CONFIDENCE_BINS[:-1], CONFIDENCE_BINS[1:])]
