@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from genlab.data import DataError, add_gaussian_noise, lift_image, voxelize_digits
 from genlab.data.lift import mnist_like
@@ -65,6 +65,37 @@ def test_mnist_like_crops_fits_and_centres():
     mass = digit.astype(float)
     assert abs((mass.sum(axis=1) @ np.arange(28)) / mass.sum() - 13.5) <= 1
     assert abs((mass.sum(axis=0) @ np.arange(28)) / mass.sum() - 13.5) <= 1
+
+
+@pytest.mark.parametrize("shade", [0.3, 0.5, 0.7])
+def test_a_page_lit_unevenly_is_lifted_like_one_lit_evenly(shade):
+    images, _ = synthetic_digits(3, seed=7)
+    for digit in images:
+        photo = photo_of(digit).astype(float)
+        height, width = photo.shape
+        y, x = np.mgrid[0:height, 0:width] / max(height, width)
+        lit = np.clip(photo * (1 - shade * (0.8 * x + 0.6 * y)), 0, 255).astype(np.uint8)  # darker towards a corner
+        assert correlation(mnist_like(lit), mnist_like(photo.astype(np.uint8))) > 0.9
+
+
+@pytest.mark.parametrize("width", [0.1, 0.25, 0.35])
+def test_a_fat_stroke_is_lifted_whole(width):
+    canvas = Image.new("L", (200, 200), 255)
+    ImageDraw.Draw(canvas).line([(40, 40), (160, 40), (90, 170)], fill=0, width=int(width * 200), joint="curve")
+    digit = mnist_like(np.asarray(canvas))  # a "7" drawn with a marker, filling the canvas
+    ink = digit > 0
+    assert (digit[ink] > 128).mean() > 0.85  # solid, no hole where the paper was guessed under the ink
+
+
+def test_a_speck_away_from_the_digit_does_not_shrink_it():
+    images, _ = synthetic_digits(1, seed=5)
+    photo = photo_of(images[0], scale=15)
+    clean = mnist_like(photo)
+    photo[5:9, 5:9] = 0  # a fleck of dust in the corner of the page
+    digit = mnist_like(photo)
+    assert correlation(digit, clean) > 0.99
+    rows, cols = np.nonzero(digit)
+    assert 18 <= max(np.ptp(rows), np.ptp(cols)) + 1 <= 20
 
 
 def test_transparent_drawing():

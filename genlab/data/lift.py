@@ -9,26 +9,30 @@ from genlab.images import read_image
 
 MAX_SIDE = 1024  # larger pictures are shrunk first: a digit needs no more detail than that
 INK_THRESHOLD = 0.25  # after contrast stretching, fainter pixels are background (paper, noise)
+SPECK_SHARE = 0.02  # ink in bits holding less than this share of it is not part of the digit
+PAPER_SIDE = 64  # _ink fits the paper's shading on a copy this big (short side)
+PAPER_ROUNDS = 4  # ... this many times, each without the pixels the last fit calls ink
 
 
 def mnist_like(image) -> np.ndarray:
     """Returns uint8 (28, 28): a digit image made to look like MNIST (bright ink, centred).
 
     image: a PIL image, an array (H, W) or (H, W, 3|4) (uint8, or float in [0, 1]), or the
-    bytes of an image file. Steps: grayscale; invert if the background is light; stretch
-    the contrast and drop faint pixels; crop to the ink; fit it in 20x20, keeping its
+    bytes of an image file. Steps: grayscale; the ink, bright, with the paper's shading taken out
+    (_ink; dark ink on a light background or light ink on a dark one); stretch the contrast and drop
+    faint pixels; crop to the ink; fit it in 20x20, keeping its
     aspect ratio; centre it by mass in 28x28, as MNIST does.
     """
-    gray = _grayscale(image)
+    gray = _ink(_grayscale(image))
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # dark ink on light paper: make the ink bright
-        gray = 1.0 - gray
-        border = 1.0 - border
     background, top = np.median(border), gray.max()
     if top - background < 0.1:
         raise DataError("no digit found: the image has almost no contrast")
     ink = np.clip((gray - background) / (top - background), 0, 1)
     ink[ink < INK_THRESHOLD] = 0
+    ink = _without_specks(ink)
+    if not ink.any():
+        raise DataError("no digit found: only specks stand out from the background")
     rows, cols = np.nonzero(ink)
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
 
@@ -51,6 +55,67 @@ def mnist_like(image) -> np.ndarray:
 def lift_image(image) -> np.ndarray:
     """Returns float32 (16, 16, 16): a 2D digit image (see mnist_like) lifted by the 3D MNIST procedure."""
     return voxelize_digits(mnist_like(image)[None])[0]
+
+
+def _without_specks(ink: np.ndarray) -> np.ndarray:
+    """Returns the ink without its connected bits that hold less than SPECK_SHARE of its mass (grain, dust, the edge
+    of a shadow), which would otherwise widen the crop around the digit."""
+    from skimage.measure import label
+
+    parts = label(ink > 0, connectivity=2)
+    mass = np.bincount(parts.ravel(), weights=ink.ravel())
+    keep = mass >= SPECK_SHARE * mass[1:].sum()
+    keep[0] = False  # the background
+    return np.where(keep[parts], ink, 0.0)
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Returns float64 (H, W) in [0, 1]: how much ink each pixel holds, bright ink on a dark background, with the
+    paper's own shading taken out (a phone photo of a page is lit unevenly, and its dim side is not ink).
+
+    The paper is a smooth surface of brightness: a quadratic in x and y, fitted by least squares to a small copy,
+    again and again without the pixels further from it than 3 robust standard deviations, which are ink (the first
+    fit: to the pixels near the picture's median level). A stroke of any width drops out, as long as the paper is
+    most of the picture. The ink is dark on light paper when those pixels lie below the paper on the whole, else
+    light on dark paper (a blank picture: as its border says). Ink is the darkening relative to the paper, or the
+    brightening above it."""
+    height, width = gray.shape
+    shrink = min(1.0, PAPER_SIDE / min(height, width))
+    small = Image.fromarray(np.round(gray * 255).astype(np.uint8))
+    small = small.resize((max(1, round(width * shrink)), max(1, round(height * shrink))), Image.Resampling.BOX)
+    values = np.asarray(small, dtype=np.float64).ravel() / 255.0
+    terms = np.stack([np.broadcast_to(term, small.size[::-1]).ravel() for term in _quadratic_terms(*small.size[::-1])],
+                     axis=1)
+    paper_pixels = _near_middle(values)  # first guess: the paper is most of the picture
+    for _ in range(PAPER_ROUNDS):
+        coefficients = np.linalg.lstsq(terms[paper_pixels], values[paper_pixels], rcond=None)[0]
+        off = values - terms @ coefficients
+        paper_pixels = _near_middle(off, paper_pixels)
+    paper = sum(c * term for c, term in zip(coefficients, _quadratic_terms(height, width)))
+    if paper_pixels.all():
+        light_paper = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])) > 0.5
+    else:
+        light_paper = off[~paper_pixels].sum() < 0
+    if light_paper:
+        return np.clip((paper - gray) / np.maximum(paper, 0.2), 0, 1)
+    return np.clip(gray - paper, 0, 1)
+
+
+def _near_middle(values: np.ndarray, among=None) -> np.ndarray:
+    """Returns which values lie within 3 robust standard deviations (1.4826 median absolute deviations, at least
+    0.0067) of the median of those `among` (default all)."""
+    among = values if among is None else values[among]
+    middle = np.median(among)
+    spread = 1.4826 * np.median(np.abs(among - middle))
+    return np.abs(values - middle) <= 3 * max(spread, 0.0067)
+
+
+def _quadratic_terms(height: int, width: int) -> list:
+    """Returns 1, x, y, x^2, xy, y^2 as arrays that broadcast to (height, width): x and y at each pixel's centre,
+    from -0.5 to 0.5 across the picture."""
+    y = (np.arange(height)[:, None] + 0.5) / height - 0.5
+    x = (np.arange(width)[None] + 0.5) / width - 0.5
+    return [np.ones((1, 1)), x, y, x * x, x * y, y * y]
 
 
 def _grayscale(image) -> np.ndarray:
