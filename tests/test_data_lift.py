@@ -98,6 +98,30 @@ def test_a_speck_away_from_the_digit_does_not_shrink_it():
     assert 18 <= max(np.ptp(rows), np.ptp(cols)) + 1 <= 20
 
 
+@pytest.mark.parametrize("page", [[(0, 0), (1000, 0), (1050, 900), (0, 900)],         # the table along one side
+                                  [(200, 120), (1000, 100), (1050, 820), (150, 850)]])  # all round the page
+def test_a_page_photographed_on_a_table_is_lifted_without_the_table(page):
+    def photo(box):
+        picture = Image.new("L", (1200, 900), 60)
+        draw = ImageDraw.Draw(picture)
+        draw.polygon(box, fill=225)
+        draw.line([(480, 300), (720, 290), (560, 650)], fill=40, width=28, joint="curve")  # a handwritten "7"
+        grain = np.random.default_rng(0).normal(0, 6, (900, 1200))
+        return np.clip(np.asarray(picture, float) + grain, 0, 255).astype(np.uint8)
+
+    whole_page = mnist_like(photo([(0, 0), (1200, 0), (1200, 900), (0, 900)]))
+    assert correlation(mnist_like(photo(page)), whole_page) > 0.95
+
+
+@pytest.mark.parametrize("width", [40, 70, 120])
+def test_a_digit_cropped_tight_is_lifted_whole(width):
+    canvas = Image.new("L", (width, 400), 235)
+    ImageDraw.Draw(canvas).line([(width - 20, 8), (18, 392)], fill=30, width=25 + (width == 40) * 5)  # a "1"
+    digit = mnist_like(np.asarray(canvas))
+    rows, cols = np.nonzero(digit > 128)
+    assert np.ptp(rows) + 1 >= 18 and np.ptp(cols) + 1 <= 10  # the stroke, tall and narrow; not the paper beside it
+
+
 def test_transparent_drawing():
     canvas = np.zeros((200, 120, 4), dtype=np.uint8)
     canvas[20:180, 50:70] = (0, 0, 0, 255)  # a black "1" on a transparent canvas

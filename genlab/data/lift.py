@@ -10,6 +10,7 @@ from genlab.images import read_image
 MAX_SIDE = 1024  # larger pictures are shrunk first: a digit needs no more detail than that
 INK_THRESHOLD = 0.25  # after contrast stretching, fainter pixels are background (paper, noise)
 SPECK_SHARE = 0.02  # ink in bits holding less than this share of it is not part of the digit
+EDGE_SIDE, EDGE_REST = 0.5, 0.05  # _digit_only: ink along this share of a side is not the digit, if enough is left
 PAPER_SIDE = 64  # _ink fits the paper's shading on a copy this big (short side)
 PAPER_ROUNDS = 4  # ... this many times, each without the pixels the last fit calls ink
 
@@ -24,13 +25,12 @@ def mnist_like(image) -> np.ndarray:
     aspect ratio; centre it by mass in 28x28, as MNIST does.
     """
     gray = _ink(_grayscale(image))
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    background, top = np.median(border), gray.max()
+    background, top = np.median(_border(gray)), gray.max()
     if top - background < 0.1:
         raise DataError("no digit found: the image has almost no contrast")
     ink = np.clip((gray - background) / (top - background), 0, 1)
     ink[ink < INK_THRESHOLD] = 0
-    ink = _without_specks(ink)
+    ink = _digit_only(ink)
     if not ink.any():
         raise DataError("no digit found: only specks stand out from the background")
     rows, cols = np.nonzero(ink)
@@ -57,15 +57,23 @@ def lift_image(image) -> np.ndarray:
     return voxelize_digits(mnist_like(image)[None])[0]
 
 
-def _without_specks(ink: np.ndarray) -> np.ndarray:
-    """Returns the ink without its connected bits that hold less than SPECK_SHARE of its mass (grain, dust, the edge
-    of a shadow), which would otherwise widen the crop around the digit."""
+def _digit_only(ink: np.ndarray) -> np.ndarray:
+    """Returns the ink without its connected parts that are not the digit, which would otherwise widen the crop
+    around it: specks (less than SPECK_SHARE of the ink: grain, dust) and, if the rest holds at least EDGE_REST of
+    it, parts lying along at least EDGE_SIDE of a side of the picture (a table beside the page, its shadow), where a
+    digit's strokes only end."""
     from skimage.measure import label
 
     parts = label(ink > 0, connectivity=2)
     mass = np.bincount(parts.ravel(), weights=ink.ravel())
     keep = mass >= SPECK_SHARE * mass[1:].sum()
     keep[0] = False  # the background
+    along = np.zeros(len(mass), bool)
+    for side in (parts[0], parts[-1], parts[:, 0], parts[:, -1]):
+        along |= np.bincount(side, minlength=len(mass)) >= EDGE_SIDE * len(side)
+    edge = keep & along
+    if edge.any() and mass[keep & ~edge].sum() >= EDGE_REST * mass[keep].sum():
+        keep &= ~edge
     return np.where(keep[parts], ink, 0.0)
 
 
@@ -77,8 +85,10 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     again and again without the pixels further from it than 3 robust standard deviations, which are ink (the first
     fit: to the pixels near the picture's median level). A stroke of any width drops out, as long as the paper is
     most of the picture. The ink is dark on light paper when those pixels lie below the paper on the whole, else
-    light on dark paper (a blank picture: as its border says). Ink is the darkening relative to the paper, or the
-    brightening above it."""
+    light on dark paper. Ink is the darkening relative to the paper, or the brightening above it. A picture whose
+    border is mostly lighter than the fitted paper is a digit cropped tight (its strokes most of the picture), and a
+    blank one has no ink to fit around: for those the paper is the border's level, as its border says. A digit
+    cropped so tight that its strokes fill most of its border as well can still be taken for the paper."""
     height, width = gray.shape
     shrink = min(1.0, PAPER_SIDE / min(height, width))
     small = Image.fromarray(np.round(gray * 255).astype(np.uint8))
@@ -91,14 +101,25 @@ def _ink(gray: np.ndarray) -> np.ndarray:
         coefficients = np.linalg.lstsq(terms[paper_pixels], values[paper_pixels], rcond=None)[0]
         off = values - terms @ coefficients
         paper_pixels = _near_middle(off, paper_pixels)
-    paper = sum(c * term for c, term in zip(coefficients, _quadratic_terms(height, width)))
-    if paper_pixels.all():
-        light_paper = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])) > 0.5
+    on_paper = _border(paper_pixels.reshape(small.size[::-1]))
+    surround = _border(off.reshape(small.size[::-1]))[~on_paper]  # the border's pixels that are not paper, vs the fit
+    if paper_pixels.all() or (on_paper.mean() < 0.5 and np.median(surround) > 0):
+        # A blank picture, or one whose border is mostly lighter than what the fit calls paper: not a light page on
+        # a darker table but a digit cropped so tight that its strokes are most of the picture. The paper is then
+        # the border's level, all over.
+        light_paper = np.median(_border(gray)) > 0.5
+        paper = np.full_like(gray, np.median(_border(gray)))
     else:
         light_paper = off[~paper_pixels].sum() < 0
+        paper = sum(c * term for c, term in zip(coefficients, _quadratic_terms(height, width)))
     if light_paper:
         return np.clip((paper - gray) / np.maximum(paper, 0.2), 0, 1)
     return np.clip(gray - paper, 0, 1)
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    """Returns the pixels along the four sides of a (H, W) array, as one row."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
 
 
 def _near_middle(values: np.ndarray, among=None) -> np.ndarray:
