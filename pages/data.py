@@ -97,8 +97,8 @@ if corrupt.open:
 
 if lift.open:
     with lift:
-        st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …): genlab lifts it to "
-                    "3D with the same procedure that built 3D MNIST.")
+        st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …), with some paper around it: "
+                    "genlab lifts it to 3D with the same procedure that built 3D MNIST.")
         upload = st.file_uploader("Digit image", type=files.IMAGE_TYPES, key="lift_upload")
         if upload is not None:
             try:
