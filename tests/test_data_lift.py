@@ -113,6 +113,25 @@ def test_a_page_photographed_on_a_table_is_lifted_without_the_table(page):
     assert correlation(mnist_like(photo(page)), whole_page) > 0.95
 
 
+@pytest.mark.parametrize("squared", [False, True])
+def test_a_digit_on_ruled_paper_is_lifted_without_the_lines(squared):
+    def photo(lines):
+        picture = Image.new("RGB", (1000, 800), (240, 240, 235))
+        draw = ImageDraw.Draw(picture)
+        for y in range(40, 800, 60) if lines else ():
+            draw.line([(0, y), (1000, y)], fill=(150, 180, 230), width=3)  # a notebook's light blue lines
+        for x in range(30, 1000, 60) if lines and squared else ():
+            draw.line([(x, 0), (x, 800)], fill=(150, 180, 230), width=3)
+        draw.line([(380, 250), (620, 240), (460, 600)], fill=(20, 30, 90), width=22, joint="curve")  # a "7" in ink
+        return np.asarray(picture)
+
+    digit, clean = mnist_like(photo(lines=True)), mnist_like(photo(lines=False))
+    rows, cols = np.nonzero(digit)
+    assert np.ptp(rows) + 1 == 20  # the digit fills the 20x20 box, as without the lines
+    # the same 7, maybe a pixel lower or higher (the gaps the lines leave move its centre of mass)
+    assert max(correlation(np.roll(digit, (dy, dx), (0, 1)), clean) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) > 0.9
+
+
 @pytest.mark.parametrize("width", [40, 70, 120])
 def test_a_digit_cropped_tight_is_lifted_whole(width):
     canvas = Image.new("L", (width, 400), 235)

@@ -10,6 +10,7 @@ from genlab.images import read_image
 MAX_SIDE = 1024  # larger pictures are shrunk first: a digit needs no more detail than that
 INK_THRESHOLD = 0.25  # after contrast stretching, fainter pixels are background (paper, noise)
 SPECK_SHARE = 0.02  # ink in bits holding less than this share of it is not part of the digit
+LINE_SPAN, LINE_THICK = 0.8, 0.02  # _without_ruled_lines: a ruled line crosses this much, and is at most this thick
 EDGE_SIDE, EDGE_REST = 0.5, 0.05  # _digit_only: ink along this share of a side is not the digit, if enough is left
 PAPER_SIDE = 64  # _ink fits the paper's shading on a copy this big (short side)
 PAPER_ROUNDS = 4  # ... this many times, each without the pixels the last fit calls ink
@@ -30,7 +31,7 @@ def mnist_like(image) -> np.ndarray:
         raise DataError("no digit found: the image has almost no contrast")
     ink = np.clip((gray - background) / (top - background), 0, 1)
     ink[ink < INK_THRESHOLD] = 0
-    ink = _digit_only(ink)
+    ink = _digit_only(_without_ruled_lines(ink))
     if not ink.any():
         raise DataError("no digit found: only specks stand out from the background")
     rows, cols = np.nonzero(ink)
@@ -55,6 +56,23 @@ def mnist_like(image) -> np.ndarray:
 def lift_image(image) -> np.ndarray:
     """Returns float32 (16, 16, 16): a 2D digit image (see mnist_like) lifted by the 3D MNIST procedure."""
     return voxelize_digits(mnist_like(image)[None])[0]
+
+
+def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
+    """Returns the ink without the thin lines ruled across the whole page (a notebook's lines or squares): runs of
+    rows (columns) at most LINE_THICK of the picture thick, each with ink across at least LINE_SPAN of its width
+    (height). A stroke crossing such a line keeps a gap as thin as the line."""
+    ink = ink.copy()
+    for axis in (1, 0):
+        lined = (ink > 0).mean(axis=axis) >= LINE_SPAN
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], lined.astype(int), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):  # each run of lined rows (columns)
+            if stop - start <= max(1, LINE_THICK * len(lined)):
+                if axis == 1:
+                    ink[start:stop] = 0
+                else:
+                    ink[:, start:stop] = 0
+    return ink
 
 
 def _digit_only(ink: np.ndarray) -> np.ndarray:
