@@ -22,8 +22,9 @@ def mnist_like(image) -> np.ndarray:
     image: a PIL image, an array (H, W) or (H, W, 3|4) (uint8, or float in [0, 1]), or the
     bytes of an image file. Steps: grayscale; the ink, bright, with the paper's shading taken out
     (_ink; dark ink on a light background or light ink on a dark one); stretch the contrast and drop
-    faint pixels; crop to the ink; fit it in 20x20, keeping its
-    aspect ratio; centre it by mass in 28x28, as MNIST does.
+    faint pixels; leave out ruled lines, specks and a table at the edge (_without_ruled_lines,
+    _digit_only); crop to the ink; fit it in 20x20, keeping its aspect ratio; centre it by mass in
+    28x28, as MNIST does.
     """
     gray = _ink(_grayscale(image))
     background, top = np.median(_border(gray)), gray.max()
