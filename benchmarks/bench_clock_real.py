@@ -88,10 +88,10 @@ def main(argv=None) -> int:
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
     # Each set is named by how its photos were shown, so that only readings of the same photos are compared
-    shown = [f"turned {args.turn:g}"] if args.turn else []
-    shown += [f"small {args.small:g}"] if args.small else []
-    shown += [args.degrade] if args.degrade else []
-    shown_as = ", ".join(shown) or "as they are"
+    stresses = [f"turned {args.turn:g}"] if args.turn else []
+    stresses += [f"small {args.small:g}"] if args.small else []
+    stresses += [args.degrade] if args.degrade else []
+    shown_as = ", ".join(stresses) or "as they are"
     readings = {shown_as: reading_record(rows)}
     if args.jitter > 0:
         rounds = {}
