@@ -132,6 +132,19 @@ def test_a_digit_on_ruled_paper_is_lifted_without_the_lines(squared):
     assert max(correlation(np.roll(digit, (dy, dx), (0, 1)), clean) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) > 0.9
 
 
+def test_a_chalk_digit_on_a_board_lit_unevenly_is_lifted_like_one_lit_evenly():
+    def board(glow):
+        picture = Image.new("L", (1000, 750), 45)
+        ImageDraw.Draw(picture).line([(380, 230), (620, 225), (470, 580)], fill=215, width=20, joint="curve")
+        y, x = np.mgrid[0:750, 0:1000] / 1000
+        light = glow * np.exp(-((x - 0.2) ** 2 + (y - 0.1) ** 2) / 0.08)  # a lamp's glow towards a corner
+        grain = np.random.default_rng(0).normal(0, 6, light.shape)
+        return np.clip(np.asarray(picture, float) + light + grain, 0, 255).astype(np.uint8)
+
+    digit, clean = mnist_like(board(60)), mnist_like(board(0))
+    assert max(correlation(np.roll(digit, (dy, dx), (0, 1)), clean) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) > 0.9
+
+
 @pytest.mark.parametrize("width", [40, 70, 120])
 def test_a_digit_cropped_tight_is_lifted_whole(width):
     canvas = Image.new("L", (width, 400), 235)
