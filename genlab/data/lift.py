@@ -63,17 +63,17 @@ def _without_ruled_lines(ink: np.ndarray) -> np.ndarray:
     """Returns the ink without the thin lines ruled across the whole page (a notebook's lines or squares): runs of
     rows (columns) at most LINE_THICK of the picture thick, each with ink across at least LINE_SPAN of its width
     (height). A stroke crossing such a line keeps a gap as thin as the line."""
-    ink = ink.copy()
-    for axis in (1, 0):
-        lined = (ink > 0).mean(axis=axis) >= LINE_SPAN
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], lined.astype(int), [0]])))
-        for start, stop in zip(edges[::2], edges[1::2]):  # each run of lined rows (columns)
-            if stop - start <= max(1, LINE_THICK * len(lined)):
-                if axis == 1:
-                    ink[start:stop] = 0
-                else:
-                    ink[:, start:stop] = 0
-    return ink
+    ink = np.where(_thin_runs((ink > 0).mean(axis=1) >= LINE_SPAN)[:, None], 0.0, ink)  # rows first, then columns
+    return np.where(_thin_runs((ink > 0).mean(axis=0) >= LINE_SPAN)[None, :], 0.0, ink)
+
+
+def _thin_runs(lined: np.ndarray) -> np.ndarray:
+    """Returns which entries of a boolean row lie in runs of True at most LINE_THICK of its length long (at least 1)."""
+    thin = np.zeros_like(lined)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], lined.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):  # each run of lined rows (columns)
+        thin[start:stop] = stop - start <= max(1, LINE_THICK * len(lined))
+    return thin
 
 
 def _digit_only(ink: np.ndarray) -> np.ndarray:
@@ -126,8 +126,8 @@ def _ink(gray: np.ndarray) -> np.ndarray:
         # A blank picture, or one whose border is mostly lighter than what the fit calls paper: not a light page on
         # a darker table but a digit cropped so tight that its strokes are most of the picture. The paper is then
         # the border's level, all over.
-        light_paper = np.median(_border(gray)) > 0.5
-        paper = np.full_like(gray, np.median(_border(gray)))
+        level = np.median(_border(gray))
+        light_paper, paper = level > 0.5, np.full_like(gray, level)
     else:
         light_paper = off[~paper_pixels].sum() < 0
         paper = sum(c * term for c, term in zip(coefficients, _quadratic_terms(height, width)))
