@@ -79,6 +79,57 @@ def test_dials_upside_down_are_read_right_only_with_the_finder(shipped, one_torc
     assert (upright <= 10).sum() >= 11  # upright dials stay read upright
 
 
+def test_a_dial_held_at_an_angle_is_read_at_the_turn_the_finder_finds_near_the_located_one(shipped, one_torch_thread):
+    from PIL import Image
+
+    images, labels, faces = synth.make_clocks(16, seed=7002, with_faces=True)
+    truth = labels[:, 0] * 60 + labels[:, 1]
+    turned = [np.asarray(Image.fromarray(image).rotate(-25, Image.BICUBIC, center=(float(f[0]), float(f[1])),
+                                                       fillcolor=int(np.median(image))))
+              for image, f in zip(images, faces)]  # each dial turned 25 degrees clockwise about its centre
+    true_turns = torch.tensor(faces[:, 3]) + math.radians(25)
+    reader = read.load_default_reader()
+
+    def read_all(finder):
+        readings = [read.read_clock(p, reader=reader, crop=False, finder=finder) for p in turned]
+        errors = common_sense_error(truth, np.array([r.hour * 60 + r.minute for r in readings]))
+        turn_errors = twelve.turn_distance(torch.tensor([r.turn for r in readings]), true_turns).rad2deg()
+        return errors, turn_errors
+
+    errors, turn_errors = read_all(shipped)
+    _, located_errors = read_all(False)  # the locator alone: the turn it finds, and 1.6 times it read beside
+    assert turn_errors.median() < 3 and (turn_errors < 5).sum() >= 13  # median 1.0 degree, 15 of 16 when written
+    assert located_errors.median() > 6  # 12.9 degrees when written: the locator finds part of a turn
+    assert (errors <= 10).sum() >= 15  # 16 of 16 when written (14 without the finder)
+
+
+def test_turned_reading_reads_each_crop_at_its_located_turn_and_the_finders_peak_near_it():
+    class Finder(torch.nn.Module):
+        def forward(self, x, face):  # sure that twelve o'clock is 30 degrees clockwise from up
+            logits = torch.full((len(x), N_ANGLES), -20.0)
+            logits[:, 8] = 20.0
+            return logits
+
+    class Reader:
+        def __init__(self):
+            self.faces = []
+
+        def probabilities(self, x, shifts, face, turns):
+            self.faces.append(face.clone())
+            p = torch.zeros(len(x), 720)
+            p[:, 0] = 1.0
+            return p
+
+    reader, x = Reader(), torch.rand(2, 1, 72, 72)
+    located = torch.tensor([[0.0, 0.0, 0.8, 0.0, 0.0, 0.1], [0.1, 0.0, 0.7, 0.0, 0.0, 0.2]])
+    p, chosen = twelve.turned_reading(reader, Finder(), x, located, turns=(0.0,))
+    (faces,) = reader.faces  # one batch: nothing far from the located turns is likely enough to read
+    assert faces.shape == (4, 6) and torch.equal(faces[:2], located) and torch.equal(faces[2:, :5], located[:, :5])
+    assert faces[2:, 5].tolist() == pytest.approx([math.radians(30)] * 2, abs=1e-4)
+    assert chosen.tolist() == pytest.approx([math.radians(30)] * 2, abs=1e-4)
+    assert p.shape == (2, 720) and p.sum(1).tolist() == pytest.approx([1, 1]) and p[:, 0].min() > 0.99
+
+
 def test_save_load_round_trip_reproduces_outputs(tmp_path, shipped, one_torch_thread):
     path = tmp_path / "twelve.safetensors"
     twelve.save_twelve(shipped, path, {"n": 3}, {"median": 1.0})

@@ -40,8 +40,9 @@ READ_SHIFTS = ((0.0, 0.0),)
 # ... and, by an aligned reader, at its located turn and 3 degrees either side: the locator's turn is a few
 # degrees off on real photos, and a hand near a numeral then reads an hour or a minute off.
 READ_TURNS = (0.0, math.radians(-3), math.radians(3))
-# ... each also at 1.6 times the located turn: on real photos the locator finds about 60% of a dial's turn
-# (docs/clock_reader.md, "Photos turned in their plane"), so a dial held at an angle is read at its whole turn too.
+# ... each also at the turn the twelve finder finds near the located one (twelve.turned_reading), or without a finder
+# at 1.6 times the located turn: on real photos the locator finds about 60% of a dial's turn (docs/clock_reader.md,
+# "Photos turned in their plane"), so a dial held at an angle is read at its whole turn too.
 READ_TURN_GAINS = (1.0, 1.6)
 YELLOW = (255, 200, 0)  # the located dial on a drawn reading, and the user's mark on the Clock page
 
@@ -161,9 +162,10 @@ def _read_chains(reader, photo: Photo, starts: list, finder=None) -> list:
 
     Each start is read in its view of the photo (Photo.views), then re-centred RECENTRE_STEPS
     times on the dial the reader's face locator finds in it (readers without a locator read each
-    start once). All starts are read together, one batch per step. An aligned reader's crops are also read
-    where the `finder` (twelve.TwelveFinder; default the shipped one, False for none) says twelve o'clock may
-    be, when that is a quarter turn or more from the located turn (twelve.turned_reading).
+    start once). All starts are read together, one batch per step. An aligned reader's crops are read at the
+    located turn and where the `finder` (twelve.TwelveFinder; default the shipped one, False for none) finds twelve
+    o'clock near it, and also where the finder says twelve may be when that is a quarter turn or more away
+    (twelve.turned_reading); without a finder, at the located turn and READ_TURN_GAINS times it.
     """
     from genlab.clock import twelve
     from genlab.clock.train import prepare
@@ -175,13 +177,15 @@ def _read_chains(reader, photo: Photo, starts: list, finder=None) -> list:
                  for box, (_, source, view) in zip(boxes, starts)]
         x = prepare(np.stack([f.image for f in faces]), reader.config.input_size, reader.config.gamma)
         located = reader.locate(x) if hasattr(reader, "locate") else None
-        probs = (reader.probabilities(x) if located is None else
-                 reader.probabilities(x, shifts=READ_SHIFTS, face=located, turns=READ_TURNS,
-                                      turn_gains=READ_TURN_GAINS))
         turned = None
-        if located is not None and located.shape[1] >= 6 and finder is not False:
+        if located is None:
+            probs = reader.probabilities(x)
+        elif located.shape[1] >= 6 and finder is not False:
             chosen = twelve.default_finder() if finder is None else finder
-            probs, turned = twelve.turned_reading(reader, chosen, x, located, probs, READ_TURNS)
+            probs, turned = twelve.turned_reading(reader, chosen, x, located, READ_TURNS, READ_SHIFTS)
+        else:
+            probs = reader.probabilities(x, shifts=READ_SHIFTS, face=located, turns=READ_TURNS,
+                                         turn_gains=READ_TURN_GAINS)
         probs = probs.numpy().astype(np.float64)
         totals = probs if totals is None else totals + probs
         if located is None:

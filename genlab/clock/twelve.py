@@ -198,28 +198,33 @@ def default_finder() -> nn.Module:
     return for_reading(load_twelve(TWELVE_PATH))
 
 
-def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, upright: torch.Tensor,
-                   turns=(0.0,), alternative_min: float = 0.02) -> tuple:
+def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns=(0.0,), shifts=((0.0, 0.0),),
+                   alternative_min: float = 0.02) -> tuple:
     """Returns ((B, 720) probabilities over minutes, (B,) the most probable turn in radians) for prepared crops x
-    (B, 1, S, S) that an aligned reader located as `located` (B, 6) and read as `upright` (B, 720), its located
-    turn nearly upright.
+    (B, 1, S, S) of one clock (read_clock's crops of one photo) that an aligned reader located as `located` (B, 6).
 
-    The crops are of one clock (read_clock's crops of one photo): the finder's likelihoods of its turn are
-    averaged over them, and turn_posterior of that splits each dial's turn in three: within 45 degrees of the
-    located turn (read as `upright`), within 45 degrees of the most probable turn outside that (read there, at
-    each of `turns` more, when it holds at least `alternative_min`), and the rest, which says nothing about the
-    time (spread evenly).
+    The finder's likelihoods of the clock's turn are averaged over the crops, and turn_posterior of that splits each
+    crop's turn in three: within 45 degrees of the located turn, within 45 degrees of the most probable turn outside
+    that, and the rest, which says nothing about the time (spread evenly). Within 45 degrees the crop is read at its
+    located turn and at the posterior's peak there, each at every one of `turns` more and moved by each of `shifts`,
+    all averaged: the locator finds about 60% of a real dial's turn, the finder nearly all of it
+    (docs/clock_reader.md, "The twelve finder's turn near upright"). Outside, it is read at the peak there, at each of
+    `turns` more, when that holds at least `alternative_min`.
     """
     likelihood = torch.softmax(finder(x, located), 1).mean(0, keepdim=True)
     q = turn_posterior(likelihood.log()).expand(len(x), -1)
     columns = column_turns()[None]
     near = turn_distance(columns, located[:, 5:6]) <= math.pi / 4
     q_near = (q * near).sum(1)
+    near_turn = torch.remainder(peak_turns(q * near) + math.pi, 2 * math.pi) - math.pi  # in [-pi, pi)
+    found = torch.cat([located[:, :5], near_turn[:, None]], 1)
+    upright = reader.probabilities(torch.cat([x, x]), shifts=shifts, face=torch.cat([located, found]), turns=turns)
+    upright = upright.view(2, len(x), -1).mean(0)
     away = q * ~near
-    other = torch.remainder(peak_turns(away) + math.pi, 2 * math.pi) - math.pi  # in [-pi, pi)
+    other = torch.remainder(peak_turns(away) + math.pi, 2 * math.pi) - math.pi
     q_other = (away * (turn_distance(columns, other[:, None]) <= math.pi / 4)).sum(1)
     p = q_near[:, None] * upright + (1 - q_near)[:, None] / upright.shape[1]
-    chosen = torch.where(q_other > q_near, other, located[:, 5])
+    chosen = torch.where(q_other > q_near, other, near_turn)
     rows = (q_other >= alternative_min).nonzero()[:, 0]
     if len(rows):
         face = torch.cat([located[rows, :5], other[rows, None]], 1)
