@@ -557,7 +557,20 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second"}
+                    "thin", "second", "date"}
+
+
+def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
+    drawn = {}
+    for name, hard in (("plain", {}), ("date", {"date": (90.0, 0.65, 17, True)})):
+        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # a clean clock: upright, centred, round
+    ys, xs = np.nonzero(drawn["plain"] != drawn["date"])
+    x, y = cx + 0.65 * r, cy  # three o'clock, 0.65 radii out
+    assert len(xs) > 50  # the frame and the figures
+    assert (np.abs(xs + 0.5 - x) <= 0.11 * r + 1).all() and (np.abs(ys + 0.5 - y) <= 0.075 * r + 1).all()
+    box = drawn["date"][round(y - 0.06 * r):round(y + 0.06 * r), round(x - 0.1 * r):round(x + 0.1 * r)]
+    assert (box < 200).sum() > 5 and (box >= 250).sum() > 20  # dark figures on a light box
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 6  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 7  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -285,7 +285,9 @@ def hard_extras(rng: np.random.Generator) -> dict:
     """Returns a random set of the hard cases real photos show and plain clocks lack (each drawn or not):
     subdials with their own small hands, printed text, skeleton hands, long hand tails, a second hand
     with a counterweight, a luminous dial, strong foreshortening, ornamented (Breguet, spade) hands,
-    thin hands of one width, a coloured second hand."""
+    thin hands of one width, a coloured second hand, a date window (mostly at three o'clock, as on most watches:
+    a framed box that is not twelve o'clock). Each is drawn after the ones before it from the same generator, so a
+    new one leaves the others as they were."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -308,6 +310,9 @@ def hard_extras(rng: np.random.Generator) -> dict:
         extras["thin"] = float(rng.uniform(0.015, 0.03))
     if rng.random() < 0.35:  # a coloured second hand (mid grey in a grayscale photo), long, with a tail
         extras["second"] = (int(rng.uniform(70, 180)), float(rng.uniform(0.6, 1.0)), float(rng.uniform(0, 360)))
+    if rng.random() < 0.35:  # a date window: (its angle, distance from the centre in radii, day, light box or dark)
+        extras["date"] = (float(rng.choice([90.0, 180.0, 135.0], p=[0.7, 0.2, 0.1])), float(rng.uniform(0.55, 0.72)),
+                          int(rng.integers(1, 32)), bool(rng.random() < 0.8))
     return extras
 
 
@@ -320,6 +325,16 @@ def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
         for k in range(12):
             draw.line([_polar(x, y, 30 * k, d), _polar(x, y, 30 * k, 0.8 * d)], fill=ink, width=1)
         draw.line([(x, y), _polar(x, y, hand, 0.85 * d)], fill=ink, width=max(1, round(0.02 * r)))
+    if "date" in hard:  # an upright framed box with the day's number, at three, half past four or six o'clock
+        angle, distance, day, light = hard["date"]
+        x, y = _polar(cx, cy, angle, distance * r)
+        w, h = 0.11 * r, 0.075 * r
+        paper, figure = (250, 0) if light else (0, 240)
+        draw.rectangle([x - w, y - h, x + w, y + h], fill=paper, outline=ink, width=max(1, round(0.012 * r)))
+        fonts = font_paths()
+        if fonts:
+            mask, left, top = _glyph(fonts[day % len(fonts)], max(6, int(0.11 * r) // 2 * 2), str(day))
+            canvas.paste(figure, (round(x) + left, round(y) + top), mask)
     if "text" in hard:
         text, offset = hard["text"]
         fonts = font_paths()
