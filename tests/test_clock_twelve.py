@@ -107,7 +107,8 @@ def test_a_date_window_at_three_is_not_taken_for_twelve(shipped, one_torch_threa
     images, turns = [], []
     for i in range(24):  # watches with a date window at three o'clock, as most have, upright
         rng = np.random.default_rng([9, i])
-        image, face = synth.render_clock_and_face(*synth.random_time(rng), rng, hard={"date": (90.0, 0.65, i + 1, True)})
+        date = {"date": (90.0, 0.65, i + 1, True)}
+        image, face = synth.render_clock_and_face(*synth.random_time(rng), rng, hard=date)
         images.append(image)
         turns.append(face[3])
     reader = read.load_default_reader()
