@@ -213,6 +213,17 @@ def test_read_clock_returns_a_reading(tiny_reader):
     assert max(around_face.size) == 400 and around_face.width < 2 * around_face.height  # cropped around the face
 
 
+def test_the_located_dial_is_ringed_in_yellow_with_a_dark_edge_that_shows_on_a_gold_dial():
+    gray = synth.render_clock(10, 10, np.random.default_rng(3), size=150, clean=True).astype(np.float32)
+    gold = np.stack([130 + gray / 2, 100 + gray / 2, 20 + gray / 10], -1).astype(np.uint8)  # no pixel darker than it
+    reading = read.read_clock(gold)
+    assert reading.dial is not None
+    drawn = np.asarray(read.draw_reading(reading)).astype(int)
+    dark = (drawn.max(-1) < 60).sum()
+    yellow = ((drawn[..., 0] == 255) & (drawn[..., 1] == 200) & (drawn[..., 2] == 0)).sum()
+    assert dark > 200 and yellow > 200  # the ring's edge and the ring itself, all round the dial
+
+
 @pytest.mark.parametrize("trunk", ["face", "ellipse", "aligned"])
 def test_a_face_reader_reports_the_dial_it_located(tiny_reader, trunk):
     images, labels, faces = synth.make_clocks(4, seed=0, size=48, with_faces=True)
