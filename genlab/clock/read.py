@@ -470,7 +470,7 @@ def draw_reading(reading: ClockReading, max_side: int = 400) -> Image.Image:
     draw.ellipse([cx - dot, cy - dot, cx + dot, cy + dot], fill=YELLOW)
     if reading.dial is not None:
         rim = [at(np.cos(t), np.sin(t)) for t in np.linspace(0, 2 * np.pi, 73)]
-        width = max(2, int(0.015 * r))
+        width = max(3, int(0.02 * r))
         draw.line(rim, fill=(0, 0, 0), width=width + 2, joint="curve")  # a dark edge: seen on a gold or yellow dial too
         draw.line(rim, fill=YELLOW, width=width, joint="curve")
     return photo
