@@ -82,7 +82,7 @@ class ClockReading:
     face: Face | None = None  # the crop that agrees most with the reading
     dial: tuple | None = None  # (cx, cy, r) of the dial in the photo's pixels, as a face reader located it
     shape: tuple | None = None  # (q1, q2): that dial's ellipse (models.ellipse_matrix), from an ellipse reader
-    turn: float = 0.0  # radians clockwise from the photo's up to that dial's twelve o'clock (twelve.turned_reading)
+    turn: float = 0.0  # radians clockwise from the photo's up to that dial's twelve o'clock (located, or the finder's)
 
     @property
     def text(self) -> str:
