@@ -18,6 +18,7 @@ frame.require_frame()
 READERS_DIR = paths.cache_dir() / "clock" / "readers"
 N_EXAMPLES = 4
 TOP_K = 3
+PHONE_WIDTH = 640  # px: Streamlit stacks columns in a narrower window
 
 st.title("Clock reader")
 st.caption("Upload a photo of an analogue clock (PNG, JPEG or WebP; phone photos are turned upright "
@@ -60,10 +61,17 @@ with left:
     reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
 with right:
     st.write("Or try a synthetic clock (never seen in training):")
-    for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks()[0])):
-        column.image(image, width="stretch")
-        column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",),
-                      width="stretch")
+    # On a phone Streamlit stacks columns, and four examples a screen wide each pushed the reading three
+    # screens below the uploader: there the examples stay side by side, small.
+    st.html(f"<style>@media (max-width: {PHONE_WIDTH}px) {{"
+            ".st-key-clock_examples [data-testid='stHorizontalBlock'] {flex-wrap: nowrap !important; gap: 0.4rem}"
+            ".st-key-clock_examples [data-testid='stColumn'] {min-width: 0 !important; width: auto !important;"
+            " flex: 1 1 0 !important}}}</style>")
+    with st.container(key="clock_examples"):
+        for i, (column, image) in enumerate(zip(st.columns(N_EXAMPLES), example_clocks()[0])):
+            column.image(image, width="stretch")
+            column.button("Try", key=f"clock_example_{i}", on_click=set_source, args=(f"example:{i}",),
+                          width="stretch")
 
 if upload is not None and upload.file_id != st.session_state.get("clock_upload_id"):
     st.session_state.clock_upload_id = upload.file_id  # a new upload replaces the example

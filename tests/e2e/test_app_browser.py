@@ -231,3 +231,19 @@ def test_a_box_dragged_on_the_photo_marks_the_clock(page, app_url, screenshot, t
     assert page.locator(".clock-time").first.inner_text().rstrip("?") == "3:40"
     assert_no_exception(page)
     screenshot("clock-marked-box")
+
+
+def test_on_a_phone_the_examples_stay_in_one_row_and_the_reading_comes_soon_after(page, app_url, screenshot):
+    """Streamlit stacks columns in a narrow window: the four example clocks, a screen wide each, pushed the reading
+    three screens below the uploader (its top at 2,378 px when written)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, app_url, "clock", "Clock reader")
+    buttons = page.get_by_role("button", name="Try", exact=True)
+    tops = {round(buttons.nth(i).bounding_box()["y"]) for i in range(buttons.count())}
+    assert buttons.count() == 4 and len(tops) == 1, tops  # one row
+    buttons.first.click()
+    page.locator(".clock-time").first.wait_for()
+    settle(page)
+    assert page.locator(".clock-time").first.bounding_box()["y"] < 1000  # 815 px when written
+    assert_no_exception(page)
+    screenshot("clock-phone")
