@@ -80,6 +80,12 @@ def _glyph(path: str, size: int, text: str) -> tuple:
     return mask, left, top
 
 
+def _paste_text(canvas: Image.Image, font_path: str, size: float, text: str, x: float, y: float, fill: int):
+    """Pastes text upright in `fill`, centred on (x, y), at font size `size` rounded down to even (_glyph)."""
+    mask, left, top = _glyph(font_path, max(6, int(size) // 2 * 2), text)
+    canvas.paste(fill, (round(x) + left, round(y) + top), mask)
+
+
 def _shade(rng, light: bool) -> int:
     return int(rng.uniform(185, 255) if light else rng.uniform(0, 80))
 
@@ -227,12 +233,12 @@ def _draw_numerals(canvas, draw, rng, cx, cy, r, ink):
         if style == "drawn":
             _draw_segment_digits(draw, text, x, y, size, ink, stroke)
             continue
-        mask, left, top = _glyph(font_path, max(6, size // 2 * 2), text)
         if radial:
+            mask, _, _ = _glyph(font_path, max(6, size // 2 * 2), text)
             turned = mask.rotate(-h * 30, resample=Image.BILINEAR, expand=True)
             canvas.paste(ink, (round(x - turned.width / 2), round(y - turned.height / 2)), turned)
         else:
-            canvas.paste(ink, (round(x) + left, round(y) + top), mask)
+            _paste_text(canvas, font_path, size, text, x, y, ink)
 
 
 def _hand_polygon(shape, cx, cy, angle_deg, length, width, tail):
@@ -333,14 +339,12 @@ def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
         draw.rectangle([x - w, y - h, x + w, y + h], fill=paper, outline=ink, width=max(1, round(0.012 * r)))
         fonts = font_paths()
         if fonts:
-            mask, left, top = _glyph(fonts[day % len(fonts)], max(6, int(0.11 * r) // 2 * 2), str(day))
-            canvas.paste(figure, (round(x) + left, round(y) + top), mask)
+            _paste_text(canvas, fonts[day % len(fonts)], 0.11 * r, str(day), x, y, figure)
     if "text" in hard:
         text, offset = hard["text"]
         fonts = font_paths()
         if fonts:
-            mask, left, top = _glyph(fonts[len(text) % len(fonts)], max(6, int(0.09 * r) // 2 * 2), text)
-            canvas.paste(ink, (round(cx) + left, round(cy + offset * r) + top), mask)
+            _paste_text(canvas, fonts[len(text) % len(fonts)], 0.09 * r, text, cx, cy + offset * r, ink)
 
 
 def render_clock(hour: int, minute: int, rng: np.random.Generator, size: int = SIZE, clean: bool = False) -> np.ndarray:
