@@ -198,6 +198,11 @@ def default_finder() -> nn.Module:
     return for_reading(load_twelve(TWELVE_PATH))
 
 
+def _signed(turns: torch.Tensor) -> torch.Tensor:
+    """Returns turns (radians) as the same directions in [-pi, pi)."""
+    return torch.remainder(turns + math.pi, 2 * math.pi) - math.pi
+
+
 def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns=(0.0,), shifts=((0.0, 0.0),),
                    alternative_min: float = 0.02) -> tuple:
     """Returns ((B, 720) probabilities over minutes, (B,) the most probable turn in radians) for prepared crops x
@@ -216,12 +221,12 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     columns = column_turns()[None]
     near = turn_distance(columns, located[:, 5:6]) <= math.pi / 4
     q_near = (q * near).sum(1)
-    near_turn = torch.remainder(peak_turns(q * near) + math.pi, 2 * math.pi) - math.pi  # in [-pi, pi)
+    near_turn = _signed(peak_turns(q * near))
     found = torch.cat([located[:, :5], near_turn[:, None]], 1)
     upright = reader.probabilities(torch.cat([x, x]), shifts=shifts, face=torch.cat([located, found]), turns=turns)
     upright = upright.view(2, len(x), -1).mean(0)
     away = q * ~near
-    other = torch.remainder(peak_turns(away) + math.pi, 2 * math.pi) - math.pi
+    other = _signed(peak_turns(away))
     q_other = (away * (turn_distance(columns, other[:, None]) <= math.pi / 4)).sum(1)
     p = q_near[:, None] * upright + (1 - q_near)[:, None] / upright.shape[1]
     chosen = torch.where(q_other > q_near, other, near_turn)
