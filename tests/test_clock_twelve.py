@@ -149,6 +149,32 @@ def test_turned_reading_reads_each_crop_at_its_located_turn_and_the_finders_peak
     assert p.shape == (2, 720) and p.sum(1).tolist() == pytest.approx([1, 1]) and p[:, 0].min() > 0.99
 
 
+def test_turned_reading_weighs_its_two_readings_by_how_sure_the_finder_is():
+    class Finder(torch.nn.Module):
+        def __init__(self, sure):
+            super().__init__()
+            self.sure = sure
+
+        def forward(self, x, face):  # sure that twelve o'clock is 30 degrees clockwise from up, or no idea
+            logits = torch.zeros(len(x), N_ANGLES)
+            logits[:, 8] = 40.0 if self.sure else 0.0
+            return logits
+
+    class Reader:  # reads 12:00 at the located turn (near up), 1:00 anywhere else
+        def probabilities(self, x, shifts, face, turns):
+            p = torch.zeros(len(x), 720)
+            p[torch.arange(len(x)), torch.where(face[:, 5].abs() < 0.05, 0, 60)] = 1.0
+            return p
+
+    x, located = torch.rand(1, 1, 72, 72), torch.tensor([[0.0, 0.0, 0.8, 0.0, 0.0, 0.0]])
+    p, chosen = twelve.turned_reading(Reader(), Finder(sure=True), x, located, turns=(0.0,))
+    assert chosen.item() == pytest.approx(math.radians(30), abs=1e-4) and p[0, 60] > 0.99  # the located turn: ~0
+    located[0, 5] = math.radians(10)  # no idea: the posterior is the prior's bump around up, split at 5
+    # degrees, a little more of it nearer up
+    p, chosen = twelve.turned_reading(Reader(), Finder(sure=False), x, located, turns=(0.0,))
+    assert abs(chosen.item()) < 0.05 and 0.5 < p[0, 0] / (p[0, 0] + p[0, 60]) < 0.65
+
+
 def test_save_load_round_trip_reproduces_outputs(tmp_path, shipped, one_torch_thread):
     path = tmp_path / "twelve.safetensors"
     twelve.save_twelve(shipped, path, {"n": 3}, {"median": 1.0})

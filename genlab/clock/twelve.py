@@ -211,10 +211,11 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     The finder's likelihoods of the clock's turn are averaged over the crops, and turn_posterior of that splits each
     crop's turn in three: within 45 degrees of the located turn, within 45 degrees of the most probable turn outside
     that, and the rest, which says nothing about the time (spread evenly). Within 45 degrees the crop is read at its
-    located turn and at the posterior's peak there, each at every one of `turns` more and moved by each of `shifts`,
-    all averaged: the locator finds about 60% of a real dial's turn, the finder nearly all of it
-    (docs/clock_reader.md, "The twelve finder's turn near upright"). Outside, it is read at the peak there, at each of
-    `turns` more, when that holds at least `alternative_min`.
+    located turn and at the posterior's peak there, each at every one of `turns` more and moved by each of `shifts`:
+    the locator finds about 60% of a real dial's turn, the finder nearly all of it (docs/clock_reader.md, "The twelve
+    finder's turn near upright"). The two readings are weighed by the posterior's mass nearer each turn, so a finder
+    sure of a turn the locator missed outweighs it, and an unsure one leaves them about even. Outside, it is read at
+    the peak there, at each of `turns` more, when that holds at least `alternative_min`.
     """
     likelihood = torch.softmax(finder(x, located), 1).mean(0, keepdim=True)
     q = turn_posterior(likelihood.log()).expand(len(x), -1)
@@ -223,8 +224,11 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     q_near = (q * near).sum(1)
     near_turn = _signed(peak_turns(q * near))
     found = torch.cat([located[:, :5], near_turn[:, None]], 1)
-    upright = reader.probabilities(torch.cat([x, x]), shifts=shifts, face=torch.cat([located, found]), turns=turns)
-    upright = upright.view(2, len(x), -1).mean(0)
+    both = reader.probabilities(torch.cat([x, x]), shifts=shifts, face=torch.cat([located, found]), turns=turns)
+    both = both.view(2, len(x), -1)
+    nearer_found = turn_distance(columns, found[:, 5:6]) < turn_distance(columns, located[:, 5:6])
+    share_found = (q * near * nearer_found).sum(1) / q_near.clamp_min(1e-12)
+    upright = torch.lerp(both[0], both[1], share_found[:, None])
     away = q * ~near
     other = _signed(peak_turns(away))
     q_other = (away * (turn_distance(columns, other[:, None]) <= math.pi / 4)).sum(1)
