@@ -557,7 +557,7 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "date"}
+                    "thin", "second", "date", "winding"}
 
 
 def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
@@ -571,6 +571,20 @@ def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for
     assert (np.abs(xs + 0.5 - x) <= 0.11 * r + 1).all() and (np.abs(ys + 0.5 - y) <= 0.075 * r + 1).all()
     box = drawn["date"][round(y - 0.06 * r):round(y + 0.06 * r), round(x - 0.1 * r):round(x + 0.1 * r)]
     assert (box < 200).sum() > 5 and (box >= 250).sum() > 20  # dark figures on a light box
+
+
+def test_winding_holes_are_dark_holes_where_they_were_asked_for():
+    drawn = {}
+    for name, hard in (("plain", {}), ("winding", {"winding": ((120.0, 240.0), 0.45, 0.07, True)})):
+        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # a clean clock: upright, centred, round; the hands at ten past ten miss four and eight
+    ys, xs = np.nonzero(drawn["plain"] != drawn["winding"])
+    holes = [(cx + 0.45 * r * math.sin(math.radians(a)), cy - 0.45 * r * math.cos(math.radians(a))) for a in (120, 240)]
+    nearest = np.min([np.hypot(xs + 0.5 - x, ys + 0.5 - y) for x, y in holes], axis=0)
+    assert len(xs) > 50 and (nearest <= 1.35 * 0.07 * r + 1.5).all()  # each hole and its rim, nothing else
+    for x, y in holes:
+        ring = drawn["winding"][round(y - 0.06 * r):round(y + 0.06 * r), round(x - 0.06 * r):round(x + 0.06 * r)]
+        assert (ring < 40).sum() > 10 and (ring > 100).sum() > 0  # a dark hole, the arbor lighter in it
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

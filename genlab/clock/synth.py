@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 7  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 8  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -287,13 +287,19 @@ def _perspective_coeffs(src, dst):
 HARD_TEXT = ("QUARTZ", "SWISS MADE", "AUTOMATIC", "LONDON", "1894", "WATERPROOF", "PARIS", "CHRONOGRAPH", "SEIKO")
 
 
+# Where a clock's winding holes sit (degrees clockwise from twelve): time and strike, three trains, one below the
+# centre, one at four.
+WINDING_LAYOUTS = ((120.0, 240.0), (100.0, 260.0, 180.0), (180.0,), (120.0,))
+
+
 def hard_extras(rng: np.random.Generator) -> dict:
     """Returns a random set of the hard cases real photos show and plain clocks lack (each drawn or not):
     subdials with their own small hands, printed text, skeleton hands, long hand tails, a second hand
     with a counterweight, a luminous dial, strong foreshortening, ornamented (Breguet, spade) hands,
     thin hands of one width, a coloured second hand, a date window (mostly at three o'clock, as on most watches:
-    a framed box that is not twelve o'clock). Each is drawn after the ones before it from the same generator, so a
-    new one leaves the others as they were."""
+    a framed box that is not twelve o'clock), winding holes (one to three dark holes, mostly at four and eight
+    o'clock, as on most mantel and wall clocks with a spring). Each is drawn after the ones before it from the same
+    generator, so a new one leaves the others as they were."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -319,6 +325,10 @@ def hard_extras(rng: np.random.Generator) -> dict:
     if rng.random() < 0.35:  # a date window: (its angle, distance from the centre in radii, day, light box or dark)
         extras["date"] = (float(rng.choice([90.0, 180.0, 135.0], p=[0.7, 0.2, 0.1])), float(rng.uniform(0.55, 0.72)),
                           int(rng.integers(1, 32)), bool(rng.random() < 0.8))
+    if rng.random() < 0.3:  # winding holes: (their angles, distance from the centre in radii, hole radius, brass rim)
+        angles = WINDING_LAYOUTS[rng.choice(len(WINDING_LAYOUTS), p=[0.55, 0.15, 0.2, 0.1])]
+        extras["winding"] = (angles, float(rng.uniform(0.35, 0.52)), float(rng.uniform(0.05, 0.085)),
+                             bool(rng.random() < 0.6))
     return extras
 
 
@@ -340,6 +350,15 @@ def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
         fonts = font_paths()
         if fonts:
             _paste_text(canvas, fonts[day % len(fonts)], 0.11 * r, str(day), x, y, figure)
+    if "winding" in hard:  # a dark hole with a square arbor in it, in a brass rim or none
+        angles, distance, size, rim = hard["winding"]
+        for angle in angles:
+            x, y = _polar(cx, cy, angle, distance * r)
+            d = size * r
+            if rim:
+                draw.ellipse([x - 1.35 * d, y - 1.35 * d, x + 1.35 * d, y + 1.35 * d], fill=200)
+            draw.ellipse([x - d, y - d, x + d, y + d], fill=15)
+            draw.rectangle([x - 0.35 * d, y - 0.35 * d, x + 0.35 * d, y + 0.35 * d], fill=140)
     if "text" in hard:
         text, offset = hard["text"]
         fonts = font_paths()
