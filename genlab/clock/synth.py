@@ -80,9 +80,14 @@ def _glyph(path: str, size: int, text: str) -> tuple:
     return mask, left, top
 
 
+def _glyph_near(font_path: str, size: float, text: str) -> tuple:
+    """Returns _glyph at font size `size` rounded down to even, at least 6 (so that few sizes are cached)."""
+    return _glyph(font_path, max(6, int(size) // 2 * 2), text)
+
+
 def _paste_text(canvas: Image.Image, font_path: str, size: float, text: str, x: float, y: float, fill: int):
-    """Pastes text upright in `fill`, centred on (x, y), at font size `size` rounded down to even (_glyph)."""
-    mask, left, top = _glyph(font_path, max(6, int(size) // 2 * 2), text)
+    """Pastes text upright in `fill`, centred on (x, y), at font size `size` (_glyph_near)."""
+    mask, left, top = _glyph_near(font_path, size, text)
     canvas.paste(fill, (round(x) + left, round(y) + top), mask)
 
 
@@ -234,7 +239,7 @@ def _draw_numerals(canvas, draw, rng, cx, cy, r, ink):
             _draw_segment_digits(draw, text, x, y, size, ink, stroke)
             continue
         if radial:
-            mask, _, _ = _glyph(font_path, max(6, size // 2 * 2), text)
+            mask, _, _ = _glyph_near(font_path, size, text)
             turned = mask.rotate(-h * 30, resample=Image.BILINEAR, expand=True)
             canvas.paste(ink, (round(x - turned.width / 2), round(y - turned.height / 2)), turned)
         else:
