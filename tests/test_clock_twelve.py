@@ -185,8 +185,8 @@ def test_turned_reading_weighs_its_two_readings_by_how_sure_the_finder_is():
     x, located = torch.rand(1, 1, 72, 72), torch.tensor([[0.0, 0.0, 0.8, 0.0, 0.0, 0.0]])
     p, chosen = twelve.turned_reading(Reader(), Finder(sure=True), x, located, turns=(0.0,))
     assert chosen.item() == pytest.approx(math.radians(30), abs=1e-4) and p[0, 60] > 0.99  # the located turn: ~0
-    located[0, 5] = math.radians(10)  # no idea: the posterior is the prior's bump around up, split at 5
-    # degrees, a little more of it nearer up
+    # no idea: the posterior is the prior's bump around up, split at 5 degrees, a little more of it nearer up
+    located[0, 5] = math.radians(10)
     p, chosen = twelve.turned_reading(Reader(), Finder(sure=False), x, located, turns=(0.0,))
     assert abs(chosen.item()) < 0.05 and 0.5 < p[0, 0] / (p[0, 0] + p[0, 60]) < 0.65
 

@@ -220,13 +220,14 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     likelihood = torch.softmax(finder(x, located), 1).mean(0, keepdim=True)
     q = turn_posterior(likelihood.log()).expand(len(x), -1)
     columns = column_turns()[None]
-    near = turn_distance(columns, located[:, 5:6]) <= math.pi / 4
+    from_located = turn_distance(columns, located[:, 5:6])
+    near = from_located <= math.pi / 4
     q_near = (q * near).sum(1)
     near_turn = _signed(peak_turns(q * near))
     found = torch.cat([located[:, :5], near_turn[:, None]], 1)
     both = reader.probabilities(torch.cat([x, x]), shifts=shifts, face=torch.cat([located, found]), turns=turns)
     both = both.view(2, len(x), -1)
-    nearer_found = turn_distance(columns, found[:, 5:6]) < turn_distance(columns, located[:, 5:6])
+    nearer_found = turn_distance(columns, near_turn[:, None]) < from_located
     share_found = (q * near * nearer_found).sum(1) / q_near.clamp_min(1e-12)
     upright = torch.lerp(both[0], both[1], share_found[:, None])
     away = q * ~near
