@@ -468,6 +468,26 @@ def test_shipped_reader_reads_held_out_synthetic_clocks():
     assert np.mean([r.sure for r in readings]) >= 0.9  # clean synthetic clocks are read with confidence
 
 
+def test_shipped_reader_reads_mantel_clocks_with_winding_holes(one_torch_thread):
+    """Two dark winding holes at four and eight o'clock, as on most mantel clocks, are not taken for a hand."""
+    if not read.WEIGHTS_PATH.is_file():
+        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
+    reader = read.load_default_reader()
+    images, minutes = [], []
+    for i in range(48):
+        rng = np.random.default_rng([13, i])
+        hour, minute = synth.random_time(rng)
+        winding = ((120.0, 240.0), 0.45, 0.07, i % 2 == 0)  # (angles, distance in radii, hole radius, brass rim)
+        images.append(synth.render_clock_and_face(hour, minute, rng, hard={"winding": winding})[0])
+        minutes.append(60 * hour + minute)
+    readings = [read.read_clock(image, reader=reader) for image in images]
+    errors = common_sense_error(np.array(minutes), np.array([60 * r.hour + r.minute for r in readings]))
+    # when written: 48 within 10 minutes, 45 sure (the reader before it, its fine-tunes on generator version 6,
+    # which drew no winding holes: 45 and 37)
+    assert np.sum(errors <= 10) >= 47
+    assert sum(r.sure for r in readings) >= 42
+
+
 @pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea", "rocket", "camera", "brick", "text", "moon",
                                   "noise"])
 def test_shipped_reader_is_not_sure_of_a_picture_without_a_clock(name):
