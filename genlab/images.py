@@ -76,7 +76,7 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
         raise ValueError(f"{name} is too large to open safely ({full[0]}x{full[1]}; "
                          f"at most {MAX_PIXELS:,} pixels)")
     if max_side and max(image.size) > max_side:
-        image = image.reduce(-(-max(image.size) // max_side))
+        image = _reducible(image).reduce(-(-max(image.size) // max_side))
     try:
         upright = ImageOps.exif_transpose(image)
         if upright.size != image.size:  # a quarter turn: the original's sides swap too
@@ -84,6 +84,19 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
         return to_8bit(upright), tuple(full)
     except (OSError, ValueError) as error:  # a mode Pillow cannot convert
         raise ValueError(f"{name} has an image mode genlab cannot read ({image.mode}): {error}") from None
+
+
+def _reducible(image: Image.Image) -> Image.Image:
+    """Returns `image` in a mode that Image.reduce averages: a palette image as RGBA (averaging its indices would
+    mix unrelated colours), 1-bit as L, 16-bit as 32-bit I (Image.reduce refuses those three); others as they are.
+    Its info (EXIF orientation included) goes with it."""
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA")
+    if image.mode == "1":
+        return image.convert("L")
+    if image.mode.startswith("I;16"):
+        return image.convert("I")
+    return image
 
 
 def to_8bit(image: Image.Image) -> Image.Image:
