@@ -16,10 +16,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 40_000_000  # bigger than any phone photo; larger images are refused as decompression bombs
+MAX_PIXELS = 40_000_000  # pixels decoded; more are refused as a decompression bomb
+# A JPEG that read_photo shrinks (max_side) decodes at 1/2 to 1/8 scale, so it may hold this many: a 48- to 200-MP
+# phone photo, still under MAX_PIXELS decoded.
+MAX_SHRUNK_JPEG_PIXELS = 210_000_000
 HIGH_DEPTH = ("I", "F")  # with the I;16 family: grayscale with more than 8 bits
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_SHRUNK_JPEG_PIXELS  # Pillow's own check, at opening; read_photo applies MAX_PIXELS
 
 
 def source_name(source) -> str:
@@ -56,14 +59,18 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(source)
                 full = image.size
-                if image.width * image.height > MAX_PIXELS:
-                    raise Image.DecompressionBombError(f"{image.width}x{image.height} pixels")
-                if max_side and image.format == "JPEG" and max(image.size) > max_side:
-                    shrink = 0.9 * max_side / max(image.size)
-                    image.draft(image.mode, (round(image.width * shrink), round(image.height * shrink)))
+                shrunk = bool(max_side) and image.format == "JPEG" and max(full) > max_side
+                if full[0] * full[1] > (MAX_SHRUNK_JPEG_PIXELS if shrunk else MAX_PIXELS):
+                    raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels")
+                if shrunk:
+                    shrink = 0.9 * max_side / max(full)
+                    image.draft(image.mode, (round(full[0] * shrink), round(full[1] * shrink)))
+                if image.width * image.height > MAX_PIXELS:  # what will be decoded
+                    raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels, decoded at {image.size}")
                 image.load()  # decode now, so truncated files fail here
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels): {error}") from None
+            raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels, or a JPEG over "
+                             f"{MAX_SHRUNK_JPEG_PIXELS:,} read shrunk): {error}") from None
         except UnidentifiedImageError:
             raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
         except FileNotFoundError:
@@ -72,7 +79,7 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
             raise ValueError(f"{name} is a folder, not an image") from None
         except (OSError, SyntaxError, EOFError, ValueError) as error:
             raise ValueError(f"{name} is a corrupt or truncated image: {error}") from None
-    if full[0] * full[1] > MAX_PIXELS:
+    if image.width * image.height > MAX_PIXELS:  # a PIL image given as it is
         raise ValueError(f"{name} is too large to open safely ({full[0]}x{full[1]}; "
                          f"at most {MAX_PIXELS:,} pixels)")
     if max_side and max(image.size) > max_side:

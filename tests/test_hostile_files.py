@@ -257,6 +257,29 @@ def test_a_big_palette_photo_is_turned_upright_by_its_exif_orientation():
     assert photo.size == (1200, 900) and photo.image.width > photo.image.height
 
 
+def test_a_phone_jpeg_over_the_pixel_limit_is_read_shrunk_but_never_decoded_whole(monkeypatch):
+    """A 48- or 50-MP phone photo is over MAX_PIXELS, but as a JPEG the clock reader decodes it at 1/2 to 1/8 scale:
+    it is read. Decoded whole (the digit lift), or as a PNG, the same pixels are refused as a decompression bomb."""
+    from genlab import images
+    from genlab.clock import preprocess
+
+    monkeypatch.setattr(images, "MAX_PIXELS", 2_000_000)  # a 3200x2400 photo then stands for a 48-MP one
+    picture = clock_picture(3200)[:2400]
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
+    photo = preprocess.open_photo(buffer.getvalue())
+    assert photo.size == (3200, 2400) and max(photo.image.size) <= preprocess.WORK_SIDE
+    expected = np.asarray(Image.fromarray(picture).resize(photo.image.size, Image.BOX), np.float64)
+    assert np.corrcoef(photo.gray.ravel(), expected.ravel())[0, 1] > 0.95
+    with pytest.raises(ValueError, match="too large to open safely"):
+        images.read_image(buffer.getvalue(), "phone.jpg")
+    with pytest.raises(ValueError, match="too large to open safely"):
+        preprocess.open_photo(png(Image.fromarray(picture)))
+    monkeypatch.setattr(images, "MAX_SHRUNK_JPEG_PIXELS", 5_000_000)
+    with pytest.raises(ValueError, match="too large to open safely"):
+        preprocess.open_photo(buffer.getvalue())
+
+
 def test_the_data_pages_preview_of_a_16_bit_upload_can_be_shown():
     """st.image encodes what it is given as PNG or JPEG; a 16-bit image cannot be written as JPEG."""
     from genlab.app import files
