@@ -50,6 +50,9 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
     if isinstance(source, Image.Image):
         image = source
         full = image.size
+        if full[0] * full[1] > MAX_PIXELS:
+            raise ValueError(f"{name} is too large to open safely ({full[0]}x{full[1]}; "
+                             f"at most {MAX_PIXELS:,} pixels)")
     else:
         if isinstance(source, (bytes, bytearray, memoryview)):
             source = io.BytesIO(bytes(source))
@@ -65,8 +68,8 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
                 if shrunk:
                     shrink = 0.9 * max_side / max(full)
                     image.draft(image.mode, (round(full[0] * shrink), round(full[1] * shrink)))
-                if image.width * image.height > MAX_PIXELS:  # what will be decoded
-                    raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels, decoded at {image.size}")
+                    if image.width * image.height > MAX_PIXELS:  # what will be decoded
+                        raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels, decoded at {image.size}")
                 image.load()  # decode now, so truncated files fail here
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels, or a JPEG over "
@@ -79,9 +82,6 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
             raise ValueError(f"{name} is a folder, not an image") from None
         except (OSError, SyntaxError, EOFError, ValueError) as error:
             raise ValueError(f"{name} is a corrupt or truncated image: {error}") from None
-    if image.width * image.height > MAX_PIXELS:  # a PIL image given as it is
-        raise ValueError(f"{name} is too large to open safely ({full[0]}x{full[1]}; "
-                         f"at most {MAX_PIXELS:,} pixels)")
     if max_side and max(image.size) > max_side:
         image = _reducible(image).reduce(-(-max(image.size) // max_side))
     try:

@@ -231,6 +231,12 @@ def test_every_pillow_mode_becomes_8_bit_with_its_contrast(mode):
     assert gray.max() - gray.min() > 200, mode
 
 
+def correlation_with_shrunk(photo, picture: np.ndarray) -> float:
+    """Returns how closely an opened photo's grayscale follows the picture shrunk to its size (a box filter)."""
+    expected = np.asarray(Image.fromarray(picture).resize(photo.image.size, Image.BOX), np.float64)
+    return np.corrcoef(photo.gray.ravel(), expected.ravel())[0, 1]
+
+
 @pytest.mark.parametrize("mode", ["I;16", "P", "1", "PA", "LA", "CMYK", "RGBA", "RGB"])
 def test_a_clock_photo_bigger_than_the_working_size_opens_in_every_mode(mode):
     """The clock reader shrinks a big photo with Image.reduce, which refuses palette, 1-bit and 16-bit images: a
@@ -240,9 +246,8 @@ def test_a_clock_photo_bigger_than_the_working_size_opens_in_every_mode(mode):
     picture = clock_picture(1200)
     photo = preprocess.open_photo(as_mode(picture, mode))
     assert photo.image.mode == "RGB" and photo.size == (1200, 1200) and max(photo.image.size) <= preprocess.WORK_SIDE
-    expected = np.asarray(Image.fromarray(picture).resize(photo.image.size, Image.BOX), np.float64)
     similar = 0.7 if mode == "1" else 0.95  # "1" dithers the grey background
-    assert np.corrcoef(photo.gray.ravel(), expected.ravel())[0, 1] > similar
+    assert correlation_with_shrunk(photo, picture) > similar
 
 
 def test_a_big_palette_photo_is_turned_upright_by_its_exif_orientation():
@@ -269,8 +274,7 @@ def test_a_phone_jpeg_over_the_pixel_limit_is_read_shrunk_but_never_decoded_whol
     Image.fromarray(picture).save(buffer, format="JPEG", quality=90)
     photo = preprocess.open_photo(buffer.getvalue())
     assert photo.size == (3200, 2400) and max(photo.image.size) <= preprocess.WORK_SIDE
-    expected = np.asarray(Image.fromarray(picture).resize(photo.image.size, Image.BOX), np.float64)
-    assert np.corrcoef(photo.gray.ravel(), expected.ravel())[0, 1] > 0.95
+    assert correlation_with_shrunk(photo, picture) > 0.95
     with pytest.raises(ValueError, match="too large to open safely"):
         images.read_image(buffer.getvalue(), "phone.jpg")
     with pytest.raises(ValueError, match="too large to open safely"):
