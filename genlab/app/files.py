@@ -12,6 +12,7 @@ from genlab import paths
 from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
+MAX_CLOCK_PHOTO_BYTES = 40 * 2**20  # a clock photo: a 48- to 200-MP phone JPEG is 8-40 MB, and is read shrunk
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 
