@@ -10,6 +10,7 @@ actually span, so a 16-bit photo keeps its contrast instead of clipping to white
 """
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -17,12 +18,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000  # pixels decoded; more are refused as a decompression bomb
-# A JPEG that read_photo shrinks (max_side) decodes at 1/2 to 1/8 scale, so it may hold this many: a 48- to 200-MP
-# phone photo, still under MAX_PIXELS decoded.
-MAX_SHRUNK_JPEG_PIXELS = 210_000_000
+# A JPEG decodes at 1/2 to 1/8 scale where it is bigger than wanted (max_side) or than MAX_PIXELS, so it may hold
+# this many: a 48- to 200-MP phone photo, still under MAX_PIXELS decoded.
+MAX_JPEG_PIXELS = 210_000_000
 HIGH_DEPTH = ("I", "F")  # with the I;16 family: grayscale with more than 8 bits
 
-Image.MAX_IMAGE_PIXELS = MAX_SHRUNK_JPEG_PIXELS  # Pillow's own check, at opening; read_photo applies MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS  # Pillow's own check, at opening; read_photo applies MAX_PIXELS
 
 
 def source_name(source) -> str:
@@ -34,7 +35,8 @@ def read_image(source, name: str | None = None) -> Image.Image:
     """Returns an upright 8-bit PIL image (mode "L" or "RGB") from a path, bytes, file object or PIL image.
 
     Raises ValueError naming the file (`name`, else source_name) for missing files, folders, non-images,
-    corrupt or truncated files and images over MAX_PIXELS.
+    corrupt or truncated files and images over MAX_PIXELS. A JPEG of up to MAX_JPEG_PIXELS is read at the largest of
+    1/2, 1/4 or 1/8 scale that decodes at most MAX_PIXELS.
     """
     return read_photo(source, name)[0]
 
@@ -62,18 +64,17 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(source)
                 full = image.size
-                shrunk = bool(max_side) and image.format == "JPEG" and max(full) > max_side
-                if full[0] * full[1] > (MAX_SHRUNK_JPEG_PIXELS if shrunk else MAX_PIXELS):
+                jpeg = image.format == "JPEG"
+                if full[0] * full[1] > (MAX_JPEG_PIXELS if jpeg else MAX_PIXELS):
                     raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels")
-                if shrunk:
-                    shrink = 0.9 * max_side / max(full)
-                    image.draft(image.mode, (round(full[0] * shrink), round(full[1] * shrink)))
+                if jpeg:
+                    _draft(image, max_side)
                     if image.width * image.height > MAX_PIXELS:  # what will be decoded
                         raise Image.DecompressionBombError(f"{full[0]}x{full[1]} pixels, decoded at {image.size}")
                 image.load()  # decode now, so truncated files fail here
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels, or a JPEG over "
-                             f"{MAX_SHRUNK_JPEG_PIXELS:,} read shrunk): {error}") from None
+                             f"{MAX_JPEG_PIXELS:,}): {error}") from None
         except UnidentifiedImageError:
             raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
         except FileNotFoundError:
@@ -91,6 +92,18 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
         return to_8bit(upright), tuple(full)
     except (OSError, ValueError) as error:  # a mode Pillow cannot convert
         raise ValueError(f"{name} has an image mode genlab cannot read ({image.mode}): {error}") from None
+
+
+def _draft(jpeg: Image.Image, max_side: int | None) -> None:
+    """Makes an opened JPEG decode at 1/2, 1/4 or 1/8 scale where it is bigger than max_side (to 0.9 of it or more)
+    or than MAX_PIXELS (the largest of those scales that decodes at most MAX_PIXELS); as it is otherwise."""
+    scale = 1.0
+    if max_side and max(jpeg.size) > max_side:
+        scale = 0.9 * max_side / max(jpeg.size)  # draft picks the smallest decode at least this big
+    while scale > 1 / 8 and jpeg.width * jpeg.height * scale ** 2 > MAX_PIXELS:
+        scale = 2 ** math.floor(math.log2(scale) - 1e-9)  # the next scale down: 1/2, 1/4 or 1/8
+    if scale < 1:
+        jpeg.draft(jpeg.mode, (max(1, int(jpeg.width * scale)), max(1, int(jpeg.height * scale))))
 
 
 def _reducible(image: Image.Image) -> Image.Image:

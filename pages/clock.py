@@ -57,7 +57,7 @@ readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
 with left:
     upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"],
-                              max_upload_size=files.MAX_CLOCK_PHOTO_BYTES // 2**20,
+                              max_upload_size=files.MAX_IMAGE_BYTES // 2**20,
                               help="A phone's HEIC photo: share or export it as JPEG first "
                                    "(most phones do when sending a photo).")
     reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
@@ -88,9 +88,9 @@ if source != st.session_state.get("clock_marked_for"):  # a new photo: forget th
 image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
-    if len(data) > files.MAX_CLOCK_PHOTO_BYTES:
+    if len(data) > files.MAX_IMAGE_BYTES:
         too_big = (f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
-                   f"{files.MAX_CLOCK_PHOTO_BYTES // 2**20} MB are accepted.")
+                   f"{files.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
     else:
         image, name = io.BytesIO(data), upload.name
         image.name = upload.name

@@ -99,7 +99,8 @@ if lift.open:
     with lift:
         st.markdown("Upload a photo or drawing of a single digit (PNG, JPEG, …), with some paper around it: "
                     "genlab lifts it to 3D with the same procedure that built 3D MNIST.")
-        upload = st.file_uploader("Digit image", type=files.IMAGE_TYPES, key="lift_upload")
+        upload = st.file_uploader("Digit image", type=files.IMAGE_TYPES, key="lift_upload",
+                                  max_upload_size=files.MAX_IMAGE_BYTES // 2**20)
         if upload is not None:
             try:
                 grid = files.lift_upload(upload.name, upload.getvalue())

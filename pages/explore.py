@@ -234,8 +234,8 @@ def start_controls() -> None:
             except ValueError as error:
                 st.error(str(error))
     else:
-        image = st.file_uploader("Digit image", type=files.IMAGE_TYPES,
-                                 key="start_upload")
+        image = st.file_uploader("Digit image", type=files.IMAGE_TYPES, key="start_upload",
+                                 max_upload_size=files.MAX_IMAGE_BYTES // 2**20)
         if image is not None and st.button("Start here", key="start_image"):
             try:
                 grid = files.lift_upload(image.name, image.getvalue())

@@ -361,6 +361,7 @@ def test_explorer_start_points_interpolation_and_samples(checkpoint):
     at.button(key="start_random").click().run()
     assert any("random sample" in m.value for m in at.markdown)
     at.radio(key="start_source").set_value("An uploaded image").run()
+    assert at.file_uploader(key="start_upload").proto.max_upload_size_mb == 40  # the cap read_image_upload applies
     at.file_uploader(key="start_upload").set_value(("one.png", digit_png(), "image/png")).run()
     at.button(key="start_image").click().run()
     assert_clean(at)

@@ -22,6 +22,7 @@ def sixteen_bit_digit() -> bytes:
 def test_the_data_page_lifts_and_shows_a_16_bit_image():
     at = open_page("pages/data.py")
     open_data_tab(at, "Lift a 2D image")
+    assert at.file_uploader(key="lift_upload").proto.max_upload_size_mb == files.MAX_IMAGE_BYTES // 2**20
     at.file_uploader(key="lift_upload").set_value(("digit16.png", sixteen_bit_digit(), "image/png")).run()
     assert_clean(at)
     assert not at.error

@@ -262,10 +262,12 @@ def test_a_big_palette_photo_is_turned_upright_by_its_exif_orientation():
     assert photo.size == (1200, 900) and photo.image.width > photo.image.height
 
 
-def test_a_phone_jpeg_over_the_pixel_limit_is_read_shrunk_but_never_decoded_whole(monkeypatch):
-    """A 48- or 50-MP phone photo is over MAX_PIXELS, but as a JPEG the clock reader decodes it at 1/2 to 1/8 scale:
-    it is read. Decoded whole (the digit lift), or as a PNG, the same pixels are refused as a decompression bomb."""
+def test_a_phone_jpeg_over_the_pixel_limit_is_decoded_at_a_scale_under_it(monkeypatch):
+    """A 48- or 50-MP phone photo is over MAX_PIXELS, but a JPEG decodes at 1/2 to 1/8 scale: the clock reader reads
+    it shrunk to its working size, and the digit lift at the largest scale under MAX_PIXELS (it used to be refused
+    there). The same pixels as a PNG, or a JPEG over MAX_JPEG_PIXELS, are refused as a decompression bomb."""
     from genlab import images
+    from genlab.app import files
     from genlab.clock import preprocess
 
     monkeypatch.setattr(images, "MAX_PIXELS", 2_000_000)  # a 3200x2400 photo then stands for a 48-MP one
@@ -275,13 +277,18 @@ def test_a_phone_jpeg_over_the_pixel_limit_is_read_shrunk_but_never_decoded_whol
     photo = preprocess.open_photo(buffer.getvalue())
     assert photo.size == (3200, 2400) and max(photo.image.size) <= preprocess.WORK_SIDE
     assert correlation_with_shrunk(photo, picture) > 0.95
-    with pytest.raises(ValueError, match="too large to open safely"):
-        images.read_image(buffer.getvalue(), "phone.jpg")
+    whole = images.read_image(buffer.getvalue(), "phone.jpg")
+    assert whole.size == (1600, 1200)  # half scale: 1.92 million pixels; whole would be 7.68 million
+    expected = np.asarray(Image.fromarray(picture).resize(whole.size, Image.BOX), np.float64)
+    assert np.corrcoef(np.asarray(whole, np.float64).ravel(), expected.ravel())[0, 1] > 0.95
+    assert files.lift_upload("phone.jpg", buffer.getvalue()).shape == (16, 16, 16)
     with pytest.raises(ValueError, match="too large to open safely"):
         preprocess.open_photo(png(Image.fromarray(picture)))
-    monkeypatch.setattr(images, "MAX_SHRUNK_JPEG_PIXELS", 5_000_000)
+    monkeypatch.setattr(images, "MAX_JPEG_PIXELS", 5_000_000)
     with pytest.raises(ValueError, match="too large to open safely"):
         preprocess.open_photo(buffer.getvalue())
+    with pytest.raises(ValueError, match="too large to open safely"):
+        images.read_image(buffer.getvalue(), "phone.jpg")
 
 
 def test_the_data_pages_preview_of_a_16_bit_upload_can_be_shown():

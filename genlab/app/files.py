@@ -11,8 +11,8 @@ import numpy as np
 from genlab import paths
 from genlab.files import atomic_write
 
-MAX_IMAGE_BYTES = 10 * 2**20       # an uploaded digit photo or drawing
-MAX_CLOCK_PHOTO_BYTES = 40 * 2**20  # a clock photo: a 48- to 200-MP phone JPEG is 8-40 MB, and is read shrunk
+MAX_IMAGE_BYTES = 40 * 2**20       # an uploaded image (a clock or digit photo, a drawing): a 48- to 200-MP phone
+                                   # JPEG is 8-40 MB (genlab.images decodes it at 1/2 to 1/8 scale)
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 
