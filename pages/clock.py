@@ -21,7 +21,7 @@ TOP_K = 3
 PHONE_WIDTH = 640  # px: Streamlit stacks columns in a narrower window
 
 st.title("Clock reader")
-st.caption("Upload a photo of an analogue clock (PNG, JPEG or WebP; phone photos are turned upright "
+st.caption("Upload a photo of an analogue clock (JPEG, PNG, WebP, TIFF...; phone photos are turned upright "
            "from their EXIF orientation). genlab finds the dial, reads the hands and tells the time, "
            "and says so when it is not sure.")
 
@@ -56,7 +56,7 @@ def set_source(source) -> None:
 readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
 with left:
-    upload = st.file_uploader("Photo of a clock", type=["png", "jpg", "jpeg", "webp"],
+    upload = st.file_uploader("Photo of a clock", type=files.IMAGE_TYPES,
                               max_upload_size=files.MAX_IMAGE_BYTES // 2**20,
                               help="A phone's HEIC photo: share or export it as JPEG first "
                                    "(most phones do when sending a photo).")

@@ -101,10 +101,16 @@ def test_marking_the_clock_reads_only_the_marked_square(page):
     assert page.toggle(key="clock_mark").value is False
 
 
-def test_the_uploader_states_the_image_cap(page):
+def test_the_uploader_states_the_image_cap_and_takes_what_browsers_and_scanners_save(page):
     from genlab.app import files
 
     assert page.file_uploader[0].proto.max_upload_size_mb == files.MAX_IMAGE_BYTES // 2**20 == 40
+    assert {".jpg", ".jfif", ".png", ".webp", ".tif", ".tiff"} <= set(page.file_uploader[0].proto.type)
+    buffer = io.BytesIO()
+    Image.fromarray(synth.make_clocks(1, seed=77)[0][0]).save(buffer, "TIFF")
+    page.file_uploader[0].set_value(("scan.tif", buffer.getvalue(), "image/tiff")).run()
+    assert not page.exception and not page.error
+    assert len(_big_times(page)) == 1
 
 
 def test_a_phone_jpeg_over_the_old_cap_is_read_and_a_file_over_the_cap_is_refused(page):

@@ -13,7 +13,9 @@ from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 40 * 2**20       # an uploaded image (a clock or digit photo, a drawing): a 48- to 200-MP phone
                                    # JPEG is 8-40 MB (genlab.images decodes it at 1/2 to 1/8 scale)
-IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]  # digit image uploads (lift_upload)
+# image uploads (clock photos, digit images): what genlab.images reads; "jfif" is how Windows browsers often save
+# a JPEG. An iPhone's HEIC is not among them (Pillow does not read it): phones send a JPEG when sharing.
+IMAGE_TYPES = ["png", "jpg", "jpeg", "jfif", "webp", "bmp", "gif", "tif", "tiff"]
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 
 
