@@ -76,6 +76,9 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
             raise ValueError(f"{name} is too large to open safely (over {MAX_PIXELS:,} pixels, or a JPEG over "
                              f"{MAX_JPEG_PIXELS:,}): {error}") from None
         except UnidentifiedImageError:
+            if _is_heif(source):
+                raise ValueError(f"{name} is a HEIC/HEIF photo (an iPhone's usual format), which genlab cannot "
+                                 "read: share or export it as JPEG") from None
             raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
         except FileNotFoundError:
             raise ValueError(f"{name}: no such file") from None
@@ -92,6 +95,23 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
         return to_8bit(upright), tuple(full)
     except (OSError, ValueError) as error:  # a mode Pillow cannot convert
         raise ValueError(f"{name} has an image mode genlab cannot read ({image.mode}): {error}") from None
+
+
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")  # ISO-BMFF 'ftyp' brands
+
+
+def _is_heif(source) -> bool:
+    """Returns whether a file (path or file object) starts as a HEIC/HEIF image does: a 'ftyp' box of a HEIF brand."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as file:
+                head = file.read(12)
+        else:
+            source.seek(0)
+            head = source.read(12)
+    except (OSError, AttributeError, ValueError):
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
 
 
 def _draft(jpeg: Image.Image, max_side: int | None) -> None:

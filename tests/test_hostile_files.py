@@ -309,6 +309,21 @@ def test_image_errors_name_the_file():
         read_image(png(Image.fromarray(clock_picture()))[:80], "cut.png")
 
 
+def test_an_iphone_heic_photo_is_named_as_one_with_what_to_do(tmp_path):
+    """Pillow cannot read HEIC; an iPhone user is told what the file is and to send it as JPEG, not "not an image"."""
+    from genlab.images import read_image
+
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)  # the start of an iPhone photo
+    path = tmp_path / "IMG_0042.HEIC"
+    path.write_bytes(heic)
+    for source in (heic, path):
+        with pytest.raises(ValueError, match=r"IMG_0042.HEIC is a HEIC/HEIF photo .* export it as JPEG"):
+            read_image(source, "IMG_0042.HEIC" if isinstance(source, bytes) else None)
+    not_heic = b"\x00\x00\x00\x18ftypisom" + bytes(200)  # an MP4 video
+    with pytest.raises(ValueError, match="clip.mp4 is not an image genlab can read"):
+        read_image(not_heic, "clip.mp4")
+
+
 # -- checkpoints that are not what they claim ---------------------------------------------------------
 class Payload:
     """Unpickling this runs code: it writes a marker file."""
