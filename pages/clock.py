@@ -21,9 +21,9 @@ TOP_K = 3
 PHONE_WIDTH = 640  # px: Streamlit stacks columns in a narrower window
 
 st.title("Clock reader")
-st.caption("Upload a photo of an analogue clock (JPEG, PNG, WebP, TIFF...; phone photos are turned upright "
-           "from their EXIF orientation). genlab finds the dial, reads the hands and tells the time, "
-           "and says so when it is not sure.")
+st.caption("Upload a photo of an analogue clock (JPEG, PNG, WebP, TIFF...; an iPhone's HEIC as JPEG, please; "
+           "phone photos are turned upright from their EXIF orientation). genlab finds the dial, reads the hands "
+           "and tells the time, and says so when it is not sure.")
 
 
 @st.cache_data
@@ -57,9 +57,7 @@ readers = reader_files()
 left, right = st.columns([2, 3], gap="large")
 with left:
     upload = st.file_uploader("Photo of a clock", type=files.IMAGE_TYPES,
-                              max_upload_size=files.MAX_IMAGE_BYTES // 2**20,
-                              help="A phone's HEIC photo: share or export it as JPEG first "
-                                   "(most phones do when sending a photo).")
+                              max_upload_size=files.MAX_IMAGE_BYTES // 2**20)
     reader_label = st.selectbox("Reader", list(readers) or ["(none yet)"], disabled=not readers)
 with right:
     st.write("Or try a synthetic clock (never seen in training):")

@@ -105,7 +105,7 @@ def test_the_uploader_states_the_image_cap_and_takes_what_browsers_and_scanners_
     from genlab.app import files
 
     assert page.file_uploader[0].proto.max_upload_size_mb == files.MAX_IMAGE_BYTES // 2**20 == 40
-    assert {".jpg", ".jfif", ".png", ".webp", ".tif", ".tiff"} <= set(page.file_uploader[0].proto.type)
+    assert {".jpg", ".jfif", ".png", ".webp", ".tif", ".tiff", ".heic"} <= set(page.file_uploader[0].proto.type)
     buffer = io.BytesIO()
     Image.fromarray(synth.make_clocks(1, seed=77)[0][0]).save(buffer, "TIFF")
     page.file_uploader[0].set_value(("scan.tif", buffer.getvalue(), "image/tiff")).run()
@@ -137,6 +137,7 @@ def test_a_bad_upload_replaces_the_previous_reading(page):
 
 @pytest.mark.parametrize("name,data,message", [
     ("notes.png", b"this is text", "not an image"),
+    ("IMG_0042.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200), "export it as JPEG"),
     ("blank.png", None, "blank"),
 ])
 def test_bad_upload_shows_an_error(page, name, data, message):

@@ -13,9 +13,10 @@ from genlab.files import atomic_write
 
 MAX_IMAGE_BYTES = 40 * 2**20       # an uploaded image (a clock or digit photo, a drawing): a 48- to 200-MP phone
                                    # JPEG is 8-40 MB (genlab.images decodes it at 1/2 to 1/8 scale)
-# image uploads (clock photos, digit images): what genlab.images reads; "jfif" is how Windows browsers often save
-# a JPEG. An iPhone's HEIC is not among them (Pillow does not read it): phones send a JPEG when sharing.
-IMAGE_TYPES = ["png", "jpg", "jpeg", "jfif", "webp", "bmp", "gif", "tif", "tiff"]
+# image uploads (clock photos, digit images): what genlab.images reads ("jfif" is how Windows browsers often save a
+# JPEG), and an iPhone's HEIC, which it cannot: let through, it is refused with what to do instead (the uploader's
+# own refusal was a red mark without a word)
+IMAGE_TYPES = ["png", "jpg", "jpeg", "jfif", "webp", "bmp", "gif", "tif", "tiff", "heic", "heif"]
 MAX_CHECKPOINT_BYTES = 64 * 2**20  # shipped checkpoints are a few MB
 
 
