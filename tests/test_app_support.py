@@ -64,8 +64,8 @@ def test_uploaded_image_checks():
     assert files.read_image_upload("ok.png", png()).size == (28, 28)
     with pytest.raises(ValueError, match="notes.png is not an image"):
         files.read_image_upload("notes.png", b"hello, not pixels")
-    with pytest.raises(ValueError, match="big.png is 11.0 MB"):
-        files.read_image_upload("big.png", b"\0" * (11 * 2**20))
+    with pytest.raises(ValueError, match="big.png is 41.0 MB; images up to 40 MB are accepted"):
+        files.read_image_upload("big.png", b"\0" * (41 * 2**20))
     with pytest.raises(ValueError, match="cut.png is a corrupt or truncated image"):
         files.read_image_upload("cut.png", png((200, 200))[:60])
 
