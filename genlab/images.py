@@ -79,7 +79,8 @@ def read_photo(source, name: str | None = None, max_side: int | None = None) -> 
             if _is_heif(source):
                 raise ValueError(f"{name} is a HEIC/HEIF photo (an iPhone's usual format), which genlab cannot "
                                  "read: share or export it as JPEG") from None
-            raise ValueError(f"{name} is not an image genlab can read (use PNG, JPEG or WebP)") from None
+            raise ValueError(f"{name} is not an image genlab can read (use JPEG, PNG, WebP, TIFF, BMP or "
+                             "GIF)") from None
         except FileNotFoundError:
             raise ValueError(f"{name}: no such file") from None
         except IsADirectoryError:
