@@ -10,7 +10,6 @@ actually span, so a 16-bit photo keeps its contrast instead of clipping to white
 """
 
 import io
-import math
 import warnings
 from pathlib import Path
 
@@ -118,11 +117,9 @@ def _is_heif(source) -> bool:
 def _draft(jpeg: Image.Image, max_side: int | None) -> None:
     """Makes an opened JPEG decode at 1/2, 1/4 or 1/8 scale where it is bigger than max_side (to 0.9 of it or more)
     or than MAX_PIXELS (the largest of those scales that decodes at most MAX_PIXELS); as it is otherwise."""
-    scale = 1.0
-    if max_side and max(jpeg.size) > max_side:
-        scale = 0.9 * max_side / max(jpeg.size)  # draft picks the smallest decode at least this big
-    while scale > 1 / 8 and jpeg.width * jpeg.height * scale ** 2 > MAX_PIXELS:
-        scale = 2 ** math.floor(math.log2(scale) - 1e-9)  # the next scale down: 1/2, 1/4 or 1/8
+    wanted = 0.9 * max_side / max(jpeg.size) if max_side and max(jpeg.size) > max_side else 1.0
+    fits = next((s for s in (1, 1 / 2, 1 / 4) if jpeg.width * jpeg.height * s ** 2 <= MAX_PIXELS), 1 / 8)
+    scale = min(wanted, fits)  # draft picks the smallest decode at least this big
     if scale < 1:
         jpeg.draft(jpeg.mode, (max(1, int(jpeg.width * scale)), max(1, int(jpeg.height * scale))))
 
