@@ -86,12 +86,12 @@ if source != st.session_state.get("clock_marked_for"):  # a new photo: forget th
 image, name, too_big = None, None, None
 if source == "upload":
     data = upload.getvalue()
-    if len(data) > files.MAX_IMAGE_BYTES:
-        too_big = (f"{upload.name} is {len(data) / 2**20:.1f} MB; at most "
-                   f"{files.MAX_IMAGE_BYTES // 2**20} MB are accepted.")
-    else:
+    try:
+        files.check_image_size(upload.name, data)
         image, name = io.BytesIO(data), upload.name
         image.name = upload.name
+    except ValueError as error:
+        too_big = f"{error}."
 elif source and source.startswith("example:"):
     index = int(source.split(":")[1])
     images, labels = example_clocks()

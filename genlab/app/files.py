@@ -88,10 +88,15 @@ def read_image_upload(name: str, data: bytes):
     ValueError naming the file if it is not a usable image (see genlab.images.read_image)."""
     from genlab.images import read_image
 
+    check_image_size(name, data)
+    return read_image(data, name)
+
+
+def check_image_size(name: str, data: bytes) -> None:
+    """Raises ValueError naming the file if an uploaded image is over MAX_IMAGE_BYTES."""
     if len(data) > MAX_IMAGE_BYTES:
         raise ValueError(f"{name} is {len(data) / 2**20:.1f} MB; images up to "
                          f"{MAX_IMAGE_BYTES // 2**20} MB are accepted")
-    return read_image(data, name)
 
 
 def lift_upload(name: str, data: bytes) -> np.ndarray:
