@@ -191,6 +191,28 @@ def test_turned_reading_weighs_its_two_readings_by_how_sure_the_finder_is():
     assert abs(chosen.item()) < 0.05 and 0.5 < p[0, 0] / (p[0, 0] + p[0, 60]) < 0.65
 
 
+def test_the_reader_votes_between_the_turns_the_finder_leaves_open(monkeypatch):
+    class Finder(torch.nn.Module):  # a half turn about as likely as upright, once the prior has weighed them
+        def forward(self, x, face):
+            logits = torch.zeros(len(x), N_ANGLES)
+            logits[:, 0], logits[:, N_ANGLES // 2] = 35.0, 40.0
+            return logits
+
+    class Reader:  # sure of 12:00 read upright, no idea read half a turn round
+        def probabilities(self, x, shifts, face, turns):
+            p = torch.full((len(x), 720), 1 / 720)
+            p[face[:, 5].abs() < 0.05] = torch.eye(720)[0]
+            return p
+
+    x, located = torch.rand(1, 1, 72, 72), torch.tensor([[0.0, 0.0, 0.8, 0.0, 0.0, 0.0]])
+    p, chosen = twelve.turned_reading(Reader(), Finder(), x, located, turns=(0.0,))
+    assert abs(chosen.item()) < 1e-4 and p[0, 0] > 0.99  # the surer reading takes the half turn's share
+    assert twelve.peak_mass(p).item() == pytest.approx(p[0, :3].sum().item() + p[0, -2:].sum().item())
+    monkeypatch.setattr(twelve, "READER_VOTE", 0)  # the finder's posterior alone: the half turn, a little likelier
+    p, chosen = twelve.turned_reading(Reader(), Finder(), x, located, turns=(0.0,))
+    assert abs(chosen.item()) == pytest.approx(math.pi, abs=1e-4) and 0.3 < p[0, 0] < 0.6
+
+
 def test_save_load_round_trip_reproduces_outputs(tmp_path, shipped, one_torch_thread):
     path = tmp_path / "twelve.safetensors"
     twelve.save_twelve(shipped, path, {"n": 3}, {"median": 1.0})

@@ -32,6 +32,10 @@ N_ANGLES = 96  # columns of the polar view: 3.75 degrees each
 N_RADII = 32
 UPRIGHT_SHARE = 0.95  # the prior: this share of photos show their dial turned by N(0, UPRIGHT_SPREAD) ...
 UPRIGHT_SPREAD = math.radians(20)  # ... and the rest turned anywhere
+# turned_reading: where the dial is read at two turns, each turn's share of the belief is weighed by that reading's
+# confidence (peak_mass) to this power: the reader, trained on upright dials, reads a dial at its true turn surer
+# (docs/clock_reader.md, "The reader votes on the turn")
+READER_VOTE = 2
 TARGET_SPREAD = 1.0  # columns: the training target is a bump this wide around the true turn
 FORMAT = checkpoint_file.CLOCK_TWELVE
 TWELVE_PATH = WEIGHTS_DIR / "clock_twelve.safetensors"
@@ -215,7 +219,8 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     the locator finds about 60% of a real dial's turn, the finder nearly all of it (docs/clock_reader.md, "The twelve
     finder's turn near upright"). The two readings are weighed by the posterior's mass nearer each turn, so a finder
     sure of a turn the locator missed outweighs it, and an unsure one leaves them about even. Outside, it is read at
-    the peak there, at each of `turns` more, when that holds at least `alternative_min`.
+    the peak there, at each of `turns` more, when that holds at least `alternative_min`; then the two turns' shares
+    are weighed again by how sure each reading is (peak_mass to the power READER_VOTE): the reader votes.
     """
     likelihood = torch.softmax(finder(x, located), 1).mean(0, keepdim=True)
     q = turn_posterior(likelihood.log()).expand(len(x), -1)
@@ -233,11 +238,25 @@ def turned_reading(reader, finder, x: torch.Tensor, located: torch.Tensor, turns
     away = q * ~near
     other = _signed(peak_turns(away))
     q_other = (away * (turn_distance(columns, other[:, None]) <= math.pi / 4)).sum(1)
-    p = q_near[:, None] * upright + (1 - q_near)[:, None] / upright.shape[1]
-    chosen = torch.where(q_other > q_near, other, near_turn)
     rows = (q_other >= alternative_min).nonzero()[:, 0]
     if len(rows):
         face = torch.cat([located[rows, :5], other[rows, None]], 1)
         read = reader.probabilities(x[rows], shifts=((0.0, 0.0),), face=face, turns=turns)
+        near_vote = q_near[rows] * peak_mass(upright[rows]) ** READER_VOTE
+        other_vote = q_other[rows] * peak_mass(read) ** READER_VOTE
+        shared = q_near[rows] + q_other[rows]
+        q_near, q_other = q_near.clone(), q_other.clone()
+        q_near[rows] = shared * near_vote / (near_vote + other_vote).clamp_min(1e-12)
+        q_other[rows] = shared - q_near[rows]
+    p = q_near[:, None] * upright + (1 - q_near)[:, None] / upright.shape[1]
+    if len(rows):
         p[rows] += q_other[rows, None] * (read - 1 / upright.shape[1])
-    return p, chosen
+    return p, torch.where(q_other > q_near, other, near_turn)
+
+
+def peak_mass(p: torch.Tensor) -> torch.Tensor:
+    """Returns (B,) the largest mass of (B, 720) probabilities over minutes within +-read.WINDOW minutes of one
+    minute: how sure a reading is (read.top_times' probability of its first time)."""
+    from genlab.clock.read import WINDOW
+
+    return sum(torch.roll(p, offset, 1) for offset in range(-WINDOW, WINDOW + 1)).max(1).values
