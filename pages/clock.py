@@ -131,26 +131,27 @@ def marked_box(photo) -> tuple | None:
 def show_reading(reading, reader, name: str, box) -> None:
     """Draws a reading: the time (or, when unsure, the candidates), the dial found and what the reader saw."""
     time_column, a, b = st.columns([1.5, 1.2, 1])
+    others = [alt for alt in reading.alternatives[1:] if alt.probability >= 0.01]  # "0%" says nothing
     if reading.sure:
         time_column.markdown(f"<div class='clock-time' style='font-size:5.5rem;font-weight:700;line-height:1.1;"
                              f"white-space:nowrap'>{reading.text}</div>", unsafe_allow_html=True)
         time_column.markdown(f"**{name}** · confidence **{clock_read.percent(reading.confidence)}** "
                              f"(probability within ±{clock_read.WINDOW} min)")
+        if others:
+            time_column.caption("alternatives: " + ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})"
+                                                             for alt in others))
     else:
         time_column.markdown(
             f"<div class='clock-time unsure' style='font-size:3.2rem;font-weight:700;line-height:1.1;color:#9a6700;"
             f"white-space:nowrap'>{reading.text}?</div>",
             unsafe_allow_html=True,
         )
-        candidates = " · ".join(f"**{alt.text}** {clock_read.percent(alt.probability)}" for alt in reading.alternatives)
+        candidates = " · ".join(f"**{alt.text}** {clock_read.percent(alt.probability)}"
+                                for alt in [reading.alternatives[0], *others])
         time_column.warning(f"Not sure about {name}: {candidates}. "
                             + ("Check the ring on the photo: if it is not on the clock's dial, turn on "
                                "**Mark the clock myself** above and genlab reads only that part."
                                if box is None else "Try marking the clock more tightly, or a sharper photo."))
-    others = [alt for alt in reading.alternatives[1:] if alt.probability >= 0.01]  # "0%" says nothing
-    if reading.sure and others:
-        time_column.caption("alternatives: " + ", ".join(f"{alt.text} ({clock_read.percent(alt.probability)})"
-                                                         for alt in others))
     found = ("the dial the reader located (yellow ring)" if reading.dial is not None
              else "no dial located: hands drawn from the crop's centre")
     a.image(clock_read.draw_reading(reading), caption=f"Read hands (red hour, blue minute) on {found}",
