@@ -557,7 +557,7 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "date", "winding"}
+                    "thin", "second", "date", "winding", "chrono"}
 
 
 def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
@@ -585,6 +585,26 @@ def test_winding_holes_are_dark_holes_where_they_were_asked_for():
     for x, y in holes:
         ring = drawn["winding"][round(y - 0.06 * r):round(y + 0.06 * r), round(x - 0.06 * r):round(x + 0.06 * r)]
         assert (ring < 40).sum() > 10 and (ring > 100).sum() > 0  # a dark hole, the arbor lighter in it
+
+
+def test_chronograph_subdials_have_their_own_numerals_and_hands_inside_their_rings():
+    drawn = {}
+    # one subdial at six o'clock, 0.45 radii out, 0.3 radii across: numerals 1-12, two bar hands at 90 and 200 degrees
+    chrono = [(180.0, 0.3, 0.45, "hours", "bar", 0.03, (90.0, 200.0))]
+    for name, hard in (("plain", {}), ("chrono", {"chrono": chrono})):
+        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # a clean clock: upright, centred, round; the hands at ten past ten miss six
+    x, y, d = cx, cy + 0.45 * r, 0.3 * r
+    ys, xs = np.nonzero(drawn["plain"] != drawn["chrono"])
+    assert len(xs) > 200 and (np.hypot(xs + 0.5 - x, ys + 0.5 - y) <= d + 1.5).all()  # nothing outside its ring
+    for angle, length in ((90.0, 0.85 * d), (200.0, 0.6 * d)):  # each hand is ink from the pivot towards its tip
+        tip = (x + 0.8 * length * math.sin(math.radians(angle)), y - 0.8 * length * math.cos(math.radians(angle)))
+        assert drawn["chrono"][round(tip[1] - 0.5), round(tip[0] - 0.5)] < 60
+    rng = np.random.default_rng(3)
+    extras = [synth.hard_extras(rng) for _ in range(400)]
+    chronos = [e for e in extras if "chrono" in e]
+    assert 0.1 < len(chronos) / len(extras) < 0.3 and not any("subdials" in e for e in chronos)  # in their place
+    assert all(size + distance <= 0.9 for e in chronos for _, size, distance, *_ in e["chrono"])  # inside the dial
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

@@ -23,12 +23,13 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 8  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 9  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
 RADIAL_SHARE = {"roman": 0.6, "arabic": 0.2}  # dials of each numeral style whose numerals stand along the radius
+CHRONO_SHARE = 0.2  # hard-case clocks with a chronograph's big subdials (numerals, ticks, their own hands)
 # Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
 SEGMENTS = {
     "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
@@ -303,7 +304,9 @@ def hard_extras(rng: np.random.Generator) -> dict:
     with a counterweight, a luminous dial, strong foreshortening, ornamented (Breguet, spade) hands,
     thin hands of one width, a coloured second hand, a date window (mostly at three o'clock, as on most watches:
     a framed box that is not twelve o'clock), winding holes (one to three dark holes, mostly at four and eight
-    o'clock, as on most mantel and wall clocks with a spring). Each is drawn after the ones before it from the same
+    o'clock, as on most mantel and wall clocks with a spring), a chronograph's or instrument clock's one or two big
+    subdials (a third of the dial across, with their own ticks, numerals and one or two hands, in place of the small
+    subdials). Each is drawn after the ones before it from the same
     generator, so a new one leaves the others as they were."""
     extras = {}
     if rng.random() < 0.35:
@@ -334,11 +337,20 @@ def hard_extras(rng: np.random.Generator) -> dict:
         angles = WINDING_LAYOUTS[rng.choice(len(WINDING_LAYOUTS), p=[0.55, 0.15, 0.2, 0.1])]
         extras["winding"] = (angles, float(rng.uniform(0.35, 0.52)), float(rng.uniform(0.05, 0.085)),
                              bool(rng.random() < 0.6))
+    if rng.random() < CHRONO_SHARE:  # a chronograph's or instrument clock's big subdials, in place of the small ones
+        extras.pop("subdials", None)
+        places = ((0.0, 180.0), (90.0, 270.0), (0.0,), (90.0,), (180.0,), (270.0,))[rng.choice(6)]
+        extras["chrono"] = [(angle, float(rng.uniform(0.26, 0.38)), float(rng.uniform(0.38, 0.5)),
+                             str(rng.choice(["hours", "tens", "none"], p=[0.5, 0.3, 0.2])),
+                             str(rng.choice(["bar", "taper", "leaf"])), float(rng.uniform(0.02, 0.05)),
+                             tuple(float(a) for a in rng.uniform(0, 360, int(rng.integers(1, 3)))))
+                            for angle in places]
     return extras
 
 
 def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
-    """Draws a hard case's subdials (ring, ticks, one small hand each) and printed text on the dial."""
+    """Draws a hard case's subdials (ring, ticks, one small hand each), big chronograph subdials (ring, ticks,
+    numerals, their own hands), date window, winding holes and printed text on the dial."""
     for angle, size, hand in hard.get("subdials", ()):
         x, y = _polar(cx, cy, angle, 0.45 * r)
         d = size * r
@@ -346,6 +358,25 @@ def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
         for k in range(12):
             draw.line([_polar(x, y, 30 * k, d), _polar(x, y, 30 * k, 0.8 * d)], fill=ink, width=1)
         draw.line([(x, y), _polar(x, y, hand, 0.85 * d)], fill=ink, width=max(1, round(0.02 * r)))
+    for angle, size, distance, numerals, shape, width, hands in hard.get("chrono", ()):
+        x, y = _polar(cx, cy, angle, distance * r)
+        d = size * r
+        draw.ellipse([x - d, y - d, x + d, y + d], outline=ink, width=max(1, round(0.012 * r)))
+        for k in range(60):
+            draw.line([_polar(x, y, 6 * k, d), _polar(x, y, 6 * k, (0.82 if k % 5 == 0 else 0.92) * d)], fill=ink,
+                      width=max(1, round((0.012 if k % 5 == 0 else 0.006) * r)))
+        fonts = font_paths()
+        if fonts and numerals != "none":
+            labels = [str(h) for h in range(1, 13)] if numerals == "hours" else [str(10 * k) for k in range(1, 7)]
+            step = 360 / len(labels)
+            for k, label in enumerate(labels, 1):
+                _paste_text(canvas, fonts[len(labels) % len(fonts)], 0.26 * d, label, *_polar(x, y, k * step, 0.6 * d),
+                            ink)
+        for k, hand in enumerate(hands):  # the subdial's own hands: a long one, then a shorter one
+            length = (0.85 if k == 0 else 0.6) * d
+            draw.polygon(_hand_polygon(shape, x, y, hand, length, width * r * (1 + 0.4 * k), 0.15 * length), fill=ink)
+        cap = 0.08 * d
+        draw.ellipse([x - cap, y - cap, x + cap, y + cap], fill=ink)
     if "date" in hard:  # an upright framed box with the day's number, at three, half past four or six o'clock
         angle, distance, day, light = hard["date"]
         x, y = _polar(cx, cy, angle, distance * r)
