@@ -468,20 +468,26 @@ def test_shipped_reader_reads_held_out_synthetic_clocks():
     assert np.mean([r.sure for r in readings]) >= 0.9  # clean synthetic clocks are read with confidence
 
 
-def test_shipped_reader_reads_mantel_clocks_with_winding_holes(one_torch_thread):
-    """Two dark winding holes at four and eight o'clock, as on most mantel clocks, are not taken for a hand."""
+def _read_shipped(seed: int, hard_case) -> tuple:
+    """Returns (the shipped reader's readings, their errors in minutes) of 48 synthetic clocks, clock i drawn with
+    the hard case hard_case(i) only (synth.hard_extras' form) and seeded by (seed, i)."""
     if not read.WEIGHTS_PATH.is_file():
         pytest.skip(f"{read.WEIGHTS_PATH} is missing")
     reader = read.load_default_reader()
     images, minutes = [], []
     for i in range(48):
-        rng = np.random.default_rng([13, i])
+        rng = np.random.default_rng([seed, i])
         hour, minute = synth.random_time(rng)
-        winding = ((120.0, 240.0), 0.45, 0.07, i % 2 == 0)  # (angles, distance in radii, hole radius, brass rim)
-        images.append(synth.render_clock_and_face(hour, minute, rng, hard={"winding": winding})[0])
+        images.append(synth.render_clock_and_face(hour, minute, rng, hard=hard_case(i))[0])
         minutes.append(60 * hour + minute)
     readings = [read.read_clock(image, reader=reader) for image in images]
-    errors = common_sense_error(np.array(minutes), np.array([60 * r.hour + r.minute for r in readings]))
+    return readings, common_sense_error(np.array(minutes), np.array([60 * r.hour + r.minute for r in readings]))
+
+
+def test_shipped_reader_reads_mantel_clocks_with_winding_holes(one_torch_thread):
+    """Two dark winding holes at four and eight o'clock, as on most mantel clocks, are not taken for a hand."""
+    # (angles, distance in radii, hole radius, brass rim)
+    readings, errors = _read_shipped(13, lambda i: {"winding": ((120.0, 240.0), 0.45, 0.07, i % 2 == 0)})
     # when written: 48 within 10 minutes, 45 sure (the reader before it, its fine-tunes on generator version 6,
     # which drew no winding holes: 45 and 37)
     assert np.sum(errors <= 10) >= 47
@@ -491,20 +497,10 @@ def test_shipped_reader_reads_mantel_clocks_with_winding_holes(one_torch_thread)
 def test_shipped_reader_reads_chronographs_past_their_subdials(one_torch_thread):
     """Two big subdials with their own numerals and hands, as on a chronograph or an instrument clock: their hands
     are not taken for the clock's."""
-    if not read.WEIGHTS_PATH.is_file():
-        pytest.skip(f"{read.WEIGHTS_PATH} is missing")
-    reader = read.load_default_reader()
-    images, minutes = [], []
-    for i in range(48):
-        rng = np.random.default_rng([17, i])
-        hour, minute = synth.random_time(rng)
-        # (angle, size and distance in radii, numerals, hands' shape and width in radii, the hands' angles)
-        chrono = [(angle, 0.32, 0.45, ("hours", "tens", "none")[i % 3], "bar", 0.03, (40.0 * i % 360, 77.0 * i % 360))
-                  for angle in ((0.0, 180.0) if i % 2 else (90.0, 270.0))]
-        images.append(synth.render_clock_and_face(hour, minute, rng, hard={"chrono": chrono})[0])
-        minutes.append(60 * hour + minute)
-    readings = [read.read_clock(image, reader=reader) for image in images]
-    errors = common_sense_error(np.array(minutes), np.array([60 * r.hour + r.minute for r in readings]))
+    # (angle, size and distance in radii, numerals, hands' shape and width in radii, the hands' angles)
+    readings, errors = _read_shipped(17, lambda i: {"chrono": [
+        (angle, 0.32, 0.45, ("hours", "tens", "none")[i % 3], "bar", 0.03, (40.0 * i % 360, 77.0 * i % 360))
+        for angle in ((0.0, 180.0) if i % 2 else (90.0, 270.0))]})
     # when written: 38 within 10 minutes, 3 misreads sure (the reader before it, whose fine-tunes never saw such
     # subdials: 36 and 4)
     assert np.sum(errors <= 10) >= 37
