@@ -161,8 +161,26 @@ def test_the_folder_can_be_read_degraded(folder, rows):
     photo = Image.open(folder / "1.png")
     assert np.ptp(np.asarray(flat(photo).convert("L"))) < 0.5 * np.ptp(np.asarray(photo.convert("L")))
     assert jpeg(photo).format == "JPEG" and jpeg(photo).size == photo.size
-    with pytest.raises(ValueError, match="unknown degradation 'blurry'; choose from dark, flat, jpeg, thumbnail"):
-        realbench.read_folder(folder, degrade="blurry")
+    with pytest.raises(ValueError, match="unknown degradation 'foggy'; choose from dark, flat, jpeg, thumbnail, "
+                                         "shake, glare"):
+        realbench.read_folder(folder, degrade="foggy")
+
+
+def test_shaken_and_glared_photos_keep_their_size_and_change_where_they_should():
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (120, 200, 3), dtype=np.uint8))
+    shaken = np.asarray(realbench.DEGRADATIONS["shake"][1](photo), dtype=np.float32)
+    pixels = np.asarray(photo, dtype=np.float32)
+    assert shaken.shape == pixels.shape and abs(shaken.mean() - pixels.mean()) < 1  # blurred, not darkened
+    assert shaken.std() < 0.7 * pixels.std()  # noise averaged along the shake
+    dot = np.zeros((240, 400, 3), np.uint8)
+    dot[120, 200] = 255  # one bright pixel is smeared along a line 1.5% of 400 = 6 pixels long, rising to the right
+    rows, cols = np.nonzero(np.asarray(realbench.DEGRADATIONS["shake"][1](Image.fromarray(dot)))[..., 0])
+    assert len(rows) == 7 and np.ptp(cols) == 6 and np.ptp(rows) == 2
+    assert rows[np.argmax(cols)] < rows[np.argmin(cols)] and 197 <= cols.min() and cols.max() <= 203
+    glared = np.asarray(realbench.DEGRADATIONS["glare"][1](Image.fromarray(np.zeros((100, 200, 3), np.uint8))))
+    assert glared.shape == (100, 200, 3) and glared[38, 84].min() >= 200  # white at the highlight's centre
+    assert glared[95, 195].max() <= 5 and glared[0, 0].max() <= 40  # fading to nothing towards the far corners
 
 
 def test_the_benchmark_saves_readings_and_says_which_changed(folder, tmp_path, capsys, monkeypatch):

@@ -31,6 +31,31 @@ def _thumbnail(photo: Image.Image, side: int = 160) -> Image.Image:
     return photo
 
 
+def _shaken(photo: Image.Image, share: float = 0.015, angle: float = 20.0) -> Image.Image:
+    """Returns the photo as if the camera moved while the shutter was open: each pixel the mean of the photo along a
+    line `share` of its long side long, `angle` degrees from the horizontal (motion blur)."""
+    pixels = np.asarray(photo.convert("RGB"), dtype=np.float32)
+    steps = 2 * round(share * max(photo.size) / 2) + 1  # odd, so the line is centred on the pixel
+    dx, dy = np.cos(np.radians(angle)), -np.sin(np.radians(angle))
+    total = np.zeros_like(pixels)
+    for k in range(steps):
+        offset = k - steps // 2
+        total += np.roll(pixels, (round(offset * dy), round(offset * dx)), axis=(0, 1))
+    return Image.fromarray(np.clip(total / steps + 0.5, 0, 255).astype(np.uint8))
+
+
+def _glare(photo: Image.Image, share: float = 0.14, strength: float = 0.85) -> Image.Image:
+    """Returns the photo with a soft white highlight on it, as a lamp or window reflected in a clock's glass: a
+    Gaussian blob `share` of the short side across (its standard deviation), up and left of the centre, where most
+    photos' dials are, whitening up to `strength` of the way."""
+    pixels = np.asarray(photo.convert("RGB"), dtype=np.float32)
+    height, width = pixels.shape[:2]
+    ys, xs = np.ogrid[:height, :width]
+    spread = share * min(height, width)
+    blob = strength * np.exp(-0.5 * (((xs - 0.42 * width) / spread) ** 2 + ((ys - 0.38 * height) / spread) ** 2))
+    return Image.fromarray(np.clip(pixels + blob[..., None] * (255 - pixels) + 0.5, 0, 255).astype(np.uint8))
+
+
 # read_folder(degrade=...): everyday faults of a user's photo, as stress tests; name -> (words, function)
 DEGRADATIONS = {
     "dark": ("brightness x0.3 (a dim room)", lambda photo: ImageEnhance.Brightness(photo.convert("RGB")).enhance(0.3)),
@@ -39,6 +64,8 @@ DEGRADATIONS = {
     "jpeg": ("saved as a JPEG of quality 10 (a copy passed around)",
              lambda photo: synth.jpeg_copy(photo.convert("RGB"), 10)),
     "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
+    "shake": ("motion-blurred along 1.5% of the long side (a shaken camera)", _shaken),
+    "glare": ("a white highlight up and left of the centre (a lamp reflected in the glass)", _glare),
 }
 JITTER_TURN = 5.0  # jitter(): degrees either way
 JITTER_KEEP = 0.9  # jitter(): the least share of each side a re-framed photo keeps
