@@ -306,8 +306,8 @@ def hard_extras(rng: np.random.Generator) -> dict:
     a framed box that is not twelve o'clock), winding holes (one to three dark holes, mostly at four and eight
     o'clock, as on most mantel and wall clocks with a spring), a chronograph's or instrument clock's one or two big
     subdials (a third of the dial across, with their own ticks, numerals and one or two hands, in place of the small
-    subdials). Each is drawn after the ones before it from the same
-    generator, so a new one leaves the others as they were."""
+    subdials). Each is drawn after the ones before it from the same generator, so a new one leaves the others as they
+    were (but for the small subdials, which the big ones replace)."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
