@@ -367,7 +367,7 @@ def _draw_distractors(canvas, draw, hard: dict, cx, cy, r, ink) -> None:
                       width=max(1, round((0.012 if k % 5 == 0 else 0.006) * r)))
         fonts = font_paths()
         if fonts and numerals != "none":
-            labels = [str(h) for h in range(1, 13)] if numerals == "hours" else [str(10 * k) for k in range(1, 7)]
+            labels = ARABIC if numerals == "hours" else [str(10 * k) for k in range(1, 7)]
             step = 360 / len(labels)
             for k, label in enumerate(labels, 1):
                 _paste_text(canvas, fonts[len(labels) % len(fonts)], 0.26 * d, label, *_polar(x, y, k * step, 0.6 * d),
