@@ -557,7 +557,7 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "date", "winding", "chrono"}
+                    "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour"}
 
 
 def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
@@ -605,6 +605,50 @@ def test_chronograph_subdials_have_their_own_numerals_and_hands_inside_their_rin
     chronos = [e for e in extras if "chrono" in e]
     assert 0.1 < len(chronos) / len(extras) < 0.3 and not any("subdials" in e for e in chronos)  # in their place
     assert all(size + distance <= 0.9 for e in chronos for _, size, distance, *_ in e["chrono"])  # inside the dial
+
+
+def test_a_sweep_second_hand_is_a_dark_line_through_the_pivot_with_a_long_tail():
+    drawn = {}
+    for name, hard in (("plain", {}), ("sweep", {"sweep": (0.4, 0.0)})):
+        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # a clean clock: upright, centred, round, with no second hand of its own
+    ys, xs = np.nonzero(drawn["plain"] != drawn["sweep"])
+    assert len(xs) > 50 and (drawn["sweep"][ys, xs] < 60).all()  # dark: the hands' own ink
+    dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
+    u, v = np.linalg.svd(np.stack([dx, dy]), full_matrices=False)[0].T  # the line's direction and its normal
+    along, across = u[0] * dx + u[1] * dy, v[0] * dx + v[1] * dy
+    assert (np.abs(across) <= 2.0).all()  # one straight line through the pivot
+    tail, tip = sorted([-along.min(), along.max()])
+    assert 0.35 * r <= tail <= 0.42 * r and tip >= 0.78 * r  # the tail as long as an hour hand, the tip near the rim
+
+
+def test_a_long_hour_hand_reaches_as_far_as_asked_and_stays_the_wider():
+    drawn = {}
+    for name, hard in (("plain", {}), ("long", {"long_hour": 0.85})):
+        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # three o'clock: the hour hand points right, the minute hand up
+    row = round(cy - 0.5)
+    for name, reach in (("plain", 0.5), ("long", 0.85 * 0.85)):
+        ink = np.nonzero(drawn[name][row, round(cx):] < 60)[0]
+        assert abs(ink.max() + 0.5 - (reach * r)) <= 1.5  # the hour hand's tip
+    rng = np.random.default_rng(3)
+    extras = [synth.hard_extras(rng) for _ in range(400)]
+    share = {k: sum(k in e for e in extras) / len(extras) for k in ("sweep", "long_hour", "spot")}
+    assert 0.2 < share["sweep"] < 0.4 and 0.08 < share["long_hour"] < 0.22 and 0.2 < share["spot"] < 0.4
+    assert all(0.75 <= e["long_hour"] <= 0.9 for e in extras if "long_hour" in e)
+
+
+def test_a_spot_of_glare_whitens_the_glass_where_it_was_asked_for():
+    drawn = {}
+    for name, hard in (("plain", {}), ("spot", {"spot": (0.4, -0.3, 0.2, 0.9)})):
+        drawn[name], face = synth.render_clock_and_face(4, 40, np.random.default_rng(5), hard=hard)
+    cx, cy, r, _ = face
+    lift = drawn["spot"].astype(float) - drawn["plain"]
+    ys, xs = np.nonzero(lift > 40)
+    assert len(xs) > 30 and lift.max() > 100 and lift.min() > -30  # brighter (JPEG darkens a few pixels a little)
+    assert np.hypot(xs.mean() + 0.5 - (cx + 0.4 * r), ys.mean() + 0.5 - (cy - 0.3 * r)) < 0.15 * r  # where asked
+    yy, xx = np.mgrid[:lift.shape[0], :lift.shape[1]] + 0.5
+    assert np.percentile(np.abs(lift[np.hypot(xx - cx, yy - cy) > 1.4 * r]), 99) <= 10  # on the glass only
 
 
 def test_app_training_runs_in_the_same_second_get_their_own_readers(tmp_path, monkeypatch):

@@ -23,13 +23,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 9  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 10  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
 RADIAL_SHARE = {"roman": 0.6, "arabic": 0.2}  # dials of each numeral style whose numerals stand along the radius
 CHRONO_SHARE = 0.2  # hard-case clocks with a chronograph's big subdials (numerals, ticks, their own hands)
+SPOT_SHARE = 0.3  # hard-case clocks with a bright spot reflected in the glass (a lamp, a window)
+SWEEP_SHARE = 0.3  # hard-case clocks with a dark second hand whose tail is as long as an hour hand
+LONG_HOUR_SHARE = 0.15  # hard-case clocks whose hour hand is nearly as long as the minute hand (and wider)
 # Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
 SEGMENTS = {
     "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
@@ -306,8 +309,10 @@ def hard_extras(rng: np.random.Generator) -> dict:
     a framed box that is not twelve o'clock), winding holes (one to three dark holes, mostly at four and eight
     o'clock, as on most mantel and wall clocks with a spring), a chronograph's or instrument clock's one or two big
     subdials (a third of the dial across, with their own ticks, numerals and one or two hands, in place of the small
-    subdials). Each is drawn after the ones before it from the same generator, so a new one leaves the others as they
-    were (but for the small subdials, which the big ones replace)."""
+    subdials), a bright spot of glare on the glass (a lamp or a window), a dark second hand whose tail is as long as an
+    hour hand, an hour hand nearly as long as the minute hand (wider than it). Each is drawn after the ones before it
+    from the same generator, so a new one leaves the others as they were (but for the small subdials, which the big
+    ones replace)."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -345,6 +350,14 @@ def hard_extras(rng: np.random.Generator) -> dict:
                              str(rng.choice(["bar", "taper", "leaf"])), float(rng.uniform(0.02, 0.05)),
                              tuple(float(a) for a in rng.uniform(0, 360, int(rng.integers(1, 3)))))
                             for angle in places]
+    if rng.random() < SPOT_SHARE:  # a lamp or window in the glass: (offset x, y and spread in radii, strength)
+        extras["spot"] = (*(float(v) for v in rng.uniform(-0.7, 0.7, 2)), float(rng.uniform(0.12, 0.4)),
+                          float(rng.uniform(0.5, 0.95)))
+    if rng.random() < SWEEP_SHARE:  # a dark second hand with a long tail: (tail in radii, ink's share of the way to
+        # the face's shade from the hands')
+        extras["sweep"] = (float(rng.uniform(0.25, 0.45)), float(rng.uniform(0.0, 0.35)))
+    if rng.random() < LONG_HOUR_SHARE:  # an hour hand 0.75-0.9 of the minute hand's length, told apart by its width
+        extras["long_hour"] = float(rng.uniform(0.75, 0.9))
     return extras
 
 
@@ -458,8 +471,8 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         _draw_numerals(canvas, draw, rng, cx, cy, r, ink)
     _draw_distractors(canvas, draw, hard, cx, cy, r, ink)
 
-    # Hands: the hour hand is always clearly shorter than the minute hand, and the minute hand
-    # at least 2.5 times as wide as the (optional) second hand, so no clock is ambiguous.
+    # Hands: the hour hand is clearly shorter than the minute hand (or, for a long_hour, clearly wider), and the
+    # minute hand at least 2.5 times as wide as the (optional) second hand, so no clock is ambiguous.
     hour_deg, minute_deg = hand_angles(hour, minute)
     second_width = max(1, round(r * 0.012))
     if clean:
@@ -476,6 +489,9 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         if "thin" in hard or "ornament" in hard:
             w_m = w_h = max(1.5, hard.get("thin", 0.025) * r)
             shape_h = shape_m = "taper" if "ornament" in hard else "bar"
+    if "long_hour" in hard:
+        len_h = len_m * hard["long_hour"]
+        w_h = max(w_h, 1.6 * w_m)
     tail = rng.uniform(0, 0.25) if not clean else 0.1
     tail = hard.get("tail", tail)
     if "luminous" in hard:
@@ -488,13 +504,17 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
             draw.polygon(inner, fill=face)
         if "ornament" in hard:
             _draw_ornament(draw, hard["ornament"], cx, cy, ang, length, r, hand_ink)
-    if not clean and rng.random() < 0.5:  # second hand, thin, anywhere
+    if (not clean and rng.random() < 0.5) or "sweep" in hard:  # second hand, thin, anywhere
         sec = rng.uniform(0, 360)
         sec_ink = int(rng.uniform(0, 255))
-        draw.line([_polar(cx, cy, sec + 180, 0.2 * r), _polar(cx, cy, sec, r * rng.uniform(0.8, 0.97))],
+        sec_tail = 0.2
+        if "sweep" in hard:  # dark, with a tail as long as an hour hand
+            sec_tail, share = hard["sweep"]
+            sec_ink = int(round(hand_ink + share * (face - hand_ink)))
+        draw.line([_polar(cx, cy, sec + 180, sec_tail * r), _polar(cx, cy, sec, r * rng.uniform(0.8, 0.97))],
                   fill=sec_ink, width=second_width)
         if hard.get("counterweight"):  # a disc on the second hand's tail
-            x, y = _polar(cx, cy, sec + 180, 0.17 * r)
+            x, y = _polar(cx, cy, sec + 180, (sec_tail - 0.03) * r)
             d = 0.05 * r
             draw.ellipse([x - d, y - d, x + d, y + d], fill=sec_ink)
     if "second" in hard:
@@ -506,7 +526,7 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
 
     if clean:
         return np.asarray(canvas), (float(cx), float(cy), float(r), 0.0)
-    return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0))
+    return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0), hard.get("spot"))
 
 
 @lru_cache(maxsize=1)
@@ -540,11 +560,13 @@ def _mapped_face(straight, moved, cx, cy, r) -> tuple:
     return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean()), float(turn)
 
 
-def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0) -> tuple:
+def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0, spot=None) -> tuple:
     """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed;
     its face (cx, cy, r)).
 
     foreshorten: extra foreshortening of the other axis (a dial seen from the side), e.g. -0.4..0.4.
+    spot: (dx, dy, spread, strength), a bright spot reflected in the glass: a Gaussian whitening up to `strength` of
+    the way, `spread` dial radii wide (its standard deviation), centred (dx, dy) radii from the dial's centre.
     """
     # Perspective and rotation: move the corners of a square around the face, then map it back.
     tilt = np.deg2rad(rng.normal(0, 6))
@@ -574,6 +596,12 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: floa
         glare = np.exp(-(band / rng.uniform(0.04, 0.15)) ** 2) * rng.uniform(0.2, 0.7)
         glass = ((xx * size - cx) ** 2 + (yy * size - cy) ** 2) < (r * 1.1) ** 2
         x = x + glare * glass * (255 - x)
+    if spot is not None:
+        dx, dy, spread, strength = spot
+        fx, fy, fr = face[:3]
+        blob = strength * np.exp(-0.5 * ((xx * size - fx - dx * fr) ** 2 + (yy * size - fy - dy * fr) ** 2)
+                                 / (spread * fr) ** 2)
+        x = x + blob * (((xx * size - fx) ** 2 + (yy * size - fy) ** 2) < (fr * 1.1) ** 2) * (255 - x)
     # Lighting: overall exposure (low light), contrast and an uneven gradient.
     gain = rng.uniform(0.25, 1.15) if rng.random() < 0.35 else rng.uniform(0.75, 1.15)
     gx, gy = rng.normal(0, 0.3, 2)
