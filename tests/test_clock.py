@@ -622,7 +622,7 @@ def test_a_sweep_second_hand_is_a_dark_line_through_the_pivot_with_a_long_tail()
     assert 0.35 * r <= tail <= 0.42 * r and tip >= 0.78 * r  # the tail as long as an hour hand, the tip near the rim
 
 
-def test_a_long_hour_hand_reaches_as_far_as_asked_and_stays_the_wider():
+def test_a_long_hour_hand_reaches_as_far_as_asked_and_the_new_cases_come_at_their_shares():
     drawn = {}
     for name, hard in (("plain", {}), ("long", {"long_hour": 0.85})):
         drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)

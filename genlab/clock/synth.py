@@ -353,8 +353,8 @@ def hard_extras(rng: np.random.Generator) -> dict:
     if rng.random() < SPOT_SHARE:  # a lamp or window in the glass: (offset x, y and spread in radii, strength)
         extras["spot"] = (*(float(v) for v in rng.uniform(-0.7, 0.7, 2)), float(rng.uniform(0.12, 0.4)),
                           float(rng.uniform(0.5, 0.95)))
-    if rng.random() < SWEEP_SHARE:  # a dark second hand with a long tail: (tail in radii, ink's share of the way to
-        # the face's shade from the hands')
+    # A dark second hand with a long tail: (tail in radii, its ink's share of the way from the hands' ink to the face)
+    if rng.random() < SWEEP_SHARE:
         extras["sweep"] = (float(rng.uniform(0.25, 0.45)), float(rng.uniform(0.0, 0.35)))
     if rng.random() < LONG_HOUR_SHARE:  # an hour hand 0.75-0.9 of the minute hand's length, told apart by its width
         extras["long_hour"] = float(rng.uniform(0.75, 0.9))
