@@ -557,7 +557,7 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour"}
+                    "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour", "ornate", "centre"}
 
 
 def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
@@ -711,3 +711,51 @@ def test_a_model_for_reading_gives_the_same_outputs_without_its_batchnorms(make)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert not any("running_mean" in name for name in model.state_dict())
     assert after.shape == before.shape and torch.allclose(after, before, atol=1e-4, rtol=1e-4)
+
+
+def _across(image, cx, cy, along) -> np.ndarray:
+    """Returns the dark pixels' offsets across a hand pointing up (twelve o'clock), `along` pixels from the pivot."""
+    row = image[round(cy - along - 0.5)]
+    return np.nonzero(row < 100)[0] + 0.5 - cx
+
+
+def test_ornate_hands_have_scrolls_on_a_thin_shaft_and_a_pierced_spade():
+    drawn = {}
+    ornate = {"black": (0.3, 0.04, True, 0.0), "solid": (0.3, 0.04, False, 0.0), "gilt": (0.3, 0.04, True, 0.45)}
+    for name, hard in (("plain", {}), *((k, {"ornate": v}) for k, v in ornate.items())):
+        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # three o'clock on a clean clock: the hour hand (0.5 radii) right, the minute hand (0.85) up
+    ys, xs = np.nonzero(drawn["plain"] != drawn["black"])
+    assert len(xs) > 100 and (np.hypot(xs + 0.5 - cx, ys + 0.5 - cy) <= 0.87 * r).all()  # the hands, nothing else
+    c, length = 0.04 * r, 0.85 * r
+    scrolls = _across(drawn["black"], cx, cy, 0.3 * length - 0.3 * c)
+    shaft = _across(drawn["black"], cx, cy, 0.55 * length)  # past the scrolls, before the minute hand's lozenge
+    assert scrolls.min() <= -(1.5 * c) and scrolls.max() >= 1.5 * c  # curls on both sides
+    assert np.ptp(shaft) <= 0.035 * r + 1 and abs(shaft.mean()) <= 1  # a thin shaft, upright
+    row, hole = round(cy - 0.5), round(cx + 0.84 * 0.5 * r - 0.5)  # the middle of the hour hand's spade
+    assert drawn["black"][row, hole] > 200 and drawn["solid"][row, hole] < 60  # a hole where pierced, ink where not
+    gilt = drawn["gilt"][round(cy - 0.55 * length - 0.5)]
+    assert abs(int(gilt[round(cx - 0.5)]) - 0.45 * 245) <= 3  # gilt: between the ink (0) and the face (245)
+    assert gilt[round(cx - 0.5):round(cx + 3)].min() < 60  # its dark shadow, to the lower right
+
+
+def test_a_centre_disc_is_another_shade_inside_its_radius_and_light_hands_go_with_a_dark_one():
+    drawn = {}
+    cases = {"disc": (0.5, 0.4, False, False), "rays": (0.5, 0.4, True, False), "wood": (0.6, 0.85, False, True)}
+    for name, hard in (("plain", {}), *((k, {"centre": v}) for k, v in cases.items())):
+        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    cx, cy, r, _ = face  # three o'clock on a clean clock: the hour hand points right, the minute hand up
+    ys, xs = np.nonzero(drawn["plain"] != drawn["disc"])
+    assert len(xs) > 500 and (np.hypot(xs + 0.5 - cx, ys + 0.5 - cy) <= 0.5 * r + 1).all()
+    x, y = round(cx - 0.3 * r * 0.7), round(cy + 0.3 * r * 0.7)  # lower left: no hand there
+    assert abs(int(drawn["disc"][y, x]) - round(0.6 * 245)) <= 1  # 0.4 of the way from the face (245) to the ink (0)
+    ring = [drawn["rays"][round(cy + 0.3 * r * np.cos(a)), round(cx - 0.3 * r * np.sin(a))]
+            for a in np.linspace(1.7, 2.9, 40)]
+    assert min(ring) < 147 - 8 and max(ring) > 147 + 8  # a sunburst: rays lighter and darker by turns
+    hand = drawn["wood"][round(cy - 0.5), round(cx + 0.3 * r)]
+    assert hand > 200 and drawn["plain"][round(cy - 0.5), round(cx + 0.3 * r)] < 60  # light hands, not ink
+    rng = np.random.default_rng(3)
+    extras = [synth.hard_extras(rng) for _ in range(400)]
+    share = {k: sum(k in e for e in extras) / len(extras) for k in ("ornate", "centre")}
+    assert 0.12 < share["ornate"] < 0.28 and 0.12 < share["centre"] < 0.28
+    assert all(0.4 <= e["centre"][0] <= 0.7 for e in extras if "centre" in e)

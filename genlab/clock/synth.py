@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 10  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 11  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -33,6 +33,8 @@ CHRONO_SHARE = 0.2  # hard-case clocks with a chronograph's big subdials (numera
 SPOT_SHARE = 0.3  # hard-case clocks with a bright spot reflected in the glass (a lamp, a window)
 SWEEP_SHARE = 0.3  # hard-case clocks with a dark second hand whose tail is as long as an hour hand
 LONG_HOUR_SHARE = 0.15  # hard-case clocks whose hour hand is nearly as long as the minute hand (and wider)
+ORNATE_SHARE = 0.2  # hard-case clocks with ornate hands: thin shafts with scrolls and a pierced tip, black or gilt
+CENTRE_SHARE = 0.2  # hard-case clocks whose dial's centre is a disc of another shade (wood, a gilt sunburst)
 # Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
 SEGMENTS = {
     "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
@@ -283,6 +285,59 @@ def _draw_ornament(draw, kind, cx, cy, angle_deg, length, r, ink):
         draw.polygon(_hand_polygon("leaf", x, y, angle_deg, 2.5 * d, 1.6 * d, 0.5 * d), fill=ink)
 
 
+def _centre_shade(centre, face, ink) -> float:
+    """Returns the shade of a centre disc (centre: see hard_extras)."""
+    return face + centre[1] * (ink - face)
+
+
+def _draw_centre(draw, centre, cx, cy, r, face, ink) -> None:
+    """Draws a dial's centre disc of another shade, plain or a sunburst of alternating rays (centre: see
+    hard_extras)."""
+    radius, share, rays, _ = centre
+    shade = _centre_shade(centre, face, ink)
+    d = radius * r
+    box = [cx - d, cy - d, cx + d, cy + d]
+    if not rays:
+        draw.ellipse(box, fill=int(round(shade)))
+        return
+    for k in range(72):
+        draw.pieslice(box, 5 * k, 5 * k + 5, fill=int(np.clip(round(shade + (12 if k % 2 else -12)), 0, 255)))
+
+
+def _draw_ornate_hands(draw, ornate, cx, cy, r, hands, face, ink, disc=None) -> None:
+    """Draws ornate hands: each a thin tapering shaft with a short tail, a lozenge and two pairs of curls (scrolls)
+    part way along it, the hour hand's tip a spade (pierced or not), the minute hand's a small lozenge. Gilt hands
+    are drawn in a shade between the ink and the face, over a dark shadow offset to the lower right.
+    hands: (angle in degrees, length in pixels, is the hour hand) for each hand. disc: (radius in pixels, shade) of
+    the dial's centre disc, if any, which shows through a pierced spade inside it."""
+    place, curl, pierced, gilt = ornate
+    c = curl * r
+    line = max(1, round(0.012 * r))
+    shades = [(0.015 * r, ink), (0.0, int(round(ink + gilt * (face - ink))))] if gilt else [(0.0, ink)]
+    for shift, shade in shades:
+        x0, y0 = cx + shift, cy + shift
+        for angle, length, hour in hands:
+            draw.polygon(_hand_polygon("taper", x0, y0, angle, length, 0.035 * r, 0.15 * length), fill=shade)
+            at = place * length
+            x, y = _polar(x0, y0, angle, at)
+            draw.polygon(_hand_polygon("leaf", *_polar(x0, y0, angle, at - 1.3 * c), angle, 2.6 * c, 1.4 * c, 0),
+                         fill=shade)
+            for along, size in ((at - 0.3 * c, c), (at + 2.2 * c, 0.6 * c)):
+                for side in (90.0, -90.0):
+                    ux, uy = _polar(*_polar(x0, y0, angle, along), angle + side, size + 0.015 * r)
+                    draw.ellipse([ux - size, uy - size, ux + size, uy + size], outline=shade, width=line)
+            if hour:
+                tip = _hand_polygon("leaf", *_polar(x0, y0, angle, 0.62 * length), angle, 0.38 * length, 4 * c, 0)
+                draw.polygon(tip, fill=shade)
+                if pierced:
+                    hole = _hand_polygon("leaf", *_polar(x0, y0, angle, 0.7 * length), angle, 0.22 * length, 2 * c, 0)
+                    inside = disc is not None and 0.81 * length < disc[0]
+                    draw.polygon(hole, fill=int(round(disc[1] if inside else face)))
+            else:
+                draw.polygon(_hand_polygon("leaf", *_polar(x0, y0, angle, 0.72 * length), angle, 0.12 * length,
+                                           2 * c, 0), fill=shade)
+
+
 def _perspective_coeffs(src, dst):
     """Returns PIL PERSPECTIVE coefficients mapping output points dst to input points src."""
     rows, rhs = [], []
@@ -310,7 +365,9 @@ def hard_extras(rng: np.random.Generator) -> dict:
     o'clock, as on most mantel and wall clocks with a spring), a chronograph's or instrument clock's one or two big
     subdials (a third of the dial across, with their own ticks, numerals and one or two hands, in place of the small
     subdials), a bright spot of glare on the glass (a lamp or a window), a dark second hand whose tail is as long as an
-    hour hand, an hour hand nearly as long as the minute hand (wider than it). Each is drawn after the ones before it
+    hour hand, an hour hand nearly as long as the minute hand (wider than it), ornate hands (a thin shaft with scrolls
+    and a pierced spade, black or gilt, casting a shadow), a centre disc of another shade (a wooden centre, a gilt
+    sunburst). Each is drawn after the ones before it
     from the same generator, so a new one leaves the others as they were (but for the small subdials, which the big
     ones replace)."""
     extras = {}
@@ -358,6 +415,18 @@ def hard_extras(rng: np.random.Generator) -> dict:
         extras["sweep"] = (float(rng.uniform(0.25, 0.45)), float(rng.uniform(0.0, 0.35)))
     if rng.random() < LONG_HOUR_SHARE:  # an hour hand 0.75-0.9 of the minute hand's length, told apart by its width
         extras["long_hour"] = float(rng.uniform(0.75, 0.9))
+    # Ornate hands: (the scrolls' place along the hand, curl radius in radii, pierced spade, gilt: its share of the
+    # way from the dial's ink to the face, or 0 for black)
+    if rng.random() < ORNATE_SHARE:
+        extras["ornate"] = (float(rng.uniform(0.3, 0.55)), float(rng.uniform(0.03, 0.055)), bool(rng.random() < 0.6),
+                            float(rng.uniform(0.3, 0.6)) if rng.random() < 0.5 else 0.0)
+    # A centre disc: (its radius in radii, its shade's share of the way from the face to the ink, sunburst rays,
+    # light hands: hands near the face's shade, as brass hands on a wooden centre)
+    if rng.random() < CENTRE_SHARE:
+        light_hands = bool(rng.random() < 0.3)
+        extras["centre"] = (float(rng.uniform(0.4, 0.7)),
+                            float(rng.uniform(0.7, 0.95) if light_hands else rng.uniform(0.2, 0.55)),
+                            bool(rng.random() < 0.5), light_hands)
     return extras
 
 
@@ -466,6 +535,8 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
         rr = r * rng.uniform(0.5, 0.85)
         draw.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], outline=ink, width=max(1, int(r * 0.01)))
 
+    if "centre" in hard:
+        _draw_centre(draw, hard["centre"], cx, cy, r, face, ink)
     if not clean:
         _draw_ticks(draw, rng, cx, cy, r, ink)
         _draw_numerals(canvas, draw, rng, cx, cy, r, ink)
@@ -496,7 +567,15 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
     tail = hard.get("tail", tail)
     if "luminous" in hard:
         hand_ink = hard["luminous"][1]
-    for shape_, ang, length, width in ((shape_h, hour_deg, len_h, w_h), (shape_m, minute_deg, len_m, w_m)):
+    if hard.get("centre", (0, 0, False, False))[3]:  # brass hands on a wooden centre: light, faint on the face
+        hand_ink = int(round(face + 0.15 * (ink - face)))
+    hands = ((shape_h, hour_deg, len_h, w_h), (shape_m, minute_deg, len_m, w_m))
+    disc = (hard["centre"][0] * r, _centre_shade(hard["centre"], face, ink)) if "centre" in hard else None
+    if "ornate" in hard:  # drawn their own way, at the same angles and lengths
+        _draw_ornate_hands(draw, hard["ornate"], cx, cy, r, ((hour_deg, len_h, True), (minute_deg, len_m, False)),
+                           face, hand_ink, disc)
+        hands = ()
+    for shape_, ang, length, width in hands:
         outline = _hand_polygon(shape_, cx, cy, ang, length, width, tail * length)
         draw.polygon(outline, fill=hand_ink)
         if hard.get("hollow"):  # skeleton hands: an outline with the dial showing through
