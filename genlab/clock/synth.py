@@ -293,7 +293,7 @@ def _centre_shade(centre, face, ink) -> float:
 def _draw_centre(draw, centre, cx, cy, r, face, ink) -> None:
     """Draws a dial's centre disc of another shade, plain or a sunburst of alternating rays (centre: see
     hard_extras)."""
-    radius, share, rays, _ = centre
+    radius, _, rays, _ = centre
     shade = _centre_shade(centre, face, ink)
     d = radius * r
     box = [cx - d, cy - d, cx + d, cy + d]
@@ -319,7 +319,6 @@ def _draw_ornate_hands(draw, ornate, cx, cy, r, hands, face, ink, disc=None) -> 
         for angle, length, hour in hands:
             draw.polygon(_hand_polygon("taper", x0, y0, angle, length, 0.035 * r, 0.15 * length), fill=shade)
             at = place * length
-            x, y = _polar(x0, y0, angle, at)
             draw.polygon(_hand_polygon("leaf", *_polar(x0, y0, angle, at - 1.3 * c), angle, 2.6 * c, 1.4 * c, 0),
                          fill=shade)
             for along, size in ((at - 0.3 * c, c), (at + 2.2 * c, 0.6 * c)):
@@ -331,7 +330,7 @@ def _draw_ornate_hands(draw, ornate, cx, cy, r, hands, face, ink, disc=None) -> 
                 draw.polygon(tip, fill=shade)
                 if pierced:
                     hole = _hand_polygon("leaf", *_polar(x0, y0, angle, 0.7 * length), angle, 0.22 * length, 2 * c, 0)
-                    inside = disc is not None and 0.81 * length < disc[0]
+                    inside = disc is not None and 0.81 * length < disc[0]  # the hole's middle in the disc
                     draw.polygon(hole, fill=int(round(disc[1] if inside else face)))
             else:
                 draw.polygon(_hand_polygon("leaf", *_polar(x0, y0, angle, 0.72 * length), angle, 0.12 * length,
@@ -367,9 +366,8 @@ def hard_extras(rng: np.random.Generator) -> dict:
     subdials), a bright spot of glare on the glass (a lamp or a window), a dark second hand whose tail is as long as an
     hour hand, an hour hand nearly as long as the minute hand (wider than it), ornate hands (a thin shaft with scrolls
     and a pierced spade, black or gilt, casting a shadow), a centre disc of another shade (a wooden centre, a gilt
-    sunburst). Each is drawn after the ones before it
-    from the same generator, so a new one leaves the others as they were (but for the small subdials, which the big
-    ones replace)."""
+    sunburst). Each is drawn after the ones before it from the same generator, so a new one leaves the others as they
+    were (but for the small subdials, which the big ones replace)."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -567,7 +565,7 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
     tail = hard.get("tail", tail)
     if "luminous" in hard:
         hand_ink = hard["luminous"][1]
-    if hard.get("centre", (0, 0, False, False))[3]:  # brass hands on a wooden centre: light, faint on the face
+    if "centre" in hard and hard["centre"][3]:  # brass hands on a wooden centre: light, faint on the face
         hand_ink = int(round(face + 0.15 * (ink - face)))
     hands = ((shape_h, hour_deg, len_h, w_h), (shape_m, minute_deg, len_m, w_m))
     disc = (hard["centre"][0] * r, _centre_shade(hard["centre"], face, ink)) if "centre" in hard else None
