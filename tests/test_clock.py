@@ -560,11 +560,25 @@ def test_hard_extras_cover_each_case():
                     "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour", "ornate", "centre"}
 
 
-def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
+def _clean_clocks(hour: int, minute: int, **cases) -> tuple:
+    """Returns ({"plain": a clean clock showing hour:minute, name: the same clock drawn with the hard cases
+    cases[name]}, the clock's face (cx, cy, r, turn)): clean clocks are upright, centred and round, all drawn from
+    one seed."""
     drawn = {}
-    for name, hard in (("plain", {}), ("date", {"date": (90.0, 0.65, 17, True)})):
-        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
-    cx, cy, r, _ = face  # a clean clock: upright, centred, round
+    for name, hard in (("plain", {}), *cases.items()):
+        drawn[name], face = synth.render_clock_and_face(hour, minute, np.random.default_rng(5), clean=True, hard=hard)
+    return drawn, face
+
+
+def _hard_sample() -> list:
+    """Returns 400 draws of synth.hard_extras (seed 3): how often each case comes, and its ranges."""
+    rng = np.random.default_rng(3)
+    return [synth.hard_extras(rng) for _ in range(400)]
+
+
+def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for():
+    drawn, face = _clean_clocks(10, 10, date={"date": (90.0, 0.65, 17, True)})
+    cx, cy, r, _ = face
     ys, xs = np.nonzero(drawn["plain"] != drawn["date"])
     x, y = cx + 0.65 * r, cy  # three o'clock, 0.65 radii out
     assert len(xs) > 50  # the frame and the figures
@@ -574,10 +588,8 @@ def test_a_date_window_is_a_framed_box_with_the_day_in_it_where_it_was_asked_for
 
 
 def test_winding_holes_are_dark_holes_where_they_were_asked_for():
-    drawn = {}
-    for name, hard in (("plain", {}), ("winding", {"winding": ((120.0, 240.0), 0.45, 0.07, True)})):
-        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
-    cx, cy, r, _ = face  # a clean clock: upright, centred, round; the hands at ten past ten miss four and eight
+    drawn, face = _clean_clocks(10, 10, winding={"winding": ((120.0, 240.0), 0.45, 0.07, True)})
+    cx, cy, r, _ = face  # the hands at ten past ten miss four and eight
     ys, xs = np.nonzero(drawn["plain"] != drawn["winding"])
     holes = [(cx + 0.45 * r * math.sin(math.radians(a)), cy - 0.45 * r * math.cos(math.radians(a))) for a in (120, 240)]
     nearest = np.min([np.hypot(xs + 0.5 - x, ys + 0.5 - y) for x, y in holes], axis=0)
@@ -588,30 +600,25 @@ def test_winding_holes_are_dark_holes_where_they_were_asked_for():
 
 
 def test_chronograph_subdials_have_their_own_numerals_and_hands_inside_their_rings():
-    drawn = {}
     # one subdial at six o'clock, 0.45 radii out, 0.3 radii across: numerals 1-12, two bar hands at 90 and 200 degrees
     chrono = [(180.0, 0.3, 0.45, "hours", "bar", 0.03, (90.0, 200.0))]
-    for name, hard in (("plain", {}), ("chrono", {"chrono": chrono})):
-        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
-    cx, cy, r, _ = face  # a clean clock: upright, centred, round; the hands at ten past ten miss six
+    drawn, face = _clean_clocks(10, 10, chrono={"chrono": chrono})
+    cx, cy, r, _ = face  # the hands at ten past ten miss six
     x, y, d = cx, cy + 0.45 * r, 0.3 * r
     ys, xs = np.nonzero(drawn["plain"] != drawn["chrono"])
     assert len(xs) > 200 and (np.hypot(xs + 0.5 - x, ys + 0.5 - y) <= d + 1.5).all()  # nothing outside its ring
     for angle, length in ((90.0, 0.85 * d), (200.0, 0.6 * d)):  # each hand is ink from the pivot towards its tip
         tip = (x + 0.8 * length * math.sin(math.radians(angle)), y - 0.8 * length * math.cos(math.radians(angle)))
         assert drawn["chrono"][round(tip[1] - 0.5), round(tip[0] - 0.5)] < 60
-    rng = np.random.default_rng(3)
-    extras = [synth.hard_extras(rng) for _ in range(400)]
+    extras = _hard_sample()
     chronos = [e for e in extras if "chrono" in e]
     assert 0.1 < len(chronos) / len(extras) < 0.3 and not any("subdials" in e for e in chronos)  # in their place
     assert all(size + distance <= 0.9 for e in chronos for _, size, distance, *_ in e["chrono"])  # inside the dial
 
 
 def test_a_sweep_second_hand_is_a_dark_line_through_the_pivot_with_a_long_tail():
-    drawn = {}
-    for name, hard in (("plain", {}), ("sweep", {"sweep": (0.4, 0.0)})):
-        drawn[name], face = synth.render_clock_and_face(10, 10, np.random.default_rng(5), clean=True, hard=hard)
-    cx, cy, r, _ = face  # a clean clock: upright, centred, round, with no second hand of its own
+    drawn, face = _clean_clocks(10, 10, sweep={"sweep": (0.4, 0.0)})
+    cx, cy, r, _ = face  # a clean clock has no second hand of its own
     ys, xs = np.nonzero(drawn["plain"] != drawn["sweep"])
     assert len(xs) > 50 and (drawn["sweep"][ys, xs] < 60).all()  # dark: the hands' own ink
     dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
@@ -623,16 +630,13 @@ def test_a_sweep_second_hand_is_a_dark_line_through_the_pivot_with_a_long_tail()
 
 
 def test_a_long_hour_hand_reaches_as_far_as_asked_and_the_new_cases_come_at_their_shares():
-    drawn = {}
-    for name, hard in (("plain", {}), ("long", {"long_hour": 0.85})):
-        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    drawn, face = _clean_clocks(3, 0, long={"long_hour": 0.85})
     cx, cy, r, _ = face  # three o'clock: the hour hand points right, the minute hand up
     row = round(cy - 0.5)
     for name, reach in (("plain", 0.5), ("long", 0.85 * 0.85)):
         ink = np.nonzero(drawn[name][row, round(cx):] < 60)[0]
         assert abs(ink.max() + 0.5 - (reach * r)) <= 1.5  # the hour hand's tip
-    rng = np.random.default_rng(3)
-    extras = [synth.hard_extras(rng) for _ in range(400)]
+    extras = _hard_sample()
     share = {k: sum(k in e for e in extras) / len(extras) for k in ("sweep", "long_hour", "spot")}
     assert 0.2 < share["sweep"] < 0.4 and 0.08 < share["long_hour"] < 0.22 and 0.2 < share["spot"] < 0.4
     assert all(0.75 <= e["long_hour"] <= 0.9 for e in extras if "long_hour" in e)
@@ -720,10 +724,8 @@ def _across(image, cx, cy, along) -> np.ndarray:
 
 
 def test_ornate_hands_have_scrolls_on_a_thin_shaft_and_a_pierced_spade():
-    drawn = {}
     ornate = {"black": (0.3, 0.04, True, 0.0), "solid": (0.3, 0.04, False, 0.0), "gilt": (0.3, 0.04, True, 0.45)}
-    for name, hard in (("plain", {}), *((k, {"ornate": v}) for k, v in ornate.items())):
-        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    drawn, face = _clean_clocks(3, 0, **{k: {"ornate": v} for k, v in ornate.items()})
     cx, cy, r, _ = face  # three o'clock on a clean clock: the hour hand (0.5 radii) right, the minute hand (0.85) up
     ys, xs = np.nonzero(drawn["plain"] != drawn["black"])
     assert len(xs) > 100 and (np.hypot(xs + 0.5 - cx, ys + 0.5 - cy) <= 0.87 * r).all()  # the hands, nothing else
@@ -740,10 +742,8 @@ def test_ornate_hands_have_scrolls_on_a_thin_shaft_and_a_pierced_spade():
 
 
 def test_a_centre_disc_is_another_shade_inside_its_radius_and_light_hands_go_with_a_dark_one():
-    drawn = {}
     cases = {"disc": (0.5, 0.4, False, False), "rays": (0.5, 0.4, True, False), "wood": (0.6, 0.85, False, True)}
-    for name, hard in (("plain", {}), *((k, {"centre": v}) for k, v in cases.items())):
-        drawn[name], face = synth.render_clock_and_face(3, 0, np.random.default_rng(5), clean=True, hard=hard)
+    drawn, face = _clean_clocks(3, 0, **{k: {"centre": v} for k, v in cases.items()})
     cx, cy, r, _ = face  # three o'clock on a clean clock: the hour hand points right, the minute hand up
     ys, xs = np.nonzero(drawn["plain"] != drawn["disc"])
     assert len(xs) > 500 and (np.hypot(xs + 0.5 - cx, ys + 0.5 - cy) <= 0.5 * r + 1).all()
@@ -754,8 +754,7 @@ def test_a_centre_disc_is_another_shade_inside_its_radius_and_light_hands_go_wit
     assert min(ring) < 147 - 8 and max(ring) > 147 + 8  # a sunburst: rays lighter and darker by turns
     hand = drawn["wood"][round(cy - 0.5), round(cx + 0.3 * r)]
     assert hand > 200 and drawn["plain"][round(cy - 0.5), round(cx + 0.3 * r)] < 60  # light hands, not ink
-    rng = np.random.default_rng(3)
-    extras = [synth.hard_extras(rng) for _ in range(400)]
+    extras = _hard_sample()
     share = {k: sum(k in e for e in extras) / len(extras) for k in ("ornate", "centre")}
     assert 0.12 < share["ornate"] < 0.28 and 0.12 < share["centre"] < 0.28
     assert all(0.4 <= e["centre"][0] <= 0.7 for e in extras if "centre" in e)
