@@ -4,6 +4,7 @@
     python -m benchmarks.bench_clock_real --folder DIR --sheet misreads.png --weights W.safetensors
     python -m benchmarks.bench_clock_real --turn 20                         # every photo turned 20 degrees
     python -m benchmarks.bench_clock_real --small 0.1                       # each photo small in a 12-MP scene
+    python -m benchmarks.bench_clock_real --small 0.2 --scene 480 640       # ... in a 640x480 one (a film still)
     python -m benchmarks.bench_clock_real --degrade dark                    # every photo dim (see --help)
     python -m benchmarks.bench_clock_real --jitter 8                        # each photo re-taken 8 times
     python -m benchmarks.bench_clock_real --turn 180 --twelve off           # ... without the twelve finder
@@ -35,7 +36,11 @@ def main(argv=None) -> int:
     parser.add_argument("--small", type=float, default=0.0, metavar="SHARE",
                         help="read every photo shrunk into a synthetic 4032x3024 scene, its long side SHARE of the "
                              "scene's short side (a stress test: a clock across a room)")
-    from genlab.clock.realbench import DEGRADATIONS
+    from genlab.clock.realbench import DEGRADATIONS, SCENE
+
+    parser.add_argument("--scene", type=int, nargs=2, default=SCENE, metavar=("HEIGHT", "WIDTH"),
+                        help="with --small: the scene's size in pixels (default a phone photo's, 3024 4032; a small "
+                             "one, such as 480 640, is a film still or a picture on the web)")
 
     parser.add_argument("--degrade", choices=list(DEGRADATIONS),
                         help="read every photo degraded, a stress test: "
@@ -56,6 +61,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not 0 <= args.small <= 1:
         parser.error(f"--small must be a share between 0 and 1, got {args.small:g}")
+    if min(args.scene) < 64:
+        parser.error(f"--scene must be at least 64 pixels a side, got {args.scene[0]} {args.scene[1]}")
+    scene = tuple(args.scene)
     import torch
 
     from genlab.clock.read import load_default_reader
@@ -77,26 +85,28 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     rows = read_folder(args.folder, reader, log=print if args.verbose else None, turn=args.turn, small=args.small,
-                       degrade=args.degrade, finder=finder, detector=detector)
+                       degrade=args.degrade, finder=finder, detector=detector, scene=scene)
     if args.degrade:
         print(f"every photo {DEGRADATIONS[args.degrade][0]}")
     if args.turn:
         print(f"every photo turned {args.turn:g} degrees clockwise")
     if args.small:
-        print(f"every photo shrunk to {args.small:g} of a 4032x3024 scene's short side")
+        print(f"every photo shrunk to {args.small:g} of a {scene[1]}x{scene[0]} scene's short side")
     print(summarise(rows))
     shown = contact_sheet(rows, args.sheet)
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
     # Each set is named by how its photos were shown, so that only readings of the same photos are compared
     stresses = [f"turned {args.turn:g}"] if args.turn else []
-    stresses += [f"small {args.small:g}"] if args.small else []
+    in_scene = f" in {scene[1]}x{scene[0]}" if scene != SCENE else ""
+    stresses += [f"small {args.small:g}{in_scene}"] if args.small else []
     stresses += [args.degrade] if args.degrade else []
     shown_as = ", ".join(stresses) or "as they are"
     readings = {shown_as: reading_record(rows)}
     if args.jitter > 0:
         rounds = {}
         print("\n" + jitter_rounds(args.folder, reader, args.jitter, turn=args.turn, small=args.small,
-                                    degrade=args.degrade, finder=finder, detector=detector, record=rounds))
+                                    degrade=args.degrade, finder=finder, detector=detector, scene=scene,
+                                    record=rounds))
         readings.update({f"{shown_as}, {name}": rows for name, rows in rounds.items()})
     if args.readings:
         networks = {key: getattr(args, key) for key in ("weights", "twelve", "detector")}

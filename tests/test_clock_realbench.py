@@ -140,6 +140,9 @@ def test_a_photo_is_placed_small_in_a_phone_sized_scene():
     assert not np.array_equal(np.asarray(realbench.in_scene(photo, 0.1, seed=4)), np.asarray(scene))
     with pytest.raises(ValueError, match="share of the scene"):
         realbench.in_scene(photo, 1.5)
+    small = np.asarray(realbench.in_scene(photo, 0.2, seed=3, scene=(480, 640))).astype(int)  # a film still's size
+    ys, xs = np.nonzero(small[..., 0] - small[..., 1] > 100)
+    assert small.shape == (480, 640, 3) and (xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) == (96, 64)
 
 
 def test_the_folder_can_be_read_small_in_scenes(folder, rows):
@@ -162,7 +165,7 @@ def test_the_folder_can_be_read_degraded(folder, rows):
     assert np.ptp(np.asarray(flat(photo).convert("L"))) < 0.5 * np.ptp(np.asarray(photo.convert("L")))
     assert jpeg(photo).format == "JPEG" and jpeg(photo).size == photo.size
     with pytest.raises(ValueError, match="unknown degradation 'foggy'; choose from dark, flat, jpeg, thumbnail, "
-                                         "shake, glare"):
+                                         "shake, glare, blur, blur2, grain, warm"):
         realbench.read_folder(folder, degrade="foggy")
 
 
@@ -181,6 +184,33 @@ def test_shaken_and_glared_photos_keep_their_size_and_change_where_they_should()
     glared = np.asarray(realbench.DEGRADATIONS["glare"][1](Image.fromarray(np.zeros((100, 200, 3), np.uint8))))
     assert glared.shape == (100, 200, 3) and glared[38, 84].min() >= 200  # white at the highlight's centre
     assert glared[95, 195].max() <= 5 and glared[0, 0].max() <= 40  # fading to nothing towards the far corners
+
+
+def test_out_of_focus_grainy_and_warm_photos_change_as_their_names_say():
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (120, 200, 3), dtype=np.uint8))
+    pixels = np.asarray(photo, dtype=np.float32)
+    for name, most in (("blur", 0.35), ("blur2", 0.2)):  # random pixels averaged over 2 or 4 pixels' spread
+        blurred = np.asarray(realbench.DEGRADATIONS[name][1](photo), dtype=np.float32)
+        assert blurred.shape == pixels.shape and abs(blurred.mean() - pixels.mean()) < 1
+        assert blurred.std() < most * pixels.std()
+    line = np.zeros((100, 400, 3), np.uint8)
+    line[:, 200] = 255  # a bright line across the middle spreads as a Gaussian of sigma 8 px (2% of 400)
+    spread = np.asarray(realbench.DEGRADATIONS["blur2"][1](Image.fromarray(line)), dtype=np.float32)[50, :, 0]
+    assert spread[200] == spread.max() and 0.5 < spread[208] / spread[200] < 0.7 and spread[216] / spread[200] < 0.25
+    gray = Image.new("RGB", (300, 200), (120, 120, 120))
+    grainy = np.asarray(realbench.DEGRADATIONS["grain"][1](gray), dtype=np.float32)
+    assert abs(grainy.mean() - 120) < 0.5 and 19 < grainy.std() < 23  # sqrt(18^2 + 10.8^2) = 21
+    assert np.array_equal(grainy, np.asarray(realbench.DEGRADATIONS["grain"][1](gray)))  # the same grain again
+    warm = np.asarray(realbench.DEGRADATIONS["warm"][1](gray))
+    assert (warm == (138, 102, 54)).all()  # 120 x 1.15, x 0.85, x 0.45
+
+
+def test_the_benchmark_refuses_a_scene_too_small_to_hold_a_photo(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench_clock_real.main(["--small", "0.2", "--scene", "40", "640"])
+    assert exit_info.value.code == 2
+    assert "--scene must be at least 64 pixels a side, got 40 640" in capsys.readouterr().err
 
 
 def test_the_benchmark_saves_readings_and_says_which_changed(folder, tmp_path, capsys, monkeypatch):

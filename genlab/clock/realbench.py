@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 from genlab.clock import synth
 from genlab.clock.models import common_sense_error
@@ -21,7 +21,7 @@ from genlab.clock.preprocess import open_image
 from genlab.clock.read import SURE_CONFIDENCE, format_time, read_clock
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
-SCENE = (3024, 4032)  # read_folder(small=...): the phone photo's (height, width) a shrunk photo is placed in
+SCENE = (3024, 4032)  # read_folder(small=...): by default a phone photo's (height, width), a shrunk photo placed in it
 
 
 def _thumbnail(photo: Image.Image, side: int = 160) -> Image.Image:
@@ -56,6 +56,27 @@ def _glare(photo: Image.Image, share: float = 0.14, strength: float = 0.85) -> I
     return Image.fromarray(np.clip(pixels + blob[..., None] * (255 - pixels) + 0.5, 0, 255).astype(np.uint8))
 
 
+def _out_of_focus(share: float):
+    """Returns a function that blurs a photo as if out of focus: a Gaussian blur `share` of its long side across
+    (its standard deviation)."""
+    return lambda photo: photo.convert("RGB").filter(ImageFilter.GaussianBlur(share * max(photo.size)))
+
+
+def _grainy(photo: Image.Image, strength: float = 18.0) -> Image.Image:
+    """Returns the photo with a high-ISO camera's grain on it: Gaussian noise of standard deviation `strength`
+    (of 255) in brightness, and 0.6 of that in each colour on its own; the same grain for photos of one size."""
+    rng = np.random.default_rng(photo.size)
+    pixels = np.asarray(photo.convert("RGB"), dtype=np.float32)
+    grain = rng.normal(0, strength, pixels.shape[:2])[..., None] + rng.normal(0, 0.6 * strength, pixels.shape)
+    return Image.fromarray(np.clip(pixels + grain + 0.5, 0, 255).astype(np.uint8))
+
+
+def _warm(photo: Image.Image) -> Image.Image:
+    """Returns the photo as a lamp's light shows it without white balance: red x1.15, green x0.85, blue x0.45."""
+    pixels = np.asarray(photo.convert("RGB"), dtype=np.float32) * np.array([1.15, 0.85, 0.45], np.float32)
+    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
+
+
 # read_folder(degrade=...): everyday faults of a user's photo, as stress tests; name -> (words, function)
 DEGRADATIONS = {
     "dark": ("brightness x0.3 (a dim room)", lambda photo: ImageEnhance.Brightness(photo.convert("RGB")).enhance(0.3)),
@@ -66,6 +87,10 @@ DEGRADATIONS = {
     "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
     "shake": ("motion-blurred along 1.5% of the long side (a shaken camera)", _shaken),
     "glare": ("a white highlight up and left of the centre (a lamp reflected in the glass)", _glare),
+    "blur": ("out of focus: a Gaussian blur 1% of the long side across", _out_of_focus(0.01)),
+    "blur2": ("far out of focus: a Gaussian blur 2% of the long side across", _out_of_focus(0.02)),
+    "grain": ("a high-ISO camera's grain (noise of 18 in 255, in brightness and colour)", _grainy),
+    "warm": ("lit by a lamp, without white balance (red x1.15, green x0.85, blue x0.45)", _warm),
 }
 JITTER_TURN = 5.0  # jitter(): degrees either way
 JITTER_KEEP = 0.9  # jitter(): the least share of each side a re-framed photo keeps
@@ -104,12 +129,14 @@ def load_labels(folder) -> list:
 
 
 def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float = 0.0,
-                degrade: str | None = None, jitter_seed: int | None = None, finder=None, detector=None) -> list:
+                degrade: str | None = None, jitter_seed: int | None = None, finder=None, detector=None,
+                scene: tuple = SCENE) -> list:
     """Returns one row per labelled photo: truth, reading, confidence, error in minutes, type, face size, ms.
 
     turn: read each photo turned clockwise by this many degrees (the whole photo, grown to hold it, the new
     corners grey): a stress test, the photos held at an angle. small: read each photo shrunk into a bigger
-    scene (in_scene): a stress test, a clock across a room. degrade: a DEGRADATIONS name, applied before those.
+    scene (in_scene) of `scene` (height, width) pixels: a stress test, a clock across a room (or, in a small scene, a
+    film still or a picture on the web). degrade: a DEGRADATIONS name, applied before those.
     jitter_seed: read each photo re-taken (jitter, seeded by jitter_seed and the photo's place), before all else.
     finder: read_clock's twelve finder (default the shipped one; False: none); detector: its dial detector (default
     the shipped one).
@@ -129,7 +156,7 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
         if turn:
             photo = photo.rotate(-turn, Image.BICUBIC, expand=True, fillcolor=(128,) * 3)
         if small:
-            photo = in_scene(photo, small, seed=index)
+            photo = in_scene(photo, small, seed=index, scene=scene)
         start = time.perf_counter()
         reading = read_clock(photo, reader=reader, finder=finder, detector=detector)
         ms = 1000 * (time.perf_counter() - start)
@@ -157,13 +184,14 @@ def read_folder(folder, reader=None, log=None, turn: float = 0.0, small: float =
     return rows
 
 
-def in_scene(photo: Image.Image, share: float, seed: int = 0) -> Image.Image:
-    """Returns an RGB phone-sized photo (SCENE) of a synthetic wall, wood or cluttered scene (synth.background_scene)
-    with `photo` shrunk into it, its long side `share` of the scene's short side, at a seeded place."""
+def in_scene(photo: Image.Image, share: float, seed: int = 0, scene: tuple = SCENE) -> Image.Image:
+    """Returns an RGB photo of `scene` (height, width) pixels, by default phone-sized, of a synthetic wall, wood or
+    cluttered scene (synth.background_scene) with `photo` shrunk into it, its long side `share` of the scene's short
+    side, at a seeded place."""
     if not 0 < share <= 1:
         raise ValueError(f"a photo's share of the scene must be in (0, 1], got {share}")
     rng = np.random.default_rng([seed, 7])
-    height, width = SCENE
+    height, width = scene
     scene = synth.background_scene(rng, height, width).convert("RGB")
     zoom = share * min(height, width) / max(photo.size)
     photo = photo.convert("RGB").resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))),
