@@ -557,7 +557,8 @@ def test_hard_extras_cover_each_case():
     for _ in range(50):
         seen |= set(synth.hard_extras(rng))
     assert seen == {"subdials", "text", "hollow", "tail", "counterweight", "luminous", "foreshorten", "ornament",
-                    "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour", "ornate", "centre"}
+                    "thin", "second", "date", "winding", "chrono", "spot", "sweep", "long_hour", "ornate", "centre",
+                    "defocus"}
 
 
 def _clean_clocks(hour: int, minute: int, **cases) -> tuple:
@@ -758,3 +759,34 @@ def test_a_centre_disc_is_another_shade_inside_its_radius_and_light_hands_go_wit
     share = {k: sum(k in e for e in extras) / len(extras) for k in ("ornate", "centre")}
     assert 0.12 < share["ornate"] < 0.28 and 0.12 < share["centre"] < 0.28
     assert all(0.4 <= e["centre"][0] <= 0.7 for e in extras if "centre" in e)
+
+
+def test_a_point_out_of_focus_spreads_evenly_over_a_disc_of_the_asked_radius():
+    point = np.zeros((41, 41), np.float32)
+    point[20, 20] = 1000
+    spread = synth.defocused(point, 5.0)
+    yy, xx = np.mgrid[:41, :41]
+    distance = np.hypot(yy - 20, xx - 20)
+    inside = spread[distance <= 4.4]
+    assert abs(spread.sum() - 1000) < 0.01 and np.ptp(inside) < 1e-3  # nothing lost, spread evenly ...
+    assert abs(inside.mean() - 1000 / (np.pi * 5 ** 2)) < 0.02 * inside.mean()  # ... over the disc's area ...
+    assert np.abs(spread[distance >= 6]).max() < 1e-3  # ... and nothing beyond its rim
+    halves = np.zeros((30, 60), np.float32)
+    halves[:, 30:] = 200
+    blurred = synth.defocused(halves, 4.0)
+    assert np.abs(blurred[:, :20]).max() < 1e-3 and np.abs(blurred[:, 40:] - 200).max() < 1e-3  # edges not wrapped
+    assert 80 < blurred[15, 29] < 100 < blurred[15, 30] < 120 and 20 < blurred[15, 27] < 40  # the step softened
+
+
+def test_a_clock_out_of_focus_is_the_same_clock_blurred_and_comes_at_its_share():
+    drawn = {}
+    for name, hard in (("plain", {}), ("defocus", {"defocus": 0.08})):
+        drawn[name], face = synth.render_clock_and_face(4, 40, np.random.default_rng(5), hard=hard)
+        drawn[name] = drawn[name].astype(float)
+    assert face == synth.render_clock_and_face(4, 40, np.random.default_rng(5))[1]  # the same dial, same place
+    detail = {name: np.abs(np.diff(image, axis=1)).mean() for name, image in drawn.items()}
+    assert detail["defocus"] < 0.6 * detail["plain"]  # its edges softened
+    assert abs(drawn["defocus"].mean() - drawn["plain"].mean()) < 2  # in the same light
+    extras = _hard_sample()
+    assert 0.17 < sum("defocus" in e for e in extras) / len(extras) < 0.33
+    assert all(0.03 <= e["defocus"] <= 0.1 for e in extras if "defocus" in e)

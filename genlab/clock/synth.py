@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SIZE = 150  # the Leiden set's image size
-GENERATOR_VERSION = 11  # bump whenever the drawing changes: cached clock files carry it in their names
+GENERATOR_VERSION = 12  # bump whenever the drawing changes: cached clock files carry it in their names
 MAX_WORKERS = 2  # processes make_clocks uses by default for big batches (the idle cores, at most this)
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts"))
 ARABIC = [str(h) for h in range(1, 13)]
@@ -35,6 +35,7 @@ SWEEP_SHARE = 0.3  # hard-case clocks with a dark second hand whose tail is as l
 LONG_HOUR_SHARE = 0.15  # hard-case clocks whose hour hand is nearly as long as the minute hand (and wider)
 ORNATE_SHARE = 0.2  # hard-case clocks with ornate hands: thin shafts with scrolls and a pierced tip, black or gilt
 CENTRE_SHARE = 0.2  # hard-case clocks whose dial's centre is a disc of another shade (wood, a gilt sunburst)
+DEFOCUS_SHARE = 0.25  # hard-case clocks photographed out of focus (a lens's blur disc, of radius 0.03-0.1 dial radii)
 # Seven-segment strokes for the "drawn" numerals: (x0, y0, x1, y1) in a unit 0..1 x 0..2 cell.
 SEGMENTS = {
     "a": (0, 0, 1, 0), "b": (1, 0, 1, 1), "c": (1, 1, 1, 2), "d": (0, 2, 1, 2),
@@ -366,8 +367,9 @@ def hard_extras(rng: np.random.Generator) -> dict:
     subdials), a bright spot of glare on the glass (a lamp or a window), a dark second hand whose tail is as long as an
     hour hand, an hour hand nearly as long as the minute hand (wider than it), ornate hands (a thin shaft with scrolls
     and a pierced spade, black or gilt, casting a shadow), a centre disc of another shade (a wooden centre, a gilt
-    sunburst). Each is drawn after the ones before it from the same generator, so a new one leaves the others as they
-    were (but for the small subdials, which the big ones replace)."""
+    sunburst), a photo out of focus (the camera focused on something else). Each is drawn after the ones before it
+    from the same generator, so a new one leaves the others as they were (but for the small subdials, which the big
+    ones replace)."""
     extras = {}
     if rng.random() < 0.35:
         extras["subdials"] = [(float(rng.choice([0, 90, 180, 270])), float(rng.uniform(0.16, 0.24)),
@@ -425,6 +427,8 @@ def hard_extras(rng: np.random.Generator) -> dict:
         extras["centre"] = (float(rng.uniform(0.4, 0.7)),
                             float(rng.uniform(0.7, 0.95) if light_hands else rng.uniform(0.2, 0.55)),
                             bool(rng.random() < 0.5), light_hands)
+    if rng.random() < DEFOCUS_SHARE:  # out of focus: the lens's blur disc, its radius in dial radii
+        extras["defocus"] = float(rng.uniform(0.03, 0.1))
     return extras
 
 
@@ -603,7 +607,8 @@ def render_clock_and_face(hour: int, minute: int, rng: np.random.Generator, size
 
     if clean:
         return np.asarray(canvas), (float(cx), float(cy), float(r), 0.0)
-    return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0), hard.get("spot"))
+    return _photograph(canvas, rng, size, cx, cy, r, hard.get("foreshorten", 0.0), hard.get("spot"),
+                       hard.get("defocus", 0.0))
 
 
 @lru_cache(maxsize=1)
@@ -637,13 +642,16 @@ def _mapped_face(straight, moved, cx, cy, r) -> tuple:
     return float(u[0]), float(v[0]), float(np.hypot(u[1:] - u[0], v[1:] - v[0]).mean()), float(turn)
 
 
-def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0, spot=None) -> tuple:
+def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: float = 0.0, spot=None,
+                defocus: float = 0.0) -> tuple:
     """Returns (the clock as a (size, size) uint8 photo: tilted, lit, glared, blurred, noisy, compressed;
     its face (cx, cy, r)).
 
     foreshorten: extra foreshortening of the other axis (a dial seen from the side), e.g. -0.4..0.4.
     spot: (dx, dy, spread, strength), a bright spot reflected in the glass: a Gaussian whitening up to `strength` of
     the way, `spread` dial radii wide (its standard deviation), centred (dx, dy) radii from the dial's centre.
+    defocus: the photo out of focus, blurred by a disc of radius `defocus` dial radii (defocused), glare and all,
+    before the lighting and the sensor's noise; it draws nothing from rng, so the clock is otherwise the same pixels.
     """
     # Perspective and rotation: move the corners of a square around the face, then map it back.
     tilt = np.deg2rad(rng.normal(0, 6))
@@ -679,6 +687,8 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: floa
         blob = strength * np.exp(-0.5 * ((xx * size - fx - dx * fr) ** 2 + (yy * size - fy - dy * fr) ** 2)
                                  / (spread * fr) ** 2)
         x = x + blob * (((xx * size - fx) ** 2 + (yy * size - fy) ** 2) < (fr * 1.1) ** 2) * (255 - x)
+    if defocus:
+        x = defocused(x, defocus * face[2])
     # Lighting: overall exposure (low light), contrast and an uneven gradient.
     gain = rng.uniform(0.25, 1.15) if rng.random() < 0.35 else rng.uniform(0.75, 1.15)
     gx, gy = rng.normal(0, 0.3, 2)
@@ -689,6 +699,22 @@ def _photograph(image: Image.Image, rng, size: int, cx, cy, r, foreshorten: floa
     if rng.random() < 0.5:
         image = jpeg_copy(image, int(rng.uniform(15, 90)))
     return np.asarray(image, np.uint8), face
+
+
+def defocused(x: np.ndarray, radius: float) -> np.ndarray:
+    """Returns a (H, W) float image x as a lens out of focus shows it: every point spread evenly over a disc of
+    `radius` pixels (its rim anti-aliased), the image's edges extended rather than wrapped around."""
+    reach = int(math.ceil(radius)) + 1
+    ys, xs = np.mgrid[-reach:reach + 1, -reach:reach + 1]
+    disc = np.clip(radius + 0.5 - np.hypot(ys, xs), 0, 1)
+    disc /= disc.sum()
+    padded = np.pad(x, reach, mode="edge")
+    shape = padded.shape
+    kernel = np.zeros(shape, np.float32)
+    kernel[:2 * reach + 1, :2 * reach + 1] = disc
+    kernel = np.roll(kernel, (-reach, -reach), axis=(0, 1))  # centred on pixel (0, 0)
+    out = np.fft.irfft2(np.fft.rfft2(padded) * np.fft.rfft2(kernel), s=shape)
+    return out[reach:reach + x.shape[0], reach:reach + x.shape[1]].astype(np.float32)
 
 
 def random_time(rng: np.random.Generator) -> tuple:
