@@ -57,8 +57,8 @@ def _glare(photo: Image.Image, share: float = 0.14, strength: float = 0.85) -> I
 
 
 def _out_of_focus(share: float):
-    """Returns a function that blurs a photo as if out of focus: a Gaussian blur `share` of its long side across
-    (its standard deviation)."""
+    """Returns a function that blurs a photo as if out of focus: a Gaussian blur whose standard deviation is `share`
+    of the photo's long side."""
     return lambda photo: photo.convert("RGB").filter(ImageFilter.GaussianBlur(share * max(photo.size)))
 
 
@@ -87,8 +87,8 @@ DEGRADATIONS = {
     "thumbnail": ("shrunk to 160 px on the long side (a thumbnail)", _thumbnail),
     "shake": ("motion-blurred along 1.5% of the long side (a shaken camera)", _shaken),
     "glare": ("a white highlight up and left of the centre (a lamp reflected in the glass)", _glare),
-    "blur": ("out of focus: a Gaussian blur 1% of the long side across", _out_of_focus(0.01)),
-    "blur2": ("far out of focus: a Gaussian blur 2% of the long side across", _out_of_focus(0.02)),
+    "blur": ("out of focus: a Gaussian blur, its standard deviation 1% of the long side", _out_of_focus(0.01)),
+    "blur2": ("far out of focus: a Gaussian blur, its standard deviation 2% of the long side", _out_of_focus(0.02)),
     "grain": ("a high-ISO camera's grain (noise of 18 in 255, in brightness and colour)", _grainy),
     "warm": ("lit by a lamp, without white balance (red x1.15, green x0.85, blue x0.45)", _warm),
 }
@@ -192,12 +192,13 @@ def in_scene(photo: Image.Image, share: float, seed: int = 0, scene: tuple = SCE
         raise ValueError(f"a photo's share of the scene must be in (0, 1], got {share}")
     rng = np.random.default_rng([seed, 7])
     height, width = scene
-    scene = synth.background_scene(rng, height, width).convert("RGB")
+    picture = synth.background_scene(rng, height, width).convert("RGB")
     zoom = share * min(height, width) / max(photo.size)
     photo = photo.convert("RGB").resize((max(1, round(photo.width * zoom)), max(1, round(photo.height * zoom))),
                                         Image.LANCZOS)
-    scene.paste(photo, (int(rng.integers(0, width - photo.width + 1)), int(rng.integers(0, height - photo.height + 1))))
-    return scene
+    left, top = int(rng.integers(0, width - photo.width + 1)), int(rng.integers(0, height - photo.height + 1))
+    picture.paste(photo, (left, top))
+    return picture
 
 
 def figures(rows: list) -> dict:
