@@ -137,22 +137,25 @@ def saved_readings(path) -> dict:
 
 def jitter_rounds(folder, reader, rounds: int, record: dict | None = None, **options) -> str:
     """Returns, as Markdown text, the figures of `rounds` readings of the folder with every photo re-taken
-    (realbench.jitter, seeds 1..rounds): each round's, their mean and range, and how many photos are read
-    within 10 minutes in every round, in some, in none. record: a dict that gets each round's readings
-    (realbench.reading_record) as "re-taken N"."""
+    (realbench.jitter, seeds 1..rounds): each round's, their mean and range, how many photos are read
+    within 10 minutes in every round, in some, in none, and a table of the photos not read right every time (hour
+    right, within 10 minutes and sure misreads, in how many rounds), fewest hours right first. record: a dict that
+    gets each round's readings (realbench.reading_record) as "re-taken N"."""
     import numpy as np
 
     from genlab.clock.realbench import figures, read_folder, reading_record
 
     keys = (("hour_accuracy", "hour right"), ("within_1_min", "within 1 min"), ("within_10_min", "within 10 min"),
             ("wrong_confident_share", "misreads claiming >= 0.8"), ("ece", "ECE"), ("sure_share", "sure"))
-    table, right = [], []
+    table, right, hours, sure_misreads = [], [], [], []
     for seed in range(1, rounds + 1):
         rows = read_folder(folder, reader, jitter_seed=seed, **options)
         table.append(figures(rows))
         if record is not None:
             record[f"re-taken {seed}"] = reading_record(rows)
         right.append([r["error"] <= 10 for r in rows])
+        hours.append([r["hour_right"] for r in rows])
+        sure_misreads.append([r["sure"] and r["error"] > 10 for r in rows])
     lines = ["| round | " + " | ".join(words for _, words in keys) + " |", "|---" * (len(keys) + 1) + "|"]
     cell = lambda key, v: f"{v:.3f}" if key == "ece" else f"{100 * v:.1f}%"  # noqa: E731
     for seed, f in enumerate(table, 1):
@@ -160,9 +163,14 @@ def jitter_rounds(folder, reader, rounds: int, record: dict | None = None, **opt
     summary = {k: [f[k] for f in table] for k, _ in keys}
     lines.append("| mean (range) | " + " | ".join(f"{cell(k, np.mean(v))} ({cell(k, min(v))}-{cell(k, max(v))})"
                                                   for k, v in summary.items()) + " |")
-    times = np.array(right).sum(0)
+    times, hour_times, sure_times = np.array(right).sum(0), np.array(hours).sum(0), np.array(sure_misreads).sum(0)
     lines.append(f"\nre-taken {rounds} times: {int((times == rounds).sum())} photos read within 10 min every time, "
                  f"{int(((times > 0) & (times < rounds)).sum())} sometimes, {int((times == 0).sum())} never")
+    missed = [i for i in np.argsort(hour_times, kind="stable") if min(hour_times[i], times[i]) < rounds]
+    if missed:
+        lines += ["", f"| photo | type | hour right, of {rounds} | within 10 min | misreads sure |", "|---" * 5 + "|"]
+        lines += [f"| {rows[i]['file']} | {rows[i]['type']} | {hour_times[i]} | {times[i]} | {sure_times[i]} |"
+                  for i in missed]
     return "\n".join(lines)
 
 

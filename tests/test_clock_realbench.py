@@ -124,8 +124,11 @@ def test_the_benchmark_reads_the_folder_re_taken(folder, rows):
     assert [line[:5] for line in lines[2:5]] == ["| 1 |", "| 2 |", "| mea"]
     # photos read right every time, sometimes, never: the four photos, the one labelled six hours off never
     counts = re.fullmatch(r"re-taken 2 times: (\d+) photos read within 10 min every time, (\d+) sometimes, "
-                          r"(\d+) never", lines[-1]).groups()
+                          r"(\d+) never", lines[6]).groups()
     assert sum(map(int, counts)) == 4 and int(counts[2]) >= 1
+    # then the photos not read right every time, fewest hours right first: the one labelled six hours off
+    assert lines[8] == "| photo | type | hour right, of 2 | within 10 min | misreads sure |"
+    assert lines[10].startswith("| 3.png | wall | 0 | 0 | ")
 
 
 def test_a_photo_is_placed_small_in_a_phone_sized_scene():
