@@ -97,8 +97,8 @@ def main(argv=None) -> int:
     print(f"\ncontact sheet of {shown} misreads (> 10 min off): {args.sheet}")
     # Each set is named by how its photos were shown, so that only readings of the same photos are compared
     stresses = [f"turned {args.turn:g}"] if args.turn else []
-    in_scene = f" in {scene[1]}x{scene[0]}" if scene != SCENE else ""
-    stresses += [f"small {args.small:g}{in_scene}"] if args.small else []
+    scene_words = f" in {scene[1]}x{scene[0]}" if scene != SCENE else ""
+    stresses += [f"small {args.small:g}{scene_words}"] if args.small else []
     stresses += [args.degrade] if args.degrade else []
     shown_as = ", ".join(stresses) or "as they are"
     readings = {shown_as: reading_record(rows)}
